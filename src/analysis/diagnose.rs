@@ -1,0 +1,534 @@
+//! Plain-language findings about a connection: what went wrong (or right), which side it concerns,
+//! the frame that shows it, and a sentence a person can act on.
+
+use serde::Serialize;
+
+use crate::tcp::{AnalysisFlags, Connection, Direction, Segment, TcpState};
+
+/// Which side a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Client,
+    Server,
+}
+
+impl Role {
+    fn of_side(side: usize) -> Self {
+        if side == 0 {
+            Self::Client
+        } else {
+            Self::Server
+        }
+    }
+    /// "client" or "server".
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Server => "server",
+        }
+    }
+    fn other(self) -> Self {
+        match self {
+            Self::Client => Self::Server,
+            Self::Server => Self::Client,
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    /// Stable snake_case code, e.g. `reset_by_peer`.
+    pub code: &'static str,
+    /// The side concerned, when there is one.
+    pub side: Option<Role>,
+    /// The frame (1-based, among all packets of the capture) that shows it.
+    pub frame: u32,
+    /// What happened and what it means, in words.
+    pub text: String,
+}
+
+/// Findings for `connection`, in frame order; `capture_end_nanos` is "now" for final states.
+pub fn diagnose(connection: &Connection, capture_end_nanos: i64) -> Vec<Diagnosis> {
+    let mut findings = Vec::new();
+    let context = Context::new(connection);
+    mid_stream(&context, &mut findings);
+    port_reuse(&context, &mut findings);
+    handshake_trouble(&context, &mut findings);
+    resets(&context, &mut findings);
+    closes(&context, capture_end_nanos, &mut findings);
+    zero_window(&context, &mut findings);
+    retransmissions(&context, &mut findings);
+    keep_alive(&context, &mut findings);
+    findings.sort_by_key(|d| d.frame);
+    findings
+}
+
+struct Context<'a> {
+    connection: &'a Connection,
+    /// Both sides' states before each segment.
+    before: Vec<[TcpState; 2]>,
+}
+
+impl<'a> Context<'a> {
+    fn new(connection: &'a Connection) -> Self {
+        let mut before = Vec::with_capacity(connection.segments.len());
+        let mut states = [TcpState::Unknown; 2];
+        for segment in &connection.segments {
+            before.push(states);
+            states = segment.states();
+        }
+        Self { connection, before }
+    }
+    fn segments(&self) -> impl Iterator<Item = (usize, &'a Segment)> {
+        self.connection.segments.iter().enumerate()
+    }
+    fn addr(&self, role: Role) -> String {
+        let addr = if role == Role::Client {
+            self.connection.client
+        } else {
+            self.connection.server
+        };
+        format!("the {} ({addr})", role.name())
+    }
+    fn secs_since_start(&self, segment: &Segment) -> f64 {
+        (segment.ts_nanos - self.connection.first_ts_nanos()) as f64 / 1e9
+    }
+}
+
+fn role_of(segment: &Segment) -> Role {
+    Role::of_side(segment.dir.sender())
+}
+
+fn mid_stream(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
+    let connection = context.connection;
+    let Some(first) = connection.segments.first() else {
+        return;
+    };
+    if connection.mid_stream {
+        findings.push(Diagnosis {
+            code: "mid_stream",
+            side: None,
+            frame: first.frame,
+            text: "The capture starts in the middle of this connection: no SYN was seen, so the client was \
+                   guessed from the ports (the higher, ephemeral port) and sequence numbers are relative to \
+                   the first ones seen. States stay UNKNOWN until a side's segments show them."
+                .to_string(),
+        });
+    }
+}
+
+fn port_reuse(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
+    let connection = context.connection;
+    let Some(first) = connection.segments.first() else {
+        return;
+    };
+    if connection.reused_ports {
+        findings.push(Diagnosis {
+            code: "port_reuse",
+            side: Some(Role::Client),
+            frame: first.frame,
+            text: format!(
+                "This connection reuses the 4-tuple {} ↔ {} of an earlier one in the capture: a new SYN \
+                 (new initial sequence number) after the old connection ended. Fast reuse of a port pair is \
+                 what TIME_WAIT guards against; many such reuses mean many short connections from one client.",
+                connection.client, connection.server
+            ),
+        });
+    }
+}
+
+fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
+    let connection = context.connection;
+    let syns: Vec<&Segment> = connection
+        .segments
+        .iter()
+        .filter(|s| s.flags.syn() && !s.flags.ack() && s.dir == Direction::ClientToServer)
+        .collect();
+    let first_synack = connection
+        .segments
+        .iter()
+        .find(|s| s.flags.syn() && s.flags.ack());
+    if let (Some(first), Some(last)) = (syns.first(), syns.last()) {
+        let unanswered = syns
+            .iter()
+            .filter(|s| first_synack.is_none_or(|sa| s.ts_nanos < sa.ts_nanos))
+            .count();
+        if unanswered > 1 {
+            let waited = (last.ts_nanos - first.ts_nanos) as f64 / 1e9;
+            findings.push(Diagnosis {
+                code: "syn_retransmit",
+                side: Some(Role::Client),
+                frame: syns.get(1).map_or(first.frame, |s| s.frame),
+                text: format!(
+                    "{} sent its SYN {unanswered} times over {waited:.1} s with no SYN-ACK in between. Either \
+                     nothing reachable is listening (a firewall or route dropping the SYN), or the server's \
+                     accept queue is full: a listener whose application does not call accept() fast enough \
+                     (its listen backlog is exhausted) silently drops new SYNs, and the client's connect() \
+                     waits, then times out.",
+                    context.addr(Role::Client)
+                ),
+            });
+        }
+    }
+    let synacks: Vec<&Segment> = connection
+        .segments
+        .iter()
+        .filter(|s| s.flags.syn() && s.flags.ack() && s.dir == Direction::ServerToClient)
+        .collect();
+    if synacks.len() > 1 {
+        if let Some(second) = synacks.get(1) {
+            findings.push(Diagnosis {
+                code: "synack_retransmit",
+                side: Some(Role::Server),
+                frame: second.frame,
+                text: format!(
+                    "{} sent its SYN-ACK {} times: it never counted the client's final ACK. Either that ACK \
+                     was lost, or the server dropped it because its accept queue was full (Linux keeps the \
+                     half-open connection and resends the SYN-ACK until the application calls accept() or \
+                     it gives up). The client already believes it is ESTABLISHED and may send data meanwhile.",
+                    context.addr(Role::Server),
+                    synacks.len()
+                ),
+            });
+        }
+    }
+}
+
+fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
+    for (index, segment) in context.segments() {
+        if !segment.flags.rst() {
+            continue;
+        }
+        let sender = role_of(segment);
+        let receiver = sender.other();
+        let Some(before) = context.before.get(index) else {
+            continue;
+        };
+        let receiver_before = before[segment.dir.receiver()];
+        if segment.analysis.has(AnalysisFlags::RST_IGNORED) {
+            findings.push(Diagnosis {
+                code: "rst_ignored",
+                side: Some(receiver),
+                frame: segment.frame,
+                text: format!(
+                    "{} sent a RST whose sequence number lies outside the window {} expects, so {} ignores \
+                     it (RFC 5961: a blind or stale reset changes nothing).",
+                    context.addr(sender),
+                    context.addr(receiver),
+                    receiver.name()
+                ),
+            });
+            continue;
+        }
+        if receiver_before == TcpState::SynSent {
+            findings.push(Diagnosis {
+                code: "refused",
+                side: Some(receiver),
+                frame: segment.frame,
+                text: format!(
+                    "{} answered the SYN with RST: nothing was listening on port {}. The client's connect() \
+                     fails with ECONNREFUSED, \"Connection refused\".",
+                    context.addr(sender),
+                    context.connection.server.port()
+                ),
+            });
+            continue;
+        }
+        if let Some(write) = write_after_close(context, index, segment) {
+            findings.push(broken_pipe(context, receiver, write, segment));
+            continue;
+        }
+        if receiver_before.is_synchronized() || receiver_before == TcpState::SynReceived {
+            findings.push(Diagnosis {
+                code: "reset_by_peer",
+                side: Some(receiver),
+                frame: segment.frame,
+                text: format!(
+                    "{} reset the connection while {} was in {receiver_before}: its next read() fails with \
+                     ECONNRESET, \"connection reset by peer\" (a write() fails too, with EPIPE after that). {}",
+                    context.addr(sender),
+                    context.addr(receiver),
+                    reset_cause(context, index, segment)
+                ),
+            });
+        }
+    }
+}
+
+/// The data segment that drew this RST, when the receiver of the RST wrote after the RST's
+/// sender had closed (sent its FIN).
+fn write_after_close<'a>(
+    context: &Context<'a>,
+    index: usize,
+    rst: &Segment,
+) -> Option<&'a Segment> {
+    let connection = context.connection;
+    let earlier = connection.segments.get(..index)?;
+    let fin_at = earlier
+        .iter()
+        .position(|s| s.dir == rst.dir && s.flags.fin())?;
+    earlier
+        .iter()
+        .skip(fin_at)
+        .rev()
+        .find(|s| s.dir != rst.dir && s.payload_len > 0)
+}
+
+fn broken_pipe(context: &Context<'_>, writer: Role, write: &Segment, rst: &Segment) -> Diagnosis {
+    Diagnosis {
+        code: "broken_pipe",
+        side: Some(writer),
+        frame: rst.frame,
+        text: format!(
+            "{} kept writing after {} had closed: it received the peer's FIN, then sent {} bytes at frame {}. \
+             The peer's socket was already closed, so it answered with RST. The writer's next write() fails \
+             with EPIPE, \"broken pipe\" (SIGPIPE unless ignored), and a read() sees ECONNRESET. A FIN only \
+             says \"I will send no more\"; check for EOF (read() returning 0) before writing, and in a load \
+             test, this is the server closing idle or keep-alive connections that the client still reuses.",
+            context.addr(writer),
+            context.addr(writer.other()),
+            write.payload_len,
+            write.frame
+        ),
+    }
+}
+
+fn reset_cause(context: &Context<'_>, index: usize, rst: &Segment) -> &'static str {
+    let earlier = context.connection.segments.get(..index).unwrap_or(&[]);
+    let last_from_sender = earlier.iter().rposition(|s| s.dir == rst.dir);
+    let unread_arrived = earlier
+        .iter()
+        .skip(last_from_sender.map_or(0, |at| at + 1))
+        .any(|s| s.dir != rst.dir && s.payload_len > 0);
+    let sender_sent_fin = earlier.iter().any(|s| s.dir == rst.dir && s.flags.fin());
+    if unread_arrived {
+        "Likely cause: the resetting side closed its socket with data it had not read still in its \
+         receive buffer; the kernel then sends RST instead of FIN (RFC 2525), and any data in flight is lost."
+    } else if sender_sent_fin {
+        "Likely cause: data arrived after the resetting side had fully closed its socket."
+    } else {
+        "Likely cause: an abortive close (SO_LINGER with a zero timeout), a process that exited or was \
+         killed, or a middlebox or timeout dropping the connection."
+    }
+}
+
+fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diagnosis>) {
+    let connection = context.connection;
+    let fins: Vec<&Segment> = first_fins(connection);
+    let reset = connection
+        .segments
+        .iter()
+        .any(|s| s.flags.rst() && !s.analysis.has(AnalysisFlags::RST_IGNORED));
+    let final_states = connection.states_at(capture_end_nanos);
+    for side in 0..2 {
+        if final_states[side] != TcpState::CloseWait {
+            continue;
+        }
+        let role = Role::of_side(side);
+        let Some(peer_fin) = fins.iter().find(|s| s.dir.receiver() == side) else {
+            continue;
+        };
+        let waited = (capture_end_nanos - peer_fin.ts_nanos) as f64 / 1e9;
+        findings.push(Diagnosis {
+            code: "close_wait",
+            side: Some(role),
+            frame: peer_fin.frame,
+            text: format!(
+                "{} received the peer's FIN at frame {} and had not sent its own FIN {waited:.1} s later, at the \
+                 end of the capture: it is stuck in CLOSE_WAIT because its application never called close() on \
+                 the socket. Such sockets pile up (count them with `ss -tan state close-wait`) until the \
+                 process closes them or exits: look for a missing close() on an error path or a pool that does \
+                 not notice the peer hung up.",
+                context.addr(role),
+                peer_fin.frame
+            ),
+        });
+    }
+    if let (Some(first), false) = (fins.first(), reset) {
+        if fins.len() == 2
+            && final_states
+                .iter()
+                .all(|s| matches!(s, TcpState::TimeWait | TcpState::Closed))
+        {
+            let closer = role_of(first);
+            let simultaneous = connection.segments.iter().any(|s| {
+                s.client_state == TcpState::Closing || s.server_state == TcpState::Closing
+            });
+            let how = if simultaneous {
+                "Both sides closed at the same time (a simultaneous close: their FINs crossed, so both went \
+                 FIN_WAIT_1 → CLOSING → TIME_WAIT)."
+                    .to_string()
+            } else {
+                format!(
+                    "{} closed first (active close: FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT) and the {} answered with \
+                     its own FIN (passive close: CLOSE_WAIT → LAST_ACK → CLOSED).",
+                    context.addr(closer),
+                    closer.other().name()
+                )
+            };
+            findings.push(Diagnosis {
+                code: "graceful_close",
+                side: Some(closer),
+                frame: first.frame,
+                text: format!("Closed gracefully with a FIN from each side and no reset. {how}"),
+            });
+        }
+        if let Some(half) = half_close(connection, first) {
+            findings.push(Diagnosis {
+                code: "half_close",
+                side: Some(role_of(first)),
+                frame: first.frame,
+                text: format!(
+                    "{} shut down its sending side (a FIN, as shutdown(SHUT_WR) sends) and kept receiving: the \
+                     {} sent {half} more bytes after that FIN. A FIN ends one direction only.",
+                    context.addr(role_of(first)),
+                    role_of(first).other().name()
+                ),
+            });
+        }
+    }
+    time_wait(context, capture_end_nanos, findings);
+}
+
+fn first_fins(connection: &Connection) -> Vec<&Segment> {
+    let mut fins: Vec<&Segment> = Vec::new();
+    for segment in connection.segments.iter().filter(|s| s.flags.fin()) {
+        if fins.iter().all(|f| f.dir != segment.dir) {
+            fins.push(segment);
+        }
+    }
+    fins
+}
+
+/// Payload bytes the peer sent after `fin`'s sender closed its direction, when more than none.
+fn half_close(connection: &Connection, fin: &Segment) -> Option<u64> {
+    let bytes: u64 = connection
+        .segments
+        .iter()
+        .filter(|s| {
+            s.dir != fin.dir
+                && s.ts_nanos > fin.ts_nanos
+                && s.payload_len > 0
+                && !s.analysis.is_retransmission()
+        })
+        .map(|s| u64::from(s.payload_len))
+        .sum();
+    (bytes > 0).then_some(bytes)
+}
+
+fn time_wait(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diagnosis>) {
+    let connection = context.connection;
+    let (since, length) = connection.time_wait();
+    for (side, since) in since.iter().enumerate() {
+        let Some(since) = *since else { continue };
+        let Some(entered) = connection
+            .segments
+            .iter()
+            .find(|s| s.ts_nanos >= since && s.state(side) == TcpState::TimeWait)
+        else {
+            continue;
+        };
+        let role = Role::of_side(side);
+        let until = (since + length - connection.first_ts_nanos()) as f64 / 1e9;
+        let over = if capture_end_nanos >= since + length {
+            "It has ended"
+        } else {
+            "It was still running at the end of the capture"
+        };
+        findings.push(Diagnosis {
+            code: "time_wait",
+            side: Some(role),
+            frame: entered.frame,
+            text: format!(
+                "{} closed first, so it holds TIME_WAIT from {:.3} s until {until:.3} s (2×MSL = {} s after it \
+                 entered, counted from the connection's start); during that time this port pair cannot start a \
+                 new connection. {over}. TIME_WAIT is normal; thousands of them only mean many short \
+                 connections closed by this side.",
+                context.addr(role),
+                context.secs_since_start(entered),
+                length / 1_000_000_000
+            ),
+        });
+    }
+}
+
+fn zero_window(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
+    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+        let zero: Vec<&Segment> = context
+            .connection
+            .segments
+            .iter()
+            .filter(|s| s.dir == dir && s.analysis.has(AnalysisFlags::ZERO_WINDOW))
+            .collect();
+        let Some(first) = zero.first() else { continue };
+        let role = Role::of_side(dir.sender());
+        findings.push(Diagnosis {
+            code: "zero_window",
+            side: Some(role),
+            frame: first.frame,
+            text: format!(
+                "{} advertised a zero window ({} times): its receive buffer was full because its application \
+                 stopped reading. The {} had to stop sending and probe until the window opened again.",
+                context.addr(role),
+                zero.len(),
+                role.other().name()
+            ),
+        });
+    }
+}
+
+fn retransmissions(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
+    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+        let retransmitted: Vec<&Segment> = context
+            .connection
+            .segments
+            .iter()
+            .filter(|s| s.dir == dir && s.analysis.is_retransmission() && !s.flags.syn())
+            .collect();
+        let Some(first) = retransmitted.first() else {
+            continue;
+        };
+        let role = Role::of_side(dir.sender());
+        let bytes: u64 = retransmitted.iter().map(|s| u64::from(s.payload_len)).sum();
+        findings.push(Diagnosis {
+            code: "retransmissions",
+            side: Some(role),
+            frame: first.frame,
+            text: format!(
+                "{} retransmitted {} segments ({bytes} bytes): segments or their ACKs were lost or delayed, and \
+                 each retransmission timeout stalls the application.",
+                context.addr(role),
+                retransmitted.len()
+            ),
+        });
+    }
+}
+
+fn keep_alive(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
+    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+        let probes: Vec<&Segment> = context
+            .connection
+            .segments
+            .iter()
+            .filter(|s| s.dir == dir && s.analysis.has(AnalysisFlags::KEEP_ALIVE))
+            .collect();
+        let Some(first) = probes.first() else {
+            continue;
+        };
+        let role = Role::of_side(dir.sender());
+        findings.push(Diagnosis {
+            code: "keep_alive",
+            side: Some(role),
+            frame: first.frame,
+            text: format!(
+                "{} sent {} TCP keep-alive probes (SO_KEEPALIVE): on an idle connection it checks that the peer \
+                 is still there; a peer that answers keeps it open, one that is gone makes the probes end in a \
+                 reset or a timeout.",
+                context.addr(role),
+                probes.len()
+            ),
+        });
+    }
+}

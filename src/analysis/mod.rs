@@ -1,0 +1,7 @@
+//! Explaining connections: Zeek's summary, findings in plain words. Pure: no I/O, no UI.
+
+pub mod diagnose;
+pub mod zeek;
+
+pub use diagnose::{diagnose, Diagnosis, Role};
+pub use zeek::{zeek_summary, ZeekSummary};

@@ -1,0 +1,269 @@
+//! The command line: `conns`, `packets`, `ladder`. Prints what the engine found.
+
+use std::io::{BufWriter, Write};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+
+use tcpladder::capture::{read_capture, ReadOutcome};
+use tcpladder::ladder::{render_text_ladder, segment_label, Numbering};
+use tcpladder::report::{secs, ConnRow, PacketRow};
+use tcpladder::{Engine, EngineConfig};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tcpladder",
+    version,
+    about = "Turns TCP traffic into ladder diagrams a person can read"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// How long TIME_WAIT lasts (2×MSL), in seconds; Linux uses 60.
+    #[arg(long, global = true, default_value_t = 60.0)]
+    pub time_wait: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One row per connection: endpoints, counts, final states, conn_state, history, diagnoses.
+    Conns {
+        file: PathBuf,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One line per TCP segment, like tcpdump, followed by both sides' states.
+    Packets {
+        file: PathBuf,
+        /// Only this connection.
+        #[arg(long)]
+        conn: Option<u32>,
+        /// Print JSON Lines.
+        #[arg(long)]
+        json: bool,
+        /// Absolute sequence numbers instead of relative ones.
+        #[arg(long)]
+        absolute: bool,
+    },
+    /// A text ladder diagram of one connection.
+    Ladder {
+        file: PathBuf,
+        #[arg(long)]
+        conn: u32,
+        /// Absolute sequence numbers instead of relative ones.
+        #[arg(long)]
+        absolute: bool,
+    },
+}
+
+/// Runs a subcommand; returns the process's exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = EngineConfig {
+        time_wait_nanos: (cli.time_wait * 1e9) as i64,
+    };
+    let Some(command) = cli.command else {
+        bail!("the desktop app is not built yet; use a subcommand (see --help)");
+    };
+    match command {
+        Command::Conns { file, json } => conns(&file, config, json),
+        Command::Packets {
+            file,
+            conn,
+            json,
+            absolute,
+        } => packets(&file, config, conn, json, numbering(absolute)),
+        Command::Ladder {
+            file,
+            conn,
+            absolute,
+        } => ladder(&file, config, conn, numbering(absolute)),
+    }
+}
+
+fn numbering(absolute: bool) -> Numbering {
+    if absolute {
+        Numbering::Absolute
+    } else {
+        Numbering::Relative
+    }
+}
+
+/// Reads the whole file, warning on stderr about damage; fails on files that are not captures.
+fn load(path: &Path, config: EngineConfig) -> anyhow::Result<(Engine, bool)> {
+    let ReadOutcome { engine, damage, .. } =
+        read_capture(path, config, 1 << 20, |_, _| ControlFlow::Continue(()))?;
+    let damaged = damage.is_some();
+    if let Some(damage) = damage {
+        eprintln!(
+            "tcpladder: warning: {damage}; the {} packets before it are shown",
+            damage.packets_read
+        );
+    }
+    let stats = engine.stats();
+    for (reason, count) in &stats.skipped {
+        eprintln!(
+            "tcpladder: note: {count} packets not decoded: {}",
+            reason.name()
+        );
+    }
+    Ok((engine, damaged))
+}
+
+fn exit_code(damaged: bool) -> ExitCode {
+    if damaged {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn conns(path: &Path, config: EngineConfig, json: bool) -> anyhow::Result<ExitCode> {
+    let (engine, damaged) = load(path, config)?;
+    let end = engine.capture_end_nanos();
+    let rows: Vec<ConnRow> = engine
+        .connections()
+        .iter()
+        .map(|c| ConnRow::new(c, end))
+        .collect();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if json {
+        serde_json::to_writer_pretty(&mut out, &rows).context("writing JSON")?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{:>5}  {:<28} {:<28} {:>7} {:>10} {:>10} {:>10}  {:<12} {:<12} {:<6} {:<14} diagnoses",
+            "id",
+            "client",
+            "server",
+            "packets",
+            "bytes c→s",
+            "bytes s→c",
+            "duration",
+            "client",
+            "server",
+            "state",
+            "history"
+        )?;
+        for row in &rows {
+            writeln!(
+                out,
+                "{:>5}  {:<28} {:<28} {:>7} {:>10} {:>10} {:>9.3}s  {:<12} {:<12} {:<6} {:<14} {}",
+                row.id,
+                row.client,
+                row.server,
+                row.packets,
+                row.bytes_c2s,
+                row.bytes_s2c,
+                row.duration,
+                row.client_state.name(),
+                row.server_state.name(),
+                row.conn_state,
+                row.history,
+                row.codes()
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(exit_code(damaged))
+}
+
+fn packets(
+    path: &Path,
+    config: EngineConfig,
+    only: Option<u32>,
+    json: bool,
+    numbering: Numbering,
+) -> anyhow::Result<ExitCode> {
+    let (engine, damaged) = load(path, config)?;
+    let mut segments: Vec<(u32, u32, usize)> = Vec::new();
+    for connection in engine
+        .connections()
+        .iter()
+        .filter(|c| only.is_none_or(|id| c.id == id))
+    {
+        segments.extend(
+            connection
+                .segments
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.frame, connection.id, i)),
+        );
+    }
+    if let Some(id) = only {
+        if engine.connection(id).is_none() {
+            bail!(
+                "{}: no connection {id} (the capture has {})",
+                path.display(),
+                engine.connections().len()
+            );
+        }
+    }
+    segments.sort_unstable();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for (_, id, index) in segments {
+        let Some(connection) = engine.connection(id) else {
+            continue;
+        };
+        let Some(segment) = connection.segments.get(index) else {
+            continue;
+        };
+        let row = PacketRow::new(connection, index, segment);
+        if json {
+            serde_json::to_writer(&mut out, &row).context("writing JSON")?;
+            writeln!(out)?;
+        } else {
+            let options = tcpladder::ladder::label::options_label(connection, segment, numbering);
+            let options = if options.is_empty() {
+                String::new()
+            } else {
+                format!(", options [{options}]")
+            };
+            let analysis = if row.analysis.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", row.analysis.join(", "))
+            };
+            writeln!(
+                out,
+                "{:.6} #{} conn {} {} > {}: {}{options}{analysis}  | client {} server {}",
+                secs(segment.ts_nanos),
+                row.frame,
+                id,
+                row.src,
+                row.dst,
+                segment_label(connection, segment, numbering),
+                row.client_state,
+                row.server_state
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(exit_code(damaged))
+}
+
+fn ladder(
+    path: &Path,
+    config: EngineConfig,
+    id: u32,
+    numbering: Numbering,
+) -> anyhow::Result<ExitCode> {
+    let (engine, damaged) = load(path, config)?;
+    let Some(connection) = engine.connection(id) else {
+        bail!(
+            "{}: no connection {id} (the capture has {})",
+            path.display(),
+            engine.connections().len()
+        );
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    out.write_all(
+        render_text_ladder(connection, engine.capture_end_nanos(), numbering).as_bytes(),
+    )?;
+    out.flush()?;
+    Ok(exit_code(damaged))
+}

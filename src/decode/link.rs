@@ -1,0 +1,194 @@
+//! Link layers: which DLT a capture uses, and how to find the network-layer bytes behind it.
+//!
+//! etherparse handles Ethernet (and the VLAN tags behind it), but not Linux cooked SLL2, SLL with
+//! the loopback ARPHRD, or BSD loopback; those headers are small enough to read here.
+
+use std::fmt;
+
+/// The link-layer header type of a capture (a `LINKTYPE_*`/`DLT_*` value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkType {
+    /// LINKTYPE_ETHERNET (1), with any 802.1Q / QinQ tags.
+    Ethernet,
+    /// LINKTYPE_NULL (0): 4-byte address family in the writer's byte order (macOS `lo0`).
+    BsdNull,
+    /// LINKTYPE_LOOP (108): 4-byte address family in network byte order (OpenBSD).
+    BsdLoop,
+    /// LINKTYPE_RAW (101, and DLT_RAW's platform values 12 and 14): IPv4 or IPv6, no link header.
+    RawIp,
+    /// LINKTYPE_IPV4 (228).
+    Ipv4,
+    /// LINKTYPE_IPV6 (229).
+    Ipv6,
+    /// LINKTYPE_LINUX_SLL (113): what `tcpdump -i any` wrote before libpcap 1.10.
+    LinuxSll,
+    /// LINKTYPE_LINUX_SLL2 (276): what `tcpdump -i any` writes now.
+    LinuxSll2,
+    /// Anything else: packets are counted as undecodable.
+    Other(i32),
+}
+
+impl LinkType {
+    /// Maps a DLT / LINKTYPE number to a link type.
+    pub fn from_dlt(dlt: i32) -> Self {
+        match dlt {
+            1 => Self::Ethernet,
+            0 => Self::BsdNull,
+            108 => Self::BsdLoop,
+            101 | 12 | 14 => Self::RawIp,
+            228 => Self::Ipv4,
+            229 => Self::Ipv6,
+            113 => Self::LinuxSll,
+            276 => Self::LinuxSll2,
+            other => Self::Other(other),
+        }
+    }
+
+    /// The LINKTYPE number written into capture files.
+    pub fn dlt(self) -> i32 {
+        match self {
+            Self::Ethernet => 1,
+            Self::BsdNull => 0,
+            Self::BsdLoop => 108,
+            Self::RawIp => 101,
+            Self::Ipv4 => 228,
+            Self::Ipv6 => 229,
+            Self::LinuxSll => 113,
+            Self::LinuxSll2 => 276,
+            Self::Other(v) => v,
+        }
+    }
+}
+
+impl fmt::Display for LinkType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Self::Ethernet => "Ethernet",
+            Self::BsdNull => "BSD loopback (NULL)",
+            Self::BsdLoop => "BSD loopback (LOOP)",
+            Self::RawIp => "raw IP",
+            Self::Ipv4 => "raw IPv4",
+            Self::Ipv6 => "raw IPv6",
+            Self::LinuxSll => "Linux cooked (SLL)",
+            Self::LinuxSll2 => "Linux cooked v2 (SLL2)",
+            Self::Other(v) => return write!(f, "link type {v}"),
+        };
+        f.write_str(name)
+    }
+}
+
+/// What sits behind a link header that this module unwrapped by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inner<'a> {
+    /// An EtherType and the bytes after it (VLAN tags may follow).
+    EtherType(u16, &'a [u8]),
+    /// IP bytes whose version nibble decides v4 or v6.
+    Ip(&'a [u8]),
+    /// A protocol the link header names that is not IP.
+    NotIp,
+}
+
+/// Why a link header could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkError {
+    /// The frame is shorter than its link header.
+    Truncated,
+    /// The capture's link type is not one tcpladder decodes.
+    Unsupported,
+}
+
+const SLL_HEADER_LEN: usize = 16;
+const SLL2_HEADER_LEN: usize = 20;
+const BSD_HEADER_LEN: usize = 4;
+const AF_INET: u32 = 2;
+/// AF_INET6 differs between BSDs: NetBSD/OpenBSD 24, FreeBSD 28, macOS 30 (Linux's 10 for good measure).
+const AF_INET6_VALUES: [u32; 4] = [24, 28, 30, 10];
+
+/// Strips a hand-decoded link header. Ethernet is left to etherparse and is not handled here.
+pub fn unwrap_link(link: LinkType, frame: &[u8]) -> Result<Inner<'_>, LinkError> {
+    match link {
+        LinkType::RawIp | LinkType::Ipv4 | LinkType::Ipv6 => Ok(Inner::Ip(frame)),
+        LinkType::LinuxSll => {
+            let (header, rest) = split(frame, SLL_HEADER_LEN)?;
+            Ok(Inner::EtherType(be16(header, 14), rest))
+        }
+        LinkType::LinuxSll2 => {
+            let (header, rest) = split(frame, SLL2_HEADER_LEN)?;
+            Ok(Inner::EtherType(be16(header, 0), rest))
+        }
+        LinkType::BsdNull | LinkType::BsdLoop => {
+            let (header, rest) = split(frame, BSD_HEADER_LEN)?;
+            let bytes = [header[0], header[1], header[2], header[3]];
+            // NULL is in the writer's byte order, which the file does not record: try both.
+            let family_be = u32::from_be_bytes(bytes);
+            let family_le = u32::from_le_bytes(bytes);
+            let is_family = |family: u32| family_be == family || family_le == family;
+            if is_family(AF_INET) || AF_INET6_VALUES.iter().any(|&v| is_family(v)) {
+                Ok(Inner::Ip(rest))
+            } else {
+                Ok(Inner::NotIp)
+            }
+        }
+        LinkType::Ethernet | LinkType::Other(_) => Err(LinkError::Unsupported),
+    }
+}
+
+fn split(frame: &[u8], len: usize) -> Result<(&[u8], &[u8]), LinkError> {
+    if frame.len() < len {
+        return Err(LinkError::Truncated);
+    }
+    Ok(frame.split_at(len))
+}
+
+fn be16(bytes: &[u8], at: usize) -> u16 {
+    match bytes.get(at..at + 2) {
+        Some(&[hi, lo]) => u16::from_be_bytes([hi, lo]),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bsd_null_accepts_both_byte_orders_and_all_inet6_values() {
+        let ip = [0x45u8, 0, 0, 20];
+        for family in [2u32, 24, 28, 30] {
+            for header in [family.to_le_bytes(), family.to_be_bytes()] {
+                let frame = [&header[..], &ip[..]].concat();
+                assert_eq!(
+                    unwrap_link(LinkType::BsdNull, &frame),
+                    Ok(Inner::Ip(&ip[..]))
+                );
+            }
+        }
+        let arp = [0u8, 0, 0, 7, 1, 2];
+        assert_eq!(unwrap_link(LinkType::BsdNull, &arp), Ok(Inner::NotIp));
+    }
+
+    #[test]
+    fn sll2_protocol_is_first_field() {
+        let mut frame = vec![0x08, 0x00];
+        frame.extend_from_slice(&[0; 18]);
+        frame.push(0x45);
+        assert_eq!(
+            unwrap_link(LinkType::LinuxSll2, &frame),
+            Ok(Inner::EtherType(0x0800, &[0x45][..]))
+        );
+    }
+
+    #[test]
+    fn short_frames_are_truncated_not_panics() {
+        for link in [LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::BsdNull] {
+            assert_eq!(unwrap_link(link, &[1, 2, 3]), Err(LinkError::Truncated));
+        }
+    }
+
+    #[test]
+    fn dlt_round_trips() {
+        for dlt in [0, 1, 101, 108, 113, 228, 229, 276] {
+            assert_eq!(LinkType::from_dlt(dlt).dlt(), dlt);
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Decoding: link header → IP (v4/v6, extension headers) → TCP, from a frame's bytes.
+//!
+//! Nothing here allocates or panics on what a file holds: a frame either yields a [`TcpPacket`]
+//! borrowing from it, is some other protocol, or is undecodable for a counted [`SkipReason`].
+
+pub mod link;
+pub mod options;
+
+use std::net::{IpAddr, SocketAddr};
+
+use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TcpSlice};
+
+use crate::tcp::flags::TcpFlags;
+pub use link::LinkType;
+use link::{unwrap_link, Inner, LinkError};
+
+/// One TCP segment as decoded from a frame, borrowing its options from the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpPacket<'a> {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+    /// Payload length from the IP header, so a packet cut by the snaplen keeps its real length.
+    pub payload_len: u32,
+    /// Raw option bytes (possibly empty).
+    pub options: &'a [u8],
+}
+
+/// What a frame turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded<'a> {
+    Tcp(TcpPacket<'a>),
+    /// A well-formed frame of another protocol (ARP, UDP, ICMP, …).
+    NotTcp,
+}
+
+/// Why a frame could not be decoded; each is counted and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    UnsupportedLinkType,
+    TruncatedLinkHeader,
+    TruncatedIpHeader,
+    MalformedIpHeader,
+    TruncatedTcpHeader,
+    MalformedTcpHeader,
+    /// A non-first IP fragment, or a first fragment: TCP is not reassembled from fragments.
+    IpFragment,
+}
+
+impl SkipReason {
+    /// A stable snake_case name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UnsupportedLinkType => "unsupported_link_type",
+            Self::TruncatedLinkHeader => "truncated_link_header",
+            Self::TruncatedIpHeader => "truncated_ip_header",
+            Self::MalformedIpHeader => "malformed_ip_header",
+            Self::TruncatedTcpHeader => "truncated_tcp_header",
+            Self::MalformedTcpHeader => "malformed_tcp_header",
+            Self::IpFragment => "ip_fragment",
+        }
+    }
+}
+
+/// Decodes one frame captured with link type `link`.
+pub fn decode_frame(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, SkipReason> {
+    let sliced = match link {
+        LinkType::Ethernet => {
+            LaxSlicedPacket::from_ethernet(frame).map_err(|_| SkipReason::TruncatedLinkHeader)?
+        }
+        _ => match unwrap_link(link, frame) {
+            Ok(Inner::Ip(ip)) => ip_slice(ip)?,
+            Ok(Inner::EtherType(ether_type, rest)) => {
+                LaxSlicedPacket::from_ether_type(EtherType(ether_type), rest)
+            }
+            Ok(Inner::NotIp) => return Ok(Decoded::NotTcp),
+            Err(LinkError::Truncated) => return Err(SkipReason::TruncatedLinkHeader),
+            Err(LinkError::Unsupported) => return Err(SkipReason::UnsupportedLinkType),
+        },
+    };
+    tcp_from_sliced(&sliced)
+}
+
+fn ip_slice(ip: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
+    LaxSlicedPacket::from_ip(ip).map_err(|err| match err {
+        etherparse::err::ip::LaxHeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
+        etherparse::err::ip::LaxHeaderSliceError::Content(_) => SkipReason::MalformedIpHeader,
+    })
+}
+
+fn tcp_from_sliced<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<Decoded<'a>, SkipReason> {
+    let Some(net) = &sliced.net else {
+        return match &sliced.stop_err {
+            Some(_) => Err(SkipReason::TruncatedIpHeader),
+            None => Ok(Decoded::NotTcp),
+        };
+    };
+    let (src_ip, dst_ip, payload, ip_payload_len) = match net {
+        LaxNetSlice::Ipv4(v4) => {
+            let header = v4.header();
+            let payload = v4.payload();
+            // A total length of 0 is what TSO captures hold; then the frame decides.
+            let declared = match header.total_len() {
+                0 => payload.payload.len(),
+                total => usize::from(total).saturating_sub(header.slice().len()),
+            };
+            (
+                IpAddr::V4(header.source_addr()),
+                IpAddr::V4(header.destination_addr()),
+                payload,
+                declared,
+            )
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let header = v6.header();
+            let payload = v6.payload();
+            // A payload length of 0 is a jumbogram or a TSO capture; then the frame decides.
+            let declared = match header.payload_length() {
+                0 => payload.payload.len(),
+                length => usize::from(length).saturating_sub(v6.extensions().slice().len()),
+            };
+            (
+                IpAddr::V6(header.source_addr()),
+                IpAddr::V6(header.destination_addr()),
+                payload,
+                declared,
+            )
+        }
+        LaxNetSlice::Arp(_) => return Ok(Decoded::NotTcp),
+    };
+    if payload.ip_number != IpNumber::TCP {
+        return Ok(Decoded::NotTcp);
+    }
+    if payload.fragmented {
+        return Err(SkipReason::IpFragment);
+    }
+    let tcp = TcpSlice::from_slice(payload.payload).map_err(|err| match err {
+        etherparse::err::tcp::HeaderSliceError::Len(_) => SkipReason::TruncatedTcpHeader,
+        etherparse::err::tcp::HeaderSliceError::Content(_) => SkipReason::MalformedTcpHeader,
+    })?;
+    let header_len = usize::from(tcp.data_offset()) * 4;
+    let payload_len = u32::try_from(ip_payload_len.saturating_sub(header_len)).unwrap_or(u32::MAX);
+    Ok(Decoded::Tcp(TcpPacket {
+        src: SocketAddr::new(src_ip, tcp.source_port()),
+        dst: SocketAddr::new(dst_ip, tcp.destination_port()),
+        seq: tcp.sequence_number(),
+        ack: tcp.acknowledgment_number(),
+        flags: flags_of(&tcp),
+        window: tcp.window_size(),
+        payload_len,
+        options: tcp.slice().get(20..header_len).unwrap_or(&[]),
+    }))
+}
+
+fn flags_of(tcp: &TcpSlice<'_>) -> TcpFlags {
+    let bits = [
+        (tcp.fin(), TcpFlags::FIN),
+        (tcp.syn(), TcpFlags::SYN),
+        (tcp.rst(), TcpFlags::RST),
+        (tcp.psh(), TcpFlags::PSH),
+        (tcp.ack(), TcpFlags::ACK),
+        (tcp.urg(), TcpFlags::URG),
+        (tcp.ece(), TcpFlags::ECE),
+        (tcp.cwr(), TcpFlags::CWR),
+        (tcp.ns(), TcpFlags::AE),
+    ];
+    TcpFlags(
+        bits.iter()
+            .filter(|(set, _)| *set)
+            .fold(0, |acc, (_, bit)| acc | bit),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn ipv4_syn(payload: &[u8]) -> Vec<u8> {
+        let builder = PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+            .tcp(40000, 8080, 1000, 65495)
+            .syn()
+            .options(&[etherparse::TcpOptionElement::MaximumSegmentSize(65495)])
+            .unwrap_or_else(|_| unreachable!());
+        let mut out = Vec::new();
+        builder
+            .write(&mut out, payload)
+            .unwrap_or_else(|_| unreachable!());
+        out
+    }
+
+    #[test]
+    fn raw_ipv4_syn_decodes() {
+        let frame = ipv4_syn(&[]);
+        let Ok(Decoded::Tcp(tcp)) = decode_frame(LinkType::RawIp, &frame) else {
+            panic!("not tcp")
+        };
+        assert_eq!(tcp.src.port(), 40000);
+        assert_eq!(tcp.dst.port(), 8080);
+        assert_eq!(tcp.seq, 1000);
+        assert!(tcp.flags.syn());
+        assert_eq!(options::render_options(tcp.options, None), "mss 65495");
+    }
+
+    #[test]
+    fn snaplen_cut_keeps_the_real_payload_length() {
+        let frame = ipv4_syn(&[7u8; 100]);
+        let cut = &frame[..frame.len() - 90];
+        let Ok(Decoded::Tcp(tcp)) = decode_frame(LinkType::RawIp, cut) else {
+            panic!("not tcp")
+        };
+        assert_eq!(tcp.payload_len, 100);
+    }
+
+    #[test]
+    fn every_prefix_of_a_frame_decodes_or_is_skipped() {
+        let frame = ipv4_syn(&[1, 2, 3]);
+        for link in [
+            LinkType::RawIp,
+            LinkType::Ethernet,
+            LinkType::LinuxSll,
+            LinkType::LinuxSll2,
+            LinkType::BsdNull,
+        ] {
+            for end in 0..frame.len() {
+                let _ = decode_frame(link, &frame[..end]);
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Labels for segments, the way tcpdump users read them: `[P.] seq 1:22 ack 1 win 65536 len 21`.
+
+use crate::decode::options::render_options;
+use crate::tcp::{Connection, Segment};
+
+/// Relative (Wireshark's, the default) or absolute sequence numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Numbering {
+    #[default]
+    Relative,
+    Absolute,
+}
+
+/// The one-line label of a segment: flags, seq (a range for data), ack, window, length.
+pub fn segment_label(connection: &Connection, segment: &Segment, numbering: Numbering) -> String {
+    let (seq, ack) = match numbering {
+        Numbering::Relative => (
+            connection.relative_seq(segment),
+            connection.relative_ack(segment),
+        ),
+        Numbering::Absolute => (
+            segment.seq_raw,
+            segment.flags.ack().then_some(segment.ack_raw),
+        ),
+    };
+    let mut label = format!("[{}] seq {seq}", segment.flags);
+    if segment.payload_len > 0 {
+        label.push_str(&format!(":{}", seq.wrapping_add(segment.payload_len)));
+    }
+    if let Some(ack) = ack {
+        label.push_str(&format!(" ack {ack}"));
+    }
+    let window = connection
+        .scaled_window(segment.dir, segment.window_raw, segment.flags.syn())
+        .unwrap_or(u32::from(segment.window_raw));
+    label.push_str(&format!(" win {window} len {}", segment.payload_len));
+    label
+}
+
+/// The options of a segment as tcpdump prints them, e.g. `mss 65495,sackOK,TS val 1 ecr 0,nop,wscale 7`.
+pub fn options_label(connection: &Connection, segment: &Segment, numbering: Numbering) -> String {
+    let sack_base = match numbering {
+        Numbering::Relative => connection.sides[segment.dir.receiver()].base_seq,
+        Numbering::Absolute => None,
+    };
+    render_options(connection.options_of(segment), sack_base)
+}
+
+/// Analysis flags in words, for marking an arrow: `retransmission, zero_window`.
+pub fn analysis_label(segment: &Segment) -> String {
+    segment.analysis.names().collect::<Vec<_>>().join(", ")
+}

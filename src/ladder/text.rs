@@ -1,0 +1,155 @@
+//! A text ladder diagram for the terminal: two lifelines, one arrow per segment, each side's
+//! state printed where it changes.
+
+use std::fmt::Write as _;
+
+use crate::analysis::{diagnose, zeek_summary};
+use crate::tcp::{Connection, Direction, Segment, TcpState};
+
+use super::label::{analysis_label, options_label, segment_label, Numbering};
+
+const TIME_WIDTH: usize = 11;
+const STATE_WIDTH: usize = 13;
+const MIN_ARROW: usize = 44;
+const MAX_ARROW: usize = 80;
+
+/// Renders `connection` as a text ladder; final states are taken at `capture_end_nanos`.
+pub fn render_text_ladder(
+    connection: &Connection,
+    capture_end_nanos: i64,
+    numbering: Numbering,
+) -> String {
+    let labels: Vec<String> = connection
+        .segments
+        .iter()
+        .map(|s| segment_label(connection, s, numbering))
+        .collect();
+    let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let arrow = (widest + 6).clamp(MIN_ARROW, MAX_ARROW);
+    let mut out = String::new();
+    header(&mut out, connection, capture_end_nanos, arrow);
+    let start = connection.first_ts_nanos();
+    let mut previous = [TcpState::Unknown; 2];
+    for ((segment, label), index) in connection.segments.iter().zip(&labels).zip(0..) {
+        let states = segment.states();
+        let time = format!("{:.3}", (segment.ts_nanos - start) as f64 / 1e6);
+        let left = changed(previous[0], states[0], index == 0);
+        let right = changed(previous[1], states[1], index == 0);
+        let _ = writeln!(
+            out,
+            "{time:>TIME_WIDTH$} {left:>STATE_WIDTH$} |{}| {right}",
+            arrow_line(segment, label, arrow)
+        );
+        for note in notes(connection, segment, numbering) {
+            let _ = writeln!(
+                out,
+                "{:>TIME_WIDTH$} {:>STATE_WIDTH$} |{}|",
+                "",
+                "",
+                centered(&note, arrow)
+            );
+        }
+        previous = states;
+    }
+    let final_states = connection.states_at(capture_end_nanos);
+    let _ = writeln!(
+        out,
+        "{:>TIME_WIDTH$} {:>STATE_WIDTH$} |{}| {}",
+        "end",
+        final_states[0].name(),
+        " ".repeat(arrow),
+        final_states[1].name()
+    );
+    let findings = diagnose(connection, capture_end_nanos);
+    if !findings.is_empty() {
+        out.push('\n');
+        for finding in findings {
+            let side = finding.side.map_or("-", |s| s.name());
+            let _ = writeln!(
+                out,
+                "* {} ({side}, frame {}): {}",
+                finding.code, finding.frame, finding.text
+            );
+        }
+    }
+    out
+}
+
+fn header(out: &mut String, connection: &Connection, capture_end_nanos: i64, arrow: usize) {
+    let zeek = zeek_summary(connection);
+    let duration_ms = (connection.last_ts_nanos() - connection.first_ts_nanos()) as f64 / 1e6;
+    let _ = writeln!(
+        out,
+        "connection {}: {} → {}, {} segments, {duration_ms:.3} ms, conn_state {}, history {}",
+        connection.id,
+        connection.client,
+        connection.server,
+        connection.segments.len(),
+        zeek.conn_state,
+        zeek.history
+    );
+    let _ = capture_end_nanos;
+    let client = format!("client {}", connection.client);
+    let server = format!("server {}", connection.server);
+    let _ = writeln!(
+        out,
+        "{:>TIME_WIDTH$} {:>STATE_WIDTH$} {client}{}{server}",
+        "time (ms)",
+        "",
+        " ".repeat((arrow + 2).saturating_sub(client.chars().count()).max(1))
+    );
+}
+
+fn changed(previous: TcpState, now: TcpState, first: bool) -> &'static str {
+    if first || previous != now {
+        now.name()
+    } else {
+        ""
+    }
+}
+
+fn arrow_line(segment: &Segment, label: &str, width: usize) -> String {
+    let line = if segment.flags.rst() { '=' } else { '-' };
+    let label = fit(label, width.saturating_sub(6));
+    let fill = width.saturating_sub(label.chars().count() + 4);
+    let dashes = |n: usize| line.to_string().repeat(n);
+    match segment.dir {
+        Direction::ClientToServer => format!("{} {label} {}>", dashes(1), dashes(fill)),
+        Direction::ServerToClient => format!("<{} {label} {}", dashes(fill), dashes(1)),
+    }
+}
+
+fn notes(connection: &Connection, segment: &Segment, numbering: Numbering) -> Vec<String> {
+    let mut notes = Vec::new();
+    if segment.flags.syn() {
+        let options = options_label(connection, segment, numbering);
+        if !options.is_empty() {
+            notes.push(options);
+        }
+    }
+    let analysis = analysis_label(segment);
+    if !analysis.is_empty() {
+        notes.push(format!("({analysis})"));
+    }
+    notes
+}
+
+fn centered(text: &str, width: usize) -> String {
+    let text = fit(text, width.saturating_sub(2));
+    let len = text.chars().count();
+    let left = (width.saturating_sub(len)) / 2;
+    format!(
+        "{}{text}{}",
+        " ".repeat(left),
+        " ".repeat(width.saturating_sub(len + left))
+    )
+}
+
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}

@@ -1,0 +1,17 @@
+//! tcpladder turns TCP traffic into ladder diagrams a person can read.
+//!
+//! The library is the whole engine and knows nothing of windows: [`capture`] reads files through
+//! libpcap, [`decode`] turns frames into TCP segments, [`tcp`] tracks connections and infers each
+//! side's state, [`analysis`] explains what happened, [`ladder`] lays a connection out, and
+//! [`report`] shapes it all for the command line.
+
+pub mod analysis;
+pub mod capture;
+pub mod decode;
+pub mod engine;
+pub mod error;
+pub mod ladder;
+pub mod report;
+pub mod tcp;
+
+pub use engine::{Engine, EngineConfig, Stats};

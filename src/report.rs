@@ -1,0 +1,147 @@
+//! Rows for the command line: one per connection, one per segment, as text or JSON.
+
+use serde::Serialize;
+
+use crate::analysis::{diagnose, zeek_summary, Diagnosis};
+use crate::decode::options::render_options;
+use crate::tcp::{Connection, Segment, TcpState};
+
+/// Seconds as a float from nanoseconds.
+pub fn secs(nanos: i64) -> f64 {
+    nanos as f64 / 1e9
+}
+
+/// One connection, as `tcpladder conns --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnRow {
+    pub id: u32,
+    pub client: String,
+    pub server: String,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    pub duration: f64,
+    pub packets: u64,
+    pub packets_c2s: u64,
+    pub packets_s2c: u64,
+    pub bytes_c2s: u64,
+    pub bytes_s2c: u64,
+    pub client_state: TcpState,
+    pub server_state: TcpState,
+    pub conn_state: &'static str,
+    pub history: String,
+    pub mid_stream: bool,
+    pub handshake_rtt: Option<f64>,
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+impl ConnRow {
+    /// The row for `connection`, with final states at `capture_end_nanos`.
+    pub fn new(connection: &Connection, capture_end_nanos: i64) -> Self {
+        let zeek = zeek_summary(connection);
+        let [client_state, server_state] = connection.states_at(capture_end_nanos);
+        let [client, server] = &connection.sides;
+        Self {
+            id: connection.id,
+            client: connection.client.to_string(),
+            server: connection.server.to_string(),
+            first_ts: secs(connection.first_ts_nanos()),
+            last_ts: secs(connection.last_ts_nanos()),
+            duration: secs(connection.last_ts_nanos() - connection.first_ts_nanos()),
+            packets: connection.packets(),
+            packets_c2s: client.packets,
+            packets_s2c: server.packets,
+            bytes_c2s: client.payload_bytes,
+            bytes_s2c: server.payload_bytes,
+            client_state,
+            server_state,
+            conn_state: zeek.conn_state,
+            history: zeek.history,
+            mid_stream: connection.mid_stream,
+            handshake_rtt: connection.handshake_rtt_nanos.map(secs),
+            diagnoses: diagnose(connection, capture_end_nanos),
+        }
+    }
+
+    /// Diagnosis codes joined with commas, or `-`.
+    pub fn codes(&self) -> String {
+        if self.diagnoses.is_empty() {
+            return "-".to_string();
+        }
+        self.diagnoses
+            .iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// One segment, as `tcpladder packets --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PacketRow {
+    pub frame: u32,
+    pub ts: f64,
+    pub conn: u32,
+    pub dir: &'static str,
+    pub src: String,
+    pub dst: String,
+    pub flags: String,
+    pub seq: u32,
+    pub ack: Option<u32>,
+    pub next_seq: u32,
+    pub seq_raw: u32,
+    pub ack_raw: u32,
+    pub win: u16,
+    pub win_scaled: Option<u32>,
+    pub len: u32,
+    pub options: String,
+    pub client_state: TcpState,
+    pub server_state: TcpState,
+    pub analysis: Vec<&'static str>,
+    pub dup_ack_num: Option<u32>,
+}
+
+impl PacketRow {
+    /// The row for the segment at `index` of `connection`.
+    pub fn new(connection: &Connection, index: usize, segment: &Segment) -> Self {
+        let (src, dst) = endpoints(connection, segment);
+        let dup = connection.dup_ack_number(index);
+        let sack_base = connection.sides[segment.dir.receiver()].base_seq;
+        Self {
+            frame: segment.frame,
+            ts: secs(segment.ts_nanos),
+            conn: connection.id,
+            dir: segment.dir.name(),
+            src: src.to_string(),
+            dst: dst.to_string(),
+            flags: segment.flags.to_string(),
+            seq: connection.relative_seq(segment),
+            ack: connection.relative_ack(segment),
+            next_seq: connection.relative_next_seq(segment),
+            seq_raw: segment.seq_raw,
+            ack_raw: segment.ack_raw,
+            win: segment.window_raw,
+            win_scaled: connection.scaled_window(
+                segment.dir,
+                segment.window_raw,
+                segment.flags.syn(),
+            ),
+            len: segment.payload_len,
+            options: render_options(connection.options_of(segment), sack_base),
+            client_state: segment.client_state,
+            server_state: segment.server_state,
+            analysis: segment.analysis.names().collect(),
+            dup_ack_num: (dup > 0).then_some(dup),
+        }
+    }
+}
+
+/// Sender and receiver of a segment.
+pub fn endpoints(
+    connection: &Connection,
+    segment: &Segment,
+) -> (std::net::SocketAddr, std::net::SocketAddr) {
+    match segment.dir.sender() {
+        0 => (connection.client, connection.server),
+        _ => (connection.server, connection.client),
+    }
+}

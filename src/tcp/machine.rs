@@ -1,0 +1,363 @@
+//! Infers both endpoints' TCP states from what the capture point saw.
+//!
+//! The model: an endpoint changes state when it *sends* a segment (the capture saw it leave, so
+//! the change is certain) and when it *receives* one. The capture point cannot see when a receiver
+//! processes a segment; we assume it does so when the segment is captured, and correct that
+//! assumption with the receiver's own next segment. A segment's ack field says which of the peer's
+//! bytes, SYN and FIN its sender had processed when it sent it. When a side's next segment does
+//! not acknowledge a SYN or FIN it was assumed to have received, the receipt really happened
+//! after that segment left: the recorded states are corrected and the receipt is replayed after
+//! the send. This is how crossing FINs on loopback become what the kernel did (FIN_WAIT_1 →
+//! CLOSING → TIME_WAIT on both sides) although the capture lists one FIN first.
+
+use super::segment::Segment;
+use super::seq::seq_ge;
+use super::state::{after_receive, after_send, ReceiverView, SegmentView, TcpState};
+
+/// Linux's TIME_WAIT length (2×MSL), 60 s.
+pub const DEFAULT_TIME_WAIT_NANOS: i64 = 60_000_000_000;
+
+/// A receipt assumed at capture time that the receiver's next segment has not yet confirmed.
+#[derive(Debug, Clone, Copy)]
+struct PendingReceipt {
+    index: usize,
+    state_before: TcpState,
+    segment: SegmentView,
+}
+
+/// Both endpoints' inferred states and what the inference needs to remember.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    states: [TcpState; 2],
+    views: [ReceiverView; 2],
+    pending: [Option<PendingReceipt>; 2],
+    time_wait_since: [Option<i64>; 2],
+    time_wait_nanos: i64,
+}
+
+impl StateMachine {
+    /// A machine for a new connection; `time_wait_nanos` is 2×MSL.
+    pub fn new(time_wait_nanos: i64) -> Self {
+        Self {
+            states: [TcpState::Unknown; 2],
+            views: [ReceiverView::default(); 2],
+            pending: [None; 2],
+            time_wait_since: [None; 2],
+            time_wait_nanos,
+        }
+    }
+
+    /// Current states, client first, without TIME_WAIT expiry.
+    pub fn states(&self) -> [TcpState; 2] {
+        self.states
+    }
+
+    /// States at capture time `ts_nanos`: a TIME_WAIT older than 2×MSL has become CLOSED.
+    pub fn states_at(&self, ts_nanos: i64) -> [TcpState; 2] {
+        let mut states = self.states;
+        for (side, state) in states.iter_mut().enumerate() {
+            if self.time_wait_expired(side, ts_nanos) {
+                *state = TcpState::Closed;
+            }
+        }
+        states
+    }
+
+    /// When each side entered TIME_WAIT, if it did.
+    pub fn time_wait_since(&self) -> [Option<i64>; 2] {
+        self.time_wait_since
+    }
+
+    /// 2×MSL in nanoseconds.
+    pub fn time_wait_nanos(&self) -> i64 {
+        self.time_wait_nanos
+    }
+
+    fn time_wait_expired(&self, side: usize, ts_nanos: i64) -> bool {
+        self.states[side] == TcpState::TimeWait
+            && self.time_wait_since[side]
+                .is_some_and(|since| ts_nanos.saturating_sub(since) >= self.time_wait_nanos)
+    }
+
+    /// Processes `segment`, sent by side `sender` (0 client, 1 server) at `ts_nanos`, advertising
+    /// `window` (scaled when known). `history` holds the connection's earlier segments, whose
+    /// recorded states may be corrected. Returns both sides' states after the segment.
+    pub fn on_segment(
+        &mut self,
+        sender: usize,
+        segment: &SegmentView,
+        window: u32,
+        ts_nanos: i64,
+        history: &mut [Segment],
+    ) -> [TcpState; 2] {
+        let receiver = 1 - sender;
+        for side in 0..2 {
+            if self.time_wait_expired(side, ts_nanos) {
+                self.states[side] = TcpState::Closed;
+            }
+        }
+        let replay = self.check_pending(sender, segment, history);
+        self.send(sender, segment, window, history);
+        if let Some(pending) = replay {
+            let before = self.states[sender];
+            self.states[sender] = after_receive(before, &pending.segment, &self.views[sender]);
+            self.note_time_wait(sender, before, ts_nanos);
+        }
+        self.receive(receiver, segment, history.len(), ts_nanos);
+        self.states
+    }
+
+    /// Returns the pending receipt to replay after this send when `segment` shows the sender had
+    /// not processed it yet, after rewriting the states recorded since.
+    fn check_pending(
+        &mut self,
+        sender: usize,
+        segment: &SegmentView,
+        history: &mut [Segment],
+    ) -> Option<PendingReceipt> {
+        let pending = self.pending[sender].take()?;
+        let processed = segment.flags.ack() && seq_ge(segment.ack, pending.segment.seq_end());
+        // A RST's ack field is not evidence of anything the sender processed.
+        if processed || segment.flags.rst() {
+            return None;
+        }
+        self.states[sender] = pending.state_before;
+        for earlier in history.iter_mut().skip(pending.index) {
+            earlier.set_state(sender, pending.state_before);
+        }
+        Some(pending)
+    }
+
+    fn send(&mut self, sender: usize, segment: &SegmentView, window: u32, history: &mut [Segment]) {
+        let before = self.states[sender];
+        let after = after_send(before, segment);
+        if after == TcpState::SynReceived && before == TcpState::Unknown {
+            // Answering a SYN with SYN-ACK shows this side was listening all along.
+            for earlier in history
+                .iter_mut()
+                .filter(|s| s.state(sender) == TcpState::Unknown)
+            {
+                earlier.set_state(sender, TcpState::Listen);
+            }
+        }
+        self.states[sender] = after;
+        let view = &mut self.views[sender];
+        if segment.flags.syn() && !segment.flags.rst() {
+            view.syn_end = Some(segment.seq.wrapping_add(1));
+        }
+        if segment.flags.fin() && !segment.flags.rst() {
+            view.fin_end = Some(segment.seq_end());
+        }
+        view.rcv_window = window;
+    }
+
+    fn receive(&mut self, receiver: usize, segment: &SegmentView, index: usize, ts_nanos: i64) {
+        let before = self.states[receiver];
+        let after = after_receive(before, segment, &self.views[receiver]);
+        self.states[receiver] = after;
+        self.note_time_wait(receiver, before, ts_nanos);
+        let consumes_sequence = segment.flags.syn() || segment.flags.fin();
+        if after != before && consumes_sequence && !segment.flags.rst() {
+            self.pending[receiver] = Some(PendingReceipt {
+                index,
+                state_before: before,
+                segment: *segment,
+            });
+        }
+        if !segment.flags.rst() {
+            let end = segment.seq_end();
+            let view = &mut self.views[receiver];
+            if view.rcv_next.is_none_or(|next| seq_ge(end, next)) {
+                view.rcv_next = Some(end);
+            }
+        }
+    }
+
+    fn note_time_wait(&mut self, side: usize, before: TcpState, ts_nanos: i64) {
+        if self.states[side] == TcpState::TimeWait && before != TcpState::TimeWait {
+            self.time_wait_since[side] = Some(ts_nanos);
+        }
+    }
+
+    /// True when the receiver ignored this RST (its sequence number is outside the window).
+    pub fn rst_would_be_ignored(&self, receiver: usize, segment: &SegmentView) -> bool {
+        segment.flags.rst() && !self.views[receiver].accepts_rst(self.states[receiver], segment)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::flags::TcpFlags;
+    use crate::tcp::segment::{AnalysisFlags, Direction};
+    use TcpState::*;
+
+    const S: u16 = TcpFlags::SYN;
+    const A: u16 = TcpFlags::ACK;
+    const F: u16 = TcpFlags::FIN;
+    const R: u16 = TcpFlags::RST;
+    const P: u16 = TcpFlags::PSH;
+
+    /// Feeds (sender, flags, seq, ack, len) and returns the states after each.
+    fn run(steps: &[(usize, u16, u32, u32, u32)]) -> Vec<[TcpState; 2]> {
+        let mut machine = StateMachine::new(DEFAULT_TIME_WAIT_NANOS);
+        let mut history: Vec<Segment> = Vec::new();
+        for (i, &(sender, flags, seq, ack, len)) in steps.iter().enumerate() {
+            let view = SegmentView {
+                flags: TcpFlags(flags),
+                seq,
+                ack,
+                payload_len: len,
+            };
+            let states = machine.on_segment(sender, &view, 65535, i as i64, &mut history);
+            history.push(Segment {
+                ts_nanos: i as i64,
+                frame: i as u32 + 1,
+                seq_raw: seq,
+                ack_raw: ack,
+                payload_len: len,
+                options_at: 0,
+                window_raw: 65535,
+                flags: TcpFlags(flags),
+                analysis: AnalysisFlags::default(),
+                options_len: 0,
+                dir: if sender == 0 {
+                    Direction::ClientToServer
+                } else {
+                    Direction::ServerToClient
+                },
+                client_state: states[0],
+                server_state: states[1],
+            });
+        }
+        history.iter().map(Segment::states).collect()
+    }
+
+    const HANDSHAKE: [(usize, u16, u32, u32, u32); 3] = [
+        (0, S, 100, 0, 0),
+        (1, S | A, 500, 101, 0),
+        (0, A, 101, 501, 0),
+    ];
+
+    #[test]
+    fn three_way_handshake_backfills_listen() {
+        let states = run(&HANDSHAKE);
+        assert_eq!(
+            states,
+            vec![
+                [SynSent, Listen],
+                [Established, SynReceived],
+                [Established, Established]
+            ]
+        );
+    }
+
+    #[test]
+    fn client_closes_first() {
+        let mut steps = HANDSHAKE.to_vec();
+        steps.extend([
+            (0, F | A, 101, 501, 0),
+            (1, A, 501, 102, 0),
+            (1, F | A, 501, 102, 0),
+            (0, A, 102, 502, 0),
+        ]);
+        let states = run(&steps);
+        assert_eq!(
+            &states[3..],
+            &[
+                [FinWait1, CloseWait],
+                [FinWait2, CloseWait],
+                [TimeWait, LastAck],
+                [TimeWait, Closed]
+            ]
+        );
+    }
+
+    #[test]
+    fn crossing_fins_are_a_simultaneous_close() {
+        let mut steps = HANDSHAKE.to_vec();
+        // The server's FIN does not acknowledge the client's: it was sent before the client's arrived.
+        steps.extend([
+            (0, F | A, 101, 501, 0),
+            (1, F | A, 501, 101, 0),
+            (0, A, 102, 502, 0),
+            (1, A, 502, 102, 0),
+        ]);
+        let states = run(&steps);
+        assert_eq!(
+            &states[3..],
+            &[
+                [FinWait1, Established],
+                [Closing, Closing],
+                [Closing, TimeWait],
+                [TimeWait, TimeWait]
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_connect() {
+        let states = run(&[(0, S, 100, 0, 0), (1, R | A, 0, 101, 0)]);
+        assert_eq!(states, vec![[SynSent, Unknown], [Closed, Closed]]);
+    }
+
+    #[test]
+    fn data_after_peer_closed_draws_a_reset() {
+        let mut steps = HANDSHAKE.to_vec();
+        steps.extend([
+            (1, F | A, 501, 101, 0),
+            (0, A, 101, 502, 0),
+            (0, P | A, 101, 502, 5),
+            (1, R, 502, 0, 0),
+        ]);
+        let states = run(&steps);
+        assert_eq!(
+            &states[3..],
+            &[
+                [CloseWait, FinWait1],
+                [CloseWait, FinWait2],
+                [CloseWait, FinWait2],
+                [Closed, Closed]
+            ]
+        );
+    }
+
+    #[test]
+    fn rst_out_of_window_changes_nothing() {
+        let mut steps = HANDSHAKE.to_vec();
+        steps.push((1, R, 900_000, 0, 0));
+        let states = run(&steps);
+        assert_eq!(states[3], [Established, Closed]);
+    }
+
+    #[test]
+    fn simultaneous_open() {
+        let states = run(&[
+            (0, S, 100, 0, 0),
+            (1, S, 500, 0, 0),
+            (0, S | A, 100, 501, 0),
+            (1, S | A, 500, 101, 0),
+        ]);
+        assert_eq!(states[1], [SynReceived, SynSent]);
+        assert_eq!(states[3], [Established, Established]);
+    }
+
+    #[test]
+    fn time_wait_expires_after_two_msl() {
+        let mut machine = StateMachine::new(10);
+        let mut history = Vec::new();
+        let seg = |flags, seq, ack| SegmentView {
+            flags: TcpFlags(flags),
+            seq,
+            ack,
+            payload_len: 0,
+        };
+        machine.on_segment(0, &seg(S, 100, 0), 1, 0, &mut history);
+        machine.on_segment(1, &seg(S | A, 500, 101), 1, 1, &mut history);
+        machine.on_segment(0, &seg(A, 101, 501), 1, 2, &mut history);
+        machine.on_segment(0, &seg(F | A, 101, 501), 1, 3, &mut history);
+        machine.on_segment(1, &seg(F | A, 501, 102), 1, 4, &mut history);
+        assert_eq!(machine.states_at(5)[0], TimeWait);
+        assert_eq!(machine.states_at(14)[0], Closed);
+    }
+}

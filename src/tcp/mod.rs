@@ -1,0 +1,16 @@
+//! TCP connection tracking and the state machine. Pure: no I/O, no UI.
+
+pub mod connection;
+pub mod flags;
+pub mod machine;
+pub mod segment;
+pub mod seq;
+pub mod sequence_analysis;
+pub mod state;
+pub mod tracker;
+
+pub use connection::Connection;
+pub use flags::TcpFlags;
+pub use segment::{AnalysisFlags, Direction, Segment};
+pub use state::TcpState;
+pub use tracker::Tracker;

@@ -1,0 +1,169 @@
+//! The compact per-segment record every connection keeps: 40 bytes, no heap.
+
+use super::flags::TcpFlags;
+use super::state::{SegmentView, TcpState};
+
+/// Which way a segment travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Direction {
+    ClientToServer,
+    ServerToClient,
+}
+
+impl Direction {
+    /// `"c2s"` or `"s2c"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ClientToServer => "c2s",
+            Self::ServerToClient => "s2c",
+        }
+    }
+    /// The other direction.
+    pub fn reverse(self) -> Self {
+        match self {
+            Self::ClientToServer => Self::ServerToClient,
+            Self::ServerToClient => Self::ClientToServer,
+        }
+    }
+    /// Index of the sending side: 0 for the client, 1 for the server.
+    pub fn sender(self) -> usize {
+        self as usize
+    }
+    /// Index of the receiving side.
+    pub fn receiver(self) -> usize {
+        1 - self.sender()
+    }
+}
+
+/// Wireshark's TCP analysis flags of one segment, as a bit set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct AnalysisFlags(pub u16);
+
+impl AnalysisFlags {
+    pub const RETRANSMISSION: u16 = 1 << 0;
+    pub const FAST_RETRANSMISSION: u16 = 1 << 1;
+    pub const SPURIOUS_RETRANSMISSION: u16 = 1 << 2;
+    pub const OUT_OF_ORDER: u16 = 1 << 3;
+    pub const LOST_SEGMENT: u16 = 1 << 4;
+    pub const ACK_LOST_SEGMENT: u16 = 1 << 5;
+    pub const DUPLICATE_ACK: u16 = 1 << 6;
+    pub const ZERO_WINDOW: u16 = 1 << 7;
+    pub const ZERO_WINDOW_PROBE: u16 = 1 << 8;
+    pub const ZERO_WINDOW_PROBE_ACK: u16 = 1 << 9;
+    pub const KEEP_ALIVE: u16 = 1 << 10;
+    pub const KEEP_ALIVE_ACK: u16 = 1 << 11;
+    pub const WINDOW_UPDATE: u16 = 1 << 12;
+    pub const WINDOW_FULL: u16 = 1 << 13;
+    pub const REUSED_PORTS: u16 = 1 << 14;
+    /// Not Wireshark's: a RST the receiver ignores because its sequence number is out of window.
+    pub const RST_IGNORED: u16 = 1 << 15;
+
+    /// Every flag with its snake_case name, in Wireshark's order.
+    pub const NAMES: [(u16, &'static str); 16] = [
+        (Self::RETRANSMISSION, "retransmission"),
+        (Self::FAST_RETRANSMISSION, "fast_retransmission"),
+        (Self::SPURIOUS_RETRANSMISSION, "spurious_retransmission"),
+        (Self::OUT_OF_ORDER, "out_of_order"),
+        (Self::LOST_SEGMENT, "previous_segment_not_captured"),
+        (Self::ACK_LOST_SEGMENT, "acked_unseen_segment"),
+        (Self::DUPLICATE_ACK, "duplicate_ack"),
+        (Self::ZERO_WINDOW, "zero_window"),
+        (Self::ZERO_WINDOW_PROBE, "zero_window_probe"),
+        (Self::ZERO_WINDOW_PROBE_ACK, "zero_window_probe_ack"),
+        (Self::KEEP_ALIVE, "keep_alive"),
+        (Self::KEEP_ALIVE_ACK, "keep_alive_ack"),
+        (Self::WINDOW_UPDATE, "window_update"),
+        (Self::WINDOW_FULL, "window_full"),
+        (Self::REUSED_PORTS, "reused_ports"),
+        (Self::RST_IGNORED, "rst_out_of_window"),
+    ];
+
+    pub fn has(self, bit: u16) -> bool {
+        self.0 & bit != 0
+    }
+    pub fn set(&mut self, bit: u16) {
+        self.0 |= bit;
+    }
+    /// Names of the flags that are set.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .into_iter()
+            .filter(move |(bit, _)| self.has(*bit))
+            .map(|(_, name)| name)
+    }
+    /// True when any retransmission flavour is set.
+    pub fn is_retransmission(self) -> bool {
+        self.has(Self::RETRANSMISSION | Self::FAST_RETRANSMISSION | Self::SPURIOUS_RETRANSMISSION)
+    }
+}
+
+/// One TCP segment of a connection, with both sides' states after it.
+///
+/// Relative numbers, the scaled window and the options' meaning are derived from the connection
+/// when asked for, so each record stays small (see `tests` for the size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// Capture time, nanoseconds since the Unix epoch.
+    pub ts_nanos: i64,
+    /// 1-based index among all packets of the capture.
+    pub frame: u32,
+    pub seq_raw: u32,
+    pub ack_raw: u32,
+    pub payload_len: u32,
+    /// Where this segment's option bytes start in the connection's option store.
+    pub(crate) options_at: u32,
+    pub window_raw: u16,
+    pub flags: TcpFlags,
+    pub analysis: AnalysisFlags,
+    pub(crate) options_len: u8,
+    pub dir: Direction,
+    pub client_state: TcpState,
+    pub server_state: TcpState,
+}
+
+impl Segment {
+    /// The state-machine view of this segment.
+    pub fn view(&self) -> SegmentView {
+        SegmentView {
+            flags: self.flags,
+            seq: self.seq_raw,
+            ack: self.ack_raw,
+            payload_len: self.payload_len,
+        }
+    }
+    /// Both sides' states after this segment, client first.
+    pub fn states(&self) -> [TcpState; 2] {
+        [self.client_state, self.server_state]
+    }
+    /// Sets one side's state (0 client, 1 server).
+    pub fn set_state(&mut self, side: usize, state: TcpState) {
+        if side == 0 {
+            self.client_state = state;
+        } else {
+            self.server_state = state;
+        }
+    }
+    /// The state of one side (0 client, 1 server).
+    pub fn state(&self, side: usize) -> TcpState {
+        if side == 0 {
+            self.client_state
+        } else {
+            self.server_state
+        }
+    }
+    /// Sequence number just past this segment (payload, SYN and FIN counted).
+    pub fn seq_end_raw(&self) -> u32 {
+        self.view().seq_end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_segment_record_is_forty_bytes() {
+        assert_eq!(std::mem::size_of::<Segment>(), 40);
+    }
+}

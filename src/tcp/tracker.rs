@@ -1,0 +1,95 @@
+//! Connection tracking: which connection each segment belongs to, with port reuse.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::decode::TcpPacket;
+
+use super::connection::Connection;
+
+/// A 4-tuple with its endpoints in a canonical order, so both directions map to one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn new(a: SocketAddr, b: SocketAddr) -> Self {
+        if a <= b {
+            Self(a, b)
+        } else {
+            Self(b, a)
+        }
+    }
+}
+
+/// All connections of a capture, in order of their first packet.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    connections: Vec<Connection>,
+    /// The newest connection of each 4-tuple.
+    by_flow: HashMap<FlowKey, u32>,
+    time_wait_nanos: i64,
+}
+
+impl Tracker {
+    /// A tracker whose connections hold TIME_WAIT for `time_wait_nanos` (2×MSL).
+    pub fn new(time_wait_nanos: i64) -> Self {
+        Self {
+            connections: Vec::new(),
+            by_flow: HashMap::new(),
+            time_wait_nanos,
+        }
+    }
+
+    /// Adds one segment, creating a connection when it starts one. Returns the connection's id.
+    pub fn ingest(&mut self, frame: u32, ts_nanos: i64, packet: &TcpPacket<'_>) -> u32 {
+        let key = FlowKey::new(packet.src, packet.dst);
+        let existing = self.by_flow.get(&key).copied();
+        let id = match existing {
+            Some(id) if !self.starts_new_connection(id, packet) => id,
+            _ => {
+                let id = u32::try_from(self.connections.len()).unwrap_or(u32::MAX);
+                let mut connection = Connection::new(id, packet, self.time_wait_nanos);
+                connection.reused_ports = existing.is_some();
+                self.connections.push(connection);
+                self.by_flow.insert(key, id);
+                id
+            }
+        };
+        if let Some(connection) = self.connections.get_mut(id as usize) {
+            connection.push(frame, ts_nanos, packet);
+        }
+        id
+    }
+
+    /// A SYN starts a new connection on a used 4-tuple when the old one is over, or when the
+    /// sender's ISN changed (a retransmitted SYN keeps its ISN).
+    fn starts_new_connection(&self, id: u32, packet: &TcpPacket<'_>) -> bool {
+        let flags = packet.flags;
+        if !flags.syn() || flags.ack() {
+            return false;
+        }
+        let Some(connection) = self.connections.get(id as usize) else {
+            return true;
+        };
+        let side = &connection.sides[connection.direction_of(packet).sender()];
+        match side.isn {
+            Some(isn) => isn != packet.seq,
+            None => connection.is_finished() || side.base_seq.is_some(),
+        }
+    }
+
+    /// All connections so far.
+    pub fn connections(&self) -> &[Connection] {
+        &self.connections
+    }
+
+    /// One connection by id.
+    pub fn connection(&self, id: u32) -> Option<&Connection> {
+        self.connections.get(id as usize)
+    }
+
+    /// Consumes the tracker, returning its connections.
+    pub fn into_connections(self) -> Vec<Connection> {
+        self.connections
+    }
+}
