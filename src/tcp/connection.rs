@@ -30,10 +30,13 @@ impl Side {
     /// both SYNs carried the option; SYNs themselves are never scaled).
     pub fn window_shift(&self, peer: &Side) -> Option<u8> {
         let mine = self.syn_options?;
-        let theirs = peer.syn_options?;
-        match (mine.window_scale, theirs.window_scale) {
+        // With the peer's SYN unseen, assume it agreed (Wireshark does the same).
+        let peer_agreed = peer
+            .syn_options
+            .is_none_or(|theirs| theirs.window_scale.is_some());
+        match mine.window_scale {
             // RFC 7323 §2.3: a shift above 14 is used as 14.
-            (Some(shift), Some(_)) => Some(shift.min(14)),
+            Some(shift) if peer_agreed => Some(shift.min(14)),
             _ => Some(0),
         }
     }

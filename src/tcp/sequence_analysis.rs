@@ -174,7 +174,10 @@ fn classify_retransmission(
     let threshold = first_rtt_nanos
         .filter(|&rtt| rtt > 0)
         .unwrap_or(DEFAULT_OUT_OF_ORDER_NANOS);
-    if since_highest < threshold && fwd.next_seq != Some(seq.wrapping_add(len)) {
+    let segment_end = seq
+        .wrapping_add(len)
+        .wrapping_add(segment.flags.seq_space());
+    if since_highest < threshold && fwd.next_seq != Some(segment_end) {
         flags.set(AnalysisFlags::OUT_OF_ORDER);
         return;
     }

@@ -74,7 +74,10 @@ impl Tracker {
         let side = &connection.sides[connection.direction_of(packet).sender()];
         match side.isn {
             Some(isn) => isn != packet.seq,
-            None => connection.is_finished() || side.base_seq.is_some(),
+            // A SYN seen after its SYN-ACK (reordered) matches the base the SYN-ACK implied.
+            None => {
+                connection.is_finished() || side.base_seq.is_some_and(|base| base != packet.seq)
+            }
         }
     }
 
