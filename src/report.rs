@@ -96,6 +96,9 @@ pub struct PacketRow {
     pub options: String,
     pub client_state: TcpState,
     pub server_state: TcpState,
+    /// A state the client passed through within this segment, if any.
+    pub client_via: Option<TcpState>,
+    pub server_via: Option<TcpState>,
     pub analysis: Vec<&'static str>,
     pub dup_ack_num: Option<u32>,
 }
@@ -129,6 +132,8 @@ impl PacketRow {
             options: render_options(connection.options_of(segment), sack_base),
             client_state: segment.client_state,
             server_state: segment.server_state,
+            client_via: segment.via(0),
+            server_via: segment.via(1),
             analysis: segment.analysis.names().collect(),
             dup_ack_num: (dup > 0).then_some(dup),
         }

@@ -62,7 +62,17 @@ pub fn diagnose(connection: &Connection, capture_end_nanos: i64) -> Vec<Diagnosi
     retransmissions(&context, &mut findings);
     keep_alive(&context, &mut findings);
     findings.sort_by_key(|d| d.frame);
+    for finding in &mut findings {
+        capitalize(&mut finding.text);
+    }
     findings
+}
+
+fn capitalize(text: &mut String) {
+    if let Some(first) = text.get(..1) {
+        let upper = first.to_ascii_uppercase();
+        text.replace_range(..1, &upper);
+    }
 }
 
 struct Context<'a> {
@@ -297,10 +307,14 @@ fn broken_pipe(context: &Context<'_>, writer: Role, write: &Segment, rst: &Segme
 
 fn reset_cause(context: &Context<'_>, index: usize, rst: &Segment) -> &'static str {
     let earlier = context.connection.segments.get(..index).unwrap_or(&[]);
-    let last_from_sender = earlier.iter().rposition(|s| s.dir == rst.dir);
+    // Data that arrived after the resetting side last sent data of its own was most likely never
+    // read (a request it did not answer).
+    let last_data_from_sender = earlier
+        .iter()
+        .rposition(|s| s.dir == rst.dir && s.payload_len > 0);
     let unread_arrived = earlier
         .iter()
-        .skip(last_from_sender.map_or(0, |at| at + 1))
+        .skip(last_data_from_sender.map_or(0, |at| at + 1))
         .any(|s| s.dir != rst.dir && s.payload_len > 0);
     let sender_sent_fin = earlier.iter().any(|s| s.dir == rst.dir && s.flags.fin());
     if unread_arrived {
@@ -442,9 +456,9 @@ fn time_wait(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<D
             side: Some(role),
             frame: entered.frame,
             text: format!(
-                "{} closed first, so it holds TIME_WAIT from {:.3} s until {until:.3} s (2×MSL = {} s after it \
-                 entered, counted from the connection's start); during that time this port pair cannot start a \
-                 new connection. {over}. TIME_WAIT is normal; thousands of them only mean many short \
+                "{} closed actively, so it holds TIME_WAIT from {:.3} s until {until:.3} s (2×MSL = {} s, \
+                 counted from the connection's start); meanwhile this port pair cannot start a new \
+                 connection. {over}. TIME_WAIT is normal; thousands of them only mean many short \
                  connections closed by this side.",
                 context.addr(role),
                 context.secs_since_start(entered),
@@ -508,12 +522,16 @@ fn retransmissions(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
 
 fn keep_alive(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
     for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-        let probes: Vec<&Segment> = context
-            .connection
-            .segments
-            .iter()
-            .filter(|s| s.dir == dir && s.analysis.has(AnalysisFlags::KEEP_ALIVE))
-            .collect();
+        // Wireshark calls Linux's zero-window probes keep-alives; those are not SO_KEEPALIVE.
+        let mut peer_window_zero = false;
+        let mut probes: Vec<&Segment> = Vec::new();
+        for segment in &context.connection.segments {
+            if segment.dir != dir {
+                peer_window_zero = segment.window_raw == 0 && !segment.flags.rst();
+            } else if segment.analysis.has(AnalysisFlags::KEEP_ALIVE) && !peer_window_zero {
+                probes.push(segment);
+            }
+        }
         let Some(first) = probes.first() else {
             continue;
         };

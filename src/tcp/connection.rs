@@ -153,7 +153,7 @@ impl Connection {
             analysis.set(AnalysisFlags::RST_IGNORED);
         }
         self.reset |= flags.rst() && !analysis.has(AnalysisFlags::RST_IGNORED);
-        let states = self
+        let transition = self
             .machine
             .on_segment(me, &view, window, ts_nanos, &mut self.segments);
         let (options_at, options_len) = self.store_options(packet.options);
@@ -169,8 +169,10 @@ impl Connection {
             analysis,
             options_len,
             dir,
-            client_state: states[0],
-            server_state: states[1],
+            client_state: transition.states[0],
+            server_state: transition.states[1],
+            client_via: transition.via[0],
+            server_via: transition.via[1],
         });
         let side = &mut self.sides[me];
         side.packets += 1;

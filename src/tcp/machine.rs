@@ -12,7 +12,7 @@
 
 use super::segment::Segment;
 use super::seq::seq_ge;
-use super::state::{after_receive, after_send, ReceiverView, SegmentView, TcpState};
+use super::state::{after_receive, after_send, receive_path, ReceiverView, SegmentView, TcpState};
 
 /// Linux's TIME_WAIT length (2×MSL), 60 s.
 pub const DEFAULT_TIME_WAIT_NANOS: i64 = 60_000_000_000;
@@ -23,6 +23,14 @@ struct PendingReceipt {
     index: usize,
     state_before: TcpState,
     segment: SegmentView,
+}
+
+/// Both sides' states after a segment, and any state each passed through within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub states: [TcpState; 2],
+    /// `Unknown` where a side passed through no intermediate state.
+    pub via: [TcpState; 2],
 }
 
 /// Both endpoints' inferred states and what the inference needs to remember.
@@ -89,22 +97,30 @@ impl StateMachine {
         window: u32,
         ts_nanos: i64,
         history: &mut [Segment],
-    ) -> [TcpState; 2] {
+    ) -> Transition {
         let receiver = 1 - sender;
         for side in 0..2 {
             if self.time_wait_expired(side, ts_nanos) {
                 self.states[side] = TcpState::Closed;
             }
         }
+        let mut via = [TcpState::Unknown; 2];
         let replay = self.check_pending(sender, segment, history);
+        let sender_before = self.states[sender];
         self.send(sender, segment, window, history);
         if let Some(pending) = replay {
-            let before = self.states[sender];
-            self.states[sender] = after_receive(before, &pending.segment, &self.views[sender]);
-            self.note_time_wait(sender, before, ts_nanos);
+            let after_send = self.states[sender];
+            self.states[sender] = after_receive(after_send, &pending.segment, &self.views[sender]);
+            self.note_time_wait(sender, after_send, ts_nanos);
+            if after_send != sender_before && after_send != self.states[sender] {
+                via[sender] = after_send;
+            }
         }
-        self.receive(receiver, segment, history.len(), ts_nanos);
-        self.states
+        via[receiver] = self.receive(receiver, segment, history.len(), ts_nanos);
+        Transition {
+            states: self.states,
+            via,
+        }
     }
 
     /// Returns the pending receipt to replay after this send when `segment` shows the sender had
@@ -151,9 +167,16 @@ impl StateMachine {
         view.rcv_window = window;
     }
 
-    fn receive(&mut self, receiver: usize, segment: &SegmentView, index: usize, ts_nanos: i64) {
+    /// Applies a receipt; returns the state passed through on the way (`Unknown` if none).
+    fn receive(
+        &mut self,
+        receiver: usize,
+        segment: &SegmentView,
+        index: usize,
+        ts_nanos: i64,
+    ) -> TcpState {
         let before = self.states[receiver];
-        let after = after_receive(before, segment, &self.views[receiver]);
+        let (via, after) = receive_path(before, segment, &self.views[receiver]);
         self.states[receiver] = after;
         self.note_time_wait(receiver, before, ts_nanos);
         let consumes_sequence = segment.flags.syn() || segment.flags.fin();
@@ -171,6 +194,7 @@ impl StateMachine {
                 view.rcv_next = Some(end);
             }
         }
+        via.unwrap_or(TcpState::Unknown)
     }
 
     fn note_time_wait(&mut self, side: usize, before: TcpState, ts_nanos: i64) {
@@ -209,7 +233,8 @@ mod tests {
                 ack,
                 payload_len: len,
             };
-            let states = machine.on_segment(sender, &view, 65535, i as i64, &mut history);
+            let transition = machine.on_segment(sender, &view, 65535, i as i64, &mut history);
+            let states = transition.states;
             history.push(Segment {
                 ts_nanos: i as i64,
                 frame: i as u32 + 1,
@@ -228,6 +253,8 @@ mod tests {
                 },
                 client_state: states[0],
                 server_state: states[1],
+                client_via: transition.via[0],
+                server_via: transition.via[1],
             });
         }
         history.iter().map(Segment::states).collect()

@@ -120,6 +120,11 @@ pub struct Segment {
     pub dir: Direction,
     pub client_state: TcpState,
     pub server_state: TcpState,
+    /// A state the client passed through within this segment (`Unknown` when none), e.g.
+    /// FIN_WAIT_2 on the way from FIN_WAIT_1 to TIME_WAIT.
+    pub client_via: TcpState,
+    /// The same for the server.
+    pub server_via: TcpState,
 }
 
 impl Segment {
@@ -136,13 +141,24 @@ impl Segment {
     pub fn states(&self) -> [TcpState; 2] {
         [self.client_state, self.server_state]
     }
-    /// Sets one side's state (0 client, 1 server).
+    /// Sets one side's state (0 client, 1 server), clearing any state passed through.
     pub fn set_state(&mut self, side: usize, state: TcpState) {
         if side == 0 {
             self.client_state = state;
+            self.client_via = TcpState::Unknown;
         } else {
             self.server_state = state;
+            self.server_via = TcpState::Unknown;
         }
+    }
+    /// The state one side passed through within this segment, if any.
+    pub fn via(&self, side: usize) -> Option<TcpState> {
+        let via = if side == 0 {
+            self.client_via
+        } else {
+            self.server_via
+        };
+        (via != TcpState::Unknown).then_some(via)
     }
     /// The state of one side (0 client, 1 server).
     pub fn state(&self, side: usize) -> TcpState {

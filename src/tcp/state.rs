@@ -191,17 +191,30 @@ fn after_fin_sent(state: TcpState) -> TcpState {
 
 /// The state an endpoint is in after it *receives* `segment` in `state`.
 pub fn after_receive(state: TcpState, segment: &SegmentView, me: &ReceiverView) -> TcpState {
+    receive_path(state, segment, me).1
+}
+
+/// Like [`after_receive`], also giving the state passed through on the way, when the segment's
+/// ACK and FIN each move the endpoint (FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT).
+pub fn receive_path(
+    state: TcpState,
+    segment: &SegmentView,
+    me: &ReceiverView,
+) -> (Option<TcpState>, TcpState) {
+    let after_ack = receive_ack(state, segment, me);
+    let after_fin = receive_fin(after_ack, segment, me);
+    let via = (after_ack != state && after_ack != after_fin).then_some(after_ack);
+    (via, after_fin)
+}
+
+fn receive_ack(state: TcpState, segment: &SegmentView, me: &ReceiverView) -> TcpState {
     use TcpState::*;
     let flags = segment.flags;
     if flags.rst() {
         if !me.accepts_rst(state, segment) {
             return state;
         }
-        return match state {
-            // A listener is not reset by a RST for one of its handshakes; the connection is.
-            Listen | Unknown | Closed => Closed,
-            _ => Closed,
-        };
+        return Closed;
     }
     let acks_my_syn = ReceiverView::acks(me.syn_end, segment);
     let acks_my_fin = ReceiverView::acks(me.fin_end, segment);
@@ -223,7 +236,14 @@ pub fn after_receive(state: TcpState, segment: &SegmentView, me: &ReceiverView) 
             other => other,
         };
     }
-    if flags.fin() {
+    next
+}
+
+fn receive_fin(state: TcpState, segment: &SegmentView, me: &ReceiverView) -> TcpState {
+    use TcpState::*;
+    let acks_my_fin = ReceiverView::acks(me.fin_end, segment);
+    let mut next = state;
+    if segment.flags.fin() && !segment.flags.rst() {
         next = match next {
             Established | SynReceived | Unknown => CloseWait,
             FinWait1 if acks_my_fin => TimeWait,

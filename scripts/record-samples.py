@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""Records the scenarios in sample-captures/ from the real kernel on loopback.
+
+Run as root on Linux (tcpdump and tracefs need it):  sudo python3 scripts/record-samples.py [NAME...]
+
+For each scenario it captures `lo` with tcpdump while Python sockets perform it, and writes beside
+the capture NAME.kernel.txt: the kernel's own record of each socket's state changes (tracepoint
+sock/inet_sock_set_state) and `ss -tan` at the end of the capture. Integration tests compare what
+tcpladder infers from the capture with that record. Ports are fixed per scenario, so runs are
+repeatable; all traffic stays on loopback and each scenario ends within a few seconds.
+"""
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "sample-captures")
+TRACING = "/sys/kernel/tracing"
+EVENT = TRACING + "/events/sock/inet_sock_set_state"
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class KernelTrace:
+    """Collects inet_sock_set_state events for one port."""
+
+    def __init__(self, port):
+        if not os.path.exists(EVENT):
+            subprocess.run(["mount", "-t", "tracefs", "nodev", TRACING], check=False)
+        write(EVENT + "/enable", "0")
+        write(EVENT + "/filter", f"sport == {port} || dport == {port}")
+        write(TRACING + "/trace", "")
+        write(EVENT + "/enable", "1")
+
+    def stop(self):
+        write(EVENT + "/enable", "0")
+        write(EVENT + "/filter", "0")
+        with open(TRACING + "/trace") as f:
+            lines = [l.strip() for l in f if "inet_sock_set_state" in l]
+        events = []
+        for line in lines:
+            fields = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+            events.append(f"{fields['sport']} {fields['dport']} {fields['oldstate']} {fields['newstate']}")
+        return events
+
+
+def ss_states(port):
+    out = subprocess.run(["ss", "-tanH"], capture_output=True, text=True).stdout
+    rows = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and (parts[3].endswith(f":{port}") or parts[4].endswith(f":{port}")):
+            rows.append(f"{parts[0]} {parts[3]} {parts[4]}")
+    return rows
+
+
+def record(name, port, scenario, iface="lo", family=socket.AF_INET, keep_open=None):
+    """Captures `scenario(port)` and writes NAME.pcap and NAME.kernel.txt."""
+    pcap = os.path.join(OUT, name + ".pcap")
+    trace = KernelTrace(port)
+    dump = subprocess.Popen(
+        ["tcpdump", "-i", iface, "--immediate-mode", "-U", "-n", "-w", pcap, f"tcp port {port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    held = scenario(port, family)
+    time.sleep(0.5)
+    ss = ss_states(port)
+    dump.terminate()
+    dump.wait()
+    events = trace.stop()
+    for sock in held or []:
+        sock.close()
+    # Keep only this run's sockets: earlier runs may still hold TIME_WAIT on the same port.
+    ports = {p for e in events for p in e.split()[:2]} - {"0", str(port)}
+    ss = [row for row in ss if not row.startswith("TIME-WAIT") or any(f":{p} " in row + " " for p in ports)]
+    lines = [f"# kernel state changes (sport dport old new), then ss -tan at the end of the capture"]
+    lines += [f"event {e}" for e in events]
+    lines += [f"ss {s}" for s in ss]
+    write(os.path.join(OUT, name + ".kernel.txt"), "\n".join(lines) + "\n")
+    print(f"{name}: {len(events)} kernel events, ss: {ss}")
+    return events
+
+
+LOCAL = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
+
+
+def listener(port, family, backlog=8):
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((LOCAL[family], port))
+    srv.listen(backlog)
+    return srv
+
+
+def connect(port, family, timeout=5.0):
+    c = socket.socket(family, socket.SOCK_STREAM)
+    c.settimeout(timeout)
+    c.connect((LOCAL[family], port))
+    return c
+
+
+def read_all(sock):
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def client_closes_first(port, family):
+    srv = listener(port, family)
+    c = connect(port, family)
+    s, _ = srv.accept()
+    c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    s.recv(100)
+    s.sendall(b"HTTP/1.0 200 OK\r\n\r\nhello\n")
+    c.recv(100)
+    time.sleep(0.05)
+    c.close()
+    read_all(s)
+    time.sleep(0.05)
+    s.close()
+    srv.close()
+
+
+def server_closes_first(port, family):
+    srv = listener(port, family)
+    c = connect(port, family)
+    s, _ = srv.accept()
+    c.sendall(b"request\n")
+    s.recv(100)
+    s.sendall(b"response\n")
+    time.sleep(0.05)
+    s.close()
+    read_all(c)
+    time.sleep(0.05)
+    c.close()
+    srv.close()
+
+
+def simultaneous_close(port, family):
+    srv = listener(port, family)
+    c = connect(port, family)
+    s, _ = srv.accept()
+    c.sendall(b"x")
+    s.recv(10)
+    barrier = threading.Barrier(2)
+
+    def shut(sock):
+        barrier.wait()
+        sock.shutdown(socket.SHUT_WR)
+
+    threads = [threading.Thread(target=shut, args=(x,)) for x in (c, s)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(0.1)
+    c.close()
+    s.close()
+    srv.close()
+
+
+def unread_data_reset(port, family):
+    srv = listener(port, family)
+    c = connect(port, family)
+    s, _ = srv.accept()
+    c.sendall(b"data the server never reads\n")
+    time.sleep(0.05)
+    s.close()  # Unread data in the receive queue: the kernel sends RST, not FIN.
+    time.sleep(0.05)
+    try:
+        c.recv(100)
+    except ConnectionResetError:
+        print("  client saw ECONNRESET on read")
+    c.close()
+    srv.close()
+
+
+def broken_pipe(port, family):
+    srv = listener(port, family)
+    c = connect(port, family)
+    s, _ = srv.accept()
+    s.close()  # The server closes at once (FIN).
+    time.sleep(0.05)
+    c.sendall(b"first write succeeds\n")  # Draws a RST from the closed socket.
+    time.sleep(0.05)
+    try:
+        c.sendall(b"second write\n")
+    except BrokenPipeError:
+        print("  client saw EPIPE on write")
+    except ConnectionResetError:
+        print("  client saw ECONNRESET on write")
+    c.close()
+    srv.close()
+
+
+def refused(port, family):
+    c = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        c.connect((LOCAL[family], port))
+    except ConnectionRefusedError:
+        print("  client saw ECONNREFUSED")
+    c.close()
+
+
+def linger_zero(port, family):
+    srv = listener(port, family)
+    c = connect(port, family)
+    s, _ = srv.accept()
+    c.sendall(b"hello\n")
+    s.recv(100)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()  # Abortive close: RST at once.
+    time.sleep(0.05)
+    try:
+        s.recv(100)
+    except ConnectionResetError:
+        print("  server saw ECONNRESET on read")
+    s.close()
+    srv.close()
+
+
+def half_close(port, family):
+    srv = listener(port, family)
+    c = connect(port, family)
+    s, _ = srv.accept()
+    c.sendall(b"all of the request\n")
+    c.shutdown(socket.SHUT_WR)
+    read_all(s)
+    time.sleep(0.05)
+    s.sendall(b"the response, after the client's FIN\n")
+    s.close()
+    read_all(c)
+    c.close()
+    srv.close()
+
+
+def close_wait(port, family):
+    srv = listener(port, family)
+    c = connect(port, family)
+    s, _ = srv.accept()
+    c.sendall(b"bye\n")
+    s.recv(100)
+    c.close()
+    time.sleep(0.2)
+    # The server never calls close(): its socket stays in CLOSE_WAIT past the end of the capture.
+    return [s, srv]
+
+
+def zero_window(port, family):
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    srv.bind((LOCAL[family], port))
+    srv.listen(1)
+    c = connect(port, family)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    s, _ = srv.accept()
+    c.setblocking(False)
+    sent = 0
+    deadline = time.time() + 1.5
+    while time.time() < deadline:
+        try:
+            sent += c.send(b"z" * 1024)
+        except BlockingIOError:
+            time.sleep(0.01)
+    print(f"  client queued {sent} bytes before the window closed")
+    s.setblocking(False)
+    try:
+        while True:
+            if not s.recv(65536):
+                break
+    except BlockingIOError:
+        pass
+    time.sleep(0.1)
+    c.close()
+    s.close()
+    srv.close()
+
+
+def accept_queue_full(port, family):
+    srv = listener(port, family, backlog=0)
+    first = connect(port, family)  # Fills the accept queue; nobody calls accept().
+    second = socket.socket(family, socket.SOCK_STREAM)
+    second.settimeout(2.5)
+    try:
+        second.connect((LOCAL[family], port))
+        print("  second connect succeeded")
+    except (socket.timeout, TimeoutError):
+        print("  second connect timed out")
+    time.sleep(0.2)
+    return [first, second, srv]
+
+
+def keep_alive(port, family):
+    srv = listener(port, family)
+    c = connect(port, family)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+    s, _ = srv.accept()
+    c.sendall(b"ping\n")
+    s.recv(10)
+    time.sleep(3.3)
+    c.close()
+    read_all(s)
+    s.close()
+    srv.close()
+
+
+def to_bsd_null(src, dst):
+    """Rewrites an Ethernet capture of loopback as macOS lo0 writes it (DLT_NULL, AF in host order)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    magic, major, minor, zone, sigfigs, snaplen, _link = struct.unpack("<IHHiIII", data[:24])
+    out = [struct.pack("<IHHiIII", magic, major, minor, zone, sigfigs, snaplen, 0)]
+    at = 24
+    while at + 16 <= len(data):
+        sec, frac, caplen, length = struct.unpack("<IIII", data[at : at + 16])
+        frame = data[at + 16 : at + 16 + caplen]
+        ether_type = struct.unpack(">H", frame[12:14])[0]
+        family = 2 if ether_type == 0x0800 else 30
+        body = struct.pack("<I", family) + frame[14:]
+        out.append(struct.pack("<IIII", sec, frac, len(body), length - 14 + 4) + body)
+        at += 16 + caplen
+    with open(dst, "wb") as f:
+        f.write(b"".join(out))
+
+
+SCENARIOS = {
+    "handshake-client-close": (18001, client_closes_first, {}),
+    "server-close-first": (18002, server_closes_first, {}),
+    "simultaneous-close": (18003, simultaneous_close, {}),
+    "unread-data-reset": (18004, unread_data_reset, {}),
+    "broken-pipe": (18005, broken_pipe, {}),
+    "refused": (18006, refused, {}),
+    "linger-zero-abort": (18007, linger_zero, {}),
+    "half-close": (18008, half_close, {}),
+    "close-wait": (18009, close_wait, {}),
+    "zero-window": (18010, zero_window, {}),
+    "accept-queue-full": (18011, accept_queue_full, {}),
+    "keep-alive": (18012, keep_alive, {}),
+    "ipv6-handshake": (18013, client_closes_first, {"family": socket.AF_INET6}),
+    "handshake-sll2": (18014, client_closes_first, {"iface": "any"}),
+}
+
+
+def main(names):
+    os.makedirs(OUT, exist_ok=True)
+    for name in names or list(SCENARIOS):
+        port, scenario, options = SCENARIOS[name]
+        # Crossing FINs depend on timing: repeat until the kernel reports CLOSING.
+        for attempt in range(60 if name == "simultaneous-close" else 1):
+            events = record(name, port, scenario, **options)
+            if name != "simultaneous-close" or any("TCP_CLOSING" in e for e in events):
+                break
+    if not names or "handshake-client-close" in names:
+        to_bsd_null(os.path.join(OUT, "handshake-client-close.pcap"), os.path.join(OUT, "handshake-bsd-null.pcap"))
+        src = os.path.join(OUT, "handshake-client-close.kernel.txt")
+        with open(src) as f:
+            write(os.path.join(OUT, "handshake-bsd-null.kernel.txt"), f.read())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,89 @@
+//! The CLI on files that are not captures, or are cut off: a clear one-line message, a non-zero
+//! exit, and everything before the damage.
+
+use crate::util::{sample, tcpladder};
+
+fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tcpladder-test-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap_or_else(|err| panic!("writing {}: {err}", path.display()));
+    path
+}
+
+#[test]
+fn a_missing_file_is_one_clear_line() {
+    let output = tcpladder(&["conns", "/nonexistent/capture.pcap"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/capture.pcap") && stderr.contains("No such file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_text_file_is_not_a_capture() {
+    let path = temp_file(
+        "notes.pcap",
+        b"this is not a capture file, just some text\n",
+    );
+    let output = tcpladder(&["conns", path.to_str().unwrap_or_default()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a pcap or pcapng capture"), "{stderr}");
+}
+
+#[test]
+fn a_capture_cut_mid_packet_keeps_what_came_before() {
+    let whole = std::fs::read(sample("handshake-client-close.pcap")).unwrap_or_default();
+    let cut = temp_file("cut.pcap", &whole[..whole.len() - 20]);
+    let output = tcpladder(&["packets", "--json", cut.to_str().unwrap_or_default()]);
+    assert_eq!(output.status.code(), Some(2), "damage exits with 2");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("damaged or cut off after packet"),
+        "{stderr}"
+    );
+    let full = tcpladder(&[
+        "packets",
+        "--json",
+        sample("handshake-client-close.pcap")
+            .to_str()
+            .unwrap_or_default(),
+    ]);
+    let kept = String::from_utf8_lossy(&output.stdout).lines().count();
+    let all = String::from_utf8_lossy(&full.stdout).lines().count();
+    assert_eq!(kept, all - 1, "every packet before the cut is kept");
+}
+
+#[test]
+fn truncating_a_capture_at_every_offset_never_panics() {
+    let whole = std::fs::read(sample("broken-pipe.pcap")).unwrap_or_default();
+    for end in (0..whole.len()).step_by(7) {
+        let path = temp_file("prefix.pcap", &whole[..end]);
+        let output = tcpladder(&["conns", path.to_str().unwrap_or_default()]);
+        assert!(
+            output.status.code().is_some_and(|c| c <= 2),
+            "offset {end}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&output.stderr).contains("panicked"),
+            "offset {end}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_connection_id_is_an_error() {
+    let output = tcpladder(&[
+        "ladder",
+        sample("refused.pcap").to_str().unwrap_or_default(),
+        "--conn",
+        "7",
+    ]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no connection 7"));
+}

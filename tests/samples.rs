@@ -1,0 +1,346 @@
+//! Every sample capture, recorded from the real kernel by `scripts/record-samples.py`, read by the
+//! CLI: the states tcpladder infers must be the ones the kernel reported for the same sockets
+//! (`NAME.kernel.txt`: tracepoint sock/inet_sock_set_state and `ss -tan` at the end), and the
+//! connection summary and diagnoses must say what happened.
+
+use serde_json::Value;
+
+use crate::util::{conns, packets, sample, tcpladder};
+
+/// What the kernel recorded for one scenario.
+struct Kernel {
+    /// (sport, dport, old, new) with the kernel's state names.
+    events: Vec<(String, String, String, String)>,
+    /// (state, local address, peer address) from `ss -tan`.
+    sockets: Vec<(String, String, String)>,
+}
+
+fn kernel(name: &str) -> Kernel {
+    let text = std::fs::read_to_string(sample(&format!("{name}.kernel.txt"))).unwrap_or_default();
+    let mut record = Kernel {
+        events: Vec::new(),
+        sockets: Vec::new(),
+    };
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            ["event", sport, dport, old, new] => record.events.push((
+                sport.to_string(),
+                dport.to_string(),
+                old.to_string(),
+                new.to_string(),
+            )),
+            ["ss", state, local, peer] => {
+                record
+                    .sockets
+                    .push((state.to_string(), local.to_string(), peer.to_string()))
+            }
+            _ => {}
+        }
+    }
+    record
+}
+
+fn kernel_name(state: &str) -> &'static str {
+    match state {
+        "TCP_ESTABLISHED" | "ESTAB" => "ESTABLISHED",
+        "TCP_SYN_SENT" | "SYN-SENT" => "SYN_SENT",
+        "TCP_SYN_RECV" | "SYN-RECV" => "SYN_RECEIVED",
+        "TCP_FIN_WAIT1" | "FIN-WAIT-1" => "FIN_WAIT_1",
+        "TCP_FIN_WAIT2" | "FIN-WAIT-2" => "FIN_WAIT_2",
+        "TCP_TIME_WAIT" | "TIME-WAIT" => "TIME_WAIT",
+        "TCP_CLOSE" => "CLOSED",
+        "TCP_CLOSE_WAIT" | "CLOSE-WAIT" => "CLOSE_WAIT",
+        "TCP_LAST_ACK" | "LAST-ACK" => "LAST_ACK",
+        "TCP_LISTEN" | "LISTEN" => "LISTEN",
+        "TCP_CLOSING" | "CLOSING" => "CLOSING",
+        _ => "?",
+    }
+}
+
+fn port(addr: &str) -> &str {
+    addr.rsplit(':').next().unwrap_or_default()
+}
+
+impl Kernel {
+    /// The socket's state at the end of the capture: what `ss` showed, or CLOSED when it was gone.
+    fn final_state(&self, local: &str, peer: &str) -> &'static str {
+        self.sockets
+            .iter()
+            .find(|(_, l, p)| {
+                l.ends_with(&format!(":{}", port(local)))
+                    && p.ends_with(&format!(":{}", port(peer)))
+            })
+            .map_or("CLOSED", |(state, _, _)| kernel_name(state))
+    }
+
+    /// The socket's states in order, as the kernel changed them.
+    fn sequence(&self, local: &str, peer: &str) -> Vec<&'static str> {
+        let mut states = Vec::new();
+        for (sport, dport, old, new) in &self.events {
+            if sport != port(local) || dport != port(peer) {
+                continue;
+            }
+            if states.is_empty() && old == "TCP_SYN_SENT" {
+                states.push("SYN_SENT");
+            }
+            states.push(kernel_name(new));
+        }
+        // TIME_WAIT, and FIN_WAIT_2 of an orphaned socket, live on in a timewait socket that `ss`
+        // shows while the full socket's last event is a change to CLOSE.
+        let final_state = self.final_state(local, peer);
+        if final_state != "CLOSED" && states.last() == Some(&"CLOSED") {
+            states.pop();
+            if states.last() != Some(&final_state) {
+                states.push(final_state);
+            }
+        }
+        states
+    }
+}
+
+/// The states one side of a connection went through, from the per-segment states.
+fn inferred_sequence(segments: &[Value], conn: u64, side: &str) -> Vec<String> {
+    let mut states: Vec<String> = Vec::new();
+    for segment in segments.iter().filter(|s| s["conn"].as_u64() == Some(conn)) {
+        for key in [format!("{side}_via"), format!("{side}_state")] {
+            if let Some(state) = segment[key.as_str()].as_str() {
+                if states.last().map(String::as_str) != Some(state) {
+                    states.push(state.to_string());
+                }
+            }
+        }
+    }
+    let first_real = states
+        .iter()
+        .position(|s| s != "UNKNOWN" && s != "LISTEN")
+        .unwrap_or(states.len());
+    states.drain(..first_real);
+    states
+}
+
+/// Checks every connection of a sample against the kernel; returns the connections.
+fn check_against_kernel(name: &str) -> Vec<Value> {
+    let file = format!("{name}.pcap");
+    let rows = conns(&file);
+    let segments = packets(&file);
+    let record = kernel(name);
+    assert!(!rows.is_empty(), "{name}: no connections");
+    for row in &rows {
+        let (client, server) = (
+            row["client"].as_str().unwrap_or(""),
+            row["server"].as_str().unwrap_or(""),
+        );
+        let id = row["id"].as_u64().unwrap_or(u64::MAX);
+        for (side, local, peer) in [("client", client, server), ("server", server, client)] {
+            let ours = row[format!("{side}_state").as_str()].as_str().unwrap_or("");
+            let theirs = record.final_state(local, peer);
+            // A side that never sent a segment leaves no socket for the kernel to report.
+            if ours != "UNKNOWN" {
+                assert_eq!(ours, theirs, "{name} conn {id}: {side} final state");
+            }
+            let kernel_sequence = record.sequence(local, peer);
+            if !kernel_sequence.is_empty() {
+                assert_eq!(
+                    inferred_sequence(&segments, id, side),
+                    kernel_sequence,
+                    "{name} conn {id}: {side} state sequence"
+                );
+            }
+        }
+    }
+    rows
+}
+
+fn codes(row: &Value) -> Vec<(String, String)> {
+    row["diagnoses"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|d| {
+                    (
+                        d["code"].as_str().unwrap_or("").to_string(),
+                        d["side"].as_str().unwrap_or("-").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn has(row: &Value, code: &str, side: &str) -> bool {
+    codes(row).iter().any(|(c, s)| c == code && s == side)
+}
+
+fn only(name: &str) -> Value {
+    let rows = check_against_kernel(name);
+    assert_eq!(rows.len(), 1, "{name}: one connection expected");
+    rows.into_iter().next().unwrap_or_default()
+}
+
+#[test]
+fn handshake_with_data_and_client_first_close() {
+    for name in [
+        "handshake-client-close",
+        "handshake-sll2",
+        "handshake-bsd-null",
+        "ipv6-handshake",
+    ] {
+        let row = only(name);
+        assert_eq!(row["conn_state"], "SF", "{name}");
+        assert_eq!(row["client_state"], "TIME_WAIT", "{name}");
+        assert_eq!(row["server_state"], "CLOSED", "{name}");
+        assert!(
+            has(&row, "graceful_close", "client"),
+            "{name}: {:?}",
+            codes(&row)
+        );
+        assert!(has(&row, "time_wait", "client"), "{name}");
+    }
+    assert!(only("ipv6-handshake")["client"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("[::1]:")));
+}
+
+#[test]
+fn handshake_states_and_numbers_match_tshark() {
+    // tshark -r sample-captures/handshake-client-close.pcap: SYN seq 0, SYN-ACK seq 0 ack 1,
+    // ACK seq 1 ack 1, data seq 1 len 18, the client's window scaled by 2^10 after the SYN.
+    let segments = packets("handshake-client-close.pcap");
+    let first = &segments[..3];
+    assert_eq!(first[0]["flags"], "S");
+    assert_eq!(first[0]["seq"], 0);
+    assert_eq!(first[0]["client_state"], "SYN_SENT");
+    assert_eq!(first[0]["server_state"], "LISTEN");
+    assert!(first[0]["options"].as_str().is_some_and(|o| o
+        .starts_with("mss 65495,sackOK,TS val ")
+        && o.ends_with(",nop,wscale 10")));
+    assert_eq!(first[1]["flags"], "S.");
+    assert_eq!(first[1]["ack"], 1);
+    assert_eq!(first[1]["client_state"], "ESTABLISHED");
+    assert_eq!(first[1]["server_state"], "SYN_RECEIVED");
+    assert_eq!(first[2]["server_state"], "ESTABLISHED");
+    assert_eq!(
+        first[2]["win_scaled"].as_u64(),
+        first[2]["win"].as_u64().map(|w| w << 10)
+    );
+    let data = &segments[3];
+    assert_eq!(data["flags"], "P.");
+    assert_eq!(
+        (data["seq"].as_u64(), data["len"].as_u64()),
+        (Some(1), Some(18))
+    );
+}
+
+#[test]
+fn server_first_close() {
+    let row = only("server-close-first");
+    assert_eq!(
+        (row["client_state"].as_str(), row["server_state"].as_str()),
+        (Some("CLOSED"), Some("TIME_WAIT"))
+    );
+    assert!(has(&row, "graceful_close", "server"));
+}
+
+#[test]
+fn simultaneous_close_goes_through_closing_on_both_sides() {
+    let row = only("simultaneous-close");
+    assert_eq!(
+        (row["client_state"].as_str(), row["server_state"].as_str()),
+        (Some("TIME_WAIT"), Some("TIME_WAIT"))
+    );
+    let text = row["diagnoses"].to_string();
+    assert!(text.contains("simultaneous close"), "{text}");
+}
+
+#[test]
+fn close_with_unread_data_resets() {
+    let row = only("unread-data-reset");
+    assert_eq!(row["conn_state"], "RSTR");
+    assert!(has(&row, "reset_by_peer", "client"), "{:?}", codes(&row));
+    assert!(row["diagnoses"].to_string().contains("not read"));
+}
+
+#[test]
+fn write_after_peer_closed_is_a_broken_pipe() {
+    let row = only("broken-pipe");
+    assert!(has(&row, "broken_pipe", "client"), "{:?}", codes(&row));
+    assert!(row["diagnoses"].to_string().contains("EPIPE"));
+}
+
+#[test]
+fn connect_to_a_closed_port_is_refused() {
+    let row = only("refused");
+    assert_eq!(row["conn_state"], "REJ");
+    assert_eq!(row["history"], "Sr");
+    assert!(has(&row, "refused", "client"));
+    assert!(row["diagnoses"].to_string().contains("ECONNREFUSED"));
+}
+
+#[test]
+fn so_linger_zero_is_an_abortive_close() {
+    let row = only("linger-zero-abort");
+    assert_eq!(row["conn_state"], "RSTO");
+    assert!(has(&row, "reset_by_peer", "server"), "{:?}", codes(&row));
+    assert!(row["diagnoses"].to_string().contains("SO_LINGER"));
+}
+
+#[test]
+fn half_close_keeps_receiving() {
+    let row = only("half-close");
+    assert!(has(&row, "half_close", "client"), "{:?}", codes(&row));
+    assert!(row["bytes_s2c"].as_u64().is_some_and(|b| b > 0));
+}
+
+#[test]
+fn a_server_that_never_closes_is_stuck_in_close_wait() {
+    let row = only("close-wait");
+    assert_eq!(
+        (row["client_state"].as_str(), row["server_state"].as_str()),
+        (Some("FIN_WAIT_2"), Some("CLOSE_WAIT"))
+    );
+    assert!(has(&row, "close_wait", "server"));
+}
+
+#[test]
+fn a_receiver_that_stops_reading_advertises_a_zero_window() {
+    let row = only("zero-window");
+    assert!(has(&row, "zero_window", "server"), "{:?}", codes(&row));
+    assert!(
+        !codes(&row).iter().any(|(c, _)| c == "keep_alive"),
+        "zero-window probes are not keep-alives"
+    );
+}
+
+#[test]
+fn a_full_accept_queue_makes_the_client_retransmit_its_syn() {
+    let rows = check_against_kernel("accept-queue-full");
+    let stuck: Vec<&Value> = rows
+        .iter()
+        .filter(|r| has(r, "syn_retransmit", "client"))
+        .collect();
+    assert_eq!(stuck.len(), 1, "{rows:?}");
+    assert_eq!(stuck[0]["conn_state"], "S0");
+    assert_eq!(stuck[0]["client_state"], "SYN_SENT");
+}
+
+#[test]
+fn keep_alive_probes_are_found() {
+    let row = only("keep-alive");
+    assert!(has(&row, "keep_alive", "client"), "{:?}", codes(&row));
+}
+
+#[test]
+fn the_text_ladder_shows_both_lifelines_and_state_changes() {
+    let path = sample("simultaneous-close.pcap");
+    let output = tcpladder(&["ladder", path.to_str().unwrap_or_default(), "--conn", "0"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(
+        text.contains("client 127.0.0.1:") && text.contains("server 127.0.0.1:18003"),
+        "{text}"
+    );
+    let ladder: String = text.lines().filter(|line| line.contains('|')).collect();
+    assert_eq!(ladder.matches("CLOSING").count(), 2, "{text}");
+    assert!(text.contains("|- [S] seq 0"), "{text}");
+}

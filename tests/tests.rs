@@ -1,0 +1,6 @@
+//! Integration tests: the CLI over the captures in `sample-captures/`, checked against the kernel's
+//! own record of each socket's states, and over damaged and non-capture files.
+
+mod cli_errors;
+mod samples;
+mod util;
