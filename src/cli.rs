@@ -14,17 +14,16 @@ use tcpladder::report::{secs, ConnRow, PacketRow};
 use tcpladder::{Engine, EngineConfig};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "tcpladder",
-    version,
-    about = "Turns TCP traffic into ladder diagrams a person can read"
-)]
+#[command(name = "tcpladder", version, about = "Turns TCP traffic into ladder diagrams a person can read")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     /// How long TIME_WAIT lasts (2×MSL), in seconds; Linux uses 60.
     #[arg(long, global = true, default_value_t = 60.0)]
     pub time_wait: f64,
+    /// Print read time and memory held per segment and per connection on stderr.
+    #[arg(long, global = true)]
+    pub stats: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,25 +61,15 @@ pub enum Command {
 
 /// Runs a subcommand; returns the process's exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = EngineConfig {
-        time_wait_nanos: (cli.time_wait * 1e9) as i64,
-    };
+    let config =
+        Reading { engine: EngineConfig { time_wait_nanos: (cli.time_wait * 1e9) as i64 }, print_stats: cli.stats };
     let Some(command) = cli.command else {
         bail!("the desktop app is not built yet; use a subcommand (see --help)");
     };
     match command {
         Command::Conns { file, json } => conns(&file, config, json),
-        Command::Packets {
-            file,
-            conn,
-            json,
-            absolute,
-        } => packets(&file, config, conn, json, numbering(absolute)),
-        Command::Ladder {
-            file,
-            conn,
-            absolute,
-        } => ladder(&file, config, conn, numbering(absolute)),
+        Command::Packets { file, conn, json, absolute } => packets(&file, config, conn, json, numbering(absolute)),
+        Command::Ladder { file, conn, absolute } => ladder(&file, config, conn, numbering(absolute)),
     }
 }
 
@@ -92,25 +81,46 @@ fn numbering(absolute: bool) -> Numbering {
     }
 }
 
+/// How to read a capture: the engine's settings, and whether to report time and memory.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    engine: EngineConfig,
+    print_stats: bool,
+}
+
 /// Reads the whole file, warning on stderr about damage; fails on files that are not captures.
-fn load(path: &Path, config: EngineConfig) -> anyhow::Result<(Engine, bool)> {
+fn load(path: &Path, reading: Reading) -> anyhow::Result<(Engine, bool)> {
+    let started = std::time::Instant::now();
     let ReadOutcome { engine, damage, .. } =
-        read_capture(path, config, 1 << 20, |_, _| ControlFlow::Continue(()))?;
+        read_capture(path, reading.engine, 1 << 20, |_, _| ControlFlow::Continue(()))?;
+    if reading.print_stats {
+        print_memory(&engine, started.elapsed());
+    }
     let damaged = damage.is_some();
     if let Some(damage) = damage {
-        eprintln!(
-            "tcpladder: warning: {damage}; the {} packets before it are shown",
-            damage.packets_read
-        );
+        eprintln!("tcpladder: warning: {damage}; the {} packets before it are shown", damage.packets_read);
     }
     let stats = engine.stats();
     for (reason, count) in &stats.skipped {
-        eprintln!(
-            "tcpladder: note: {count} packets not decoded: {}",
-            reason.name()
-        );
+        eprintln!("tcpladder: note: {count} packets not decoded: {}", reason.name());
     }
     Ok((engine, damaged))
+}
+
+fn print_memory(engine: &Engine, elapsed: std::time::Duration) {
+    let connections = engine.connections();
+    let segments: usize = connections.iter().map(|c| c.segments.len()).sum();
+    let segment_bytes: usize = connections.iter().map(|c| c.heap_bytes()).sum();
+    let connection_bytes = std::mem::size_of_val(connections) + connections.len() * 64;
+    eprintln!(
+        "tcpladder: {} packets, {segments} TCP segments, {} connections read in {:.3} s; holding {:.1} bytes per \
+         segment (records, options) and {:.0} bytes per connection (record, index)",
+        engine.stats().packets,
+        connections.len(),
+        elapsed.as_secs_f64(),
+        segment_bytes as f64 / segments.max(1) as f64,
+        connection_bytes as f64 / connections.len().max(1) as f64,
+    );
 }
 
 fn exit_code(damaged: bool) -> ExitCode {
@@ -121,14 +131,10 @@ fn exit_code(damaged: bool) -> ExitCode {
     }
 }
 
-fn conns(path: &Path, config: EngineConfig, json: bool) -> anyhow::Result<ExitCode> {
+fn conns(path: &Path, config: Reading, json: bool) -> anyhow::Result<ExitCode> {
     let (engine, damaged) = load(path, config)?;
     let end = engine.capture_end_nanos();
-    let rows: Vec<ConnRow> = engine
-        .connections()
-        .iter()
-        .map(|c| ConnRow::new(c, end))
-        .collect();
+    let rows: Vec<ConnRow> = engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
     let mut out = BufWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer_pretty(&mut out, &rows).context("writing JSON")?;
@@ -174,33 +180,19 @@ fn conns(path: &Path, config: EngineConfig, json: bool) -> anyhow::Result<ExitCo
 
 fn packets(
     path: &Path,
-    config: EngineConfig,
+    config: Reading,
     only: Option<u32>,
     json: bool,
     numbering: Numbering,
 ) -> anyhow::Result<ExitCode> {
     let (engine, damaged) = load(path, config)?;
     let mut segments: Vec<(u32, u32, usize)> = Vec::new();
-    for connection in engine
-        .connections()
-        .iter()
-        .filter(|c| only.is_none_or(|id| c.id == id))
-    {
-        segments.extend(
-            connection
-                .segments
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.frame, connection.id, i)),
-        );
+    for connection in engine.connections().iter().filter(|c| only.is_none_or(|id| c.id == id)) {
+        segments.extend(connection.segments.iter().enumerate().map(|(i, s)| (s.frame, connection.id, i)));
     }
     if let Some(id) = only {
         if engine.connection(id).is_none() {
-            bail!(
-                "{}: no connection {id} (the capture has {})",
-                path.display(),
-                engine.connections().len()
-            );
+            bail!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len());
         }
     }
     segments.sort_unstable();
@@ -218,16 +210,9 @@ fn packets(
             writeln!(out)?;
         } else {
             let options = tcpladder::ladder::label::options_label(connection, segment, numbering);
-            let options = if options.is_empty() {
-                String::new()
-            } else {
-                format!(", options [{options}]")
-            };
-            let analysis = if row.analysis.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", row.analysis.join(", "))
-            };
+            let options = if options.is_empty() { String::new() } else { format!(", options [{options}]") };
+            let analysis =
+                if row.analysis.is_empty() { String::new() } else { format!(" ({})", row.analysis.join(", ")) };
             writeln!(
                 out,
                 "{:.6} #{} conn {} {} > {}: {}{options}{analysis}  | client {} server {}",
@@ -246,24 +231,13 @@ fn packets(
     Ok(exit_code(damaged))
 }
 
-fn ladder(
-    path: &Path,
-    config: EngineConfig,
-    id: u32,
-    numbering: Numbering,
-) -> anyhow::Result<ExitCode> {
+fn ladder(path: &Path, config: Reading, id: u32, numbering: Numbering) -> anyhow::Result<ExitCode> {
     let (engine, damaged) = load(path, config)?;
     let Some(connection) = engine.connection(id) else {
-        bail!(
-            "{}: no connection {id} (the capture has {})",
-            path.display(),
-            engine.connections().len()
-        );
+        bail!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len());
     };
     let mut out = BufWriter::new(std::io::stdout().lock());
-    out.write_all(
-        render_text_ladder(connection, engine.capture_end_nanos(), numbering).as_bytes(),
-    )?;
+    out.write_all(render_text_ladder(connection, engine.capture_end_nanos(), numbering).as_bytes())?;
     out.flush()?;
     Ok(exit_code(damaged))
 }

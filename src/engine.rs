@@ -16,9 +16,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self {
-            time_wait_nanos: DEFAULT_TIME_WAIT_NANOS,
-        }
+        Self { time_wait_nanos: DEFAULT_TIME_WAIT_NANOS }
     }
 }
 
@@ -54,11 +52,7 @@ pub struct Engine {
 impl Engine {
     /// An engine for frames of link type `link`.
     pub fn new(link: LinkType, config: EngineConfig) -> Self {
-        Self {
-            link,
-            tracker: Tracker::new(config.time_wait_nanos),
-            stats: Stats::default(),
-        }
+        Self { link, tracker: Tracker::new(config.time_wait_nanos), stats: Stats::default() }
     }
 
     /// Feeds the next frame of the capture; `ts_nanos` is its capture time since the epoch.
@@ -67,11 +61,7 @@ impl Engine {
         let frame_number = u32::try_from(self.stats.packets).unwrap_or(u32::MAX);
         self.stats.first_ts_nanos.get_or_insert(ts_nanos);
         // Captures can hold timestamps out of order; the end is the latest seen.
-        self.stats.last_ts_nanos = Some(
-            self.stats
-                .last_ts_nanos
-                .map_or(ts_nanos, |last| last.max(ts_nanos)),
-        );
+        self.stats.last_ts_nanos = Some(self.stats.last_ts_nanos.map_or(ts_nanos, |last| last.max(ts_nanos)));
         match decode_frame(self.link, frame) {
             Ok(Decoded::Tcp(packet)) => {
                 self.stats.tcp_packets += 1;

@@ -6,10 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}: not a pcap or pcapng capture ({message})", path.display())]
     NotACapture { path: PathBuf, message: String },
     #[error("{}: {message}", path.display())]
@@ -18,9 +15,7 @@ pub enum CaptureError {
 
 /// Damage found after part of a capture was read: everything before it was kept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{path}: damaged or cut off after packet {packets_read} (near byte {byte_offset}): {message}"
-)]
+#[error("{path}: damaged or cut off after packet {packets_read} (near byte {byte_offset}): {message}")]
 pub struct DamagedCapture {
     pub path: String,
     /// Packets read intact before the damage.

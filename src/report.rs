@@ -67,11 +67,7 @@ impl ConnRow {
         if self.diagnoses.is_empty() {
             return "-".to_string();
         }
-        self.diagnoses
-            .iter()
-            .map(|d| d.code)
-            .collect::<Vec<_>>()
-            .join(",")
+        self.diagnoses.iter().map(|d| d.code).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -123,11 +119,7 @@ impl PacketRow {
             seq_raw: segment.seq_raw,
             ack_raw: segment.ack_raw,
             win: segment.window_raw,
-            win_scaled: connection.scaled_window(
-                segment.dir,
-                segment.window_raw,
-                segment.flags.syn(),
-            ),
+            win_scaled: connection.scaled_window(segment.dir, segment.window_raw, segment.flags.syn()),
             len: segment.payload_len,
             options: render_options(connection.options_of(segment), sack_base),
             client_state: segment.client_state,
@@ -141,10 +133,7 @@ impl PacketRow {
 }
 
 /// Sender and receiver of a segment.
-pub fn endpoints(
-    connection: &Connection,
-    segment: &Segment,
-) -> (std::net::SocketAddr, std::net::SocketAddr) {
+pub fn endpoints(connection: &Connection, segment: &Segment) -> (std::net::SocketAddr, std::net::SocketAddr) {
     match segment.dir.sender() {
         0 => (connection.client, connection.server),
         _ => (connection.server, connection.client),

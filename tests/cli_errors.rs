@@ -17,18 +17,12 @@ fn a_missing_file_is_one_clear_line() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("/nonexistent/capture.pcap") && stderr.contains("No such file"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("/nonexistent/capture.pcap") && stderr.contains("No such file"), "{stderr}");
 }
 
 #[test]
 fn a_text_file_is_not_a_capture() {
-    let path = temp_file(
-        "notes.pcap",
-        b"this is not a capture file, just some text\n",
-    );
+    let path = temp_file("notes.pcap", b"this is not a capture file, just some text\n");
     let output = tcpladder(&["conns", path.to_str().unwrap_or_default()]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -42,17 +36,8 @@ fn a_capture_cut_mid_packet_keeps_what_came_before() {
     let output = tcpladder(&["packets", "--json", cut.to_str().unwrap_or_default()]);
     assert_eq!(output.status.code(), Some(2), "damage exits with 2");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("damaged or cut off after packet"),
-        "{stderr}"
-    );
-    let full = tcpladder(&[
-        "packets",
-        "--json",
-        sample("handshake-client-close.pcap")
-            .to_str()
-            .unwrap_or_default(),
-    ]);
+    assert!(stderr.contains("damaged or cut off after packet"), "{stderr}");
+    let full = tcpladder(&["packets", "--json", sample("handshake-client-close.pcap").to_str().unwrap_or_default()]);
     let kept = String::from_utf8_lossy(&output.stdout).lines().count();
     let all = String::from_utf8_lossy(&full.stdout).lines().count();
     assert_eq!(kept, all - 1, "every packet before the cut is kept");
@@ -69,21 +54,13 @@ fn truncating_a_capture_at_every_offset_never_panics() {
             "offset {end}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(
-            !String::from_utf8_lossy(&output.stderr).contains("panicked"),
-            "offset {end}"
-        );
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"), "offset {end}");
     }
 }
 
 #[test]
 fn an_unknown_connection_id_is_an_error() {
-    let output = tcpladder(&[
-        "ladder",
-        sample("refused.pcap").to_str().unwrap_or_default(),
-        "--conn",
-        "7",
-    ]);
+    let output = tcpladder(&["ladder", sample("refused.pcap").to_str().unwrap_or_default(), "--conn", "7"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no connection 7"));
 }

@@ -38,22 +38,13 @@ impl Tally {
         }
     }
     fn ratio(&self, field: &str) -> f64 {
-        self.fields.get(field).map_or(1.0, |&(agree, total)| {
-            if total == 0 {
-                1.0
-            } else {
-                agree as f64 / total as f64
-            }
-        })
+        self.fields.get(field).map_or(1.0, |&(agree, total)| if total == 0 { 1.0 } else { agree as f64 / total as f64 })
     }
     fn print(&self, title: &str) {
         println!("\n{title}");
         println!("{:<28} {:>9} {:>9} {:>8}", "field", "agree", "total", "%");
         for (field, (agree, total)) in &self.fields {
-            println!(
-                "{field:<28} {agree:>9} {total:>9} {:>7.2}%",
-                100.0 * *agree as f64 / (*total).max(1) as f64
-            );
+            println!("{field:<28} {agree:>9} {total:>9} {:>7.2}%", 100.0 * *agree as f64 / (*total).max(1) as f64);
         }
         for (field, examples) in &self.examples {
             for example in examples {
@@ -64,11 +55,9 @@ impl Tally {
 }
 
 fn load(path: &Path) -> Option<Engine> {
-    read_capture(path, EngineConfig::default(), 1 << 20, |_, _| {
-        ControlFlow::Continue(())
-    })
-    .ok()
-    .map(|outcome| outcome.engine)
+    read_capture(path, EngineConfig::default(), 1 << 20, |_, _| ControlFlow::Continue(()))
+        .ok()
+        .map(|outcome| outcome.engine)
 }
 
 /// Our segment of each frame: (connection, index in it).
@@ -85,30 +74,16 @@ fn by_frame(engine: &Engine) -> HashMap<u32, (&Connection, usize)> {
 const ANALYSIS_COLUMNS: [(&str, u16); 14] = [
     (
         "tcp.analysis.retransmission",
-        AnalysisFlags::RETRANSMISSION
-            | AnalysisFlags::FAST_RETRANSMISSION
-            | AnalysisFlags::SPURIOUS_RETRANSMISSION,
+        AnalysisFlags::RETRANSMISSION | AnalysisFlags::FAST_RETRANSMISSION | AnalysisFlags::SPURIOUS_RETRANSMISSION,
     ),
-    (
-        "tcp.analysis.fast_retransmission",
-        AnalysisFlags::FAST_RETRANSMISSION,
-    ),
-    (
-        "tcp.analysis.spurious_retransmission",
-        AnalysisFlags::SPURIOUS_RETRANSMISSION,
-    ),
+    ("tcp.analysis.fast_retransmission", AnalysisFlags::FAST_RETRANSMISSION),
+    ("tcp.analysis.spurious_retransmission", AnalysisFlags::SPURIOUS_RETRANSMISSION),
     ("tcp.analysis.out_of_order", AnalysisFlags::OUT_OF_ORDER),
     ("tcp.analysis.lost_segment", AnalysisFlags::LOST_SEGMENT),
-    (
-        "tcp.analysis.ack_lost_segment",
-        AnalysisFlags::ACK_LOST_SEGMENT,
-    ),
+    ("tcp.analysis.ack_lost_segment", AnalysisFlags::ACK_LOST_SEGMENT),
     ("tcp.analysis.duplicate_ack", AnalysisFlags::DUPLICATE_ACK),
     ("tcp.analysis.zero_window", AnalysisFlags::ZERO_WINDOW),
-    (
-        "tcp.analysis.zero_window_probe",
-        AnalysisFlags::ZERO_WINDOW_PROBE,
-    ),
+    ("tcp.analysis.zero_window_probe", AnalysisFlags::ZERO_WINDOW_PROBE),
     ("tcp.analysis.keep_alive", AnalysisFlags::KEEP_ALIVE),
     ("tcp.analysis.keep_alive_ack", AnalysisFlags::KEEP_ALIVE_ACK),
     ("tcp.analysis.window_update", AnalysisFlags::WINDOW_UPDATE),
@@ -119,24 +94,14 @@ const ANALYSIS_COLUMNS: [(&str, u16); 14] = [
 fn compare_tshark(capture: &str, engine: &Engine, oracle: &'static str, tally: &mut Tally) {
     let mut lines = oracle.lines();
     let Some(header) = lines.next() else { return };
-    let columns: HashMap<&str, usize> = header
-        .split('\t')
-        .enumerate()
-        .map(|(i, name)| (name, i))
-        .collect();
+    let columns: HashMap<&str, usize> = header.split('\t').enumerate().map(|(i, name)| (name, i)).collect();
     let frames = by_frame(engine);
     // tshark stream → our connection, which must be one-to-one.
     let mut stream_to_conn: HashMap<&str, u32> = HashMap::new();
     let mut conn_to_stream: HashMap<u32, &str> = HashMap::new();
     for line in lines {
         let cells: Vec<&str> = line.split('\t').collect();
-        let cell = |name: &str| {
-            columns
-                .get(name)
-                .and_then(|&i| cells.get(i))
-                .copied()
-                .unwrap_or("")
-        };
+        let cell = |name: &str| columns.get(name).and_then(|&i| cells.get(i)).copied().unwrap_or("");
         // Tunnels and ICMP-quoted headers give several values per cell; those rows are not comparable.
         if cell("tcp.seq").contains(',') || cell("frame.protocols").contains("icmp") {
             continue;
@@ -176,31 +141,12 @@ fn compare_fields(
     });
     let ack = connection.relative_ack(segment).map_or(0, i64::from);
     let their_ack = num("tcp.ack").unwrap_or(0);
-    tally.check("ack_relative", their_ack == ack, || {
-        format!("{} tshark {their_ack} ours {ack}", here())
+    tally.check("ack_relative", their_ack == ack, || format!("{} tshark {their_ack} ours {ack}", here()));
+    tally.check("seq_raw", num("tcp.seq_raw") == Some(i64::from(segment.seq_raw)), here);
+    tally.check("len", num("tcp.len") == Some(i64::from(segment.payload_len)), || {
+        format!("{} tshark {} ours {}", here(), cell("tcp.len"), segment.payload_len)
     });
-    tally.check(
-        "seq_raw",
-        num("tcp.seq_raw") == Some(i64::from(segment.seq_raw)),
-        here,
-    );
-    tally.check(
-        "len",
-        num("tcp.len") == Some(i64::from(segment.payload_len)),
-        || {
-            format!(
-                "{} tshark {} ours {}",
-                here(),
-                cell("tcp.len"),
-                segment.payload_len
-            )
-        },
-    );
-    tally.check(
-        "window_raw",
-        num("tcp.window_size_value") == Some(i64::from(segment.window_raw)),
-        here,
-    );
+    tally.check("window_raw", num("tcp.window_size_value") == Some(i64::from(segment.window_raw)), here);
     let scaled = connection.scaled_window(segment.dir, segment.window_raw, segment.flags.syn());
     let factor = num("tcp.window_size_scalefactor");
     let agree = match (factor, scaled) {
@@ -219,18 +165,14 @@ fn compare_fields(
     });
     if let Some(next) = num("tcp.nxtseq") {
         let ours = i64::from(connection.relative_next_seq(segment));
-        tally.check("next_seq", next == ours, || {
-            format!("{} tshark {next} ours {ours}", here())
-        });
+        tally.check("next_seq", next == ours, || format!("{} tshark {next} ours {ours}", here()));
     }
     for (column, bits) in ANALYSIS_COLUMNS {
         let theirs = !cell(column).is_empty();
         let ours = segment.analysis.0 & bits != 0;
         if theirs || ours {
             let name = column.trim_start_matches("tcp.analysis.");
-            tally.check(static_name(name), theirs == ours, || {
-                format!("{} tshark {theirs} ours {ours}", here())
-            });
+            tally.check(static_name(name), theirs == ours, || format!("{} tshark {theirs} ours {ours}", here()));
         } else {
             tally.check("analysis_all_clear", true, here);
         }
@@ -274,11 +216,8 @@ fn compare_zeek(corpus: &Path, tally: &mut Tally) {
         let Some(engine) = load(&corpus.join(&trace)) else {
             continue;
         };
-        let connections: Vec<(&Connection, tcpladder::analysis::ZeekSummary)> = engine
-            .connections()
-            .iter()
-            .map(|c| (c, zeek_summary(c)))
-            .collect();
+        let connections: Vec<(&Connection, tcpladder::analysis::ZeekSummary)> =
+            engine.connections().iter().map(|c| (c, zeek_summary(c))).collect();
         for log in logs {
             let Ok(text) = fs::read_to_string(corpus.join(&log)) else {
                 continue;
@@ -293,22 +232,13 @@ fn compare_zeek(corpus: &Path, tally: &mut Tally) {
                     continue;
                 }
                 let cells: Vec<&str> = line.split('\t').collect();
-                let get = |name: &str| {
-                    fields
-                        .iter()
-                        .position(|f| *f == name)
-                        .and_then(|i| cells.get(i))
-                        .copied()
-                };
+                let get = |name: &str| fields.iter().position(|f| *f == name).and_then(|i| cells.get(i)).copied();
                 if get("proto") != Some("tcp") {
                     continue;
                 }
-                let (Some(oh), Some(op), Some(rh), Some(rp)) = (
-                    get("id.orig_h"),
-                    get("id.orig_p"),
-                    get("id.resp_h"),
-                    get("id.resp_p"),
-                ) else {
+                let (Some(oh), Some(op), Some(rh), Some(rp)) =
+                    (get("id.orig_h"), get("id.orig_p"), get("id.resp_h"), get("id.resp_p"))
+                else {
                     continue;
                 };
                 let orig = format!("{}:{op}", bracket(oh));
@@ -339,16 +269,10 @@ fn compare_zeek(corpus: &Path, tally: &mut Tally) {
                     tally.check("zeek_history", history == summary.history, || {
                         format!("{} zeek {history} ours {}", here(), summary.history)
                     });
-                    let core = |h: &str| {
-                        h.chars()
-                            .filter(|c| !"CcGgTtWw^".contains(*c))
-                            .collect::<String>()
-                    };
-                    tally.check(
-                        "zeek_history_core_letters",
-                        core(history) == core(&summary.history),
-                        || format!("{} zeek {history} ours {}", here(), summary.history),
-                    );
+                    let core = |h: &str| h.chars().filter(|c| !"CcGgTtWw^".contains(*c)).collect::<String>();
+                    tally.check("zeek_history_core_letters", core(history) == core(&summary.history), || {
+                        format!("{} zeek {history} ours {}", here(), summary.history)
+                    });
                 }
             }
         }
@@ -389,11 +313,7 @@ fn agrees_with_tshark_and_zeek_on_the_shared_corpus() {
     let mut tshark = Tally::default();
     let mut unreadable = Vec::new();
     for oracle in &oracles {
-        let relative = oracle
-            .strip_prefix(corpus.join("oracle"))
-            .unwrap_or(oracle)
-            .to_string_lossy()
-            .to_string();
+        let relative = oracle.strip_prefix(corpus.join("oracle")).unwrap_or(oracle).to_string_lossy().to_string();
         let capture = relative.trim_end_matches(".tcp.tsv").to_string();
         let Some(engine) = load(&corpus.join(&capture)) else {
             unreadable.push(capture);
@@ -421,15 +341,7 @@ fn agrees_with_tshark_and_zeek_on_the_shared_corpus() {
         ("window_raw", 0.99),
         ("connection_grouping", 0.98),
     ] {
-        assert!(
-            tshark.ratio(field) >= minimum,
-            "{field}: {:.4} below {minimum}",
-            tshark.ratio(field)
-        );
+        assert!(tshark.ratio(field) >= minimum, "{field}: {:.4} below {minimum}", tshark.ratio(field));
     }
-    assert!(
-        zeek.ratio("zeek_conn_state") >= 0.80,
-        "zeek conn_state agreement {:.3}",
-        zeek.ratio("zeek_conn_state")
-    );
+    assert!(zeek.ratio("zeek_conn_state") >= 0.80, "zeek conn_state agreement {:.3}", zeek.ratio("zeek_conn_state"));
 }

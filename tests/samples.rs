@@ -17,24 +17,14 @@ struct Kernel {
 
 fn kernel(name: &str) -> Kernel {
     let text = std::fs::read_to_string(sample(&format!("{name}.kernel.txt"))).unwrap_or_default();
-    let mut record = Kernel {
-        events: Vec::new(),
-        sockets: Vec::new(),
-    };
+    let mut record = Kernel { events: Vec::new(), sockets: Vec::new() };
     for line in text.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
         match fields.as_slice() {
-            ["event", sport, dport, old, new] => record.events.push((
-                sport.to_string(),
-                dport.to_string(),
-                old.to_string(),
-                new.to_string(),
-            )),
-            ["ss", state, local, peer] => {
-                record
-                    .sockets
-                    .push((state.to_string(), local.to_string(), peer.to_string()))
+            ["event", sport, dport, old, new] => {
+                record.events.push((sport.to_string(), dport.to_string(), old.to_string(), new.to_string()))
             }
+            ["ss", state, local, peer] => record.sockets.push((state.to_string(), local.to_string(), peer.to_string())),
             _ => {}
         }
     }
@@ -67,10 +57,7 @@ impl Kernel {
     fn final_state(&self, local: &str, peer: &str) -> &'static str {
         self.sockets
             .iter()
-            .find(|(_, l, p)| {
-                l.ends_with(&format!(":{}", port(local)))
-                    && p.ends_with(&format!(":{}", port(peer)))
-            })
+            .find(|(_, l, p)| l.ends_with(&format!(":{}", port(local))) && p.ends_with(&format!(":{}", port(peer))))
             .map_or("CLOSED", |(state, _, _)| kernel_name(state))
     }
 
@@ -111,10 +98,7 @@ fn inferred_sequence(segments: &[Value], conn: u64, side: &str) -> Vec<String> {
             }
         }
     }
-    let first_real = states
-        .iter()
-        .position(|s| s != "UNKNOWN" && s != "LISTEN")
-        .unwrap_or(states.len());
+    let first_real = states.iter().position(|s| s != "UNKNOWN" && s != "LISTEN").unwrap_or(states.len());
     states.drain(..first_real);
     states
 }
@@ -127,10 +111,7 @@ fn check_against_kernel(name: &str) -> Vec<Value> {
     let record = kernel(name);
     assert!(!rows.is_empty(), "{name}: no connections");
     for row in &rows {
-        let (client, server) = (
-            row["client"].as_str().unwrap_or(""),
-            row["server"].as_str().unwrap_or(""),
-        );
+        let (client, server) = (row["client"].as_str().unwrap_or(""), row["server"].as_str().unwrap_or(""));
         let id = row["id"].as_u64().unwrap_or(u64::MAX);
         for (side, local, peer) in [("client", client, server), ("server", server, client)] {
             let ours = row[format!("{side}_state").as_str()].as_str().unwrap_or("");
@@ -157,12 +138,7 @@ fn codes(row: &Value) -> Vec<(String, String)> {
         .as_array()
         .map(|list| {
             list.iter()
-                .map(|d| {
-                    (
-                        d["code"].as_str().unwrap_or("").to_string(),
-                        d["side"].as_str().unwrap_or("-").to_string(),
-                    )
-                })
+                .map(|d| (d["code"].as_str().unwrap_or("").to_string(), d["side"].as_str().unwrap_or("-").to_string()))
                 .collect()
         })
         .unwrap_or_default()
@@ -180,26 +156,15 @@ fn only(name: &str) -> Value {
 
 #[test]
 fn handshake_with_data_and_client_first_close() {
-    for name in [
-        "handshake-client-close",
-        "handshake-sll2",
-        "handshake-bsd-null",
-        "ipv6-handshake",
-    ] {
+    for name in ["handshake-client-close", "handshake-sll2", "handshake-bsd-null", "ipv6-handshake"] {
         let row = only(name);
         assert_eq!(row["conn_state"], "SF", "{name}");
         assert_eq!(row["client_state"], "TIME_WAIT", "{name}");
         assert_eq!(row["server_state"], "CLOSED", "{name}");
-        assert!(
-            has(&row, "graceful_close", "client"),
-            "{name}: {:?}",
-            codes(&row)
-        );
+        assert!(has(&row, "graceful_close", "client"), "{name}: {:?}", codes(&row));
         assert!(has(&row, "time_wait", "client"), "{name}");
     }
-    assert!(only("ipv6-handshake")["client"]
-        .as_str()
-        .is_some_and(|c| c.starts_with("[::1]:")));
+    assert!(only("ipv6-handshake")["client"].as_str().is_some_and(|c| c.starts_with("[::1]:")));
 }
 
 #[test]
@@ -212,43 +177,31 @@ fn handshake_states_and_numbers_match_tshark() {
     assert_eq!(first[0]["seq"], 0);
     assert_eq!(first[0]["client_state"], "SYN_SENT");
     assert_eq!(first[0]["server_state"], "LISTEN");
-    assert!(first[0]["options"].as_str().is_some_and(|o| o
-        .starts_with("mss 65495,sackOK,TS val ")
-        && o.ends_with(",nop,wscale 10")));
+    assert!(first[0]["options"]
+        .as_str()
+        .is_some_and(|o| o.starts_with("mss 65495,sackOK,TS val ") && o.ends_with(",nop,wscale 10")));
     assert_eq!(first[1]["flags"], "S.");
     assert_eq!(first[1]["ack"], 1);
     assert_eq!(first[1]["client_state"], "ESTABLISHED");
     assert_eq!(first[1]["server_state"], "SYN_RECEIVED");
     assert_eq!(first[2]["server_state"], "ESTABLISHED");
-    assert_eq!(
-        first[2]["win_scaled"].as_u64(),
-        first[2]["win"].as_u64().map(|w| w << 10)
-    );
+    assert_eq!(first[2]["win_scaled"].as_u64(), first[2]["win"].as_u64().map(|w| w << 10));
     let data = &segments[3];
     assert_eq!(data["flags"], "P.");
-    assert_eq!(
-        (data["seq"].as_u64(), data["len"].as_u64()),
-        (Some(1), Some(18))
-    );
+    assert_eq!((data["seq"].as_u64(), data["len"].as_u64()), (Some(1), Some(18)));
 }
 
 #[test]
 fn server_first_close() {
     let row = only("server-close-first");
-    assert_eq!(
-        (row["client_state"].as_str(), row["server_state"].as_str()),
-        (Some("CLOSED"), Some("TIME_WAIT"))
-    );
+    assert_eq!((row["client_state"].as_str(), row["server_state"].as_str()), (Some("CLOSED"), Some("TIME_WAIT")));
     assert!(has(&row, "graceful_close", "server"));
 }
 
 #[test]
 fn simultaneous_close_goes_through_closing_on_both_sides() {
     let row = only("simultaneous-close");
-    assert_eq!(
-        (row["client_state"].as_str(), row["server_state"].as_str()),
-        (Some("TIME_WAIT"), Some("TIME_WAIT"))
-    );
+    assert_eq!((row["client_state"].as_str(), row["server_state"].as_str()), (Some("TIME_WAIT"), Some("TIME_WAIT")));
     let text = row["diagnoses"].to_string();
     assert!(text.contains("simultaneous close"), "{text}");
 }
@@ -295,10 +248,7 @@ fn half_close_keeps_receiving() {
 #[test]
 fn a_server_that_never_closes_is_stuck_in_close_wait() {
     let row = only("close-wait");
-    assert_eq!(
-        (row["client_state"].as_str(), row["server_state"].as_str()),
-        (Some("FIN_WAIT_2"), Some("CLOSE_WAIT"))
-    );
+    assert_eq!((row["client_state"].as_str(), row["server_state"].as_str()), (Some("FIN_WAIT_2"), Some("CLOSE_WAIT")));
     assert!(has(&row, "close_wait", "server"));
 }
 
@@ -306,19 +256,13 @@ fn a_server_that_never_closes_is_stuck_in_close_wait() {
 fn a_receiver_that_stops_reading_advertises_a_zero_window() {
     let row = only("zero-window");
     assert!(has(&row, "zero_window", "server"), "{:?}", codes(&row));
-    assert!(
-        !codes(&row).iter().any(|(c, _)| c == "keep_alive"),
-        "zero-window probes are not keep-alives"
-    );
+    assert!(!codes(&row).iter().any(|(c, _)| c == "keep_alive"), "zero-window probes are not keep-alives");
 }
 
 #[test]
 fn a_full_accept_queue_makes_the_client_retransmit_its_syn() {
     let rows = check_against_kernel("accept-queue-full");
-    let stuck: Vec<&Value> = rows
-        .iter()
-        .filter(|r| has(r, "syn_retransmit", "client"))
-        .collect();
+    let stuck: Vec<&Value> = rows.iter().filter(|r| has(r, "syn_retransmit", "client")).collect();
     assert_eq!(stuck.len(), 1, "{rows:?}");
     assert_eq!(stuck[0]["conn_state"], "S0");
     assert_eq!(stuck[0]["client_state"], "SYN_SENT");
@@ -336,10 +280,7 @@ fn the_text_ladder_shows_both_lifelines_and_state_changes() {
     let output = tcpladder(&["ladder", path.to_str().unwrap_or_default(), "--conn", "0"]);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
-    assert!(
-        text.contains("client 127.0.0.1:") && text.contains("server 127.0.0.1:18003"),
-        "{text}"
-    );
+    assert!(text.contains("client 127.0.0.1:") && text.contains("server 127.0.0.1:18003"), "{text}");
     let ladder: String = text.lines().filter(|line| line.contains('|')).collect();
     assert_eq!(ladder.matches("CLOSING").count(), 2, "{text}");
     assert!(text.contains("|- [S] seq 0"), "{text}");

@@ -13,38 +13,24 @@ pub fn tcpladder(args: &[&str]) -> Output {
 
 /// A file in `sample-captures/`.
 pub fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("sample-captures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-captures").join(name)
 }
 
 /// `tcpladder conns --json` of a sample, parsed.
 pub fn conns(name: &str) -> Vec<serde_json::Value> {
     let path = sample(name);
     let output = tcpladder(&["conns", "--json", path.to_str().unwrap_or_default()]);
-    assert!(
-        output.status.success(),
-        "conns {name}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("conns {name}: bad JSON: {err}"))
+    assert!(output.status.success(), "conns {name}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("conns {name}: bad JSON: {err}"))
 }
 
 /// `tcpladder packets --json` of a sample, parsed.
 pub fn packets(name: &str) -> Vec<serde_json::Value> {
     let path = sample(name);
     let output = tcpladder(&["packets", "--json", path.to_str().unwrap_or_default()]);
-    assert!(
-        output.status.success(),
-        "packets {name}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "packets {name}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .map(|line| {
-            serde_json::from_str(line)
-                .unwrap_or_else(|err| panic!("packets {name}: bad JSON line: {err}"))
-        })
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("packets {name}: bad JSON line: {err}")))
         .collect()
 }

@@ -95,11 +95,7 @@ impl<'a> Context<'a> {
         self.connection.segments.iter().enumerate()
     }
     fn addr(&self, role: Role) -> String {
-        let addr = if role == Role::Client {
-            self.connection.client
-        } else {
-            self.connection.server
-        };
+        let addr = if role == Role::Client { self.connection.client } else { self.connection.server };
         format!("the {} ({addr})", role.name())
     }
     fn secs_since_start(&self, segment: &Segment) -> f64 {
@@ -156,15 +152,9 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         .iter()
         .filter(|s| s.flags.syn() && !s.flags.ack() && s.dir == Direction::ClientToServer)
         .collect();
-    let first_synack = connection
-        .segments
-        .iter()
-        .find(|s| s.flags.syn() && s.flags.ack());
+    let first_synack = connection.segments.iter().find(|s| s.flags.syn() && s.flags.ack());
     if let (Some(first), Some(last)) = (syns.first(), syns.last()) {
-        let unanswered = syns
-            .iter()
-            .filter(|s| first_synack.is_none_or(|sa| s.ts_nanos < sa.ts_nanos))
-            .count();
+        let unanswered = syns.iter().filter(|s| first_synack.is_none_or(|sa| s.ts_nanos < sa.ts_nanos)).count();
         if unanswered > 1 {
             let waited = (last.ts_nanos - first.ts_nanos) as f64 / 1e9;
             findings.push(Diagnosis {
@@ -269,21 +259,11 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
 
 /// The data segment that drew this RST, when the receiver of the RST wrote after the RST's
 /// sender had closed (sent its FIN).
-fn write_after_close<'a>(
-    context: &Context<'a>,
-    index: usize,
-    rst: &Segment,
-) -> Option<&'a Segment> {
+fn write_after_close<'a>(context: &Context<'a>, index: usize, rst: &Segment) -> Option<&'a Segment> {
     let connection = context.connection;
     let earlier = connection.segments.get(..index)?;
-    let fin_at = earlier
-        .iter()
-        .position(|s| s.dir == rst.dir && s.flags.fin())?;
-    earlier
-        .iter()
-        .skip(fin_at)
-        .rev()
-        .find(|s| s.dir != rst.dir && s.payload_len > 0)
+    let fin_at = earlier.iter().position(|s| s.dir == rst.dir && s.flags.fin())?;
+    earlier.iter().skip(fin_at).rev().find(|s| s.dir != rst.dir && s.payload_len > 0)
 }
 
 fn broken_pipe(context: &Context<'_>, writer: Role, write: &Segment, rst: &Segment) -> Diagnosis {
@@ -309,9 +289,7 @@ fn reset_cause(context: &Context<'_>, index: usize, rst: &Segment) -> &'static s
     let earlier = context.connection.segments.get(..index).unwrap_or(&[]);
     // Data that arrived after the resetting side last sent data of its own was most likely never
     // read (a request it did not answer).
-    let last_data_from_sender = earlier
-        .iter()
-        .rposition(|s| s.dir == rst.dir && s.payload_len > 0);
+    let last_data_from_sender = earlier.iter().rposition(|s| s.dir == rst.dir && s.payload_len > 0);
     let unread_arrived = earlier
         .iter()
         .skip(last_data_from_sender.map_or(0, |at| at + 1))
@@ -331,13 +309,10 @@ fn reset_cause(context: &Context<'_>, index: usize, rst: &Segment) -> &'static s
 fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diagnosis>) {
     let connection = context.connection;
     let fins: Vec<&Segment> = first_fins(connection);
-    let reset = connection
-        .segments
-        .iter()
-        .any(|s| s.flags.rst() && !s.analysis.has(AnalysisFlags::RST_IGNORED));
+    let reset = connection.segments.iter().any(|s| s.flags.rst() && !s.analysis.has(AnalysisFlags::RST_IGNORED));
     let final_states = connection.states_at(capture_end_nanos);
-    for side in 0..2 {
-        if final_states[side] != TcpState::CloseWait {
+    for (side, state) in final_states.iter().enumerate() {
+        if *state != TcpState::CloseWait {
             continue;
         }
         let role = Role::of_side(side);
@@ -361,15 +336,12 @@ fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diag
         });
     }
     if let (Some(first), false) = (fins.first(), reset) {
-        if fins.len() == 2
-            && final_states
-                .iter()
-                .all(|s| matches!(s, TcpState::TimeWait | TcpState::Closed))
-        {
+        if fins.len() == 2 && final_states.iter().all(|s| matches!(s, TcpState::TimeWait | TcpState::Closed)) {
             let closer = role_of(first);
-            let simultaneous = connection.segments.iter().any(|s| {
-                s.client_state == TcpState::Closing || s.server_state == TcpState::Closing
-            });
+            let simultaneous = connection
+                .segments
+                .iter()
+                .any(|s| s.client_state == TcpState::Closing || s.server_state == TcpState::Closing);
             let how = if simultaneous {
                 "Both sides closed at the same time (a simultaneous close: their FINs crossed, so both went \
                  FIN_WAIT_1 → CLOSING → TIME_WAIT)."
@@ -422,10 +394,7 @@ fn half_close(connection: &Connection, fin: &Segment) -> Option<u64> {
         .segments
         .iter()
         .filter(|s| {
-            s.dir != fin.dir
-                && s.ts_nanos > fin.ts_nanos
-                && s.payload_len > 0
-                && !s.analysis.is_retransmission()
+            s.dir != fin.dir && s.ts_nanos > fin.ts_nanos && s.payload_len > 0 && !s.analysis.is_retransmission()
         })
         .map(|s| u64::from(s.payload_len))
         .sum();
@@ -437,10 +406,8 @@ fn time_wait(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<D
     let (since, length) = connection.time_wait();
     for (side, since) in since.iter().enumerate() {
         let Some(since) = *since else { continue };
-        let Some(entered) = connection
-            .segments
-            .iter()
-            .find(|s| s.ts_nanos >= since && s.state(side) == TcpState::TimeWait)
+        let Some(entered) =
+            connection.segments.iter().find(|s| s.ts_nanos >= since && s.state(side) == TcpState::TimeWait)
         else {
             continue;
         };

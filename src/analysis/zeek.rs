@@ -89,29 +89,17 @@ pub struct ZeekSummary {
 pub fn zeek_summary(connection: &Connection) -> ZeekSummary {
     let mut endpoints = [ZeekEndpoint::new(), ZeekEndpoint::new()];
     let mut history = String::new();
-    if connection
-        .segments
-        .first()
-        .is_some_and(|s| s.dir == Direction::ServerToClient)
-    {
+    if connection.segments.first().is_some_and(|s| s.dir == Direction::ServerToClient) {
         history.push('^');
     }
     for segment in &connection.segments {
         process(connection, segment, &mut endpoints, &mut history);
     }
     let [orig, resp] = endpoints;
-    ZeekSummary {
-        conn_state: conn_state(&orig, &resp, &history),
-        history,
-    }
+    ZeekSummary { conn_state: conn_state(&orig, &resp, &history), history }
 }
 
-fn process(
-    connection: &Connection,
-    segment: &Segment,
-    endpoints: &mut [ZeekEndpoint; 2],
-    history: &mut String,
-) {
+fn process(connection: &Connection, segment: &Segment, endpoints: &mut [ZeekEndpoint; 2], history: &mut String) {
     let me = segment.dir.sender();
     let is_orig = me == 0;
     let flags = segment.flags;
@@ -119,11 +107,7 @@ fn process(
     let seq = segment.seq_raw;
     let seq_one_past = seq.wrapping_add(len).wrapping_add(flags.seq_space());
     let (first, second) = endpoints.split_at_mut(1);
-    let (endpoint, peer) = if is_orig {
-        (&mut first[0], &mut second[0])
-    } else {
-        (&mut second[0], &mut first[0])
-    };
+    let (endpoint, peer) = if is_orig { (&mut first[0], &mut second[0]) } else { (&mut second[0], &mut first[0]) };
 
     if endpoint.state == Endpoint::Inactive {
         if flags.syn() {
@@ -136,24 +120,11 @@ fn process(
     }
     update_history(endpoint, is_orig, segment, history);
     let window = u32::from(segment.window_raw) << endpoint.window_shift;
-    if window == 0
-        && !flags.rst()
-        && peer.state != Endpoint::Closed
-        && endpoint.state != Endpoint::Reset
-    {
-        scaled_entry(
-            &mut endpoint.zero_windows,
-            &mut endpoint.zero_window_threshold,
-            is_orig,
-            'W',
-            history,
-        );
+    if window == 0 && !flags.rst() && peer.state != Endpoint::Closed && endpoint.state != Endpoint::Reset {
+        scaled_entry(&mut endpoint.zero_windows, &mut endpoint.zero_window_threshold, is_orig, 'W', history);
     }
     if flags.syn() {
-        if let Some(shift) = connection.sides[me]
-            .syn_options
-            .and_then(|o| o.window_scale)
-        {
+        if let Some(shift) = connection.sides[me].syn_options.and_then(|o| o.window_scale) {
             endpoint.window_shift = u32::from(shift.min(14));
         }
     }
@@ -162,22 +133,14 @@ fn process(
         peer.last_seq = segment.ack_raw.wrapping_sub(1);
     }
     let delta_last = seq_diff(seq_one_past, endpoint.last_seq);
-    if (flags.syn() || flags.rst())
-        && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta_last)
-    {
+    if (flags.syn() || flags.rst()) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta_last) {
     } else if flags.fin() && endpoint.last_seq == endpoint.start_seq.wrapping_add(1) {
         endpoint.last_seq = seq_one_past;
     } else if endpoint.state == Endpoint::Reset {
     } else if delta_last > 0 {
         endpoint.last_seq = seq_one_past;
     } else if len > 0 {
-        scaled_entry(
-            &mut endpoint.retransmits,
-            &mut endpoint.retransmit_threshold,
-            is_orig,
-            'T',
-            history,
-        );
+        scaled_entry(&mut endpoint.retransmits, &mut endpoint.retransmit_threshold, is_orig, 'T', history);
     }
     endpoint.size += u64::from(len);
     update_state_machine(endpoint, peer, is_orig, segment, len);
@@ -251,12 +214,7 @@ fn update_state_machine(
     }
 }
 
-fn update_history(
-    endpoint: &mut ZeekEndpoint,
-    is_orig: bool,
-    segment: &Segment,
-    history: &mut String,
-) {
+fn update_history(endpoint: &mut ZeekEndpoint, is_orig: bool, segment: &Segment, history: &mut String) {
     let flags = segment.flags;
     let seq = segment.seq_raw;
     let bits = u8::from(flags.syn()) + u8::from(flags.fin()) + u8::from(flags.rst());
@@ -269,25 +227,20 @@ fn update_history(
     } else if bits == 1 {
         if flags.syn() {
             let code = if flags.ack() { 'H' } else { 'S' };
-            if check(endpoint, is_orig, Letter::Syn, code, history)
-                && endpoint.last_syn != Some(seq)
-            {
+            if check(endpoint, is_orig, Letter::Syn, code, history) && endpoint.last_syn != Some(seq) {
                 push(history, is_orig, code);
             }
             endpoint.last_syn = Some(seq);
         }
         if flags.fin() {
             let fin_at = seq.wrapping_add(segment.payload_len);
-            if check(endpoint, is_orig, Letter::Fin, 'F', history)
-                && endpoint.last_fin != Some(fin_at)
-            {
+            if check(endpoint, is_orig, Letter::Fin, 'F', history) && endpoint.last_fin != Some(fin_at) {
                 push(history, is_orig, 'F');
             }
             endpoint.last_fin = Some(fin_at);
         }
         if flags.rst() {
-            if check(endpoint, is_orig, Letter::Rst, 'R', history) && endpoint.last_rst != Some(seq)
-            {
+            if check(endpoint, is_orig, Letter::Rst, 'R', history) && endpoint.last_rst != Some(seq) {
                 push(history, is_orig, 'R');
             }
             endpoint.last_rst = Some(seq);
@@ -300,13 +253,7 @@ fn update_history(
 }
 
 /// Records `code` the first time; returns true when it had been seen before.
-fn check(
-    endpoint: &mut ZeekEndpoint,
-    is_orig: bool,
-    letter: Letter,
-    code: char,
-    history: &mut String,
-) -> bool {
+fn check(endpoint: &mut ZeekEndpoint, is_orig: bool, letter: Letter, code: char, history: &mut String) -> bool {
     let bit = letter as u8;
     if endpoint.seen & bit == 0 {
         endpoint.seen |= bit;
@@ -317,13 +264,7 @@ fn check(
 }
 
 /// Zeek's scaled entries: the letter again at the 1st, 10th, 100th … occurrence.
-fn scaled_entry(
-    counter: &mut u64,
-    threshold: &mut u64,
-    is_orig: bool,
-    code: char,
-    history: &mut String,
-) {
+fn scaled_entry(counter: &mut u64, threshold: &mut u64, is_orig: bool, code: char, history: &mut String) {
     *counter += 1;
     if *counter == *threshold {
         push(history, is_orig, code);
@@ -332,11 +273,7 @@ fn scaled_entry(
 }
 
 fn push(history: &mut String, is_orig: bool, code: char) {
-    history.push(if is_orig {
-        code
-    } else {
-        code.to_ascii_lowercase()
-    });
+    history.push(if is_orig { code } else { code.to_ascii_lowercase() });
 }
 
 fn conn_state(orig: &ZeekEndpoint, resp: &ZeekEndpoint, history: &str) -> &'static str {

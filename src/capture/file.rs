@@ -47,37 +47,20 @@ pub fn read_capture(
     progress_every: u64,
     mut on_progress: impl FnMut(&Progress, &Engine) -> ControlFlow<()>,
 ) -> Result<ReadOutcome, CaptureError> {
-    let io_error = |source| CaptureError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io_error = |source| CaptureError::Io { path: path.to_path_buf(), source };
     let bytes_total = std::fs::metadata(path).map_err(io_error)?.len();
     let format = sniff_format(path).map_err(io_error)?;
-    let mut capture = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano)
-        .map_err(|err| {
-            let message = err.to_string();
-            if message.contains("unknown file format")
-                || message.contains("truncated dump file")
-                || bytes_total < 24
-            {
-                CaptureError::NotACapture {
-                    path: path.to_path_buf(),
-                    message,
-                }
-            } else {
-                CaptureError::Open {
-                    path: path.to_path_buf(),
-                    message,
-                }
-            }
-        })?;
+    let mut capture = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano).map_err(|err| {
+        let message = err.to_string();
+        if message.contains("unknown file format") || message.contains("truncated dump file") || bytes_total < 24 {
+            CaptureError::NotACapture { path: path.to_path_buf(), message }
+        } else {
+            CaptureError::Open { path: path.to_path_buf(), message }
+        }
+    })?;
     let link = LinkType::from_dlt(capture.get_datalink().0);
     let mut engine = Engine::new(link, config);
-    let mut progress = Progress {
-        bytes_read: PCAP_FILE_HEADER_LEN,
-        bytes_total,
-        packets: 0,
-    };
+    let mut progress = Progress { bytes_read: PCAP_FILE_HEADER_LEN, bytes_total, packets: 0 };
     let every = progress_every.max(1);
     let mut damage = None;
     let mut cancelled = false;
@@ -85,14 +68,14 @@ pub fn read_capture(
         match capture.next_packet() {
             Ok(packet) => {
                 let ts = &packet.header.ts;
-                // With nanosecond precision libpcap stores nanoseconds in tv_usec.
-                let ts_nanos = i64::from(ts.tv_sec)
-                    .saturating_mul(1_000_000_000)
-                    .saturating_add(i64::from(ts.tv_usec));
+                // With nanosecond precision libpcap stores nanoseconds in tv_usec. The field types
+                // differ between platforms (macOS: i32), hence the conversions.
+                #[allow(clippy::useless_conversion)]
+                let ts_nanos = i64::from(ts.tv_sec).saturating_mul(1_000_000_000).saturating_add(i64::from(ts.tv_usec));
                 engine.ingest(ts_nanos, packet.data);
                 progress.packets += 1;
                 progress.bytes_read += record_len(format, packet.header.caplen);
-                if progress.packets % every == 0 && on_progress(&progress, &engine).is_break() {
+                if progress.packets.is_multiple_of(every) && on_progress(&progress, &engine).is_break() {
                     cancelled = true;
                     break;
                 }
@@ -114,12 +97,7 @@ pub fn read_capture(
         // The final call reports completion; stopping now changes nothing.
         let _ = on_progress(&progress, &engine);
     }
-    Ok(ReadOutcome {
-        engine,
-        format,
-        damage,
-        cancelled,
-    })
+    Ok(ReadOutcome { engine, format, damage, cancelled })
 }
 
 fn record_len(format: CaptureFormat, caplen: u32) -> u64 {
@@ -134,9 +112,5 @@ fn sniff_format(path: &Path) -> std::io::Result<CaptureFormat> {
     let mut magic = [0u8; 4];
     let mut file = std::fs::File::open(path)?;
     let read = file.read(&mut magic)?;
-    Ok(if read == 4 && magic == [0x0a, 0x0d, 0x0d, 0x0a] {
-        CaptureFormat::PcapNg
-    } else {
-        CaptureFormat::Pcap
-    })
+    Ok(if read == 4 && magic == [0x0a, 0x0d, 0x0d, 0x0a] { CaptureFormat::PcapNg } else { CaptureFormat::Pcap })
 }

@@ -97,6 +97,7 @@ pub enum LinkError {
     Unsupported,
 }
 
+const ETHERNET_HEADER_LEN: usize = 14;
 const SLL_HEADER_LEN: usize = 16;
 const SLL2_HEADER_LEN: usize = 20;
 const BSD_HEADER_LEN: usize = 4;
@@ -104,7 +105,7 @@ const AF_INET: u32 = 2;
 /// AF_INET6 differs between BSDs: NetBSD/OpenBSD 24, FreeBSD 28, macOS 30 (Linux's 10 for good measure).
 const AF_INET6_VALUES: [u32; 4] = [24, 28, 30, 10];
 
-/// Strips a hand-decoded link header. Ethernet is left to etherparse and is not handled here.
+/// Strips a link header (Ethernet's, SLL's, SLL2's, BSD loopback's, or none for raw IP).
 pub fn unwrap_link(link: LinkType, frame: &[u8]) -> Result<Inner<'_>, LinkError> {
     match link {
         LinkType::RawIp | LinkType::Ipv4 | LinkType::Ipv6 => Ok(Inner::Ip(frame)),
@@ -129,8 +130,33 @@ pub fn unwrap_link(link: LinkType, frame: &[u8]) -> Result<Inner<'_>, LinkError>
                 Ok(Inner::NotIp)
             }
         }
-        LinkType::Ethernet | LinkType::Other(_) => Err(LinkError::Unsupported),
+        LinkType::Ethernet => {
+            let (header, rest) = split(frame, ETHERNET_HEADER_LEN)?;
+            Ok(Inner::EtherType(be16(header, 12), rest))
+        }
+        LinkType::Other(_) => Err(LinkError::Unsupported),
     }
+}
+
+/// EtherTypes of 802.1Q, 802.1ad (QinQ) and the older QinQ tag.
+const VLAN_ETHER_TYPES: [u16; 3] = [0x8100, 0x88a8, 0x9100];
+const VLAN_TAG_LEN: usize = 4;
+/// More stacked tags than any real network uses: a bound against crafted frames.
+const MAX_VLAN_TAGS: usize = 8;
+pub const ETHER_TYPE_IPV4: u16 = 0x0800;
+pub const ETHER_TYPE_IPV6: u16 = 0x86dd;
+
+/// Skips VLAN tags; returns the EtherType behind them and the bytes after it.
+pub fn skip_vlan_tags(mut ether_type: u16, mut rest: &[u8]) -> Result<(u16, &[u8]), LinkError> {
+    for _ in 0..MAX_VLAN_TAGS {
+        if !VLAN_ETHER_TYPES.contains(&ether_type) {
+            return Ok((ether_type, rest));
+        }
+        let (tag, after) = split(rest, VLAN_TAG_LEN)?;
+        ether_type = be16(tag, 2);
+        rest = after;
+    }
+    Err(LinkError::Truncated)
 }
 
 fn split(frame: &[u8], len: usize) -> Result<(&[u8], &[u8]), LinkError> {
@@ -157,10 +183,7 @@ mod tests {
         for family in [2u32, 24, 28, 30] {
             for header in [family.to_le_bytes(), family.to_be_bytes()] {
                 let frame = [&header[..], &ip[..]].concat();
-                assert_eq!(
-                    unwrap_link(LinkType::BsdNull, &frame),
-                    Ok(Inner::Ip(&ip[..]))
-                );
+                assert_eq!(unwrap_link(LinkType::BsdNull, &frame), Ok(Inner::Ip(&ip[..])));
             }
         }
         let arp = [0u8, 0, 0, 7, 1, 2];
@@ -172,10 +195,7 @@ mod tests {
         let mut frame = vec![0x08, 0x00];
         frame.extend_from_slice(&[0; 18]);
         frame.push(0x45);
-        assert_eq!(
-            unwrap_link(LinkType::LinuxSll2, &frame),
-            Ok(Inner::EtherType(0x0800, &[0x45][..]))
-        );
+        assert_eq!(unwrap_link(LinkType::LinuxSll2, &frame), Ok(Inner::EtherType(0x0800, &[0x45][..])));
     }
 
     #[test]
@@ -183,6 +203,13 @@ mod tests {
         for link in [LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::BsdNull] {
             assert_eq!(unwrap_link(link, &[1, 2, 3]), Err(LinkError::Truncated));
         }
+    }
+
+    #[test]
+    fn qinq_tags_are_skipped() {
+        let bytes = [0x00, 0x01, 0x81, 0x00, 0x00, 0x02, 0x08, 0x00, 0x45];
+        assert_eq!(skip_vlan_tags(0x88a8, &bytes), Ok((0x0800, &[0x45][..])));
+        assert_eq!(skip_vlan_tags(0x8100, &bytes[..2]), Err(LinkError::Truncated));
     }
 
     #[test]

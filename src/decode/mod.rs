@@ -8,11 +8,11 @@ pub mod options;
 
 use std::net::{IpAddr, SocketAddr};
 
-use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TcpSlice};
+use etherparse::{IpNumber, LaxIpSlice, TcpSlice};
 
 use crate::tcp::flags::TcpFlags;
 pub use link::LinkType;
-use link::{unwrap_link, Inner, LinkError};
+use link::{skip_vlan_tags, unwrap_link, Inner, LinkError, ETHER_TYPE_IPV4, ETHER_TYPE_IPV6};
 
 /// One TCP segment as decoded from a frame, borrowing its options from the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,39 +67,28 @@ impl SkipReason {
 
 /// Decodes one frame captured with link type `link`.
 pub fn decode_frame(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, SkipReason> {
-    let sliced = match link {
-        LinkType::Ethernet => {
-            LaxSlicedPacket::from_ethernet(frame).map_err(|_| SkipReason::TruncatedLinkHeader)?
-        }
-        _ => match unwrap_link(link, frame) {
-            Ok(Inner::Ip(ip)) => ip_slice(ip)?,
-            Ok(Inner::EtherType(ether_type, rest)) => {
-                LaxSlicedPacket::from_ether_type(EtherType(ether_type), rest)
-            }
-            Ok(Inner::NotIp) => return Ok(Decoded::NotTcp),
-            Err(LinkError::Truncated) => return Err(SkipReason::TruncatedLinkHeader),
-            Err(LinkError::Unsupported) => return Err(SkipReason::UnsupportedLinkType),
+    let ip = match unwrap_link(link, frame) {
+        Ok(Inner::Ip(ip)) => ip,
+        Ok(Inner::EtherType(ether_type, rest)) => match skip_vlan_tags(ether_type, rest) {
+            Ok((ETHER_TYPE_IPV4 | ETHER_TYPE_IPV6, ip)) => ip,
+            Ok(_) => return Ok(Decoded::NotTcp),
+            Err(_) => return Err(SkipReason::TruncatedLinkHeader),
         },
+        Ok(Inner::NotIp) => return Ok(Decoded::NotTcp),
+        Err(LinkError::Truncated) => return Err(SkipReason::TruncatedLinkHeader),
+        Err(LinkError::Unsupported) => return Err(SkipReason::UnsupportedLinkType),
     };
-    tcp_from_sliced(&sliced)
+    decode_ip(ip)
 }
 
-fn ip_slice(ip: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
-    LaxSlicedPacket::from_ip(ip).map_err(|err| match err {
+/// Decodes an IPv4 or IPv6 packet (with extension headers) carrying TCP.
+fn decode_ip(ip: &[u8]) -> Result<Decoded<'_>, SkipReason> {
+    let (sliced, _extension_error) = LaxIpSlice::from_slice(ip).map_err(|err| match err {
         etherparse::err::ip::LaxHeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
         etherparse::err::ip::LaxHeaderSliceError::Content(_) => SkipReason::MalformedIpHeader,
-    })
-}
-
-fn tcp_from_sliced<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<Decoded<'a>, SkipReason> {
-    let Some(net) = &sliced.net else {
-        return match &sliced.stop_err {
-            Some(_) => Err(SkipReason::TruncatedIpHeader),
-            None => Ok(Decoded::NotTcp),
-        };
-    };
-    let (src_ip, dst_ip, payload, ip_payload_len) = match net {
-        LaxNetSlice::Ipv4(v4) => {
+    })?;
+    let (src_ip, dst_ip, payload, ip_payload_len) = match &sliced {
+        LaxIpSlice::Ipv4(v4) => {
             let header = v4.header();
             let payload = v4.payload();
             // A total length of 0 is what TSO captures hold; then the frame decides.
@@ -107,14 +96,9 @@ fn tcp_from_sliced<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<Decoded<'a>, Skip
                 0 => payload.payload.len(),
                 total => usize::from(total).saturating_sub(header.slice().len()),
             };
-            (
-                IpAddr::V4(header.source_addr()),
-                IpAddr::V4(header.destination_addr()),
-                payload,
-                declared,
-            )
+            (IpAddr::V4(header.source_addr()), IpAddr::V4(header.destination_addr()), payload, declared)
         }
-        LaxNetSlice::Ipv6(v6) => {
+        LaxIpSlice::Ipv6(v6) => {
             let header = v6.header();
             let payload = v6.payload();
             // A payload length of 0 is a jumbogram or a TSO capture; then the frame decides.
@@ -122,14 +106,8 @@ fn tcp_from_sliced<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<Decoded<'a>, Skip
                 0 => payload.payload.len(),
                 length => usize::from(length).saturating_sub(v6.extensions().slice().len()),
             };
-            (
-                IpAddr::V6(header.source_addr()),
-                IpAddr::V6(header.destination_addr()),
-                payload,
-                declared,
-            )
+            (IpAddr::V6(header.source_addr()), IpAddr::V6(header.destination_addr()), payload, declared)
         }
-        LaxNetSlice::Arp(_) => return Ok(Decoded::NotTcp),
     };
     if payload.ip_number != IpNumber::TCP {
         return Ok(Decoded::NotTcp);
@@ -167,11 +145,7 @@ fn flags_of(tcp: &TcpSlice<'_>) -> TcpFlags {
         (tcp.cwr(), TcpFlags::CWR),
         (tcp.ns(), TcpFlags::AE),
     ];
-    TcpFlags(
-        bits.iter()
-            .filter(|(set, _)| *set)
-            .fold(0, |acc, (_, bit)| acc | bit),
-    )
+    TcpFlags(bits.iter().filter(|(set, _)| *set).fold(0, |acc, (_, bit)| acc | bit))
 }
 
 #[cfg(test)]
@@ -186,18 +160,14 @@ mod tests {
             .options(&[etherparse::TcpOptionElement::MaximumSegmentSize(65495)])
             .unwrap_or_else(|_| unreachable!());
         let mut out = Vec::new();
-        builder
-            .write(&mut out, payload)
-            .unwrap_or_else(|_| unreachable!());
+        builder.write(&mut out, payload).unwrap_or_else(|_| unreachable!());
         out
     }
 
     #[test]
     fn raw_ipv4_syn_decodes() {
         let frame = ipv4_syn(&[]);
-        let Ok(Decoded::Tcp(tcp)) = decode_frame(LinkType::RawIp, &frame) else {
-            panic!("not tcp")
-        };
+        let Ok(Decoded::Tcp(tcp)) = decode_frame(LinkType::RawIp, &frame) else { panic!("not tcp") };
         assert_eq!(tcp.src.port(), 40000);
         assert_eq!(tcp.dst.port(), 8080);
         assert_eq!(tcp.seq, 1000);
@@ -209,22 +179,14 @@ mod tests {
     fn snaplen_cut_keeps_the_real_payload_length() {
         let frame = ipv4_syn(&[7u8; 100]);
         let cut = &frame[..frame.len() - 90];
-        let Ok(Decoded::Tcp(tcp)) = decode_frame(LinkType::RawIp, cut) else {
-            panic!("not tcp")
-        };
+        let Ok(Decoded::Tcp(tcp)) = decode_frame(LinkType::RawIp, cut) else { panic!("not tcp") };
         assert_eq!(tcp.payload_len, 100);
     }
 
     #[test]
     fn every_prefix_of_a_frame_decodes_or_is_skipped() {
         let frame = ipv4_syn(&[1, 2, 3]);
-        for link in [
-            LinkType::RawIp,
-            LinkType::Ethernet,
-            LinkType::LinuxSll,
-            LinkType::LinuxSll2,
-            LinkType::BsdNull,
-        ] {
+        for link in [LinkType::RawIp, LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::BsdNull] {
             for end in 0..frame.len() {
                 let _ = decode_frame(link, &frame[..end]);
             }

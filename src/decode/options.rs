@@ -66,10 +66,7 @@ fn decode_option(kind: u8, len: u8, body: &[u8]) -> TcpOption {
             }
             TcpOption::Sack(edges, count)
         }
-        (8, ts) if ts.len() == 8 => TcpOption::Timestamp {
-            val: be32(&ts[..4]),
-            ecr: be32(&ts[4..]),
-        },
+        (8, ts) if ts.len() == 8 => TcpOption::Timestamp { val: be32(&ts[..4]), ecr: be32(&ts[4..]) },
         _ => TcpOption::Other { kind, len },
     }
 }
@@ -134,12 +131,7 @@ pub fn render_options(bytes: &[u8], sack_base: Option<u32>) -> String {
                 let _ = write!(out, "sack {count} ");
                 for &(left, right) in blocks.iter().take(usize::from(count)) {
                     let base = sack_base.unwrap_or(0);
-                    let _ = write!(
-                        out,
-                        "{{{}:{}}}",
-                        left.wrapping_sub(base),
-                        right.wrapping_sub(base)
-                    );
+                    let _ = write!(out, "{{{}:{}}}", left.wrapping_sub(base), right.wrapping_sub(base));
                 }
                 Ok(())
             }
@@ -155,16 +147,11 @@ mod tests {
     use super::*;
 
     /// The options of a Linux SYN on loopback, as captured.
-    const LINUX_SYN: [u8; 20] = [
-        2, 4, 0xff, 0xd7, 4, 2, 8, 10, 0xa4, 0x34, 0x2b, 0x26, 0, 0, 0, 0, 1, 3, 3, 10,
-    ];
+    const LINUX_SYN: [u8; 20] = [2, 4, 0xff, 0xd7, 4, 2, 8, 10, 0xa4, 0x34, 0x2b, 0x26, 0, 0, 0, 0, 1, 3, 3, 10];
 
     #[test]
     fn renders_a_linux_syn_like_tcpdump() {
-        assert_eq!(
-            render_options(&LINUX_SYN, None),
-            "mss 65495,sackOK,TS val 2754882342 ecr 0,nop,wscale 10"
-        );
+        assert_eq!(render_options(&LINUX_SYN, None), "mss 65495,sackOK,TS val 2754882342 ecr 0,nop,wscale 10");
         let syn = SynOptions::from_bytes(&LINUX_SYN);
         assert_eq!(syn.mss, Some(65495));
         assert_eq!(syn.window_scale, Some(10));

@@ -14,14 +14,8 @@ pub enum Numbering {
 /// The one-line label of a segment: flags, seq (a range for data), ack, window, length.
 pub fn segment_label(connection: &Connection, segment: &Segment, numbering: Numbering) -> String {
     let (seq, ack) = match numbering {
-        Numbering::Relative => (
-            connection.relative_seq(segment),
-            connection.relative_ack(segment),
-        ),
-        Numbering::Absolute => (
-            segment.seq_raw,
-            segment.flags.ack().then_some(segment.ack_raw),
-        ),
+        Numbering::Relative => (connection.relative_seq(segment), connection.relative_ack(segment)),
+        Numbering::Absolute => (segment.seq_raw, segment.flags.ack().then_some(segment.ack_raw)),
     };
     let mut label = format!("[{}] seq {seq}", segment.flags);
     if segment.payload_len > 0 {

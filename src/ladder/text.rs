@@ -14,16 +14,8 @@ const MIN_ARROW: usize = 44;
 const MAX_ARROW: usize = 80;
 
 /// Renders `connection` as a text ladder; final states are taken at `capture_end_nanos`.
-pub fn render_text_ladder(
-    connection: &Connection,
-    capture_end_nanos: i64,
-    numbering: Numbering,
-) -> String {
-    let labels: Vec<String> = connection
-        .segments
-        .iter()
-        .map(|s| segment_label(connection, s, numbering))
-        .collect();
+pub fn render_text_ladder(connection: &Connection, capture_end_nanos: i64, numbering: Numbering) -> String {
+    let labels: Vec<String> = connection.segments.iter().map(|s| segment_label(connection, s, numbering)).collect();
     let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let arrow = (widest + 6).clamp(MIN_ARROW, MAX_ARROW);
     let mut out = String::new();
@@ -35,19 +27,10 @@ pub fn render_text_ladder(
         let time = format!("{:.3}", (segment.ts_nanos - start) as f64 / 1e6);
         let left = changed(previous[0], states[0], index == 0);
         let right = changed(previous[1], states[1], index == 0);
-        let _ = writeln!(
-            out,
-            "{time:>TIME_WIDTH$} {left:>STATE_WIDTH$} |{}| {right}",
-            arrow_line(segment, label, arrow)
-        );
+        let _ =
+            writeln!(out, "{time:>TIME_WIDTH$} {left:>STATE_WIDTH$} |{}| {right}", arrow_line(segment, label, arrow));
         for note in notes(connection, segment, numbering) {
-            let _ = writeln!(
-                out,
-                "{:>TIME_WIDTH$} {:>STATE_WIDTH$} |{}|",
-                "",
-                "",
-                centered(&note, arrow)
-            );
+            let _ = writeln!(out, "{:>TIME_WIDTH$} {:>STATE_WIDTH$} |{}|", "", "", centered(&note, arrow));
         }
         previous = states;
     }
@@ -65,11 +48,7 @@ pub fn render_text_ladder(
         out.push('\n');
         for finding in findings {
             let side = finding.side.map_or("-", |s| s.name());
-            let _ = writeln!(
-                out,
-                "* {} ({side}, frame {}): {}",
-                finding.code, finding.frame, finding.text
-            );
+            let _ = writeln!(out, "* {} ({side}, frame {}): {}", finding.code, finding.frame, finding.text);
         }
     }
     out
@@ -138,11 +117,7 @@ fn centered(text: &str, width: usize) -> String {
     let text = fit(text, width.saturating_sub(2));
     let len = text.chars().count();
     let left = (width.saturating_sub(len)) / 2;
-    format!(
-        "{}{text}{}",
-        " ".repeat(left),
-        " ".repeat(width.saturating_sub(len + left))
-    )
+    format!("{}{text}{}", " ".repeat(left), " ".repeat(width.saturating_sub(len + left)))
 }
 
 fn fit(text: &str, width: usize) -> String {

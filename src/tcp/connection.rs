@@ -31,9 +31,7 @@ impl Side {
     pub fn window_shift(&self, peer: &Side) -> Option<u8> {
         let mine = self.syn_options?;
         // With the peer's SYN unseen, assume it agreed (Wireshark does the same).
-        let peer_agreed = peer
-            .syn_options
-            .is_none_or(|theirs| theirs.window_scale.is_some());
+        let peer_agreed = peer.syn_options.is_none_or(|theirs| theirs.window_scale.is_some());
         match mine.window_scale {
             // RFC 7323 §2.3: a shift above 14 is used as 14.
             Some(shift) if peer_agreed => Some(shift.min(14)),
@@ -135,15 +133,10 @@ impl Connection {
             reverse_window_shift_known: self.sides[peer].window_shift(&self.sides[me]).is_some(),
         };
         let [client_flow, server_flow] = &mut self.flows;
-        let (fwd, rev) = if me == 0 {
-            (client_flow, server_flow)
-        } else {
-            (server_flow, client_flow)
-        };
+        let (fwd, rev) = if me == 0 { (client_flow, server_flow) } else { (server_flow, client_flow) };
         let (mut analysis, dup_ack_num) = analyze(fwd, rev, &facts, self.handshake_rtt_nanos);
         if dup_ack_num > 0 {
-            self.dup_ack_numbers
-                .push((self.segments.len() as u32, dup_ack_num));
+            self.dup_ack_numbers.push((self.segments.len() as u32, dup_ack_num));
         }
         if self.reused_ports && self.segments.is_empty() {
             analysis.set(AnalysisFlags::REUSED_PORTS);
@@ -153,9 +146,7 @@ impl Connection {
             analysis.set(AnalysisFlags::RST_IGNORED);
         }
         self.reset |= flags.rst() && !analysis.has(AnalysisFlags::RST_IGNORED);
-        let transition = self
-            .machine
-            .on_segment(me, &view, window, ts_nanos, &mut self.segments);
+        let transition = self.machine.on_segment(me, &view, window, ts_nanos, &mut self.segments);
         let (options_at, options_len) = self.store_options(packet.options);
         self.segments.push(Segment {
             ts_nanos,
@@ -209,17 +200,14 @@ impl Connection {
         let at = u32::try_from(self.option_bytes.len()).unwrap_or(u32::MAX);
         // TCP options are at most 40 bytes, so the length always fits.
         let len = u8::try_from(options.len()).unwrap_or(u8::MAX);
-        self.option_bytes
-            .extend_from_slice(&options[..usize::from(len)]);
+        self.option_bytes.extend_from_slice(&options[..usize::from(len)]);
         (at, len)
     }
 
     /// The option bytes of a segment of this connection.
     pub fn options_of(&self, segment: &Segment) -> &[u8] {
         let start = segment.options_at as usize;
-        self.option_bytes
-            .get(start..start + usize::from(segment.options_len))
-            .unwrap_or(&[])
+        self.option_bytes.get(start..start + usize::from(segment.options_len)).unwrap_or(&[])
     }
 
     /// The window a segment advertises after scaling, or `None` while the scale is unknown.
@@ -234,9 +222,7 @@ impl Connection {
 
     /// Sequence number relative to the sender's base (Wireshark's convention).
     pub fn relative_seq(&self, segment: &Segment) -> u32 {
-        let base = self.sides[segment.dir.sender()]
-            .base_seq
-            .unwrap_or(segment.seq_raw);
+        let base = self.sides[segment.dir.sender()].base_seq.unwrap_or(segment.seq_raw);
         segment.seq_raw.wrapping_sub(base)
     }
 
@@ -245,17 +231,13 @@ impl Connection {
         if !segment.flags.ack() {
             return None;
         }
-        let base = self.sides[segment.dir.receiver()]
-            .base_seq
-            .unwrap_or(segment.ack_raw);
+        let base = self.sides[segment.dir.receiver()].base_seq.unwrap_or(segment.ack_raw);
         Some(segment.ack_raw.wrapping_sub(base))
     }
 
     /// Relative sequence number just past the segment (Wireshark's `tcp.nxtseq`).
     pub fn relative_next_seq(&self, segment: &Segment) -> u32 {
-        self.relative_seq(segment)
-            .wrapping_add(segment.payload_len)
-            .wrapping_add(segment.flags.seq_space())
+        self.relative_seq(segment).wrapping_add(segment.payload_len).wrapping_add(segment.flags.seq_space())
     }
 
     /// Wireshark's duplicate-ACK number of the segment at `index`, 0 when it is not one.
@@ -280,10 +262,7 @@ impl Connection {
 
     /// When each side entered TIME_WAIT, and 2×MSL.
     pub fn time_wait(&self) -> ([Option<i64>; 2], i64) {
-        (
-            self.machine.time_wait_since(),
-            self.machine.time_wait_nanos(),
-        )
+        (self.machine.time_wait_since(), self.machine.time_wait_nanos())
     }
 
     /// Time of the first segment.
@@ -318,10 +297,5 @@ impl Connection {
 }
 
 fn facts_view(packet: &TcpPacket<'_>) -> super::state::SegmentView {
-    super::state::SegmentView {
-        flags: packet.flags,
-        seq: packet.seq,
-        ack: packet.ack,
-        payload_len: packet.payload_len,
-    }
+    super::state::SegmentView { flags: packet.flags, seq: packet.seq, ack: packet.ack, payload_len: packet.payload_len }
 }

@@ -82,10 +82,7 @@ mod tests {
         assert_eq!(TcpFlags(TcpFlags::PSH | TcpFlags::ACK).to_string(), "P.");
         assert_eq!(TcpFlags(TcpFlags::FIN | TcpFlags::ACK).to_string(), "F.");
         assert_eq!(TcpFlags(TcpFlags::RST | TcpFlags::ACK).to_string(), "R.");
-        assert_eq!(
-            TcpFlags(TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR).to_string(),
-            "SEW"
-        );
+        assert_eq!(TcpFlags(TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR).to_string(), "SEW");
         assert_eq!(TcpFlags(0).to_string(), "none");
     }
 }

@@ -83,8 +83,7 @@ impl StateMachine {
 
     fn time_wait_expired(&self, side: usize, ts_nanos: i64) -> bool {
         self.states[side] == TcpState::TimeWait
-            && self.time_wait_since[side]
-                .is_some_and(|since| ts_nanos.saturating_sub(since) >= self.time_wait_nanos)
+            && self.time_wait_since[side].is_some_and(|since| ts_nanos.saturating_sub(since) >= self.time_wait_nanos)
     }
 
     /// Processes `segment`, sent by side `sender` (0 client, 1 server) at `ts_nanos`, advertising
@@ -117,10 +116,7 @@ impl StateMachine {
             }
         }
         via[receiver] = self.receive(receiver, segment, history.len(), ts_nanos);
-        Transition {
-            states: self.states,
-            via,
-        }
+        Transition { states: self.states, via }
     }
 
     /// Returns the pending receipt to replay after this send when `segment` shows the sender had
@@ -149,10 +145,7 @@ impl StateMachine {
         let after = after_send(before, segment);
         if after == TcpState::SynReceived && before == TcpState::Unknown {
             // Answering a SYN with SYN-ACK shows this side was listening all along.
-            for earlier in history
-                .iter_mut()
-                .filter(|s| s.state(sender) == TcpState::Unknown)
-            {
+            for earlier in history.iter_mut().filter(|s| s.state(sender) == TcpState::Unknown) {
                 earlier.set_state(sender, TcpState::Listen);
             }
         }
@@ -168,24 +161,14 @@ impl StateMachine {
     }
 
     /// Applies a receipt; returns the state passed through on the way (`Unknown` if none).
-    fn receive(
-        &mut self,
-        receiver: usize,
-        segment: &SegmentView,
-        index: usize,
-        ts_nanos: i64,
-    ) -> TcpState {
+    fn receive(&mut self, receiver: usize, segment: &SegmentView, index: usize, ts_nanos: i64) -> TcpState {
         let before = self.states[receiver];
         let (via, after) = receive_path(before, segment, &self.views[receiver]);
         self.states[receiver] = after;
         self.note_time_wait(receiver, before, ts_nanos);
         let consumes_sequence = segment.flags.syn() || segment.flags.fin();
         if after != before && consumes_sequence && !segment.flags.rst() {
-            self.pending[receiver] = Some(PendingReceipt {
-                index,
-                state_before: before,
-                segment: *segment,
-            });
+            self.pending[receiver] = Some(PendingReceipt { index, state_before: before, segment: *segment });
         }
         if !segment.flags.rst() {
             let end = segment.seq_end();
@@ -227,12 +210,7 @@ mod tests {
         let mut machine = StateMachine::new(DEFAULT_TIME_WAIT_NANOS);
         let mut history: Vec<Segment> = Vec::new();
         for (i, &(sender, flags, seq, ack, len)) in steps.iter().enumerate() {
-            let view = SegmentView {
-                flags: TcpFlags(flags),
-                seq,
-                ack,
-                payload_len: len,
-            };
+            let view = SegmentView { flags: TcpFlags(flags), seq, ack, payload_len: len };
             let transition = machine.on_segment(sender, &view, 65535, i as i64, &mut history);
             let states = transition.states;
             history.push(Segment {
@@ -246,11 +224,7 @@ mod tests {
                 flags: TcpFlags(flags),
                 analysis: AnalysisFlags::default(),
                 options_len: 0,
-                dir: if sender == 0 {
-                    Direction::ClientToServer
-                } else {
-                    Direction::ServerToClient
-                },
+                dir: if sender == 0 { Direction::ClientToServer } else { Direction::ServerToClient },
                 client_state: states[0],
                 server_state: states[1],
                 client_via: transition.via[0],
@@ -260,43 +234,23 @@ mod tests {
         history.iter().map(Segment::states).collect()
     }
 
-    const HANDSHAKE: [(usize, u16, u32, u32, u32); 3] = [
-        (0, S, 100, 0, 0),
-        (1, S | A, 500, 101, 0),
-        (0, A, 101, 501, 0),
-    ];
+    const HANDSHAKE: [(usize, u16, u32, u32, u32); 3] =
+        [(0, S, 100, 0, 0), (1, S | A, 500, 101, 0), (0, A, 101, 501, 0)];
 
     #[test]
     fn three_way_handshake_backfills_listen() {
         let states = run(&HANDSHAKE);
-        assert_eq!(
-            states,
-            vec![
-                [SynSent, Listen],
-                [Established, SynReceived],
-                [Established, Established]
-            ]
-        );
+        assert_eq!(states, vec![[SynSent, Listen], [Established, SynReceived], [Established, Established]]);
     }
 
     #[test]
     fn client_closes_first() {
         let mut steps = HANDSHAKE.to_vec();
-        steps.extend([
-            (0, F | A, 101, 501, 0),
-            (1, A, 501, 102, 0),
-            (1, F | A, 501, 102, 0),
-            (0, A, 102, 502, 0),
-        ]);
+        steps.extend([(0, F | A, 101, 501, 0), (1, A, 501, 102, 0), (1, F | A, 501, 102, 0), (0, A, 102, 502, 0)]);
         let states = run(&steps);
         assert_eq!(
             &states[3..],
-            &[
-                [FinWait1, CloseWait],
-                [FinWait2, CloseWait],
-                [TimeWait, LastAck],
-                [TimeWait, Closed]
-            ]
+            &[[FinWait1, CloseWait], [FinWait2, CloseWait], [TimeWait, LastAck], [TimeWait, Closed]]
         );
     }
 
@@ -304,21 +258,11 @@ mod tests {
     fn crossing_fins_are_a_simultaneous_close() {
         let mut steps = HANDSHAKE.to_vec();
         // The server's FIN does not acknowledge the client's: it was sent before the client's arrived.
-        steps.extend([
-            (0, F | A, 101, 501, 0),
-            (1, F | A, 501, 101, 0),
-            (0, A, 102, 502, 0),
-            (1, A, 502, 102, 0),
-        ]);
+        steps.extend([(0, F | A, 101, 501, 0), (1, F | A, 501, 101, 0), (0, A, 102, 502, 0), (1, A, 502, 102, 0)]);
         let states = run(&steps);
         assert_eq!(
             &states[3..],
-            &[
-                [FinWait1, Established],
-                [Closing, Closing],
-                [Closing, TimeWait],
-                [TimeWait, TimeWait]
-            ]
+            &[[FinWait1, Established], [Closing, Closing], [Closing, TimeWait], [TimeWait, TimeWait]]
         );
     }
 
@@ -331,21 +275,11 @@ mod tests {
     #[test]
     fn data_after_peer_closed_draws_a_reset() {
         let mut steps = HANDSHAKE.to_vec();
-        steps.extend([
-            (1, F | A, 501, 101, 0),
-            (0, A, 101, 502, 0),
-            (0, P | A, 101, 502, 5),
-            (1, R, 502, 0, 0),
-        ]);
+        steps.extend([(1, F | A, 501, 101, 0), (0, A, 101, 502, 0), (0, P | A, 101, 502, 5), (1, R, 502, 0, 0)]);
         let states = run(&steps);
         assert_eq!(
             &states[3..],
-            &[
-                [CloseWait, FinWait1],
-                [CloseWait, FinWait2],
-                [CloseWait, FinWait2],
-                [Closed, Closed]
-            ]
+            &[[CloseWait, FinWait1], [CloseWait, FinWait2], [CloseWait, FinWait2], [Closed, Closed]]
         );
     }
 
@@ -359,12 +293,7 @@ mod tests {
 
     #[test]
     fn simultaneous_open() {
-        let states = run(&[
-            (0, S, 100, 0, 0),
-            (1, S, 500, 0, 0),
-            (0, S | A, 100, 501, 0),
-            (1, S | A, 500, 101, 0),
-        ]);
+        let states = run(&[(0, S, 100, 0, 0), (1, S, 500, 0, 0), (0, S | A, 100, 501, 0), (1, S | A, 500, 101, 0)]);
         assert_eq!(states[1], [SynReceived, SynSent]);
         assert_eq!(states[3], [Established, Established]);
     }
@@ -373,12 +302,7 @@ mod tests {
     fn time_wait_expires_after_two_msl() {
         let mut machine = StateMachine::new(10);
         let mut history = Vec::new();
-        let seg = |flags, seq, ack| SegmentView {
-            flags: TcpFlags(flags),
-            seq,
-            ack,
-            payload_len: 0,
-        };
+        let seg = |flags, seq, ack| SegmentView { flags: TcpFlags(flags), seq, ack, payload_len: 0 };
         machine.on_segment(0, &seg(S, 100, 0), 1, 0, &mut history);
         machine.on_segment(1, &seg(S | A, 500, 101), 1, 1, &mut history);
         machine.on_segment(0, &seg(A, 101, 501), 1, 2, &mut history);

@@ -87,10 +87,7 @@ impl AnalysisFlags {
     }
     /// Names of the flags that are set.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        Self::NAMES
-            .into_iter()
-            .filter(move |(bit, _)| self.has(*bit))
-            .map(|(_, name)| name)
+        Self::NAMES.into_iter().filter(move |(bit, _)| self.has(*bit)).map(|(_, name)| name)
     }
     /// True when any retransmission flavour is set.
     pub fn is_retransmission(self) -> bool {
@@ -130,12 +127,7 @@ pub struct Segment {
 impl Segment {
     /// The state-machine view of this segment.
     pub fn view(&self) -> SegmentView {
-        SegmentView {
-            flags: self.flags,
-            seq: self.seq_raw,
-            ack: self.ack_raw,
-            payload_len: self.payload_len,
-        }
+        SegmentView { flags: self.flags, seq: self.seq_raw, ack: self.ack_raw, payload_len: self.payload_len }
     }
     /// Both sides' states after this segment, client first.
     pub fn states(&self) -> [TcpState; 2] {
@@ -153,11 +145,7 @@ impl Segment {
     }
     /// The state one side passed through within this segment, if any.
     pub fn via(&self, side: usize) -> Option<TcpState> {
-        let via = if side == 0 {
-            self.client_via
-        } else {
-            self.server_via
-        };
+        let via = if side == 0 { self.client_via } else { self.server_via };
         (via != TcpState::Unknown).then_some(via)
     }
     /// The state of one side (0 client, 1 server).

@@ -82,10 +82,7 @@ pub fn analyze(
             }
         }
         let same_window = fwd.window == Some(segment.window);
-        if same_position
-            && segment.window != 0
-            && same_window
-            && rev.last_segment_flags.has(AnalysisFlags::KEEP_ALIVE)
+        if same_position && segment.window != 0 && same_window && rev.last_segment_flags.has(AnalysisFlags::KEEP_ALIVE)
         {
             flags.set(AnalysisFlags::KEEP_ALIVE_ACK);
             break 'fwd;
@@ -116,9 +113,7 @@ pub fn analyze(
         rev.max_seq_to_be_acked = rev.next_seq;
     }
 
-    if (len > 0 || segment.flags.syn() || segment.flags.fin())
-        && !flags.has(AnalysisFlags::KEEP_ALIVE)
-    {
+    if (len > 0 || segment.flags.syn() || segment.flags.fin()) && !flags.has(AnalysisFlags::KEEP_ALIVE) {
         classify_retransmission(fwd, rev, segment, first_rtt_nanos, &mut flags);
     }
 
@@ -163,20 +158,13 @@ fn classify_retransmission(
         return;
     }
     let since_dup_acks = segment.ts_nanos.saturating_sub(rev.last_ack_time);
-    if rev.dup_ack_count >= 2
-        && rev.last_ack == seq
-        && since_dup_acks < FAST_RETRANSMISSION_WINDOW_NANOS
-    {
+    if rev.dup_ack_count >= 2 && rev.last_ack == seq && since_dup_acks < FAST_RETRANSMISSION_WINDOW_NANOS {
         flags.set(AnalysisFlags::FAST_RETRANSMISSION);
         return;
     }
     let since_highest = segment.ts_nanos.saturating_sub(fwd.next_seq_time);
-    let threshold = first_rtt_nanos
-        .filter(|&rtt| rtt > 0)
-        .unwrap_or(DEFAULT_OUT_OF_ORDER_NANOS);
-    let segment_end = seq
-        .wrapping_add(len)
-        .wrapping_add(segment.flags.seq_space());
+    let threshold = first_rtt_nanos.filter(|&rtt| rtt > 0).unwrap_or(DEFAULT_OUT_OF_ORDER_NANOS);
+    let segment_end = seq.wrapping_add(len).wrapping_add(segment.flags.seq_space());
     if since_highest < threshold && fwd.next_seq != Some(segment_end) {
         flags.set(AnalysisFlags::OUT_OF_ORDER);
         return;
@@ -204,31 +192,11 @@ mod tests {
     #[test]
     fn repeated_data_is_a_retransmission_and_repeated_acks_are_duplicates() {
         let (mut client, mut server) = (FlowAnalysis::default(), FlowAnalysis::default());
-        analyze(
-            &mut client,
-            &mut server,
-            &facts(0, A, 1, 1, 100, 1000),
-            None,
-        );
-        let (flags, _) = analyze(
-            &mut client,
-            &mut server,
-            &facts(1_000_000_000, A, 1, 1, 100, 1000),
-            None,
-        );
+        analyze(&mut client, &mut server, &facts(0, A, 1, 1, 100, 1000), None);
+        let (flags, _) = analyze(&mut client, &mut server, &facts(1_000_000_000, A, 1, 1, 100, 1000), None);
         assert!(flags.has(AnalysisFlags::RETRANSMISSION));
-        analyze(
-            &mut server,
-            &mut client,
-            &facts(0, A, 1, 101, 0, 5000),
-            None,
-        );
-        let (flags, num) = analyze(
-            &mut server,
-            &mut client,
-            &facts(1, A, 1, 101, 0, 5000),
-            None,
-        );
+        analyze(&mut server, &mut client, &facts(0, A, 1, 101, 0, 5000), None);
+        let (flags, num) = analyze(&mut server, &mut client, &facts(1, A, 1, 101, 0, 5000), None);
         assert!(flags.has(AnalysisFlags::DUPLICATE_ACK));
         assert_eq!(num, 1);
     }
@@ -236,12 +204,7 @@ mod tests {
     #[test]
     fn a_gap_is_a_lost_segment_and_zero_window_is_flagged() {
         let (mut client, mut server) = (FlowAnalysis::default(), FlowAnalysis::default());
-        analyze(
-            &mut client,
-            &mut server,
-            &facts(0, A, 1, 1, 100, 1000),
-            None,
-        );
+        analyze(&mut client, &mut server, &facts(0, A, 1, 1, 100, 1000), None);
         let (flags, _) = analyze(&mut client, &mut server, &facts(1, A, 500, 1, 100, 0), None);
         assert!(flags.has(AnalysisFlags::LOST_SEGMENT));
         assert!(flags.has(AnalysisFlags::ZERO_WINDOW));

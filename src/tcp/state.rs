@@ -107,9 +107,7 @@ pub struct SegmentView {
 impl SegmentView {
     /// The sequence number just after this segment's payload, SYN and FIN.
     pub fn seq_end(&self) -> u32 {
-        self.seq
-            .wrapping_add(self.payload_len)
-            .wrapping_add(self.flags.seq_space())
+        self.seq.wrapping_add(self.payload_len).wrapping_add(self.flags.seq_space())
     }
 }
 
@@ -160,11 +158,7 @@ pub fn after_send(state: TcpState, segment: &SegmentView) -> TcpState {
             (true, Unknown | Closed | Listen | SynSent | SynReceived) => SynReceived,
             (_, other) => other,
         };
-        return if flags.fin() {
-            after_fin_sent(next)
-        } else {
-            next
-        };
+        return if flags.fin() { after_fin_sent(next) } else { next };
     }
     if flags.fin() {
         // A plain segment from an endpoint we knew nothing about shows it is synchronized.
@@ -196,11 +190,7 @@ pub fn after_receive(state: TcpState, segment: &SegmentView, me: &ReceiverView) 
 
 /// Like [`after_receive`], also giving the state passed through on the way, when the segment's
 /// ACK and FIN each move the endpoint (FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT).
-pub fn receive_path(
-    state: TcpState,
-    segment: &SegmentView,
-    me: &ReceiverView,
-) -> (Option<TcpState>, TcpState) {
+pub fn receive_path(state: TcpState, segment: &SegmentView, me: &ReceiverView) -> (Option<TcpState>, TcpState) {
     let after_ack = receive_ack(state, segment, me);
     let after_fin = receive_fin(after_ack, segment, me);
     let via = (after_ack != state && after_ack != after_fin).then_some(after_ack);
@@ -261,12 +251,7 @@ mod tests {
     use TcpState::*;
 
     fn seg(flags: u16, seq: u32, ack: u32, len: u32) -> SegmentView {
-        SegmentView {
-            flags: TcpFlags(flags),
-            seq,
-            ack,
-            payload_len: len,
-        }
+        SegmentView { flags: TcpFlags(flags), seq, ack, payload_len: len }
     }
     const S: u16 = TcpFlags::SYN;
     const A: u16 = TcpFlags::ACK;
@@ -281,75 +266,33 @@ mod tests {
         assert_eq!(after_send(Unknown, &seg(S | A, 0, 1, 0)), SynReceived);
         assert_eq!(after_send(Established, &seg(F | A, 1, 1, 0)), FinWait1);
         assert_eq!(after_send(CloseWait, &seg(F | A, 1, 1, 0)), LastAck);
-        assert_eq!(
-            after_send(FinWait1, &seg(F | A, 1, 1, 0)),
-            FinWait1,
-            "FIN retransmission"
-        );
+        assert_eq!(after_send(FinWait1, &seg(F | A, 1, 1, 0)), FinWait1, "FIN retransmission");
         assert_eq!(after_send(Established, &seg(R, 1, 0, 0)), Closed);
-        assert_eq!(
-            after_send(Unknown, &seg(A, 1, 1, 10)),
-            Established,
-            "mid-stream evidence"
-        );
+        assert_eq!(after_send(Unknown, &seg(A, 1, 1, 10)), Established, "mid-stream evidence");
     }
 
     // Tests for the SYN-SENT state.
 
     #[test]
     fn syn_sent_receives_synack_or_refusal() {
-        let me = ReceiverView {
-            syn_end: Some(101),
-            ..Default::default()
-        };
-        assert_eq!(
-            after_receive(SynSent, &seg(S | A, 500, 101, 0), &me),
-            Established
-        );
+        let me = ReceiverView { syn_end: Some(101), ..Default::default() };
+        assert_eq!(after_receive(SynSent, &seg(S | A, 500, 101, 0), &me), Established);
         assert_eq!(after_receive(SynSent, &seg(R | A, 0, 101, 0), &me), Closed);
-        assert_eq!(
-            after_receive(SynSent, &seg(R | A, 0, 99, 0), &me),
-            SynSent,
-            "RST not acking our SYN"
-        );
-        assert_eq!(
-            after_receive(SynSent, &seg(S, 500, 0, 0), &me),
-            SynReceived,
-            "simultaneous open"
-        );
+        assert_eq!(after_receive(SynSent, &seg(R | A, 0, 99, 0), &me), SynSent, "RST not acking our SYN");
+        assert_eq!(after_receive(SynSent, &seg(S, 500, 0, 0), &me), SynReceived, "simultaneous open");
     }
 
     // Tests for closing.
 
     #[test]
     fn passive_and_active_close() {
-        let me = ReceiverView {
-            fin_end: Some(11),
-            ..Default::default()
-        };
-        assert_eq!(
-            after_receive(
-                Established,
-                &seg(F | A, 50, 10, 0),
-                &ReceiverView::default()
-            ),
-            CloseWait
-        );
+        let me = ReceiverView { fin_end: Some(11), ..Default::default() };
+        assert_eq!(after_receive(Established, &seg(F | A, 50, 10, 0), &ReceiverView::default()), CloseWait);
         assert_eq!(after_receive(FinWait1, &seg(A, 50, 11, 0), &me), FinWait2);
-        assert_eq!(
-            after_receive(FinWait1, &seg(F | A, 50, 11, 0), &me),
-            TimeWait
-        );
-        assert_eq!(
-            after_receive(FinWait1, &seg(F | A, 50, 10, 0), &me),
-            Closing,
-            "FINs crossed"
-        );
+        assert_eq!(after_receive(FinWait1, &seg(F | A, 50, 11, 0), &me), TimeWait);
+        assert_eq!(after_receive(FinWait1, &seg(F | A, 50, 10, 0), &me), Closing, "FINs crossed");
         assert_eq!(after_receive(Closing, &seg(A, 51, 11, 0), &me), TimeWait);
-        assert_eq!(
-            after_receive(FinWait2, &seg(F | A, 50, 11, 0), &me),
-            TimeWait
-        );
+        assert_eq!(after_receive(FinWait2, &seg(F | A, 50, 11, 0), &me), TimeWait);
         assert_eq!(after_receive(LastAck, &seg(A, 51, 11, 0), &me), Closed);
     }
 
@@ -357,21 +300,11 @@ mod tests {
 
     #[test]
     fn rst_outside_the_window_is_ignored() {
-        let me = ReceiverView {
-            rcv_next: Some(1000),
-            rcv_window: 100,
-            ..Default::default()
-        };
+        let me = ReceiverView { rcv_next: Some(1000), rcv_window: 100, ..Default::default() };
         assert_eq!(after_receive(Established, &seg(R, 1000, 0, 0), &me), Closed);
         assert_eq!(after_receive(Established, &seg(R, 1050, 0, 0), &me), Closed);
-        assert_eq!(
-            after_receive(Established, &seg(R, 5000, 0, 0), &me),
-            Established
-        );
-        assert_eq!(
-            after_receive(Established, &seg(R, 900, 0, 0), &me),
-            Established
-        );
+        assert_eq!(after_receive(Established, &seg(R, 5000, 0, 0), &me), Established);
+        assert_eq!(after_receive(Established, &seg(R, 900, 0, 0), &me), Established);
     }
 
     #[test]

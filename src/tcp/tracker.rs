@@ -1,7 +1,8 @@
 //! Connection tracking: which connection each segment belongs to, with port reuse.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
 
 use crate::decode::TcpPacket;
 
@@ -26,18 +27,14 @@ impl FlowKey {
 pub struct Tracker {
     connections: Vec<Connection>,
     /// The newest connection of each 4-tuple.
-    by_flow: HashMap<FlowKey, u32>,
+    by_flow: FxHashMap<FlowKey, u32>,
     time_wait_nanos: i64,
 }
 
 impl Tracker {
     /// A tracker whose connections hold TIME_WAIT for `time_wait_nanos` (2×MSL).
     pub fn new(time_wait_nanos: i64) -> Self {
-        Self {
-            connections: Vec::new(),
-            by_flow: HashMap::new(),
-            time_wait_nanos,
-        }
+        Self { connections: Vec::new(), by_flow: FxHashMap::default(), time_wait_nanos }
     }
 
     /// Adds one segment, creating a connection when it starts one. Returns the connection's id.
@@ -75,9 +72,7 @@ impl Tracker {
         match side.isn {
             Some(isn) => isn != packet.seq,
             // A SYN seen after its SYN-ACK (reordered) matches the base the SYN-ACK implied.
-            None => {
-                connection.is_finished() || side.base_seq.is_some_and(|base| base != packet.seq)
-            }
+            None => connection.is_finished() || side.base_seq.is_some_and(|base| base != packet.seq),
         }
     }
 
