@@ -15,9 +15,12 @@ use tcpladder::{Engine, EngineConfig};
 
 #[derive(Debug, Parser)]
 #[command(name = "tcpladder", version, about = "Turns TCP traffic into ladder diagrams a person can read")]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// A capture to open (pcap or pcapng); without one, the bundled handshake sample.
+    pub file: Option<PathBuf>,
     /// How long TIME_WAIT lasts (2×MSL), in seconds; Linux uses 60.
     #[arg(long, global = true, default_value_t = 60.0)]
     pub time_wait: f64,
@@ -64,13 +67,38 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config =
         Reading { engine: EngineConfig { time_wait_nanos: (cli.time_wait * 1e9) as i64 }, print_stats: cli.stats };
     let Some(command) = cli.command else {
-        bail!("the desktop app is not built yet; use a subcommand (see --help)");
+        return open(cli.file, config);
     };
     match command {
         Command::Conns { file, json } => conns(&file, config, json),
         Command::Packets { file, conn, json, absolute } => packets(&file, config, conn, json, numbering(absolute)),
         Command::Ladder { file, conn, absolute } => ladder(&file, config, conn, numbering(absolute)),
     }
+}
+
+/// The bundled sample a first-time user sees: a handshake, a request and a client-first close.
+const BUNDLED_SAMPLE: &str = "sample-captures/handshake-client-close.pcap";
+
+/// Without a subcommand: the connections of FILE, or the ladder of the bundled sample.
+/// (The desktop window takes this place once it exists.)
+fn open(file: Option<PathBuf>, config: Reading) -> anyhow::Result<ExitCode> {
+    if let Some(file) = file {
+        return conns(&file, config, false);
+    }
+    let sample = bundled_sample().context("the bundled sample capture is missing; pass a capture file")?;
+    let code = ladder(&sample, config, 0, Numbering::Relative)?;
+    eprintln!(
+        "\nThis is {}: a three-way handshake, a request, and a close.\nNext: `tcpladder conns FILE` lists a \
+         capture's connections, `tcpladder ladder FILE --conn ID` draws one, `tcpladder --help` shows the rest.",
+        sample.display()
+    );
+    Ok(code)
+}
+
+fn bundled_sample() -> Option<PathBuf> {
+    let beside_binary = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(BUNDLED_SAMPLE)));
+    let in_source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_SAMPLE);
+    [beside_binary, Some(in_source_tree)].into_iter().flatten().find(|path| path.exists())
 }
 
 fn numbering(absolute: bool) -> Numbering {

@@ -345,3 +345,54 @@ fn agrees_with_tshark_and_zeek_on_the_shared_corpus() {
     }
     assert!(zeek.ratio("zeek_conn_state") >= 0.80, "zeek conn_state agreement {:.3}", zeek.ratio("zeek_conn_state"));
 }
+
+/// tshark's fields for a capture, in the oracle's layout, when tshark is installed.
+fn tshark_fields(capture: &Path) -> Option<String> {
+    let mut args: Vec<String> = ["-n", "-r"].map(String::from).to_vec();
+    args.push(capture.to_string_lossy().to_string());
+    args.extend(["-Y", "tcp", "-T", "fields", "-E", "header=y", "-E", "separator=/t"].map(String::from));
+    let fields = [
+        "frame.number",
+        "tcp.stream",
+        "tcp.seq",
+        "tcp.ack",
+        "tcp.seq_raw",
+        "tcp.len",
+        "tcp.nxtseq",
+        "tcp.window_size_value",
+        "tcp.window_size",
+        "tcp.window_size_scalefactor",
+        "frame.protocols",
+    ];
+    for field in fields.iter().copied().chain(ANALYSIS_COLUMNS.iter().map(|(column, _)| *column)) {
+        args.push("-e".to_string());
+        args.push(field.to_string());
+    }
+    let output = std::process::Command::new("tshark").args(&args).env("HOME", std::env::temp_dir()).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).to_string())
+}
+
+#[test]
+fn the_samples_agree_with_tshark_field_for_field() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-captures");
+    let mut captures: Vec<PathBuf> = fs::read_dir(&dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "pcap")).collect())
+        .unwrap_or_default();
+    captures.sort();
+    let mut tally = Tally::default();
+    for capture in &captures {
+        let Some(oracle) = tshark_fields(capture) else {
+            assert!(std::env::var_os("TCPLADDER_REQUIRE_TSHARK").is_none(), "tshark is required but did not run");
+            eprintln!("tshark not available: sample comparison skipped");
+            return;
+        };
+        let engine = load(capture).unwrap_or_else(|| panic!("{} unreadable", capture.display()));
+        let name = capture.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        compare_tshark(&name, &engine, Box::leak(oracle.into_boxed_str()), &mut tally);
+    }
+    tally.print("sample-captures/ against tshark, live");
+    assert!(tally.fields.get("seq_relative").is_some_and(|&(_, total)| total > 100), "too few segments compared");
+    for (field, (agree, total)) in &tally.fields {
+        assert_eq!(agree, total, "{field}: tshark disagrees on the samples");
+    }
+}

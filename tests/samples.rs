@@ -1,4 +1,4 @@
-//! Every sample capture, recorded from the real kernel by `scripts/record-samples.py`, read by the
+//! Every sample capture, recorded from the real kernel by `sample-captures/record.py`, read by the
 //! CLI: the states tcpladder infers must be the ones the kernel reported for the same sockets
 //! (`NAME.kernel.txt`: tracepoint sock/inet_sock_set_state and `ss -tan` at the end), and the
 //! connection summary and diagnoses must say what happened.

@@ -354,6 +354,8 @@ fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diag
                     closer.other().name()
                 )
             };
+            let mut how = how;
+            capitalize(&mut how);
             findings.push(Diagnosis {
                 code: "graceful_close",
                 side: Some(closer),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Records a large, reproducible loopback capture for benchmarks (run as root).
 
-    sudo python3 scripts/record-large.py OUT.pcap [CONNECTIONS] [EXCHANGES]
+    sudo python3 benches/record-large.py OUT.pcap [CONNECTIONS] [EXCHANGES]
 
 Each of CONNECTIONS client connections (default 10,000) makes EXCHANGES request/response round
 trips (default 48) of fixed sizes and closes, four clients at a time, against a local server on

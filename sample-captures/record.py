@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Records the scenarios in sample-captures/ from the real kernel on loopback.
 
-Run as root on Linux (tcpdump and tracefs need it):  sudo python3 scripts/record-samples.py [NAME...]
+Run as root on Linux (tcpdump and tracefs need it):  sudo python3 sample-captures/record.py [NAME...]
 
 For each scenario it captures `lo` with tcpdump while Python sockets perform it, and writes beside
 the capture NAME.kernel.txt: the kernel's own record of each socket's state changes (tracepoint
@@ -19,7 +19,7 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "sample-captures")
+OUT = HERE
 TRACING = "/sys/kernel/tracing"
 EVENT = TRACING + "/events/sock/inet_sock_set_state"
 
