@@ -376,7 +376,9 @@ fn tshark_fields(capture: &Path) -> Option<String> {
 fn the_samples_agree_with_tshark_field_for_field() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-captures");
     let mut captures: Vec<PathBuf> = fs::read_dir(&dir)
-        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "pcap")).collect())
+        .map(|entries| {
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "pcap")).collect()
+        })
         .unwrap_or_default();
     captures.sort();
     let mut tally = Tally::default();

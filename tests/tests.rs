@@ -2,5 +2,6 @@
 //! own record of each socket's states, and over damaged and non-capture files.
 
 mod cli_errors;
+mod engine_api;
 mod samples;
 mod util;

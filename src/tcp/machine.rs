@@ -284,6 +284,40 @@ mod tests {
     }
 
     #[test]
+    fn a_retransmitted_fin_changes_nothing() {
+        let mut steps = HANDSHAKE.to_vec();
+        steps.extend([(0, F | A, 101, 501, 0), (0, F | A, 101, 501, 0), (1, A, 501, 102, 0)]);
+        let states = run(&steps);
+        assert_eq!(&states[3..], &[[FinWait1, CloseWait], [FinWait1, CloseWait], [FinWait2, CloseWait]]);
+    }
+
+    #[test]
+    fn rst_in_each_synchronized_state_closes_the_receiver() {
+        // Server-first close, then a RST from the client at each step of the server's close.
+        let mut base = HANDSHAKE.to_vec();
+        base.push((1, F | A, 501, 101, 0));
+        let mut after_fin = base.clone();
+        after_fin.push((0, R, 101, 0, 0));
+        assert_eq!(run(&after_fin)[4], [Closed, Closed], "RST received in FIN_WAIT_1");
+        let mut in_fin_wait_2 = base.clone();
+        in_fin_wait_2.extend([(0, A, 101, 502, 0), (0, R, 101, 0, 0)]);
+        assert_eq!(run(&in_fin_wait_2)[5], [Closed, Closed], "RST received in FIN_WAIT_2");
+        let mut in_last_ack = HANDSHAKE.to_vec();
+        in_last_ack.extend([(0, F | A, 101, 501, 0), (1, F | A, 501, 102, 0), (0, R, 102, 0, 0)]);
+        assert_eq!(run(&in_last_ack)[5], [Closed, Closed], "RST received in LAST_ACK");
+        let syn_received = run(&[(0, S, 100, 0, 0), (1, S | A, 500, 101, 0), (0, R, 101, 0, 0)]);
+        assert_eq!(syn_received[2], [Closed, Closed], "RST received in SYN_RECEIVED");
+    }
+
+    #[test]
+    fn a_capture_that_starts_mid_stream_learns_states_from_each_side() {
+        let states = run(&[(0, P | A, 1000, 5000, 10), (1, A, 5000, 1010, 0), (1, F | A, 5000, 1010, 0)]);
+        assert_eq!(states[0], [Established, Unknown]);
+        assert_eq!(states[1], [Established, Established]);
+        assert_eq!(states[2], [CloseWait, FinWait1]);
+    }
+
+    #[test]
     fn rst_out_of_window_changes_nothing() {
         let mut steps = HANDSHAKE.to_vec();
         steps.push((1, R, 900_000, 0, 0));
