@@ -31,6 +31,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open a capture in the window (the same as `tcpladder FILE`).
+    Open { file: PathBuf },
     /// One row per connection: endpoints, counts, final states, conn_state, history, diagnoses.
     Conns {
         file: PathBuf,
@@ -67,38 +69,29 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config =
         Reading { engine: EngineConfig { time_wait_nanos: (cli.time_wait * 1e9) as i64 }, print_stats: cli.stats };
     let Some(command) = cli.command else {
-        return open(cli.file, config);
+        return open(cli.file);
     };
     match command {
+        Command::Open { file } => open(Some(file)),
         Command::Conns { file, json } => conns(&file, config, json),
         Command::Packets { file, conn, json, absolute } => packets(&file, config, conn, json, numbering(absolute)),
         Command::Ladder { file, conn, absolute } => ladder(&file, config, conn, numbering(absolute)),
     }
 }
 
-/// The bundled sample a first-time user sees: a handshake, a request and a client-first close.
-const BUNDLED_SAMPLE: &str = "sample-captures/handshake-client-close.pcap";
-
-/// Without a subcommand: the connections of FILE, or the ladder of the bundled sample.
-/// (The desktop window takes this place once it exists.)
-fn open(file: Option<PathBuf>, config: Reading) -> anyhow::Result<ExitCode> {
-    if let Some(file) = file {
-        return conns(&file, config, false);
+/// Without a subcommand: the window, on FILE or on the bundled sample.
+fn open(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    if let Some(file) = &file {
+        // Fail here, in one line, rather than with an empty window.
+        std::fs::metadata(file).with_context(|| format!("{}: cannot read", file.display()))?;
     }
-    let sample = bundled_sample().context("the bundled sample capture is missing; pass a capture file")?;
-    let code = ladder(&sample, config, 0, Numbering::Relative)?;
-    eprintln!(
-        "\nThis is {}: a three-way handshake, a request, and a close.\nNext: `tcpladder conns FILE` lists a \
-         capture's connections, `tcpladder ladder FILE --conn ID` draws one, `tcpladder --help` shows the rest.",
-        sample.display()
-    );
-    Ok(code)
-}
-
-fn bundled_sample() -> Option<PathBuf> {
-    let beside_binary = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(BUNDLED_SAMPLE)));
-    let in_source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_SAMPLE);
-    [beside_binary, Some(in_source_tree)].into_iter().flatten().find(|path| path.exists())
+    tcpladder::ui::run(file).map_err(|err| {
+        anyhow::anyhow!(
+            "cannot open a window ({err}); without a display, use a subcommand such as `tcpladder conns FILE` \
+             or `tcpladder ladder FILE --conn 0`"
+        )
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn numbering(absolute: bool) -> Numbering {

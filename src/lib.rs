@@ -3,7 +3,8 @@
 //! The library is the whole engine and knows nothing of windows: [`capture`] reads files through
 //! libpcap, [`decode`] turns frames into TCP segments, [`tcp`] tracks connections and infers each
 //! side's state, [`analysis`] explains what happened, [`ladder`] lays a connection out, and
-//! [`report`] shapes it all for the command line.
+//! [`report`] shapes it all for the command line. [`loader`] reads a file on a background thread
+//! for [`ui`], the desktop app, which is the only module that knows egui.
 
 pub mod analysis;
 pub mod capture;
@@ -11,7 +12,10 @@ pub mod decode;
 pub mod engine;
 pub mod error;
 pub mod ladder;
+pub mod loader;
 pub mod report;
+pub mod samples;
 pub mod tcp;
+pub mod ui;
 
 pub use engine::{Engine, EngineConfig, Stats};

@@ -4,4 +4,5 @@
 mod cli_errors;
 mod engine_api;
 mod samples;
+mod ui;
 mod util;

@@ -1,0 +1,90 @@
+//! One frame of the ladder of a 100,000-segment connection: layout lookup, painting the rows in
+//! view and tessellating them into triangles, as the app does each frame, without a GPU.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use etherparse::PacketBuilder;
+
+use tcpladder::decode::LinkType;
+use tcpladder::ladder::RowKind;
+use tcpladder::loader::Loaded;
+use tcpladder::report::ConnRow;
+use tcpladder::ui::document::Document;
+use tcpladder::ui::ladder_view::{ladder_ui, LadderViewState};
+use tcpladder::{Engine, EngineConfig};
+
+const SEGMENTS: u32 = 100_000;
+
+fn frame(to_server: bool, syn: bool, ack: bool, seq: u32, ack_number: u32, payload: &[u8]) -> Vec<u8> {
+    let (src, dst) = if to_server { (40_000, 80) } else { (80, 40_000) };
+    let mut tcp = PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64).tcp(src, dst, seq, 512);
+    if syn {
+        tcp = tcp.syn();
+    }
+    if ack {
+        tcp = tcp.ack(ack_number);
+    }
+    let mut out = Vec::new();
+    let _ = tcp.write(&mut out, payload);
+    out
+}
+
+/// A document holding one connection: handshake, 100,000 data segments, no close.
+fn document() -> Document {
+    let mut engine = Engine::new(LinkType::RawIp, EngineConfig::default());
+    engine.ingest(0, &frame(true, true, false, 0, 0, &[]));
+    engine.ingest(1, &frame(false, true, true, 0, 1, &[]));
+    engine.ingest(2, &frame(true, false, true, 1, 1, &[]));
+    let payload = [7u8; 100];
+    for i in 0..SEGMENTS {
+        engine.ingest(3 + i64::from(i), &frame(true, false, true, 1 + i * 100, 1, &payload));
+    }
+    let end = engine.capture_end_nanos();
+    let rows = engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
+    Document::new(Loaded { path: "bench".into(), engine, rows, damage: None, cancelled: false })
+}
+
+fn input() -> egui::RawInput {
+    egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1200.0, 900.0))),
+        ..Default::default()
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let ctx = egui::Context::default();
+    let mut group = c.benchmark_group("ladder_frame");
+    for (name, expanded) in [("folded", false), ("expanded_middle", true)] {
+        let mut document = document();
+        if expanded {
+            // Unfold the run and scroll to its middle: 100,003 rows, ~25 in view.
+            let fold = document.layout().and_then(|layout| {
+                layout.rows.iter().find_map(|row| match row.kind {
+                    RowKind::Folded(run) => Some(run.first),
+                    _ => None,
+                })
+            });
+            document.expanded.extend(fold);
+        }
+        let mut view = LadderViewState { scroll_to_segment: Some(50_000), ..Default::default() };
+        // Settle the scroll position before measuring.
+        for _ in 0..3 {
+            let _ = ctx.run_ui(input(), |ui| {
+                ladder_ui(ui, &mut document, &mut view);
+            });
+        }
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let output = ctx.run_ui(input(), |ui| {
+                    ladder_ui(ui, &mut document, &mut view);
+                });
+                black_box(ctx.tessellate(output.shapes, output.pixels_per_point))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,114 @@
+//! Why a side's state changed at a segment, in words a student can follow.
+
+use crate::tcp::{Connection, Segment, TcpState};
+
+/// The state change of side `side` (0 client, 1 server) at segment `index`, explained; `None`
+/// when that side's state did not change there.
+pub fn explain_change(connection: &Connection, index: usize, side: usize) -> Option<String> {
+    let segment = connection.segments.get(index)?;
+    let before = index
+        .checked_sub(1)
+        .and_then(|i| connection.segments.get(i))
+        .map_or(TcpState::Unknown, |previous| previous.state(side));
+    let after = segment.state(side);
+    let via = segment.via(side);
+    if before == after && via.is_none() {
+        return None;
+    }
+    let who = if side == 0 { "client" } else { "server" };
+    let sent = segment.dir.sender() == side;
+    let path = match via {
+        Some(via) => format!("{before} → {via} → {after}"),
+        None => format!("{before} → {after}"),
+    };
+    let why = if sent { why_sent(segment, before, after) } else { why_received(segment, before, via, after) };
+    Some(format!("The {who} {why}, so it moved {path}{}.", consequence(after, sent)))
+}
+
+fn why_sent(segment: &Segment, before: TcpState, after: TcpState) -> &'static str {
+    use TcpState::*;
+    let flags = segment.flags;
+    match (before, after) {
+        (_, Closed) if flags.rst() => "sent RST: it aborted the connection (closed with unread data, SO_LINGER 0, or a segment arrived for a socket that no longer exists)",
+        (_, SynSent) => "sent SYN: its application called connect()",
+        (_, SynReceived) => "answered a SYN with SYN-ACK from its listening socket",
+        (CloseWait, LastAck) => "sent its own FIN: its application called close() after reading the peer's FIN",
+        (_, FinWait1) => "sent FIN: its application called close() or shutdown(SHUT_WR)",
+        (_, Closing) => "sent FIN, while the peer's FIN was already on its way",
+        (Unknown, _) => "sent its first segment in the capture, which shows where it stands",
+        _ => "sent this segment",
+    }
+}
+
+fn why_received(segment: &Segment, before: TcpState, via: Option<TcpState>, after: TcpState) -> &'static str {
+    use TcpState::*;
+    let flags = segment.flags;
+    match (before, via, after) {
+        (_, _, Closed) if flags.rst() => "received a RST, which destroys the connection at once",
+        (SynSent, _, Established) => "received the SYN-ACK that acknowledges its SYN",
+        (SynSent, _, SynReceived) => "received a bare SYN while its own was on the way (simultaneous open)",
+        (SynReceived, _, Established) => "received the ACK of its SYN-ACK",
+        (_, _, CloseWait) => "received FIN: the peer will send no more",
+        (FinWait1, Some(FinWait2), TimeWait) => "received the ACK of its FIN and the peer's FIN together",
+        (FinWait1, _, FinWait2) => "received the ACK of its FIN",
+        (FinWait1, _, Closing) => "received the peer's FIN before the ACK of its own: both sides closed at once",
+        (FinWait2, _, TimeWait) => "received the peer's FIN",
+        (Closing, _, TimeWait) => "received the ACK of its FIN",
+        (LastAck, _, Closed) => "received the ACK of its FIN",
+        _ => "received this segment",
+    }
+}
+
+fn consequence(after: TcpState, sent: bool) -> &'static str {
+    use TcpState::*;
+    match after {
+        SynSent => "; it waits for the SYN-ACK",
+        SynReceived => "; it waits for the final ACK of the handshake",
+        Established if !sent => "; from now on both sides can send data",
+        FinWait1 => "; it waits for the peer to acknowledge its FIN",
+        FinWait2 => "; it waits for the peer's FIN, and can still receive data",
+        CloseWait => "; it stays there until its application calls close()",
+        LastAck => "; it waits for the ACK of that FIN",
+        Closing => "; it waits for the ACK of its own FIN",
+        TimeWait => {
+            "; it stays there for 2×MSL (60 s on Linux) so that stray segments die out before the port pair is reused"
+        }
+        Closed if sent => "; its socket is gone",
+        Closed => "; the socket is gone, and its next read() or write() fails (ECONNRESET after a reset)",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpPacket;
+    use crate::tcp::flags::TcpFlags;
+    use crate::tcp::Tracker;
+
+    #[test]
+    fn a_received_fin_explains_close_wait() {
+        let client = "127.0.0.1:40000".parse().unwrap_or_else(|_| unreachable!());
+        let server = "127.0.0.1:80".parse().unwrap_or_else(|_| unreachable!());
+        let mut tracker = Tracker::new(60_000_000_000);
+        let steps: [(bool, u16, u32, u32); 4] = [
+            (true, TcpFlags::SYN, 0, 0),
+            (false, TcpFlags::SYN | TcpFlags::ACK, 0, 1),
+            (true, TcpFlags::ACK, 1, 1),
+            (true, TcpFlags::FIN | TcpFlags::ACK, 1, 1),
+        ];
+        for (frame, (from_client, flags, seq, ack)) in steps.into_iter().enumerate() {
+            let (src, dst) = if from_client { (client, server) } else { (server, client) };
+            let packet =
+                TcpPacket { src, dst, seq, ack, flags: TcpFlags(flags), window: 1, payload_len: 0, options: &[] };
+            tracker.ingest(frame as u32 + 1, frame as i64, &packet);
+        }
+        let connection = &tracker.connections()[0];
+        assert_eq!(
+            explain_change(connection, 3, 1).as_deref(),
+            Some("The server received FIN: the peer will send no more, so it moved ESTABLISHED → CLOSE_WAIT; it stays there until its application calls close().")
+        );
+        assert!(explain_change(connection, 3, 0).is_some_and(|text| text.contains("close() or shutdown")));
+        assert_eq!(explain_change(connection, 2, 0), None);
+    }
+}

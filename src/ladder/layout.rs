@@ -1,0 +1,454 @@
+//! Ladder geometry, free of any UI toolkit: which rows a connection shows (segments, folded runs of
+//! data, idle bands), where each sits vertically, where each side's state changes, and the phases
+//! (handshake, data transfer, teardown). The painter maps these units to pixels with its zoom.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use crate::tcp::{Connection, Segment, TcpState};
+
+/// Sizes in layout units (logical points at zoom 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayoutOptions {
+    /// Height of a plain segment row.
+    pub row_height: f32,
+    /// Extra height for a row with a second line (SYN options, analysis notes).
+    pub note_height: f32,
+    /// Height of a folded run or an idle band.
+    pub band_height: f32,
+    /// Runs of more plain data segments than this fold into one row.
+    pub fold_longer_than: usize,
+    /// Plain segments kept visible at each end of a folded run.
+    pub fold_keep: usize,
+    /// A silence longer than this between two segments gets an idle band.
+    pub idle_nanos: i64,
+}
+
+impl Default for LayoutOptions {
+    fn default() -> Self {
+        Self {
+            row_height: 34.0,
+            note_height: 14.0,
+            band_height: 26.0,
+            fold_longer_than: 16,
+            fold_keep: 3,
+            idle_nanos: 200_000_000,
+        }
+    }
+}
+
+/// A run of plain data segments shown as one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FoldedRun {
+    /// Indices into the connection's segments, inclusive.
+    pub first: usize,
+    pub last: usize,
+    pub bytes_c2s: u64,
+    pub bytes_s2c: u64,
+}
+
+impl FoldedRun {
+    /// Segments in the run.
+    pub fn len(&self) -> usize {
+        self.last - self.first + 1
+    }
+    /// True when the run holds no segment (never, by construction).
+    pub fn is_empty(&self) -> bool {
+        self.last < self.first
+    }
+}
+
+/// What a row shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// The segment at this index of the connection.
+    Segment(usize),
+    /// A folded run; the key to expand it is `run.first`.
+    Folded(FoldedRun),
+    /// Nothing happened for this long.
+    Idle { nanos: i64 },
+}
+
+/// One row of the ladder.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Row {
+    pub kind: RowKind,
+    /// Top of the row, layout units from the top of the ladder.
+    pub y: f32,
+    pub height: f32,
+}
+
+/// A side's state changed at a row (0 client, 1 server), possibly passing through `via`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateMark {
+    pub row: usize,
+    pub side: usize,
+    pub from: TcpState,
+    pub via: Option<TcpState>,
+    pub to: TcpState,
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Teardown {
+    /// One side closed first, the other followed.
+    FourWay,
+    /// Both FINs crossed (CLOSING on a side).
+    Simultaneous,
+    /// A RST ended it.
+    Reset,
+}
+
+/// The phases of a connection's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Handshake,
+    DataTransfer,
+    Teardown(Teardown),
+}
+
+impl Phase {
+    /// The name shown beside the bracket.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Handshake => "three-way handshake",
+            Self::DataTransfer => "data transfer",
+            Self::Teardown(Teardown::FourWay) => "teardown (four-way)",
+            Self::Teardown(Teardown::Simultaneous) => "teardown (simultaneous)",
+            Self::Teardown(Teardown::Reset) => "teardown (reset)",
+        }
+    }
+}
+
+/// A phase spanning rows `rows` (inclusive start, exclusive end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseSpan {
+    pub phase: Phase,
+    pub rows: Range<usize>,
+}
+
+/// The laid-out ladder of one connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LadderLayout {
+    pub rows: Vec<Row>,
+    pub state_marks: Vec<StateMark>,
+    pub phases: Vec<PhaseSpan>,
+    /// For each segment, its row; folded segments map to their fold's row.
+    segment_rows: Vec<u32>,
+    height: f32,
+}
+
+impl LadderLayout {
+    /// Lays out `connection`; folds whose first index is in `expanded` are shown in full.
+    pub fn new(connection: &Connection, expanded: &BTreeSet<usize>, options: &LayoutOptions) -> Self {
+        let segments = &connection.segments;
+        let plain: Vec<bool> = plain_flags(segments);
+        let mut rows = Vec::new();
+        let mut segment_rows = vec![0u32; segments.len()];
+        let mut y = 0.0;
+        let mut push = |rows: &mut Vec<Row>, kind: RowKind, height: f32| {
+            rows.push(Row { kind, y, height });
+            y += height;
+            rows.len() - 1
+        };
+        let mut index = 0;
+        while index < segments.len() {
+            if let Some(previous) = index.checked_sub(1).and_then(|i| segments.get(i)) {
+                let gap = segments.get(index).map_or(0, |s| s.ts_nanos - previous.ts_nanos);
+                if gap > options.idle_nanos {
+                    push(&mut rows, RowKind::Idle { nanos: gap }, options.band_height);
+                }
+            }
+            let run_end = run_end(segments, &plain, index, options.idle_nanos);
+            let run_len = run_end - index;
+            if run_len > options.fold_longer_than && !expanded.contains(&(index + options.fold_keep)) {
+                let keep = options.fold_keep;
+                for i in index..index + keep {
+                    segment_rows[i] =
+                        push(&mut rows, RowKind::Segment(i), segment_height(&segments[i], options)) as u32;
+                }
+                let fold = fold_of(segments, index + keep, run_end - keep - 1);
+                let row = push(&mut rows, RowKind::Folded(fold), options.band_height) as u32;
+                for slot in &mut segment_rows[fold.first..=fold.last] {
+                    *slot = row;
+                }
+                for i in run_end - keep..run_end {
+                    segment_rows[i] =
+                        push(&mut rows, RowKind::Segment(i), segment_height(&segments[i], options)) as u32;
+                }
+                index = run_end;
+                continue;
+            }
+            let end = if run_len > 0 { run_end } else { index + 1 };
+            for i in index..end {
+                if i > index {
+                    let gap = segments[i].ts_nanos - segments[i - 1].ts_nanos;
+                    if gap > options.idle_nanos {
+                        push(&mut rows, RowKind::Idle { nanos: gap }, options.band_height);
+                    }
+                }
+                segment_rows[i] = push(&mut rows, RowKind::Segment(i), segment_height(&segments[i], options)) as u32;
+            }
+            index = end;
+        }
+        let state_marks = state_marks(segments, &segment_rows);
+        let phases = phases(segments, &segment_rows, rows.len());
+        Self { rows, state_marks, phases, segment_rows, height: y }
+    }
+
+    /// Total height in layout units.
+    pub fn height(&self) -> f32 {
+        self.height
+    }
+
+    /// The rows that intersect `[top, bottom)`: only these are painted.
+    pub fn rows_in(&self, top: f32, bottom: f32) -> Range<usize> {
+        let start = self.rows.partition_point(|row| row.y + row.height <= top);
+        let end = self.rows.partition_point(|row| row.y < bottom);
+        start..end.max(start)
+    }
+
+    /// The row showing segment `index` (its fold's row when folded).
+    pub fn row_of_segment(&self, index: usize) -> Option<usize> {
+        self.segment_rows.get(index).map(|&row| row as usize)
+    }
+
+    /// The segment a row shows, when it shows one.
+    pub fn segment_of_row(&self, row: usize) -> Option<usize> {
+        match self.rows.get(row)?.kind {
+            RowKind::Segment(index) => Some(index),
+            _ => None,
+        }
+    }
+}
+
+/// x of the client's and the server's lifelines for a ladder `width` wide, leaving `margin` on
+/// each side for state pills.
+pub fn lifelines(width: f32, margin: f32) -> (f32, f32) {
+    let left = margin.min(width / 3.0);
+    (left, (width - left).max(left + 1.0))
+}
+
+/// How far an arrow drops from its tail to its head, as a share of the row: time passes while a
+/// segment travels.
+pub const ARROW_SLOPE: f32 = 0.35;
+
+fn segment_height(segment: &Segment, options: &LayoutOptions) -> f32 {
+    let has_note = segment.flags.syn() || segment.analysis.0 != 0;
+    options.row_height + if has_note { options.note_height } else { 0.0 }
+}
+
+/// A segment is plain when it changes no state and has nothing to flag: data and ACKs in bulk.
+fn plain_flags(segments: &[Segment]) -> Vec<bool> {
+    let mut previous = [TcpState::Unknown; 2];
+    segments
+        .iter()
+        .map(|segment| {
+            let states = segment.states();
+            let plain = states == previous
+                && segment.via(0).is_none()
+                && segment.via(1).is_none()
+                && !segment.flags.syn()
+                && !segment.flags.fin()
+                && !segment.flags.rst()
+                && segment.analysis.0 == 0;
+            previous = states;
+            plain
+        })
+        .collect()
+}
+
+/// The end (exclusive) of the run of plain segments starting at `start`, cut at idle gaps.
+fn run_end(segments: &[Segment], plain: &[bool], start: usize, idle_nanos: i64) -> usize {
+    let mut end = start;
+    while end < segments.len() && plain.get(end).copied().unwrap_or(false) {
+        if end > start && segments[end].ts_nanos - segments[end - 1].ts_nanos > idle_nanos {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
+fn fold_of(segments: &[Segment], first: usize, last: usize) -> FoldedRun {
+    let mut run = FoldedRun { first, last, bytes_c2s: 0, bytes_s2c: 0 };
+    for segment in &segments[first..=last] {
+        match segment.dir.sender() {
+            0 => run.bytes_c2s += u64::from(segment.payload_len),
+            _ => run.bytes_s2c += u64::from(segment.payload_len),
+        }
+    }
+    run
+}
+
+fn state_marks(segments: &[Segment], segment_rows: &[u32]) -> Vec<StateMark> {
+    let mut marks = Vec::new();
+    let mut previous = [TcpState::Unknown; 2];
+    for (index, segment) in segments.iter().enumerate() {
+        for (side, from) in previous.iter_mut().enumerate() {
+            let to = segment.state(side);
+            let via = segment.via(side);
+            if to != *from || via.is_some() {
+                let row = segment_rows.get(index).map_or(0, |&r| r as usize);
+                marks.push(StateMark { row, side, from: *from, via, to });
+            }
+            *from = to;
+        }
+    }
+    marks
+}
+
+fn phases(segments: &[Segment], segment_rows: &[u32], row_count: usize) -> Vec<PhaseSpan> {
+    let row = |index: usize| segment_rows.get(index).map_or(0, |&r| r as usize);
+    let established = segments.iter().position(|s| s.states() == [TcpState::Established; 2]);
+    let closing = segments.iter().position(|s| s.flags.fin() || s.flags.rst());
+    let mut spans = Vec::new();
+    let data_start = match established {
+        Some(at) if segments.first().is_some_and(|s| s.flags.syn()) => {
+            spans.push(PhaseSpan { phase: Phase::Handshake, rows: 0..row(at) + 1 });
+            row(at) + 1
+        }
+        _ => 0,
+    };
+    let teardown_start = closing.map(row).unwrap_or(row_count).max(data_start);
+    if teardown_start > data_start {
+        spans.push(PhaseSpan { phase: Phase::DataTransfer, rows: data_start..teardown_start });
+    }
+    if let Some(first) = closing {
+        let kind = if segments.iter().skip(first).any(|s| s.flags.rst()) {
+            Teardown::Reset
+        } else if segments
+            .iter()
+            .any(|s| s.states().contains(&TcpState::Closing) || s.via(0) == Some(TcpState::Closing))
+        {
+            Teardown::Simultaneous
+        } else {
+            Teardown::FourWay
+        };
+        spans.push(PhaseSpan { phase: Phase::Teardown(kind), rows: teardown_start..row_count });
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpPacket;
+    use crate::tcp::flags::TcpFlags;
+    use crate::tcp::Tracker;
+
+    const S: u16 = TcpFlags::SYN;
+    const A: u16 = TcpFlags::ACK;
+    const F: u16 = TcpFlags::FIN;
+    const P: u16 = TcpFlags::PSH;
+
+    /// A connection from (client sends?, flags, seq, ack, len, ts ms).
+    fn connection(steps: &[(bool, u16, u32, u32, u32, i64)]) -> Connection {
+        let client = "127.0.0.1:40000".parse().unwrap_or_else(|_| unreachable!());
+        let server = "127.0.0.1:80".parse().unwrap_or_else(|_| unreachable!());
+        let mut tracker = Tracker::new(60_000_000_000);
+        for (frame, &(from_client, flags, seq, ack, len, ms)) in steps.iter().enumerate() {
+            let (src, dst) = if from_client { (client, server) } else { (server, client) };
+            let packet =
+                TcpPacket { src, dst, seq, ack, flags: TcpFlags(flags), window: 1000, payload_len: len, options: &[] };
+            tracker.ingest(frame as u32 + 1, ms * 1_000_000, &packet);
+        }
+        tracker.into_connections().into_iter().next().unwrap_or_else(|| unreachable!())
+    }
+
+    /// Handshake, `n` data segments 1 ms apart each acknowledged by the server, client-first close.
+    fn bulk(n: u32) -> Connection {
+        let mut steps = vec![(true, S, 0, 0, 0, 0), (false, S | A, 0, 1, 0, 0), (true, A, 1, 1, 0, 0)];
+        for i in 0..n {
+            steps.push((true, P | A, 1 + i * 100, 1, 100, 1 + i64::from(i)));
+            steps.push((false, A, 1, 101 + i * 100, 0, 1 + i64::from(i)));
+        }
+        let end = 1 + n * 100;
+        let t = 2 + i64::from(n);
+        steps.extend([(true, F | A, end, 1, 0, t), (false, F | A, 1, end + 1, 0, t), (true, A, end + 1, 2, 0, t)]);
+        connection(&steps)
+    }
+
+    #[test]
+    fn a_short_connection_shows_every_segment_with_phases() {
+        let layout = LadderLayout::new(&bulk(4), &BTreeSet::new(), &LayoutOptions::default());
+        assert_eq!(layout.rows.len(), 14);
+        let names: Vec<&str> = layout.phases.iter().map(|p| p.phase.name()).collect();
+        assert_eq!(names, ["three-way handshake", "data transfer", "teardown (four-way)"]);
+        assert_eq!(layout.phases[0].rows, 0..3);
+        assert_eq!(layout.phases[2].rows.start, 11);
+    }
+
+    #[test]
+    fn long_data_runs_fold_and_expand() {
+        let connection = bulk(100_000);
+        let options = LayoutOptions::default();
+        let folded = LadderLayout::new(&connection, &BTreeSet::new(), &options);
+        // Handshake, 3 kept, the fold, 3 kept, teardown.
+        assert_eq!(folded.rows.len(), 3 + 3 + 1 + 3 + 3);
+        let Some(fold) = folded.rows.iter().find_map(|r| match r.kind {
+            RowKind::Folded(run) => Some(run),
+            _ => None,
+        }) else {
+            panic!("no fold")
+        };
+        assert_eq!(fold.len(), 200_000 - 6);
+        // The kept segments at the ends carry 300 of the 10,000,000 bytes.
+        assert_eq!(fold.bytes_c2s + 300, 100_000 * 100);
+        assert_eq!(fold.bytes_s2c, 0);
+        assert_eq!(folded.row_of_segment(50_000), Some(6));
+        let expanded = LadderLayout::new(&connection, &BTreeSet::from([fold.first]), &options);
+        assert_eq!(expanded.rows.len(), 200_006);
+        assert_eq!(expanded.segment_of_row(50_003), Some(50_003));
+    }
+
+    #[test]
+    fn only_visible_rows_are_returned() {
+        let layout = LadderLayout::new(&bulk(40), &BTreeSet::from([6]), &LayoutOptions::default());
+        let range = layout.rows_in(340.0, 700.0);
+        assert!(range.start > 0 && range.end < layout.rows.len());
+        for row in &layout.rows[range.clone()] {
+            assert!(row.y < 700.0 && row.y + row.height > 340.0);
+        }
+        assert_eq!(layout.rows_in(-100.0, -1.0).len(), 0);
+        assert_eq!(layout.rows_in(0.0, layout.height() + 10.0), 0..layout.rows.len());
+    }
+
+    #[test]
+    fn rows_stack_without_gaps_and_idle_time_gets_a_band() {
+        let connection = connection(&[
+            (true, S, 0, 0, 0, 0),
+            (false, S | A, 0, 1, 0, 0),
+            (true, A, 1, 1, 0, 0),
+            (true, P | A, 1, 1, 5, 3_000),
+        ]);
+        let layout = LadderLayout::new(&connection, &BTreeSet::new(), &LayoutOptions::default());
+        assert!(matches!(layout.rows[3].kind, RowKind::Idle { nanos } if nanos == 3_000_000_000));
+        for pair in layout.rows.windows(2) {
+            assert!((pair[0].y + pair[0].height - pair[1].y).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn state_marks_sit_on_the_side_that_changed() {
+        let layout = LadderLayout::new(&bulk(2), &BTreeSet::new(), &LayoutOptions::default());
+        let first: Vec<(usize, usize, TcpState)> =
+            layout.state_marks.iter().take(4).map(|m| (m.row, m.side, m.to)).collect();
+        assert_eq!(
+            first,
+            [
+                (0, 0, TcpState::SynSent),
+                (0, 1, TcpState::Listen),
+                (1, 0, TcpState::Established),
+                (1, 1, TcpState::SynReceived)
+            ]
+        );
+    }
+
+    #[test]
+    fn lifelines_leave_room_for_pills() {
+        assert_eq!(lifelines(1000.0, 120.0), (120.0, 880.0));
+        let (left, right) = lifelines(90.0, 120.0);
+        assert!(left < right);
+    }
+}

@@ -1,0 +1,148 @@
+//! Loads a capture on a background thread and feeds the UI through a channel: progress with the
+//! connections found so far, then the finished model. Cancellable; never blocks the caller.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::capture::{read_capture, Progress};
+use crate::error::DamagedCapture;
+use crate::report::ConnRow;
+use crate::{Engine, EngineConfig};
+
+/// How often, at most, progress is sent.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
+/// How many packets are read between checks of the clock and the cancel flag.
+const PACKETS_PER_CHECK: u64 = 4_096;
+
+/// A finished load.
+#[derive(Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub engine: Engine,
+    /// One row per connection, in id order.
+    pub rows: Vec<ConnRow>,
+    /// Damage found after part of the file was read; everything before it is in `engine`.
+    pub damage: Option<DamagedCapture>,
+    pub cancelled: bool,
+}
+
+/// What the loading thread reports.
+#[derive(Debug)]
+pub enum LoadEvent {
+    /// Reading goes on; `new_rows` are connections first seen since the last event.
+    Progress {
+        progress: Progress,
+        new_rows: Vec<ConnRow>,
+    },
+    Finished(Box<Loaded>),
+    /// The file could not be read at all.
+    Failed(String),
+}
+
+/// The caller's side of a load in progress.
+#[derive(Debug)]
+pub struct LoadHandle {
+    pub path: PathBuf,
+    pub events: Receiver<LoadEvent>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl LoadHandle {
+    /// Asks the loading thread to stop; it then finishes with what it has read.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts loading `path` on a new thread; `notify` is called after each event (to wake the UI).
+pub fn spawn_load(path: &Path, config: EngineConfig, notify: impl Fn() + Send + 'static) -> LoadHandle {
+    let (sender, events) = channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let handle = LoadHandle { path: path.to_path_buf(), events, cancel: Arc::clone(&cancel) };
+    let path = path.to_path_buf();
+    let spawned = std::thread::Builder::new().name("tcpladder-load".into()).spawn({
+        let sender = sender.clone();
+        move || load(&path, config, &cancel, &sender, &notify)
+    });
+    if let Err(err) = spawned {
+        let _ = sender.send(LoadEvent::Failed(format!("cannot start the loading thread: {err}")));
+    }
+    handle
+}
+
+fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<LoadEvent>, notify: &dyn Fn()) {
+    let mut sent_rows = 0usize;
+    let mut last_sent = Instant::now();
+    let result = read_capture(path, config, PACKETS_PER_CHECK, |progress, engine| {
+        if cancel.load(Ordering::Relaxed) {
+            return ControlFlow::Break(());
+        }
+        if last_sent.elapsed() >= PROGRESS_INTERVAL {
+            last_sent = Instant::now();
+            let end = engine.capture_end_nanos();
+            let new_rows =
+                engine.connections().iter().skip(sent_rows).map(|c| ConnRow::new(c, end)).collect::<Vec<_>>();
+            sent_rows += new_rows.len();
+            // A closed channel means the UI went away; the read then stops at the next check.
+            if sender.send(LoadEvent::Progress { progress: *progress, new_rows }).is_err() {
+                return ControlFlow::Break(());
+            }
+            notify();
+        }
+        ControlFlow::Continue(())
+    });
+    let event = match result {
+        Ok(outcome) => {
+            let end = outcome.engine.capture_end_nanos();
+            let rows = outcome.engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
+            LoadEvent::Finished(Box::new(Loaded {
+                path: path.to_path_buf(),
+                engine: outcome.engine,
+                rows,
+                damage: outcome.damage,
+                cancelled: outcome.cancelled,
+            }))
+        }
+        Err(err) => LoadEvent::Failed(err.to_string()),
+    };
+    let _ = sender.send(event);
+    notify();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-captures").join(name)
+    }
+
+    fn finish(handle: &LoadHandle) -> LoadEvent {
+        loop {
+            match handle.events.recv_timeout(Duration::from_secs(10)) {
+                Ok(LoadEvent::Progress { .. }) => continue,
+                Ok(other) => return other,
+                Err(err) => panic!("no event: {err}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_sample_loads_in_the_background() {
+        let handle = spawn_load(&sample("broken-pipe.pcap"), EngineConfig::default(), || {});
+        let LoadEvent::Finished(loaded) = finish(&handle) else { panic!("not finished") };
+        assert_eq!(loaded.rows.len(), 1);
+        assert!(!loaded.cancelled && loaded.damage.is_none());
+    }
+
+    #[test]
+    fn a_bad_file_fails_with_its_reason() {
+        let handle = spawn_load(Path::new("/nonexistent.pcap"), EngineConfig::default(), || {});
+        let LoadEvent::Failed(message) = finish(&handle) else { panic!("should fail") };
+        assert!(message.contains("/nonexistent.pcap"), "{message}");
+    }
+}

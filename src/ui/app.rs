@@ -1,0 +1,539 @@
+//! The desktop app: a window in which a capture becomes ladder diagrams. It reads the model the
+//! loader thread sends through a channel and never blocks on the file.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::{Key, RichText, Ui};
+
+use crate::capture::Progress;
+use crate::ladder::Numbering;
+use crate::loader::{spawn_load, LoadEvent, LoadHandle};
+use crate::report::ConnRow;
+use crate::EngineConfig;
+
+use super::conn_table::{filters_ui, state_counts_ui, table_ui, TableState};
+use super::details::{diagnoses_ui, segment_details_ui, Field};
+use super::document::Document;
+use super::ladder_view::{human_bytes, ladder_ui, LadderViewState, TimeMode};
+
+/// What survives a restart (eframe persistence).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Settings {
+    pub recent: Vec<PathBuf>,
+    pub dark: bool,
+    pub absolute_numbers: bool,
+    pub time_mode: TimeMode,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { recent: Vec::new(), dark: true, absolute_numbers: false, time_mode: TimeMode::Relative }
+    }
+}
+
+const SETTINGS_KEY: &str = "tcpladder-settings";
+const RECENT_LIMIT: usize = 10;
+/// A dialog that returns "nothing chosen" faster than this was never shown.
+const NO_DIALOG_WITHIN: Duration = Duration::from_millis(150);
+const PAGE: usize = 20;
+
+/// A load in progress.
+struct Loading {
+    handle: LoadHandle,
+    progress: Progress,
+    rows: Vec<ConnRow>,
+    started: Instant,
+}
+
+/// The application state.
+pub struct TcpLadderApp {
+    settings: Settings,
+    loading: Option<Loading>,
+    document: Option<Document>,
+    error: Option<String>,
+    notice: Option<String>,
+    typed_path: String,
+    table: TableState,
+    view: LadderViewState,
+    field: Field,
+    first_run_hint: bool,
+    config: EngineConfig,
+}
+
+impl TcpLadderApp {
+    /// A new app that opens `file`, or the bundled sample when there is none.
+    pub fn new(ctx: &egui::Context, storage: Option<&dyn eframe::Storage>, file: Option<PathBuf>) -> Self {
+        let settings: Settings = storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
+        let mut app = Self {
+            settings,
+            loading: None,
+            document: None,
+            error: None,
+            notice: None,
+            typed_path: String::new(),
+            table: TableState::default(),
+            view: LadderViewState::default(),
+            field: Field::None,
+            first_run_hint: file.is_none(),
+            config: EngineConfig::default(),
+        };
+        app.apply_settings(ctx);
+        match file.or_else(crate::samples::bundled_sample) {
+            Some(path) => app.open(ctx, &path),
+            None => app.error = Some("The bundled sample capture is missing; open a capture with File › Open.".into()),
+        }
+        app
+    }
+
+    fn apply_settings(&mut self, ctx: &egui::Context) {
+        install_fonts(ctx);
+        ctx.set_theme(if self.settings.dark { egui::Theme::Dark } else { egui::Theme::Light });
+        self.view.numbering = if self.settings.absolute_numbers { Numbering::Absolute } else { Numbering::Relative };
+        self.view.time_mode = self.settings.time_mode;
+    }
+
+    /// Starts loading `path` in the background; the current document stays until it finishes.
+    pub fn open(&mut self, ctx: &egui::Context, path: &Path) {
+        if let Some(loading) = self.loading.take() {
+            loading.handle.cancel();
+        }
+        let waker = ctx.clone();
+        let handle = spawn_load(path, self.config, move || waker.request_repaint());
+        self.loading =
+            Some(Loading { handle, progress: Progress::default(), rows: Vec::new(), started: Instant::now() });
+        self.error = None;
+    }
+
+    /// True while a file is being read.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// The open document, once loaded.
+    pub fn document(&self) -> Option<&Document> {
+        self.document.as_ref()
+    }
+
+    /// Receives what the loader sent, within a small time budget per frame.
+    pub fn poll_loader(&mut self) {
+        let Some(loading) = &mut self.loading else { return };
+        let budget = Instant::now() + Duration::from_millis(8);
+        let mut finished = None;
+        while Instant::now() < budget {
+            match loading.handle.events.try_recv() {
+                Ok(LoadEvent::Progress { progress, new_rows }) => {
+                    loading.progress = progress;
+                    loading.rows.extend(new_rows);
+                }
+                Ok(other) => {
+                    finished = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        match finished {
+            Some(LoadEvent::Finished(loaded)) => {
+                let path = loaded.path.clone();
+                if loaded.cancelled {
+                    self.notice =
+                        Some(format!("Loading cancelled: showing the {} packets read.", loaded.engine.stats().packets));
+                }
+                if let Some(damage) = &loaded.damage {
+                    self.error = Some(format!("{damage}. Everything before it is shown."));
+                }
+                self.document = Some(Document::new(*loaded));
+                self.loading = None;
+                self.remember(&path);
+                self.view.scroll_to_segment = None;
+            }
+            Some(LoadEvent::Failed(message)) => {
+                self.error = Some(message);
+                self.loading = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn remember(&mut self, path: &Path) {
+        let Ok(path) = path.canonicalize() else { return };
+        if crate::samples::bundled_sample().and_then(|s| s.canonicalize().ok()).as_ref() == Some(&path) {
+            return;
+        }
+        self.settings.recent.retain(|p| p != &path);
+        self.settings.recent.insert(0, path);
+        self.settings.recent.truncate(RECENT_LIMIT);
+    }
+
+    fn open_dialog(&mut self, ctx: &egui::Context) {
+        let asked = Instant::now();
+        let picked = rfd::FileDialog::new()
+            .set_title("Open a capture")
+            .add_filter("Captures (pcap, pcapng)", &["pcap", "pcapng", "cap", "dmp"])
+            .add_filter("All files", &["*"])
+            .pick_file();
+        match picked {
+            Some(path) => self.open(ctx, &path),
+            None if asked.elapsed() < NO_DIALOG_WITHIN => {
+                self.notice = Some(
+                    "No file dialog appeared: this system has neither the XDG desktop portal nor zenity \
+                     (install xdg-desktop-portal-gtk or zenity). Drag a capture onto the window, or type its \
+                     path in the box at the top."
+                        .into(),
+                );
+            }
+            None => {}
+        }
+    }
+
+    fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        if let Some(path) = dropped.first() {
+            self.open(ctx, path);
+        }
+    }
+
+    fn keyboard(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let Some(document) = &mut self.document else { return };
+        let Some(count) = document.connection().map(|c| c.segments.len()) else { return };
+        let current = document.selected_segment;
+        let last = count.saturating_sub(1);
+        let target = ctx.input(|i| {
+            let down = i.key_pressed(Key::J) || i.key_pressed(Key::ArrowDown);
+            let up = i.key_pressed(Key::K) || i.key_pressed(Key::ArrowUp);
+            if down {
+                Some(current.map_or(0, |c| (c + 1).min(last)))
+            } else if up {
+                Some(current.map_or(0, |c| c.saturating_sub(1)))
+            } else if i.key_pressed(Key::PageDown) {
+                Some(current.map_or(0, |c| (c + PAGE).min(last)))
+            } else if i.key_pressed(Key::PageUp) {
+                Some(current.map_or(0, |c| c.saturating_sub(PAGE)))
+            } else if i.key_pressed(Key::Home) {
+                Some(0)
+            } else if i.key_pressed(Key::End) {
+                Some(last)
+            } else {
+                None
+            }
+        });
+        if let Some(target) = target.filter(|_| count > 0) {
+            select_segment(document, &mut self.view, target);
+        }
+        ctx.input(|i| {
+            if i.key_pressed(Key::Plus) || i.key_pressed(Key::Equals) {
+                self.view.zoom = (self.view.zoom * 1.15).min(3.0);
+            }
+            if i.key_pressed(Key::Minus) {
+                self.view.zoom = (self.view.zoom / 1.15).max(0.4);
+            }
+            if i.key_pressed(Key::Num0) {
+                self.view.zoom = 1.0;
+            }
+        });
+        if ctx.input(|i| i.key_pressed(Key::N)) {
+            self.next_finding();
+        }
+        if ctx.input(|i| i.key_pressed(Key::Escape)) {
+            if let Some(document) = &mut self.document {
+                document.selected_segment = None;
+            }
+        }
+    }
+
+    fn next_finding(&mut self) {
+        let Some(document) = &mut self.document else { return };
+        let Some(row) = document.row() else { return };
+        let frames: Vec<u32> = row.diagnoses.iter().map(|d| d.frame).collect();
+        let Some(connection) = document.connection() else { return };
+        let current_frame = document.selected_segment.and_then(|i| connection.segments.get(i)).map_or(0, |s| s.frame);
+        let next = frames.iter().find(|&&f| f > current_frame).or(frames.first()).copied();
+        if let Some(index) = next.and_then(|f| connection.segments.iter().position(|s| s.frame == f)) {
+            select_segment(document, &mut self.view, index);
+        }
+    }
+
+    fn menu_ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open…").clicked() {
+                    ui.close();
+                    self.open_dialog(&ctx);
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.settings.recent.is_empty() {
+                        ui.label(RichText::new("nothing yet").weak());
+                    }
+                    for path in self.settings.recent.clone() {
+                        if ui.button(path.display().to_string()).clicked() {
+                            ui.close();
+                            self.open(&ctx, &path);
+                        }
+                    }
+                });
+                if ui.button("Open the bundled sample").clicked() {
+                    ui.close();
+                    if let Some(sample) = crate::samples::bundled_sample() {
+                        self.open(&ctx, &sample);
+                    }
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                let mut changed = ui.checkbox(&mut self.settings.dark, "Dark theme").changed();
+                changed |= ui.checkbox(&mut self.settings.absolute_numbers, "Absolute sequence numbers").changed();
+                ui.separator();
+                ui.label("Time column");
+                for (mode, name) in [
+                    (TimeMode::Relative, "since the connection began"),
+                    (TimeMode::Absolute, "capture clock"),
+                    (TimeMode::Delta, "since the previous segment"),
+                ] {
+                    changed |= ui.radio_value(&mut self.settings.time_mode, mode, name).changed();
+                }
+                ui.separator();
+                if ui.button("Zoom in  (+)").clicked() {
+                    self.view.zoom = (self.view.zoom * 1.15).min(3.0);
+                }
+                if ui.button("Zoom out  (-)").clicked() {
+                    self.view.zoom = (self.view.zoom / 1.15).max(0.4);
+                }
+                if ui.button("Reset zoom  (0)").clicked() {
+                    self.view.zoom = 1.0;
+                }
+                if changed {
+                    self.apply_settings(&ctx);
+                }
+            });
+            ui.menu_button("Help", |ui| {
+                ui.label("j / ↓, k / ↑: next, previous segment");
+                ui.label("PgDn, PgUp, Home, End: jump");
+                ui.label("+, -, 0: zoom");
+                ui.label("n: next finding · Esc: clear selection");
+                ui.label("Drop a capture on the window to open it.");
+            });
+            ui.separator();
+            let response = ui.add(
+                egui::TextEdit::singleline(&mut self.typed_path)
+                    .hint_text("or type a capture's path and press Enter")
+                    .desired_width(320.0),
+            );
+            if response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter)) && !self.typed_path.trim().is_empty() {
+                let path = PathBuf::from(self.typed_path.trim());
+                self.open(&ctx, &path);
+            }
+        });
+    }
+
+    fn banners_ui(&mut self, ui: &mut Ui) {
+        if let Some(loading) = &self.loading {
+            let progress = loading.progress;
+            let fraction =
+                if progress.bytes_total > 0 { progress.bytes_read as f32 / progress.bytes_total as f32 } else { 0.0 };
+            let mut cancel = false;
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("Reading {}", loading.handle.path.display()));
+                let text = format!(
+                    "{} of {} · {} packets · {} connections · {:.1} s",
+                    human_bytes(progress.bytes_read),
+                    human_bytes(progress.bytes_total),
+                    progress.packets,
+                    loading.rows.len(),
+                    loading.started.elapsed().as_secs_f32()
+                );
+                ui.add(egui::ProgressBar::new(fraction).text(text).desired_width(420.0));
+                cancel = ui.button("Cancel").clicked();
+            });
+            if cancel {
+                loading.handle.cancel();
+            }
+        }
+        let mut dismiss_error = false;
+        if let Some(error) = &self.error {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(format!("Error: {error}")).color(ui.visuals().error_fg_color));
+                dismiss_error = ui.small_button("dismiss").clicked();
+            });
+        }
+        if dismiss_error {
+            self.error = None;
+        }
+        let mut dismiss_notice = false;
+        if let Some(notice) = &self.notice {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(notice).color(ui.visuals().warn_fg_color));
+                dismiss_notice = ui.small_button("dismiss").clicked();
+            });
+        }
+        if dismiss_notice {
+            self.notice = None;
+        }
+        if self.first_run_hint && self.document.is_some() {
+            let mut close = false;
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(
+                    "This is a bundled sample: a handshake, a request and a close. Click an arrow (or press j) to see \
+                     why each side's state changed. Open your own capture with File › Open, or drop it here.",
+                ));
+                close = ui.small_button("got it").clicked();
+            });
+            if close {
+                self.first_run_hint = false;
+            }
+        }
+    }
+
+    fn connections_ui(&mut self, ui: &mut Ui) {
+        let rows: &[ConnRow] = match (&self.document, &self.loading) {
+            (_, Some(loading)) if self.document.is_none() => &loading.rows,
+            (Some(document), _) => &document.rows,
+            _ => &[],
+        };
+        ui.heading(format!("Connections ({})", rows.len()));
+        state_counts_ui(ui, rows, &mut self.table);
+        filters_ui(ui, &mut self.table);
+        let selected = self.document.as_ref().and_then(|d| d.selected_conn);
+        if let Some(id) = table_ui(ui, rows, &mut self.table, selected) {
+            if let Some(document) = &mut self.document {
+                document.select_connection(id);
+            }
+        }
+    }
+
+    fn side_panel_ui(&mut self, ui: &mut Ui) {
+        let Some(document) = &mut self.document else { return };
+        let Some(connection) = document.engine.connection(document.selected_conn.unwrap_or(u32::MAX)) else {
+            ui.label("No connection selected.");
+            return;
+        };
+        let findings = document.row().map(|r| r.diagnoses.clone()).unwrap_or_default();
+        let mut jump = None;
+        egui::ScrollArea::vertical().id_salt("side").show(ui, |ui| {
+            match document.selected_segment {
+                Some(index) => segment_details_ui(ui, connection, index, &mut self.field, self.view.numbering),
+                None => {
+                    ui.heading("Segment");
+                    ui.label(
+                        RichText::new(
+                            "Click an arrow, or press j, to see every field and why each side's state changed.",
+                        )
+                        .weak(),
+                    );
+                }
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.heading("Findings");
+                if ui.button("next finding (n)").clicked() {
+                    jump = Some(usize::MAX);
+                }
+            });
+            if let Some(index) = diagnoses_ui(ui, connection, &findings) {
+                jump = Some(index);
+            }
+        });
+        match jump {
+            Some(usize::MAX) => self.next_finding(),
+            Some(index) => select_segment(document, &mut self.view, index),
+            None => {}
+        }
+    }
+}
+
+/// egui's fonts, with Hack behind Ubuntu-Light for proportional text: labels use arrows (→ ←)
+/// and triangles (▲ ▼) that only Hack has, and must not depend on the system's fonts.
+pub fn install_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
+        family.insert(1.min(family.len()), "Hack".to_owned());
+    }
+    ctx.set_fonts(fonts);
+}
+
+/// Selects a segment, expanding the fold that hides it and scrolling it into view.
+fn select_segment(document: &mut Document, view: &mut LadderViewState, index: usize) {
+    document.selected_segment = Some(index);
+    if let Some(layout) = document.layout() {
+        if let Some(row) = layout.row_of_segment(index).and_then(|r| layout.rows.get(r)) {
+            if let crate::ladder::RowKind::Folded(run) = row.kind {
+                document.expanded.insert(run.first);
+            }
+        }
+    }
+    view.scroll_to_segment = Some(index);
+}
+
+impl eframe::App for TcpLadderApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.poll_loader();
+        self.handle_dropped_files(&ctx);
+        self.keyboard(&ctx);
+        egui::Panel::top("menu").show(ui, |ui| {
+            self.menu_ui(ui);
+            self.banners_ui(ui);
+        });
+        egui::Panel::left("connections").resizable(true).default_size(440.0).min_size(260.0).show(ui, |ui| {
+            self.connections_ui(ui);
+        });
+        egui::Panel::right("details").resizable(true).default_size(330.0).min_size(220.0).show(ui, |ui| {
+            self.side_panel_ui(ui);
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            let Some(document) = &mut self.document else {
+                ui.centered_and_justified(|ui| {
+                    ui.label(if self.loading.is_some() {
+                        "Reading…"
+                    } else {
+                        "Open a capture: File › Open, or drop it here."
+                    });
+                });
+                return;
+            };
+            if let Some(row) = document.row() {
+                let summary = row.diagnoses.first().map_or(String::new(), |d| d.text.clone());
+                ui.label(
+                    RichText::new(format!(
+                        "Connection {}: {} → {} · {} segments · {:.3} s · {} {}",
+                        row.id, row.client, row.server, row.packets, row.duration, row.conn_state, row.history
+                    ))
+                    .strong(),
+                );
+                if !summary.is_empty() {
+                    ui.label(RichText::new(summary).weak());
+                }
+            }
+            if let Some(index) = ladder_ui(ui, document, &mut self.view) {
+                document.selected_segment = Some(index);
+            }
+        });
+        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
+            let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::NULL.with("drop")));
+            let rect = ctx.content_rect();
+            painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(160));
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop the capture to open it",
+                egui::FontId::proportional(24.0),
+                egui::Color32::WHITE,
+            );
+        }
+        if self.loading.is_some() {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+}

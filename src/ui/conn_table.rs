@@ -1,0 +1,274 @@
+//! The connections table: counts by final state, filters, and a sortable, virtualized list.
+
+use egui::{RichText, Sense, Ui, Vec2};
+
+use crate::report::ConnRow;
+use crate::tcp::TcpState;
+
+use super::theme;
+
+/// The quick filters above the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuickFilter {
+    #[default]
+    All,
+    Resets,
+    CloseWait,
+    Refused,
+    Retransmissions,
+}
+
+impl QuickFilter {
+    const ALL: [QuickFilter; 5] = [Self::All, Self::Resets, Self::CloseWait, Self::Refused, Self::Retransmissions];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Resets => "resets",
+            Self::CloseWait => "CLOSE_WAIT",
+            Self::Refused => "refused",
+            Self::Retransmissions => "retransmissions",
+        }
+    }
+
+    fn matches(self, row: &ConnRow) -> bool {
+        let has = |code: &str| row.diagnoses.iter().any(|d| d.code == code);
+        match self {
+            Self::All => true,
+            Self::Resets => has("reset_by_peer") || has("broken_pipe") || row.conn_state.starts_with("RST"),
+            Self::CloseWait => row.client_state == TcpState::CloseWait || row.server_state == TcpState::CloseWait,
+            Self::Refused => has("refused"),
+            Self::Retransmissions => has("retransmissions") || has("syn_retransmit") || has("synack_retransmit"),
+        }
+    }
+}
+
+/// Columns the table sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Id,
+    Packets,
+    Bytes,
+    Duration,
+    ClientState,
+    ServerState,
+}
+
+/// Filters and sort order, and the rows they select (recomputed only when they change).
+#[derive(Debug, Default)]
+pub struct TableState {
+    pub filter: String,
+    pub quick: QuickFilter,
+    pub state: Option<TcpState>,
+    pub sort: SortKey,
+    pub descending: bool,
+    visible: Vec<u32>,
+    key: Option<(String, QuickFilter, Option<TcpState>, SortKey, bool, usize)>,
+}
+
+impl TableState {
+    /// Ids of the rows that pass the filters, in display order.
+    pub fn visible(&mut self, rows: &[ConnRow]) -> &[u32] {
+        let key = (self.filter.clone(), self.quick, self.state, self.sort, self.descending, rows.len());
+        if self.key.as_ref() != Some(&key) {
+            let needle = self.filter.to_lowercase();
+            let mut ids: Vec<&ConnRow> = rows
+                .iter()
+                .filter(|row| self.quick.matches(row))
+                .filter(|row| self.state.is_none_or(|s| row.client_state == s || row.server_state == s))
+                .filter(|row| needle.is_empty() || matches_text(row, &needle))
+                .collect();
+            ids.sort_by(|a, b| {
+                let order = match self.sort {
+                    SortKey::Id => a.id.cmp(&b.id),
+                    SortKey::Packets => a.packets.cmp(&b.packets),
+                    SortKey::Bytes => (a.bytes_c2s + a.bytes_s2c).cmp(&(b.bytes_c2s + b.bytes_s2c)),
+                    SortKey::Duration => a.duration.total_cmp(&b.duration),
+                    SortKey::ClientState => a.client_state.cmp(&b.client_state),
+                    SortKey::ServerState => a.server_state.cmp(&b.server_state),
+                };
+                if self.descending {
+                    order.reverse()
+                } else {
+                    order
+                }
+            });
+            self.visible = ids.into_iter().map(|row| row.id).collect();
+            self.key = Some(key);
+        }
+        &self.visible
+    }
+}
+
+fn matches_text(row: &ConnRow, needle: &str) -> bool {
+    row.client.to_lowercase().contains(needle)
+        || row.server.to_lowercase().contains(needle)
+        || row.conn_state.to_lowercase().contains(needle)
+        || row.client_state.name().to_lowercase().contains(needle)
+        || row.server_state.name().to_lowercase().contains(needle)
+        || row.diagnoses.iter().any(|d| d.code.contains(needle))
+        || row.id.to_string() == needle
+}
+
+/// `ESTABLISHED 12  CLOSE_WAIT 40  TIME_WAIT 300`: final states of every side, like
+/// `netstat -n | awk '/^tcp/ {++S[$NF]} END {for(a in S) print a, S[a]}'`. Clicking one filters.
+pub fn state_counts_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState) {
+    let mut counts = std::collections::BTreeMap::new();
+    for row in rows {
+        for state in [row.client_state, row.server_state] {
+            *counts.entry(state).or_insert(0usize) += 1;
+        }
+    }
+    let dark = ui.visuals().dark_mode;
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new("sockets by final state:").weak());
+        for (state, count) in counts {
+            let selected = table.state == Some(state);
+            let text = RichText::new(format!("{state} {count}"))
+                .background_color(theme::state_fill(state, dark))
+                .color(theme::pill_text(dark));
+            if ui
+                .selectable_label(selected, text)
+                .on_hover_text("show only connections with a side in this state")
+                .clicked()
+            {
+                table.state = if selected { None } else { Some(state) };
+            }
+        }
+    });
+}
+
+/// Filter box and quick filters.
+pub fn filters_ui(ui: &mut Ui, table: &mut TableState) {
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(&mut table.filter)
+                .hint_text("filter: address, port, state, diagnosis")
+                .desired_width(260.0),
+        );
+        for quick in QuickFilter::ALL {
+            if ui.selectable_label(table.quick == quick, quick.label()).clicked() {
+                table.quick = quick;
+            }
+        }
+    });
+}
+
+const COLUMNS: [(&str, f32, Option<SortKey>); 9] = [
+    ("id", 44.0, Some(SortKey::Id)),
+    ("client", 150.0, None),
+    ("server", 150.0, None),
+    ("pkts", 52.0, Some(SortKey::Packets)),
+    ("bytes →/←", 96.0, Some(SortKey::Bytes)),
+    ("duration", 70.0, Some(SortKey::Duration)),
+    ("client state", 104.0, Some(SortKey::ClientState)),
+    ("server state", 104.0, Some(SortKey::ServerState)),
+    ("zeek", 44.0, None),
+];
+
+/// The table; returns the id of a row the user clicked.
+pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected: Option<u32>) -> Option<u32> {
+    let mut clicked = None;
+    egui::ScrollArea::horizontal().id_salt("table-h").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            for (name, width, sort) in COLUMNS {
+                let arrow = match sort {
+                    Some(key) if key == table.sort => {
+                        if table.descending {
+                            " ▼"
+                        } else {
+                            " ▲"
+                        }
+                    }
+                    _ => "",
+                };
+                let response = ui.add_sized(
+                    [width, 18.0],
+                    egui::Label::new(RichText::new(format!("{name}{arrow}")).strong()).sense(Sense::click()),
+                );
+                if let (Some(key), true) = (sort, response.clicked()) {
+                    if table.sort == key {
+                        table.descending = !table.descending;
+                    } else {
+                        table.sort = key;
+                        table.descending = false;
+                    }
+                }
+            }
+            ui.label(RichText::new("diagnoses").strong());
+        });
+        ui.separator();
+        let dark = ui.visuals().dark_mode;
+        let visible = table.visible(rows).to_vec();
+        if visible.is_empty() {
+            ui.label(RichText::new("No connection matches the filters.").weak());
+        }
+        let row_height = 20.0;
+        egui::ScrollArea::vertical().id_salt("table-v").auto_shrink([false, false]).show_rows(
+            ui,
+            row_height,
+            visible.len(),
+            |ui, range| {
+                for id in visible.get(range).unwrap_or(&[]) {
+                    let Some(row) = rows.get(*id as usize) else { continue };
+                    let is_selected = selected == Some(row.id);
+                    let response = ui
+                        .horizontal(|ui| {
+                            ui.spacing_mut().item_spacing.x = 8.0;
+                            let cells = [
+                                row.id.to_string(),
+                                row.client.clone(),
+                                row.server.clone(),
+                                row.packets.to_string(),
+                                format!("{}/{}", row.bytes_c2s, row.bytes_s2c),
+                                format!("{:.3}s", row.duration),
+                            ];
+                            for ((text, (_, width, _)), index) in cells.iter().zip(COLUMNS).zip(0..) {
+                                let label = if index == 0 {
+                                    RichText::new(text).monospace().strong()
+                                } else {
+                                    RichText::new(text).monospace()
+                                };
+                                ui.add_sized(Vec2::new(width, row_height), egui::Label::new(label).truncate());
+                            }
+                            for (state, width) in [(row.client_state, 104.0), (row.server_state, 104.0)] {
+                                let text = RichText::new(state.name())
+                                    .monospace()
+                                    .background_color(theme::state_fill(state, dark))
+                                    .color(theme::pill_text(dark));
+                                ui.add_sized(Vec2::new(width, row_height), egui::Label::new(text));
+                            }
+                            ui.add_sized(
+                                Vec2::new(44.0, row_height),
+                                egui::Label::new(RichText::new(row.conn_state).monospace()),
+                            );
+                            ui.label(RichText::new(row.codes()).small());
+                        })
+                        .response;
+                    let response = response.interact(Sense::click());
+                    if is_selected {
+                        ui.painter().rect_stroke(
+                            response.rect,
+                            3.0,
+                            ui.visuals().selection.stroke,
+                            egui::StrokeKind::Inside,
+                        );
+                    }
+                    response.widget_info(|| {
+                        egui::WidgetInfo::selected(
+                            egui::Role::Button,
+                            true,
+                            is_selected,
+                            format!("connection {}", row.id),
+                        )
+                    });
+                    if response.clicked() {
+                        clicked = Some(row.id);
+                    }
+                }
+            },
+        );
+    });
+    clicked
+}

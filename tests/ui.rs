@@ -1,0 +1,94 @@
+//! The desktop app driven through AccessKit with egui_kittest, without a window or a GPU: open a
+//! sample, select a connection, click a segment, read the details and the state labels.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use tcpladder::ui::TcpLadderApp;
+
+use crate::util::sample;
+
+fn open(path: Option<PathBuf>) -> Harness<'static, TcpLadderApp> {
+    let mut harness = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, None, path));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while harness.state().is_loading() {
+        assert!(Instant::now() < deadline, "loading did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+        harness.step();
+    }
+    harness.run_steps(3);
+    harness
+}
+
+#[test]
+fn the_bundled_sample_opens_with_a_handshake_drawn_and_a_hint() {
+    let harness = open(None);
+    assert!(harness.state().document().is_some_and(|d| d.rows.len() == 1));
+    harness.get_by_label_contains("This is a bundled sample");
+    harness.get_by_label_contains("frame 1: [S] seq 0");
+    harness.get_by_label("client state SYN_SENT");
+    harness.get_by_label("server state LISTEN");
+    harness.get_by_label("server state SYN_RECEIVED");
+    harness.get_by_label_contains("frame 2: [S.] seq 0 ack 1");
+}
+
+#[test]
+fn clicking_a_fin_explains_close_wait() {
+    let mut harness = open(Some(sample("close-wait.pcap")));
+    harness.get_by_label("connection 0").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("[F.]").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Segment 6 · frame");
+    harness.get_by_label(
+        "The server received FIN: the peer will send no more, so it moved ESTABLISHED → CLOSE_WAIT; it stays there \
+         until its application calls close().",
+    );
+    harness.get_by_label("server state CLOSE_WAIT");
+    harness.get_by_label("client state FIN_WAIT_1");
+    // The finding is in the findings panel and, as the connection's headline, above the ladder.
+    let stuck =
+        harness.get_all_by_label_contains("is stuck in CLOSE_WAIT because its application never called close()");
+    assert_eq!(stuck.count(), 2);
+}
+
+#[test]
+fn the_keyboard_walks_the_segments() {
+    let mut harness = open(Some(sample("refused.pcap")));
+    harness.key_press(egui::Key::J);
+    harness.run_steps(2);
+    assert_eq!(harness.state().document().and_then(|d| d.selected_segment), Some(0));
+    harness.key_press(egui::Key::J);
+    harness.run_steps(2);
+    assert_eq!(harness.state().document().and_then(|d| d.selected_segment), Some(1));
+    harness.get_by_label_contains("The client received a RST");
+    harness.key_press(egui::Key::Home);
+    harness.run_steps(2);
+    assert_eq!(harness.state().document().and_then(|d| d.selected_segment), Some(0));
+}
+
+#[test]
+fn a_broken_pipe_shows_the_reset_and_its_finding() {
+    let mut harness = open(Some(sample("broken-pipe.pcap")));
+    harness.get_by_label_contains("frame 7: [R] seq");
+    // The code is in the table's diagnoses column and in the findings panel.
+    assert_eq!(harness.get_all_by_label("broken_pipe").count(), 2);
+    harness.get_by_label("frame 7").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().document().and_then(|d| d.selected_segment), Some(6));
+    harness.get_by_label_contains("The client received a RST");
+}
+
+#[test]
+fn a_file_that_is_not_a_capture_shows_its_error_in_the_window() {
+    let path = std::env::temp_dir().join(format!("tcpladder-ui-{}.pcap", std::process::id()));
+    std::fs::write(&path, b"not a capture").unwrap_or_else(|err| panic!("{err}"));
+    let harness = open(Some(path.clone()));
+    harness.get_by_label_contains("not a pcap or pcapng capture");
+    assert!(harness.state().document().is_none());
+    let _ = std::fs::remove_file(path);
+}
