@@ -92,3 +92,75 @@ fn a_file_that_is_not_a_capture_shows_its_error_in_the_window() {
     assert!(harness.state().document().is_none());
     let _ = std::fs::remove_file(path);
 }
+
+/// Writes a raw-IP pcap of `connections` × 20 segments: big enough that reading takes a while.
+fn write_big_capture(path: &std::path::Path, connections: u16) {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    bytes.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    bytes.extend_from_slice(&65_535u32.to_le_bytes());
+    bytes.extend_from_slice(&101u32.to_le_bytes());
+    for connection in 0..connections {
+        for i in 0..20u32 {
+            let builder = etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .tcp(10_000 + connection, 80, 1 + i * 10, 1000)
+                .ack(1);
+            let mut frame = Vec::new();
+            let _ = builder.write(&mut frame, &[0u8; 10]);
+            let len = frame.len() as u32;
+            bytes.extend_from_slice(&(u32::from(connection)).to_le_bytes());
+            bytes.extend_from_slice(&i.to_le_bytes());
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&frame);
+        }
+    }
+    std::fs::write(path, bytes).unwrap_or_else(|err| panic!("{err}"));
+}
+
+#[test]
+fn loading_shows_progress_and_can_be_cancelled() {
+    let path = std::env::temp_dir().join(format!("tcpladder-big-{}.pcap", std::process::id()));
+    write_big_capture(&path, 60_000);
+    let file = path.clone();
+    let mut harness = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, None, Some(file)));
+    harness.step();
+    assert!(harness.state().is_loading());
+    harness.get_by_label_contains("Reading ");
+    harness.get_by_label("Cancel").click();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while harness.state().is_loading() {
+        assert!(Instant::now() < deadline, "cancel did not stop the load");
+        std::thread::sleep(Duration::from_millis(5));
+        harness.step();
+    }
+    harness.run_steps(2);
+    let document = harness.state().document().unwrap_or_else(|| panic!("no document after cancel"));
+    assert!(document.cancelled, "the load finished before Cancel was seen");
+    assert!(document.engine.stats().packets < 1_200_000, "cancelled early, keeping what was read");
+    harness.get_by_label_contains("Loading cancelled: showing the");
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn the_window_is_readable_at_twice_the_scale() {
+    let path = sample("simultaneous-close.pcap");
+    let mut harness = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .with_pixels_per_point(2.0)
+        .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, None, Some(path)));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while harness.state().is_loading() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+        harness.step();
+    }
+    harness.run_steps(3);
+    assert_eq!(
+        harness.get_all_by_label("client state CLOSING").count()
+            + harness.get_all_by_label("server state CLOSING").count(),
+        2
+    );
+}

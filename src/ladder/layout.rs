@@ -139,10 +139,16 @@ pub struct LadderLayout {
 }
 
 impl LadderLayout {
-    /// Lays out `connection`; folds whose first index is in `expanded` are shown in full.
-    pub fn new(connection: &Connection, expanded: &BTreeSet<usize>, options: &LayoutOptions) -> Self {
+    /// Lays out `connection`; folds whose first index is in `expanded` are shown in full, and the
+    /// segments of frames in `noted` (findings) keep their own row with room for a note.
+    pub fn new(connection: &Connection, expanded: &BTreeSet<usize>, noted: &[u32], options: &LayoutOptions) -> Self {
         let segments = &connection.segments;
-        let plain: Vec<bool> = plain_flags(segments);
+        let mut plain: Vec<bool> = plain_flags(segments);
+        let noted_index = |segment: &Segment| noted.contains(&segment.frame);
+        for (flag, segment) in plain.iter_mut().zip(segments) {
+            *flag &= !noted_index(segment);
+        }
+        let segment_height = |segment: &Segment| segment_height(segment, noted_index(segment), options);
         let mut rows = Vec::new();
         let mut segment_rows = vec![0u32; segments.len()];
         let mut y = 0.0;
@@ -164,8 +170,7 @@ impl LadderLayout {
             if run_len > options.fold_longer_than && !expanded.contains(&(index + options.fold_keep)) {
                 let keep = options.fold_keep;
                 for i in index..index + keep {
-                    segment_rows[i] =
-                        push(&mut rows, RowKind::Segment(i), segment_height(&segments[i], options)) as u32;
+                    segment_rows[i] = push(&mut rows, RowKind::Segment(i), segment_height(&segments[i])) as u32;
                 }
                 let fold = fold_of(segments, index + keep, run_end - keep - 1);
                 let row = push(&mut rows, RowKind::Folded(fold), options.band_height) as u32;
@@ -173,8 +178,7 @@ impl LadderLayout {
                     *slot = row;
                 }
                 for i in run_end - keep..run_end {
-                    segment_rows[i] =
-                        push(&mut rows, RowKind::Segment(i), segment_height(&segments[i], options)) as u32;
+                    segment_rows[i] = push(&mut rows, RowKind::Segment(i), segment_height(&segments[i])) as u32;
                 }
                 index = run_end;
                 continue;
@@ -187,7 +191,7 @@ impl LadderLayout {
                         push(&mut rows, RowKind::Idle { nanos: gap }, options.band_height);
                     }
                 }
-                segment_rows[i] = push(&mut rows, RowKind::Segment(i), segment_height(&segments[i], options)) as u32;
+                segment_rows[i] = push(&mut rows, RowKind::Segment(i), segment_height(&segments[i])) as u32;
             }
             index = end;
         }
@@ -233,9 +237,9 @@ pub fn lifelines(width: f32, margin: f32) -> (f32, f32) {
 /// segment travels.
 pub const ARROW_SLOPE: f32 = 0.35;
 
-fn segment_height(segment: &Segment, options: &LayoutOptions) -> f32 {
-    let has_note = segment.flags.syn() || segment.analysis.0 != 0;
-    options.row_height + if has_note { options.note_height } else { 0.0 }
+fn segment_height(segment: &Segment, noted: bool, options: &LayoutOptions) -> f32 {
+    let notes = [segment.flags.syn(), segment.analysis.0 != 0, noted].iter().filter(|&&n| n).count();
+    options.row_height + notes as f32 * options.note_height
 }
 
 /// A segment is plain when it changes no state and has nothing to flag: data and ACKs in bulk.
@@ -371,7 +375,7 @@ mod tests {
 
     #[test]
     fn a_short_connection_shows_every_segment_with_phases() {
-        let layout = LadderLayout::new(&bulk(4), &BTreeSet::new(), &LayoutOptions::default());
+        let layout = LadderLayout::new(&bulk(4), &BTreeSet::new(), &[], &LayoutOptions::default());
         assert_eq!(layout.rows.len(), 14);
         let names: Vec<&str> = layout.phases.iter().map(|p| p.phase.name()).collect();
         assert_eq!(names, ["three-way handshake", "data transfer", "teardown (four-way)"]);
@@ -383,7 +387,7 @@ mod tests {
     fn long_data_runs_fold_and_expand() {
         let connection = bulk(100_000);
         let options = LayoutOptions::default();
-        let folded = LadderLayout::new(&connection, &BTreeSet::new(), &options);
+        let folded = LadderLayout::new(&connection, &BTreeSet::new(), &[], &options);
         // Handshake, 3 kept, the fold, 3 kept, teardown.
         assert_eq!(folded.rows.len(), 3 + 3 + 1 + 3 + 3);
         let Some(fold) = folded.rows.iter().find_map(|r| match r.kind {
@@ -397,14 +401,14 @@ mod tests {
         assert_eq!(fold.bytes_c2s + 300, 100_000 * 100);
         assert_eq!(fold.bytes_s2c, 0);
         assert_eq!(folded.row_of_segment(50_000), Some(6));
-        let expanded = LadderLayout::new(&connection, &BTreeSet::from([fold.first]), &options);
+        let expanded = LadderLayout::new(&connection, &BTreeSet::from([fold.first]), &[], &options);
         assert_eq!(expanded.rows.len(), 200_006);
         assert_eq!(expanded.segment_of_row(50_003), Some(50_003));
     }
 
     #[test]
     fn only_visible_rows_are_returned() {
-        let layout = LadderLayout::new(&bulk(40), &BTreeSet::from([6]), &LayoutOptions::default());
+        let layout = LadderLayout::new(&bulk(40), &BTreeSet::from([6]), &[], &LayoutOptions::default());
         let range = layout.rows_in(340.0, 700.0);
         assert!(range.start > 0 && range.end < layout.rows.len());
         for row in &layout.rows[range.clone()] {
@@ -422,7 +426,7 @@ mod tests {
             (true, A, 1, 1, 0, 0),
             (true, P | A, 1, 1, 5, 3_000),
         ]);
-        let layout = LadderLayout::new(&connection, &BTreeSet::new(), &LayoutOptions::default());
+        let layout = LadderLayout::new(&connection, &BTreeSet::new(), &[], &LayoutOptions::default());
         assert!(matches!(layout.rows[3].kind, RowKind::Idle { nanos } if nanos == 3_000_000_000));
         for pair in layout.rows.windows(2) {
             assert!((pair[0].y + pair[0].height - pair[1].y).abs() < 1e-3);
@@ -431,7 +435,7 @@ mod tests {
 
     #[test]
     fn state_marks_sit_on_the_side_that_changed() {
-        let layout = LadderLayout::new(&bulk(2), &BTreeSet::new(), &LayoutOptions::default());
+        let layout = LadderLayout::new(&bulk(2), &BTreeSet::new(), &[], &LayoutOptions::default());
         let first: Vec<(usize, usize, TcpState)> =
             layout.state_marks.iter().take(4).map(|m| (m.row, m.side, m.to)).collect();
         assert_eq!(

@@ -449,6 +449,18 @@ impl TcpLadderApp {
     }
 }
 
+/// The first sentence of a finding, and the one that says what the application saw, if another.
+fn headline(text: &str) -> String {
+    let sentences: Vec<&str> = text.split_inclusive(". ").collect();
+    let mut out = sentences.first().copied().unwrap_or(text).trim().to_string();
+    let consequence = sentences.iter().skip(1).find(|s| ["fails", "ECONN", "EPIPE"].iter().any(|k| s.contains(k)));
+    if let Some(sentence) = consequence {
+        out.push(' ');
+        out.push_str(sentence.trim());
+    }
+    out
+}
+
 /// egui's fonts, with Hack behind Ubuntu-Light for proportional text: labels use arrows (→ ←)
 /// and triangles (▲ ▼) that only Hack has, and must not depend on the system's fonts.
 pub fn install_fonts(ctx: &egui::Context) {
@@ -500,7 +512,7 @@ impl eframe::App for TcpLadderApp {
                 return;
             };
             if let Some(row) = document.row() {
-                let summary = row.diagnoses.first().map_or(String::new(), |d| d.text.clone());
+                let summary = row.diagnoses.first().map_or(String::new(), |d| headline(&d.text));
                 ui.label(
                     RichText::new(format!(
                         "Connection {}: {} → {} · {} segments · {:.3} s · {} {}",

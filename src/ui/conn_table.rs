@@ -141,7 +141,7 @@ pub fn state_counts_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState) {
 
 /// Filter box and quick filters.
 pub fn filters_ui(ui: &mut Ui, table: &mut TableState) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.add(
             egui::TextEdit::singleline(&mut table.filter)
                 .hint_text("filter: address, port, state, diagnosis")
@@ -170,7 +170,7 @@ const COLUMNS: [(&str, f32, Option<SortKey>); 9] = [
 /// The table; returns the id of a row the user clicked.
 pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected: Option<u32>) -> Option<u32> {
     let mut clicked = None;
-    egui::ScrollArea::horizontal().id_salt("table-h").show(ui, |ui| {
+    egui::ScrollArea::horizontal().id_salt("table-h").auto_shrink([false, false]).show(ui, |ui| {
         ui.horizontal(|ui| {
             for (name, width, sort) in COLUMNS {
                 let arrow = match sort {

@@ -72,7 +72,9 @@ impl Document {
         let stale = !matches!(&self.layout, Some((cached, expanded, _)) if *cached == id && *expanded == self.expanded);
         if stale {
             let connection = self.engine.connection(id)?;
-            let layout = LadderLayout::new(connection, &self.expanded, &LayoutOptions::default());
+            let noted: Vec<u32> =
+                self.row().map(|row| row.diagnoses.iter().map(|d| d.frame).collect()).unwrap_or_default();
+            let layout = LadderLayout::new(connection, &self.expanded, &noted, &LayoutOptions::default());
             self.layout = Some((id, self.expanded.clone(), layout));
         }
         self.layout.as_ref().map(|(_, _, layout)| layout)

@@ -41,11 +41,13 @@ impl Default for LadderViewState {
     }
 }
 
-const TIME_COLUMN: f32 = 84.0;
-const PILL_MARGIN: f32 = 140.0;
-const PHASE_COLUMN: f32 = 28.0;
+const TIME_COLUMN: f32 = 72.0;
+const PILL_MARGIN: f32 = 126.0;
+const PHASE_COLUMN: f32 = 26.0;
 /// Arrows need this much room between the lifelines for their labels.
-const MIN_GAP: f32 = 380.0;
+const MIN_GAP: f32 = 300.0;
+/// Length of an arrow's head at zoom 1: fixed, whatever the arrow's length.
+const ARROW_HEAD: f32 = 10.0;
 const HEADER_HEIGHT: f32 = 40.0;
 
 /// The narrowest the ladder gets; below it the view scrolls sideways.
@@ -83,6 +85,9 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
     let connection = document.engine.connection(id)?;
     let layout = document.layout_cached()?;
     let selected = document.selected_segment;
+    // Findings sit on the arrow of the frame that shows them.
+    let findings: Vec<(u32, &'static str)> =
+        document.row().map(|row| row.diagnoses.iter().map(|d| (d.frame, d.code)).collect()).unwrap_or_default();
     let mut clicked = None;
     let mut expand = None;
     let scroll_to = view.scroll_to_segment.take().and_then(|index| layout.row_of_segment(index));
@@ -128,7 +133,9 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
                         clicked = Some(index);
                     }
                     let hovered = response.hovered();
-                    paint.segment(ui, connection, segment, row, &label, selected == Some(index), hovered);
+                    let codes: Vec<&str> =
+                        findings.iter().filter(|(frame, _)| *frame == segment.frame).map(|(_, code)| *code).collect();
+                    paint.segment(ui, connection, segment, row, &label, &codes, selected == Some(index), hovered);
                     if hovered {
                         response.on_hover_text(segment_tooltip(connection, segment));
                     }
@@ -250,6 +257,7 @@ impl Paint<'_> {
         segment: &Segment,
         row: &Row,
         label: &str,
+        findings: &[&str],
         selected: bool,
         hovered: bool,
     ) {
@@ -278,7 +286,7 @@ impl Paint<'_> {
         let width = if selected { 2.6 } else { 1.6 };
         let tail = Pos2::new(from, self.tail_y(row));
         let head = Pos2::new(to, self.head_y(row));
-        self.ui_painter.arrow(tail, head - tail, Stroke::new(width, colour));
+        self.arrow(tail, head, Stroke::new(width, colour));
         let middle = Pos2::new((from + to) / 2.0, (tail.y + head.y) / 2.0 - 3.0 * self.zoom);
         self.ui_painter.text(middle, Align2::CENTER_BOTTOM, label, self.font(12.0), colour);
         let mut notes = Vec::new();
@@ -288,6 +296,10 @@ impl Paint<'_> {
         let analysis = analysis_label(segment);
         if !analysis.is_empty() {
             notes.push((analysis, colour));
+        }
+        if !findings.is_empty() {
+            let finding_colour = if segment.flags.rst() { colour } else { theme::warning_colour(self.dark) };
+            notes.push((format!("» {}", findings.join(", ")), finding_colour));
         }
         let mut y = head.y.max(tail.y) + 3.0 * self.zoom;
         for (text, note_colour) in notes {
@@ -300,6 +312,20 @@ impl Paint<'_> {
             );
             y += 12.0 * self.zoom;
         }
+    }
+
+    /// A line with a filled head of fixed size (egui's `arrow` scales the head with the length).
+    fn arrow(&self, tail: Pos2, head: Pos2, stroke: Stroke) {
+        let direction = (head - tail).normalized();
+        let length = ARROW_HEAD * self.zoom.clamp(0.6, 2.5);
+        let back = head - direction * length;
+        let side = direction.rot90() * (length * 0.45);
+        self.ui_painter.line_segment([tail, back], stroke);
+        self.ui_painter.add(egui::Shape::convex_polygon(
+            vec![head, back + side, back - side],
+            stroke.color,
+            Stroke::NONE,
+        ));
     }
 
     fn fold(&self, ui: &Ui, row: &Row, text: &str, hovered: bool) {
