@@ -6,8 +6,10 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use etherparse::PacketBuilder;
 
+use std::collections::BTreeSet;
 use tcpladder::decode::LinkType;
-use tcpladder::ladder::RowKind;
+
+use tcpladder::ladder::{LadderLayout, LayoutOptions, RowKind};
 use tcpladder::loader::Loaded;
 use tcpladder::report::ConnRow;
 use tcpladder::ui::document::Document;
@@ -68,12 +70,17 @@ fn bench(c: &mut Criterion) {
             document.expanded.extend(fold);
         }
         let mut view = LadderViewState { scroll_to_segment: Some(50_000), ..Default::default() };
-        // Settle the scroll position before measuring.
+        // Settle the scroll position before measuring, and check the frame draws a screenful.
+        let mut shapes = 0;
         for _ in 0..3 {
-            let _ = ctx.run_ui(input(), |ui| {
+            let output = ctx.run_ui(input(), |ui| {
                 ladder_ui(ui, &mut document, &mut view);
             });
+            shapes = output.shapes.len();
         }
+        let visible_segments = if expanded { 20 } else { 9 };
+        assert!(shapes > visible_segments * 3, "{name}: only {shapes} shapes painted");
+        eprintln!("{name}: {shapes} shapes per frame");
         group.bench_function(name, |b| {
             b.iter(|| {
                 let output = ctx.run_ui(input(), |ui| {
@@ -83,6 +90,21 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    let document = document();
+    let Some(connection) = document.connection() else { panic!("no connection") };
+    let fold = LadderLayout::new(connection, &BTreeSet::new(), &[], &LayoutOptions::default())
+        .rows
+        .iter()
+        .find_map(|row| match row.kind {
+            RowKind::Folded(run) => Some(run.first),
+            _ => None,
+        })
+        .into_iter()
+        .collect::<BTreeSet<usize>>();
+    // Done once when a connection is selected or a run is expanded, not every frame.
+    group.bench_function("layout_100k_expanded", |b| {
+        b.iter(|| black_box(LadderLayout::new(connection, &fold, &[], &LayoutOptions::default()).rows.len()))
+    });
     group.finish();
 }
 

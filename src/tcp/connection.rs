@@ -65,6 +65,8 @@ pub struct Connection {
     synack_seen: bool,
     /// A RST was sent that its receiver accepted.
     reset: bool,
+    /// Either side reached ESTABLISHED.
+    established: bool,
 }
 
 impl Connection {
@@ -97,6 +99,7 @@ impl Connection {
             syn_ts_nanos: None,
             synack_seen: false,
             reset: false,
+            established: false,
         }
     }
 
@@ -147,6 +150,7 @@ impl Connection {
         }
         self.reset |= flags.rst() && !analysis.has(AnalysisFlags::RST_IGNORED);
         let transition = self.machine.on_segment(me, &view, window, ts_nanos, &mut self.segments);
+        self.established |= transition.states.contains(&TcpState::Established);
         let (options_at, options_len) = self.store_options(packet.options);
         self.segments.push(Segment {
             ts_nanos,
@@ -286,6 +290,12 @@ impl Connection {
         let [client, server] = self.machine.states();
         let done = |state| matches!(state, Closed | TimeWait);
         self.reset || (done(client) && done(server))
+    }
+
+    /// True once the connection was established and then ended: only then does a SYN with the
+    /// same ISN start a new one (before, it is a retransmission, e.g. Windows retrying after RST).
+    pub fn ended_after_established(&self) -> bool {
+        self.established && self.is_finished()
     }
 
     /// Heap bytes this connection holds (segments, options, bookkeeping), for memory reports.

@@ -70,7 +70,8 @@ impl Tracker {
         };
         let side = &connection.sides[connection.direction_of(packet).sender()];
         match side.isn {
-            Some(isn) => isn != packet.seq,
+            // The same ISN is a retransmitted SYN, unless the connection had been up and ended.
+            Some(isn) => isn != packet.seq || connection.ended_after_established(),
             // A SYN seen after its SYN-ACK (reordered) matches the base the SYN-ACK implied.
             None => connection.is_finished() || side.base_seq.is_some_and(|base| base != packet.seq),
         }
@@ -89,5 +90,59 @@ impl Tracker {
     /// Consumes the tracker, returning its connections.
     pub fn into_connections(self) -> Vec<Connection> {
         self.connections
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::flags::TcpFlags;
+
+    fn feed(tracker: &mut Tracker, steps: &[(bool, u16, u32, u32)]) -> Vec<u32> {
+        let client = "127.0.0.1:40000".parse().unwrap_or_else(|_| unreachable!());
+        let server = "127.0.0.1:80".parse().unwrap_or_else(|_| unreachable!());
+        let mut ids = Vec::new();
+        for (frame, &(from_client, flags, seq, ack)) in steps.iter().enumerate() {
+            let (src, dst) = if from_client { (client, server) } else { (server, client) };
+            let packet =
+                TcpPacket { src, dst, seq, ack, flags: TcpFlags(flags), window: 100, payload_len: 0, options: &[] };
+            ids.push(tracker.ingest(frame as u32 + 1, frame as i64, &packet));
+        }
+        ids
+    }
+
+    const S: u16 = TcpFlags::SYN;
+    const A: u16 = TcpFlags::ACK;
+    const F: u16 = TcpFlags::FIN;
+    const R: u16 = TcpFlags::RST;
+
+    #[test]
+    fn a_retransmitted_syn_stays_in_its_connection() {
+        let mut tracker = Tracker::new(60_000_000_000);
+        assert_eq!(feed(&mut tracker, &[(true, S, 7, 0), (true, S, 7, 0), (false, S | A, 9, 8)]), [0, 0, 0]);
+    }
+
+    #[test]
+    fn a_new_isn_or_a_syn_after_the_end_starts_a_new_connection() {
+        let mut tracker = Tracker::new(60_000_000_000);
+        let handshake_and_close = [
+            (true, S, 7, 0),
+            (false, S | A, 9, 8),
+            (true, A, 8, 10),
+            (true, F | A, 8, 10),
+            (false, F | A, 10, 9),
+            (true, A, 9, 11),
+        ];
+        let mut steps = handshake_and_close.to_vec();
+        steps.push((true, S, 7, 0));
+        let ids = feed(&mut tracker, &steps);
+        assert_eq!(ids.last(), Some(&1), "same ISN after a full close: a new connection");
+        assert!(tracker.connection(1).is_some_and(|c| c.reused_ports));
+        let mut tracker = Tracker::new(60_000_000_000);
+        let ids = feed(&mut tracker, &[(true, S, 7, 0), (false, R | A, 0, 8), (true, S, 5000, 0)]);
+        assert_eq!(ids, [0, 0, 1], "a new ISN after a refusal");
+        let mut tracker = Tracker::new(60_000_000_000);
+        let ids = feed(&mut tracker, &[(true, S, 7, 0), (false, R | A, 0, 8), (true, S, 7, 0)]);
+        assert_eq!(ids, [0, 0, 0], "the same SYN again after a refusal is a retry of the same connect()");
     }
 }
