@@ -108,6 +108,16 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// A name for brackets too short for [`Phase::name`].
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Self::Handshake => "handshake",
+            Self::DataTransfer => "data",
+            Self::Teardown(Teardown::Reset) => "reset",
+            Self::Teardown(_) => "close",
+        }
+    }
+
     /// The name shown beside the bracket.
     pub fn name(self) -> &'static str {
         match self {

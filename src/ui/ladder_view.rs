@@ -392,7 +392,11 @@ impl Paint<'_> {
         self.ui_painter.line_segment([Pos2::new(x, top), Pos2::new(x - 6.0, top)], stroke);
         self.ui_painter.line_segment([Pos2::new(x, bottom), Pos2::new(x - 6.0, bottom)], stroke);
         // The name runs down beside the bracket, so the column stays narrow.
-        let galley = ui.painter().layout_no_wrap(span.phase.name().to_string(), FontId::proportional(11.5), colour);
+        let fits = |text: &str| {
+            let galley = ui.painter().layout_no_wrap(text.to_string(), FontId::proportional(11.5), colour);
+            (galley.size().x <= bottom - top).then_some(galley)
+        };
+        let Some(galley) = fits(span.phase.name()).or_else(|| fits(span.phase.short_name())) else { return };
         let text = egui::epaint::TextShape::new(Pos2::new(x + 16.0, top), galley, colour)
             .with_angle(std::f32::consts::FRAC_PI_2);
         self.ui_painter.add(text);
