@@ -164,3 +164,44 @@ fn the_window_is_readable_at_twice_the_scale() {
         2
     );
 }
+
+/// An in-memory stand-in for eframe's persistent storage.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn recent_files_and_the_theme_survive_a_restart() {
+    let mut harness = open(Some(sample("half-close.pcap")));
+    harness.get_by_label("View").click();
+    harness.run_steps(2);
+    harness.get_by_label("Dark theme").click_accesskit();
+    harness.run_steps(2);
+    assert!(!harness.state().settings().dark, "the checkbox did not change the setting");
+    assert_eq!(harness.ctx.theme(), egui::Theme::Light);
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    let mut restarted = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, Some(&storage), None));
+    restarted.run_steps(2);
+    // kittest imposes its own theme after building the app, so check the restored setting.
+    assert!(!restarted.state().settings().dark, "the light theme was not restored");
+    restarted.get_by_label("File").click();
+    restarted.run_steps(2);
+    restarted.get_by_label("Open recent").hover();
+    restarted.run_steps(3);
+    restarted.get_by_label_contains("half-close.pcap");
+}

@@ -110,6 +110,11 @@ impl TcpLadderApp {
         self.loading.is_some()
     }
 
+    /// What is kept across restarts.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// The open document, once loaded.
     pub fn document(&self) -> Option<&Document> {
         self.document.as_ref()
@@ -225,6 +230,11 @@ impl TcpLadderApp {
             select_segment(document, &mut self.view, target);
         }
         ctx.input(|i| {
+            // Ctrl+wheel and pinch.
+            let pinch = i.zoom_delta();
+            if pinch != 1.0 {
+                self.view.zoom = (self.view.zoom * pinch).clamp(0.4, 3.0);
+            }
             if i.key_pressed(Key::Plus) || i.key_pressed(Key::Equals) {
                 self.view.zoom = (self.view.zoom * 1.15).min(3.0);
             }
@@ -316,7 +326,7 @@ impl TcpLadderApp {
             ui.menu_button("Help", |ui| {
                 ui.label("j / ↓, k / ↑: next, previous segment");
                 ui.label("PgDn, PgUp, Home, End: jump");
-                ui.label("+, -, 0: zoom");
+                ui.label("+, -, 0, Ctrl+wheel: zoom");
                 ui.label("n: next finding · Esc: clear selection");
                 ui.label("Drop a capture on the window to open it.");
             });
