@@ -49,6 +49,15 @@ fn clicking_a_fin_explains_close_wait() {
          until its application calls close().",
     );
     harness.get_by_label("server state CLOSE_WAIT");
+    // The frame's real header bytes are read back from the file in the background.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while harness.query_by_label("TCP header (32 bytes)").is_none() {
+        assert!(Instant::now() < deadline, "the frame's headers never arrived");
+        std::thread::sleep(Duration::from_millis(5));
+        harness.step();
+    }
+    harness.get_by_label("link header (14 bytes)");
+    harness.get_by_label("IP header (20 bytes)");
     harness.get_by_label("client state FIN_WAIT_1");
     // The finding is in the findings panel and, as the connection's headline, above the ladder.
     let stuck =

@@ -114,3 +114,19 @@ fn sniff_format(path: &Path) -> std::io::Result<CaptureFormat> {
     let read = file.read(&mut magic)?;
     Ok(if read == 4 && magic == [0x0a, 0x0d, 0x0d, 0x0a] { CaptureFormat::PcapNg } else { CaptureFormat::Pcap })
 }
+
+/// The bytes of frame `frame` (1-based) of a capture, and its link type: for showing the real
+/// header bytes of one segment without keeping them in memory. Reads from the start of the file.
+pub fn read_frame(path: &Path, frame: u32) -> Result<(LinkType, Vec<u8>), CaptureError> {
+    let open_error = |err: pcap::Error| CaptureError::Open { path: path.to_path_buf(), message: err.to_string() };
+    let mut capture = pcap::Capture::from_file(path).map_err(open_error)?;
+    let link = LinkType::from_dlt(capture.get_datalink().0);
+    let mut index = 0u32;
+    loop {
+        let packet = capture.next_packet().map_err(open_error)?;
+        index += 1;
+        if index == frame {
+            return Ok((link, packet.data.to_vec()));
+        }
+    }
+}

@@ -2,4 +2,4 @@
 
 pub mod file;
 
-pub use file::{read_capture, CaptureFormat, Progress, ReadOutcome};
+pub use file::{read_capture, read_frame, CaptureFormat, Progress, ReadOutcome};

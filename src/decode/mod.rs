@@ -133,6 +133,37 @@ fn decode_ip(ip: &[u8]) -> Result<Decoded<'_>, SkipReason> {
     }))
 }
 
+/// Where each header sits in a frame: byte ranges of the link header, the IP header (with
+/// extension headers) and the TCP header (with options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderSpans {
+    pub link: std::ops::Range<usize>,
+    pub ip: std::ops::Range<usize>,
+    pub tcp: std::ops::Range<usize>,
+}
+
+/// The header spans of a TCP frame, or `None` when it is not one.
+pub fn header_spans(link: LinkType, frame: &[u8]) -> Option<HeaderSpans> {
+    let ip = match unwrap_link(link, frame).ok()? {
+        Inner::Ip(ip) => ip,
+        Inner::EtherType(ether_type, rest) => match skip_vlan_tags(ether_type, rest).ok()? {
+            (ETHER_TYPE_IPV4 | ETHER_TYPE_IPV6, ip) => ip,
+            _ => return None,
+        },
+        Inner::NotIp => return None,
+    };
+    let ip_start = frame.len() - ip.len();
+    let (sliced, _) = LaxIpSlice::from_slice(ip).ok()?;
+    let payload = match &sliced {
+        LaxIpSlice::Ipv4(v4) => v4.payload().payload,
+        LaxIpSlice::Ipv6(v6) => v6.payload().payload,
+    };
+    let tcp_start = ip_start + (ip.len() - payload.len()).min(ip.len());
+    let tcp = TcpSlice::from_slice(payload).ok()?;
+    let tcp_len = usize::from(tcp.data_offset()) * 4;
+    Some(HeaderSpans { link: 0..ip_start, ip: ip_start..tcp_start, tcp: tcp_start..tcp_start + tcp_len })
+}
+
 fn flags_of(tcp: &TcpSlice<'_>) -> TcpFlags {
     let bits = [
         (tcp.fin(), TcpFlags::FIN),
@@ -181,6 +212,19 @@ mod tests {
         let cut = &frame[..frame.len() - 90];
         let Ok(Decoded::Tcp(tcp)) = decode_frame(LinkType::RawIp, cut) else { panic!("not tcp") };
         assert_eq!(tcp.payload_len, 100);
+    }
+
+    #[test]
+    fn header_spans_cover_link_ip_and_tcp() {
+        let frame = ipv4_syn(&[1, 2, 3]);
+        let mut ethernet = vec![0u8; 12];
+        ethernet.extend_from_slice(&[0x08, 0x00]);
+        ethernet.extend_from_slice(&frame);
+        let spans = header_spans(LinkType::Ethernet, &ethernet).unwrap_or_else(|| panic!("no spans"));
+        assert_eq!(spans.link, 0..14);
+        assert_eq!(spans.ip, 14..34);
+        assert_eq!(spans.tcp, 34..34 + 24);
+        assert_eq!(header_spans(LinkType::Ethernet, &ethernet[..20]), None);
     }
 
     #[test]

@@ -426,10 +426,21 @@ impl TcpLadderApp {
             return;
         };
         let findings = document.row().map(|r| r.diagnoses.clone()).unwrap_or_default();
+        let frame = document.selected_segment.and_then(|i| connection.segments.get(i)).map(|s| s.frame);
+        let waker = ui.ctx().clone();
+        let frame_bytes = frame.and_then(|f| document.frame_bytes(f, move || waker.request_repaint()).cloned());
+        let Some(connection) = document.engine.connection(document.selected_conn.unwrap_or(u32::MAX)) else { return };
         let mut jump = None;
         egui::ScrollArea::vertical().id_salt("side").show(ui, |ui| {
             match document.selected_segment {
-                Some(index) => segment_details_ui(ui, connection, index, &mut self.field, self.view.numbering),
+                Some(index) => segment_details_ui(
+                    ui,
+                    connection,
+                    index,
+                    &mut self.field,
+                    self.view.numbering,
+                    frame_bytes.as_ref(),
+                ),
                 None => {
                     ui.heading("Segment");
                     ui.label(

@@ -6,11 +6,14 @@ use std::ops::Range;
 use egui::{Color32, RichText, Ui};
 
 use crate::analysis::Diagnosis;
+use crate::decode::{header_spans, HeaderSpans};
 use crate::ladder::explain_change;
 use crate::ladder::label::{analysis_words, options_label};
 use crate::ladder::Numbering;
 use crate::report::{endpoints, secs};
 use crate::tcp::{Connection, Segment};
+
+use super::document::FrameBytes;
 
 /// Which header field is highlighted in the hex dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,7 +43,14 @@ impl Field {
 }
 
 /// Shows the selected segment; `field` is the highlighted field, which clicking a row changes.
-pub fn segment_details_ui(ui: &mut Ui, connection: &Connection, index: usize, field: &mut Field, numbering: Numbering) {
+pub fn segment_details_ui(
+    ui: &mut Ui,
+    connection: &Connection,
+    index: usize,
+    field: &mut Field,
+    numbering: Numbering,
+    frame: Option<&FrameBytes>,
+) {
     let Some(segment) = connection.segments.get(index) else { return };
     let (src, dst) = endpoints(connection, segment);
     let role = |side: usize| if side == 0 { "client" } else { "server" };
@@ -116,7 +126,45 @@ pub fn segment_details_ui(ui: &mut Ui, connection: &Connection, index: usize, fi
         };
     }
     ui.add_space(6.0);
-    hex_dump_ui(ui, connection, segment, *field);
+    let spans =
+        frame.and_then(|f| f.bytes.as_ref().ok()).and_then(|(link, bytes)| Some((header_spans(*link, bytes)?, bytes)));
+    match spans {
+        Some((spans, bytes)) => frame_dump_ui(ui, bytes, &spans, field.bytes(connection.options_of(segment).len())),
+        None => {
+            if let Some(Err(message)) = frame.map(|f| &f.bytes) {
+                ui.label(RichText::new(format!("Could not read the frame back: {message}")).weak());
+            }
+            hex_dump_ui(ui, connection, segment, *field);
+        }
+    }
+}
+
+/// The frame's real headers, link, IP and TCP, each on its own lines; `highlight` is relative to
+/// the TCP header.
+fn frame_dump_ui(ui: &mut Ui, bytes: &[u8], spans: &HeaderSpans, highlight: Range<usize>) {
+    let strong = ui.visuals().selection.bg_fill;
+    let highlight = (spans.tcp.start + highlight.start)..(spans.tcp.start + highlight.end);
+    for (name, range) in [("link", spans.link.clone()), ("IP", spans.ip.clone()), ("TCP", spans.tcp.clone())] {
+        if range.is_empty() {
+            continue;
+        }
+        ui.label(RichText::new(format!("{name} header ({} bytes)", range.len())).strong());
+        let section = bytes.get(range.clone()).unwrap_or(&[]);
+        for (line, chunk) in section.chunks(16).enumerate() {
+            ui.horizontal(|ui| {
+                ui.spacing_mut().item_spacing.x = 4.0;
+                ui.label(RichText::new(format!("{:04x}", range.start + line * 16)).monospace().weak());
+                for (i, byte) in chunk.iter().enumerate() {
+                    let at = range.start + line * 16 + i;
+                    let mut text = RichText::new(format!("{byte:02x}")).monospace();
+                    if highlight.contains(&at) {
+                        text = text.background_color(strong).color(Color32::WHITE);
+                    }
+                    ui.label(text);
+                }
+            });
+        }
+    }
 }
 
 fn flag_words(segment: &Segment) -> String {

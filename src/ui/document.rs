@@ -3,12 +3,23 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use std::sync::mpsc::{channel, Receiver};
+
+use crate::capture::read_frame;
+use crate::decode::LinkType;
 use crate::error::DamagedCapture;
 use crate::ladder::{LadderLayout, LayoutOptions};
 use crate::loader::Loaded;
 use crate::report::ConnRow;
 use crate::tcp::Connection;
 use crate::Engine;
+
+/// One frame's bytes, read back from the file for the details pane.
+#[derive(Debug, Clone)]
+pub struct FrameBytes {
+    pub frame: u32,
+    pub bytes: Result<(LinkType, Vec<u8>), String>,
+}
 
 /// A capture that finished loading.
 pub struct Document {
@@ -22,6 +33,8 @@ pub struct Document {
     /// Folded runs the user expanded, by their first segment, for the selected connection.
     pub expanded: BTreeSet<usize>,
     layout: Option<(u32, BTreeSet<usize>, LadderLayout)>,
+    frame_bytes: Option<FrameBytes>,
+    frame_request: Option<(u32, Receiver<FrameBytes>)>,
 }
 
 impl Document {
@@ -38,7 +51,37 @@ impl Document {
             selected_segment: None,
             expanded: BTreeSet::new(),
             layout: None,
+            frame_bytes: None,
+            frame_request: None,
         }
+    }
+
+    /// The bytes of `frame`, read from the file on a background thread the first time they are
+    /// asked for (`notify` wakes the UI when they arrive); `None` until then.
+    pub fn frame_bytes(&mut self, frame: u32, notify: impl Fn() + Send + 'static) -> Option<&FrameBytes> {
+        if let Some((requested, receiver)) = &self.frame_request {
+            if *requested == frame {
+                if let Ok(bytes) = receiver.try_recv() {
+                    self.frame_bytes = Some(bytes);
+                    self.frame_request = None;
+                }
+            }
+        }
+        let cached = self.frame_bytes.as_ref().is_some_and(|b| b.frame == frame);
+        let pending = self.frame_request.as_ref().is_some_and(|(f, _)| *f == frame);
+        if !cached && !pending {
+            let (sender, receiver) = channel();
+            let path = self.path.clone();
+            let spawned = std::thread::Builder::new().name("tcpladder-frame".into()).spawn(move || {
+                let bytes = read_frame(&path, frame).map_err(|err| err.to_string());
+                let _ = sender.send(FrameBytes { frame, bytes });
+                notify();
+            });
+            if spawned.is_ok() {
+                self.frame_request = Some((frame, receiver));
+            }
+        }
+        self.frame_bytes.as_ref().filter(|b| b.frame == frame)
     }
 
     /// The selected connection.
