@@ -45,6 +45,32 @@ pub fn analysis_label(segment: &Segment) -> String {
     segment.analysis.names().collect::<Vec<_>>().join(", ")
 }
 
+/// How far back to look for the peer's last window; probes follow it closely.
+const PROBE_LOOKBACK: usize = 64;
+
+/// Like [`analysis_label`], but a "keep-alive" sent while the peer's window was zero is named for
+/// what it is on Linux: a zero-window probe (Wireshark flags both alike).
+pub fn analysis_label_at(connection: &Connection, index: usize) -> String {
+    let Some(segment) = connection.segments.get(index) else { return String::new() };
+    let probing = segment.analysis.has(crate::tcp::AnalysisFlags::KEEP_ALIVE)
+        && connection
+            .segments
+            .get(index.saturating_sub(PROBE_LOOKBACK)..index)
+            .unwrap_or(&[])
+            .iter()
+            .rev()
+            .find(|s| s.dir != segment.dir)
+            .is_some_and(|peer| peer.window_raw == 0 && !peer.flags.rst());
+    let names = segment.analysis.names().map(|name| {
+        if probing && name == "keep_alive" {
+            "zero-window probe (keep_alive)"
+        } else {
+            name
+        }
+    });
+    names.collect::<Vec<_>>().join(", ")
+}
+
 /// What an analysis flag means, in plain words.
 pub fn analysis_words(name: &str) -> &'static str {
     match name {
@@ -65,5 +91,23 @@ pub fn analysis_words(name: &str) -> &'static str {
         "reused_ports" => "a new connection on a 4-tuple used before",
         "rst_out_of_window" => "a reset outside the receiver's window: ignored",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::read_capture;
+    use crate::EngineConfig;
+
+    #[test]
+    fn linux_zero_window_probes_are_named_as_such() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-captures/zero-window.pcap");
+        let outcome = read_capture(&path, EngineConfig::default(), 1 << 20, |_, _| std::ops::ControlFlow::Continue(()))
+            .unwrap_or_else(|err| panic!("{err}"));
+        let connection = &outcome.engine.connections()[0];
+        let labels: Vec<String> = (0..connection.segments.len()).map(|i| analysis_label_at(connection, i)).collect();
+        assert!(labels.iter().any(|l| l == "zero-window probe (keep_alive)"), "{labels:?}");
+        assert!(!labels.iter().any(|l| l == "keep_alive"), "{labels:?}");
     }
 }

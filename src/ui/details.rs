@@ -150,12 +150,13 @@ fn frame_dump_ui(ui: &mut Ui, bytes: &[u8], spans: &HeaderSpans, highlight: Rang
         }
         ui.label(RichText::new(format!("{name} header ({} bytes)", range.len())).strong());
         let section = bytes.get(range.clone()).unwrap_or(&[]);
-        for (line, chunk) in section.chunks(16).enumerate() {
+        let per_line = bytes_per_line(ui);
+        for (line, chunk) in section.chunks(per_line).enumerate() {
             ui.horizontal(|ui| {
                 ui.spacing_mut().item_spacing.x = 4.0;
-                ui.label(RichText::new(format!("{:04x}", range.start + line * 16)).monospace().weak());
+                ui.label(RichText::new(format!("{:04x}", range.start + line * per_line)).monospace().weak());
                 for (i, byte) in chunk.iter().enumerate() {
-                    let at = range.start + line * 16 + i;
+                    let at = range.start + line * per_line + i;
                     let mut text = RichText::new(format!("{byte:02x}")).monospace();
                     if highlight.contains(&at) {
                         text = text.background_color(strong).color(Color32::WHITE);
@@ -165,6 +166,13 @@ fn frame_dump_ui(ui: &mut Ui, bytes: &[u8], spans: &HeaderSpans, highlight: Rang
             });
         }
     }
+}
+
+/// As many bytes per line as fit the panel: 4, 8, 12 or 16.
+fn bytes_per_line(ui: &Ui) -> usize {
+    let byte_width = 21.0;
+    let fit = ((ui.available_width() - 44.0) / byte_width).max(4.0) as usize;
+    (fit / 4 * 4).clamp(4, 16)
 }
 
 fn flag_words(segment: &Segment) -> String {

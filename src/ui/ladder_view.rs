@@ -4,7 +4,7 @@
 
 use egui::{Align, Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
-use crate::ladder::label::{analysis_label, analysis_words, options_label};
+use crate::ladder::label::{analysis_label_at, analysis_words, options_label};
 use crate::ladder::layout::{lifelines, FoldedRun, LadderLayout, PhaseSpan, Row, StateMark, ARROW_SLOPE};
 use crate::ladder::{segment_label, Numbering, RowKind};
 use crate::report::secs;
@@ -135,7 +135,17 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
                     let hovered = response.hovered();
                     let codes: Vec<&str> =
                         findings.iter().filter(|(frame, _)| *frame == segment.frame).map(|(_, code)| *code).collect();
-                    paint.segment(ui, connection, segment, row, &label, &codes, selected == Some(index), hovered);
+                    paint.segment(
+                        ui,
+                        connection,
+                        segment,
+                        index,
+                        row,
+                        &label,
+                        &codes,
+                        selected == Some(index),
+                        hovered,
+                    );
                     if hovered {
                         response.on_hover_text(segment_tooltip(connection, segment));
                     }
@@ -255,6 +265,7 @@ impl Paint<'_> {
         ui: &Ui,
         connection: &Connection,
         segment: &Segment,
+        index: usize,
         row: &Row,
         label: &str,
         findings: &[&str],
@@ -293,7 +304,7 @@ impl Paint<'_> {
         if segment.flags.syn() {
             notes.push((options_label(connection, segment, self.numbering), ui.visuals().weak_text_color()));
         }
-        let analysis = analysis_label(segment);
+        let analysis = analysis_label_at(connection, index);
         if !analysis.is_empty() {
             notes.push((analysis, colour));
         }
