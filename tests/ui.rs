@@ -14,6 +14,12 @@ fn open(path: Option<PathBuf>) -> Harness<'static, TcpLadderApp> {
     let mut harness = Harness::builder()
         .with_size([1600.0, 1000.0])
         .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, None, path));
+    wait_until_loaded(&mut harness);
+    harness
+}
+
+/// Steps the app until its background load has finished, then lets it settle.
+fn wait_until_loaded(harness: &mut Harness<'static, TcpLadderApp>) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while harness.state().is_loading() {
         assert!(Instant::now() < deadline, "loading did not finish");
@@ -21,7 +27,6 @@ fn open(path: Option<PathBuf>) -> Harness<'static, TcpLadderApp> {
         harness.step();
     }
     harness.run_steps(3);
-    harness
 }
 
 #[test]
@@ -139,13 +144,7 @@ fn loading_shows_progress_and_can_be_cancelled() {
     assert!(harness.state().is_loading());
     harness.get_by_label_contains("Reading ");
     harness.get_by_label("Cancel").click();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while harness.state().is_loading() {
-        assert!(Instant::now() < deadline, "cancel did not stop the load");
-        std::thread::sleep(Duration::from_millis(5));
-        harness.step();
-    }
-    harness.run_steps(2);
+    wait_until_loaded(&mut harness);
     let document = harness.state().document().unwrap_or_else(|| panic!("no document after cancel"));
     assert!(document.cancelled, "the load finished before Cancel was seen");
     assert!(document.engine.stats().packets < 1_200_000, "cancelled early, keeping what was read");
@@ -160,13 +159,7 @@ fn the_window_is_readable_at_twice_the_scale() {
         .with_size([1600.0, 1000.0])
         .with_pixels_per_point(2.0)
         .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, None, Some(path)));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while harness.state().is_loading() {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(5));
-        harness.step();
-    }
-    harness.run_steps(3);
+    wait_until_loaded(&mut harness);
     assert_eq!(
         harness.get_all_by_label("client state CLOSING").count()
             + harness.get_all_by_label("server state CLOSING").count(),

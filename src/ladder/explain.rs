@@ -82,28 +82,18 @@ fn consequence(after: TcpState, sent: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::TcpPacket;
     use crate::tcp::flags::TcpFlags;
-    use crate::tcp::Tracker;
+    use crate::tcp::test_support;
 
     #[test]
     fn a_received_fin_explains_close_wait() {
-        let client = "127.0.0.1:40000".parse().unwrap_or_else(|_| unreachable!());
-        let server = "127.0.0.1:80".parse().unwrap_or_else(|_| unreachable!());
-        let mut tracker = Tracker::new(60_000_000_000);
-        let steps: [(bool, u16, u32, u32); 4] = [
-            (true, TcpFlags::SYN, 0, 0),
-            (false, TcpFlags::SYN | TcpFlags::ACK, 0, 1),
-            (true, TcpFlags::ACK, 1, 1),
-            (true, TcpFlags::FIN | TcpFlags::ACK, 1, 1),
-        ];
-        for (frame, (from_client, flags, seq, ack)) in steps.into_iter().enumerate() {
-            let (src, dst) = if from_client { (client, server) } else { (server, client) };
-            let packet =
-                TcpPacket { src, dst, seq, ack, flags: TcpFlags(flags), window: 1, payload_len: 0, options: &[] };
-            tracker.ingest(frame as u32 + 1, frame as i64, &packet);
-        }
-        let connection = &tracker.connections()[0];
+        let (s, a, f) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
+        let connection = &test_support::connection(&[
+            (true, s, 0, 0, 0, 0),
+            (false, s | a, 0, 1, 0, 0),
+            (true, a, 1, 1, 0, 0),
+            (true, f | a, 1, 1, 0, 0),
+        ]);
         assert_eq!(
             explain_change(connection, 3, 1).as_deref(),
             Some("The server received FIN: the peer will send no more, so it moved ESTABLISHED → CLOSE_WAIT; it stays there until its application calls close().")

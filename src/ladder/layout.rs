@@ -347,28 +347,13 @@ fn phases(segments: &[Segment], segment_rows: &[u32], row_count: usize) -> Vec<P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::TcpPacket;
     use crate::tcp::flags::TcpFlags;
-    use crate::tcp::Tracker;
+    use crate::tcp::test_support::connection;
 
     const S: u16 = TcpFlags::SYN;
     const A: u16 = TcpFlags::ACK;
     const F: u16 = TcpFlags::FIN;
     const P: u16 = TcpFlags::PSH;
-
-    /// A connection from (client sends?, flags, seq, ack, len, ts ms).
-    fn connection(steps: &[(bool, u16, u32, u32, u32, i64)]) -> Connection {
-        let client = "127.0.0.1:40000".parse().unwrap_or_else(|_| unreachable!());
-        let server = "127.0.0.1:80".parse().unwrap_or_else(|_| unreachable!());
-        let mut tracker = Tracker::new(60_000_000_000);
-        for (frame, &(from_client, flags, seq, ack, len, ms)) in steps.iter().enumerate() {
-            let (src, dst) = if from_client { (client, server) } else { (server, client) };
-            let packet =
-                TcpPacket { src, dst, seq, ack, flags: TcpFlags(flags), window: 1000, payload_len: len, options: &[] };
-            tracker.ingest(frame as u32 + 1, ms * 1_000_000, &packet);
-        }
-        tracker.into_connections().into_iter().next().unwrap_or_else(|| unreachable!())
-    }
 
     /// Handshake, `n` data segments 1 ms apart each acknowledged by the server, client-first close.
     fn bulk(n: u32) -> Connection {

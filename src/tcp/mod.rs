@@ -9,6 +9,9 @@ pub mod sequence_analysis;
 pub mod state;
 pub mod tracker;
 
+#[cfg(test)]
+pub(crate) mod test_support;
+
 pub use connection::Connection;
 pub use flags::TcpFlags;
 pub use segment::{AnalysisFlags, Direction, Segment};

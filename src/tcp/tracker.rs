@@ -97,18 +97,12 @@ impl Tracker {
 mod tests {
     use super::*;
     use crate::tcp::flags::TcpFlags;
+    use crate::tcp::test_support;
 
+    /// Feeds (client?, flags, seq, ack) steps without payload.
     fn feed(tracker: &mut Tracker, steps: &[(bool, u16, u32, u32)]) -> Vec<u32> {
-        let client = "127.0.0.1:40000".parse().unwrap_or_else(|_| unreachable!());
-        let server = "127.0.0.1:80".parse().unwrap_or_else(|_| unreachable!());
-        let mut ids = Vec::new();
-        for (frame, &(from_client, flags, seq, ack)) in steps.iter().enumerate() {
-            let (src, dst) = if from_client { (client, server) } else { (server, client) };
-            let packet =
-                TcpPacket { src, dst, seq, ack, flags: TcpFlags(flags), window: 100, payload_len: 0, options: &[] };
-            ids.push(tracker.ingest(frame as u32 + 1, frame as i64, &packet));
-        }
-        ids
+        let steps: Vec<_> = steps.iter().map(|&(c, flags, seq, ack)| (c, flags, seq, ack, 0, 0)).collect();
+        test_support::feed(tracker, &steps)
     }
 
     const S: u16 = TcpFlags::SYN;

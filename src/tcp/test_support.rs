@@ -1,0 +1,30 @@
+//! Builds connections from short scripts of segments, for unit tests.
+
+use crate::decode::TcpPacket;
+
+use super::flags::TcpFlags;
+use super::{Connection, Tracker};
+
+/// One scripted segment: (sent by the client?, flags, seq, ack, payload length, time in ms).
+pub type Step = (bool, u16, u32, u32, u32, i64);
+
+/// Feeds the steps between 127.0.0.1:40000 (client) and 127.0.0.1:80; returns each step's connection id.
+pub fn feed(tracker: &mut Tracker, steps: &[Step]) -> Vec<u32> {
+    let client = "127.0.0.1:40000".parse().unwrap_or_else(|_| unreachable!());
+    let server = "127.0.0.1:80".parse().unwrap_or_else(|_| unreachable!());
+    let mut ids = Vec::new();
+    for (frame, &(from_client, flags, seq, ack, len, ms)) in steps.iter().enumerate() {
+        let (src, dst) = if from_client { (client, server) } else { (server, client) };
+        let packet =
+            TcpPacket { src, dst, seq, ack, flags: TcpFlags(flags), window: 1000, payload_len: len, options: &[] };
+        ids.push(tracker.ingest(frame as u32 + 1, ms * 1_000_000, &packet));
+    }
+    ids
+}
+
+/// The first connection the steps make.
+pub fn connection(steps: &[Step]) -> Connection {
+    let mut tracker = Tracker::new(60_000_000_000);
+    feed(&mut tracker, steps);
+    tracker.into_connections().into_iter().next().unwrap_or_else(|| unreachable!())
+}
