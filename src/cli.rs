@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 
+use tcpladder::capture::live::{LiveCapture, LiveOptions};
 use tcpladder::capture::{read_capture, ReadOutcome};
 use tcpladder::ladder::{render_text_ladder, segment_label, Numbering};
 use tcpladder::report::{secs, ConnRow, PacketRow};
@@ -53,6 +54,33 @@ pub enum Command {
         #[arg(long)]
         absolute: bool,
     },
+    /// Capture live without a window, then print what `conns` prints.
+    Capture {
+        /// Interface to capture on (`lo` on Linux, `lo0` on macOS).
+        #[arg(short = 'i', long, default_value = if cfg!(target_os = "macos") { "lo0" } else { "lo" })]
+        interface: String,
+        /// BPF capture filter, as for tcpdump (e.g. "tcp port 8080").
+        #[arg(short = 'f', long)]
+        filter: Option<String>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Stop after this many packets.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Also write the packets to this file (pcap).
+        #[arg(short = 'w', long)]
+        write: Option<PathBuf>,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Bytes to keep of each packet.
+        #[arg(long, default_value_t = 262_144)]
+        snaplen: i32,
+        /// Promiscuous mode (needs cap_net_admin as well).
+        #[arg(long)]
+        promisc: bool,
+    },
     /// A text ladder diagram of one connection.
     Ladder {
         file: PathBuf,
@@ -74,6 +102,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Open { file } => open(Some(file)),
         Command::Conns { file, json } => conns(&file, config, json),
+        Command::Capture { interface, filter, duration, count, write, json, snaplen, promisc } => {
+            let options = LiveOptions { device: interface, filter, snaplen, promisc, save: write };
+            capture(&options, config, duration, count, json)
+        }
         Command::Packets { file, conn, json, absolute } => packets(&file, config, conn, json, numbering(absolute)),
         Command::Ladder { file, conn, absolute } => ladder(&file, config, conn, numbering(absolute)),
     }
@@ -154,6 +186,48 @@ fn exit_code(damaged: bool) -> ExitCode {
 
 fn conns(path: &Path, config: Reading, json: bool) -> anyhow::Result<ExitCode> {
     let (engine, damaged) = load(path, config)?;
+    print_conns(&engine, json)?;
+    Ok(exit_code(damaged))
+}
+
+/// Captures until `count` packets or `duration` seconds, whichever comes first.
+fn capture(
+    options: &LiveOptions,
+    config: Reading,
+    duration: Option<f64>,
+    count: Option<u64>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if duration.is_none() && count.is_none() {
+        bail!("say when to stop: --duration SECS or --count N");
+    }
+    let mut live = LiveCapture::open(options)?;
+    let mut engine = Engine::new(live.link(), config.engine);
+    let filter = options.filter.as_deref().map_or(String::new(), |f| format!(" with filter `{f}`"));
+    eprintln!("tcpladder: capturing on {} ({}){filter}", options.device, live.link());
+    let started = std::time::Instant::now();
+    let deadline = duration.map(|secs| started + std::time::Duration::from_secs_f64(secs.max(0.0)));
+    let mut packets = 0u64;
+    while count.is_none_or(|n| packets < n) && deadline.is_none_or(|d| std::time::Instant::now() < d) {
+        live.next(|ts_nanos, frame| {
+            engine.ingest(ts_nanos, frame);
+            packets += 1;
+        })?;
+    }
+    live.flush()?;
+    let (received, dropped) = live.stats().unwrap_or_default();
+    eprintln!(
+        "tcpladder: {packets} packets in {:.1} s ({received} received by the filter, {dropped} dropped by the kernel)",
+        started.elapsed().as_secs_f64()
+    );
+    if config.print_stats {
+        print_memory(&engine, started.elapsed());
+    }
+    print_conns(&engine, json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_conns(engine: &Engine, json: bool) -> anyhow::Result<()> {
     let end = engine.capture_end_nanos();
     let rows: Vec<ConnRow> = engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
     let mut out = BufWriter::new(std::io::stdout().lock());
@@ -196,7 +270,7 @@ fn conns(path: &Path, config: Reading, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(exit_code(damaged))
+    Ok(())
 }
 
 fn packets(

@@ -3,6 +3,7 @@
 
 mod cli_errors;
 mod engine_api;
+mod live;
 mod samples;
 mod ui;
 mod util;

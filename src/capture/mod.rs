@@ -1,5 +1,7 @@
-//! Reading captures through libpcap (the `pcap` crate). pcap handles live here and nowhere else.
+//! Reading captures through libpcap (the `pcap` crate), from files and live interfaces. pcap handles
+//! live here and nowhere else.
 
 pub mod file;
+pub mod live;
 
 pub use file::{read_capture, read_frame, CaptureFormat, Progress, ReadOutcome};

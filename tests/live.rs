@@ -1,0 +1,111 @@
+//! Live capture on loopback: `tcpladder capture` and tcpdump capture the same real traffic, and
+//! tcpladder must find the same connections and states in both. Needs permission to capture
+//! (root or cap_net_raw); skipped without it unless TCPLADDER_REQUIRE_LIVE is set, as in CI.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::tcpladder;
+
+fn summary(rows: &[Value]) -> Vec<(String, String, String, String, u64)> {
+    rows.iter()
+        .map(|r| {
+            let text = |key: &str| r[key].as_str().unwrap_or_default().to_string();
+            (
+                text("client_state"),
+                text("server_state"),
+                text("conn_state"),
+                text("history"),
+                r["packets"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn permitted() -> bool {
+    let probe = tcpladder(&["capture", "-i", "lo", "--count", "0", "--duration", "0"]);
+    let allowed = probe.status.success();
+    if !allowed {
+        let why = String::from_utf8_lossy(&probe.stderr).to_string();
+        assert!(std::env::var_os("TCPLADDER_REQUIRE_LIVE").is_none(), "live capture required but not permitted: {why}");
+        eprintln!("live capture not permitted here, skipped: {why}");
+    }
+    allowed
+}
+
+/// A request, a response and a client-first close on 127.0.0.1:`port`.
+fn drive(port: u16) {
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|err| panic!("bind: {err}"));
+    let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|err| panic!("connect: {err}"));
+    let (mut server, _) = listener.accept().unwrap_or_else(|err| panic!("accept: {err}"));
+    let mut buffer = [0u8; 16];
+    client.write_all(b"hello").unwrap_or_else(|err| panic!("{err}"));
+    let _ = server.read(&mut buffer);
+    server.write_all(b"world").unwrap_or_else(|err| panic!("{err}"));
+    let _ = client.read(&mut buffer);
+    drop(client);
+    let _ = server.read(&mut buffer);
+    drop(server);
+}
+
+#[test]
+fn a_live_capture_equals_a_tcpdump_capture_of_the_same_traffic() {
+    if !permitted() {
+        return;
+    }
+    let port = 18_600 + (std::process::id() % 200) as u16;
+    let dir = std::env::temp_dir().join(format!("tcpladder-live-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let saved = dir.join("live.pcap");
+    let reference = dir.join("tcpdump.pcap");
+    let filter = format!("tcp port {port}");
+    let ours = Command::new(env!("CARGO_BIN_EXE_tcpladder"))
+        .args(["capture", "-i", "lo", "-f", &filter, "--duration", "3", "--json", "-w"])
+        .arg(&saved)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("{err}"));
+    let tcpdump = Command::new("tcpdump")
+        .args(["-i", "lo", "-U", "--immediate-mode", "-w"])
+        .arg(&reference)
+        .arg(&filter)
+        .stderr(Stdio::null())
+        .spawn();
+    std::thread::sleep(Duration::from_millis(800));
+    drive(port);
+    let output = ours.wait_with_output().unwrap_or_else(|err| panic!("{err}"));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let live: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("JSON: {err}"));
+    assert_eq!(summary(&live), [("TIME_WAIT".into(), "CLOSED".into(), "SF".into(), "ShADadFf".into(), 10)]);
+    let from_file = tcpladder(&["conns", "--json", saved.to_str().unwrap_or_default()]);
+    let from_file: Vec<Value> = serde_json::from_slice(&from_file.stdout).unwrap_or_else(|err| panic!("JSON: {err}"));
+    assert_eq!(summary(&from_file), summary(&live), "the saved file holds what was analysed live");
+    if let Ok(mut tcpdump) = tcpdump {
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill").arg("-INT").arg(tcpdump.id().to_string()).status();
+        let _ = tcpdump.wait();
+        let reference = tcpladder(&["conns", "--json", reference.to_str().unwrap_or_default()]);
+        let reference: Vec<Value> =
+            serde_json::from_slice(&reference.stdout).unwrap_or_else(|err| panic!("JSON: {err}"));
+        assert_eq!(summary(&reference), summary(&live), "tcpdump saw the same connection and states");
+    }
+    if let Ok(tshark) = Command::new("tshark").arg("-r").arg(&saved).output() {
+        assert!(tshark.status.success(), "tshark cannot read the saved capture");
+        assert_eq!(String::from_utf8_lossy(&tshark.stdout).lines().count(), 10);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_bad_filter_is_reported_with_libpcaps_reason() {
+    let output = tcpladder(&["capture", "-i", "lo", "-f", "tcp prot 80", "--duration", "1"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Without permission the device fails first, with the remedy; with it, the filter does.
+    assert!(stderr.contains("bad capture filter `tcp prot 80`") || stderr.contains("setcap"), "{stderr}");
+}
