@@ -26,7 +26,7 @@ fn summary(rows: &[Value]) -> Vec<(String, String, String, String, u64)> {
         .collect()
 }
 
-fn permitted() -> bool {
+pub fn permitted() -> bool {
     let probe = tcpladder(&["capture", "-i", "lo", "--count", "0", "--duration", "0"]);
     let allowed = probe.status.success();
     if !allowed {
@@ -38,7 +38,7 @@ fn permitted() -> bool {
 }
 
 /// A request, a response and a client-first close on 127.0.0.1:`port`.
-fn drive(port: u16) {
+pub fn drive(port: u16) {
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|err| panic!("bind: {err}"));
     let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|err| panic!("connect: {err}"));
     let (mut server, _) = listener.accept().unwrap_or_else(|err| panic!("accept: {err}"));

@@ -207,3 +207,48 @@ fn recent_files_and_the_theme_survive_a_restart() {
     restarted.run_steps(3);
     restarted.get_by_label_contains("half-close.pcap");
 }
+
+#[test]
+fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
+    if !crate::live::permitted() {
+        return;
+    }
+    let port = 18_900 + (std::process::id() % 90) as u16;
+    let mut harness = open(None);
+    harness.get_by_label("Capture").click();
+    harness.run_steps(2);
+    harness.get_by_label("Live capture…").click();
+    harness.run_steps(2);
+    harness.state_mut().live.filter = format!("tcp port {port}");
+    harness.run_steps(2);
+    harness.get_by_label("filter OK");
+    harness.get_by_label("Start").click();
+    harness.run_steps(2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !harness.state().document().is_some_and(|d| d.path.to_string_lossy().starts_with("live capture on")) {
+        assert!(Instant::now() < deadline, "the capture did not start: {:?}", harness.state().live.error);
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+    }
+    crate::live::drive(port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !harness
+        .state()
+        .document()
+        .is_some_and(|d| d.rows.first().is_some_and(|r| r.conn_state == "SF" && r.packets == 10))
+    {
+        assert!(Instant::now() < deadline, "the connection did not appear");
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+    }
+    harness.run_steps(3);
+    harness.get_by_label("client state TIME_WAIT");
+    harness.get_by_label("Stop").click();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while harness.state().live.running() {
+        assert!(Instant::now() < deadline, "the capture did not stop");
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+    }
+    assert_eq!(harness.state().live.error, None);
+}

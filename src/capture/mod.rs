@@ -3,5 +3,6 @@
 
 pub mod file;
 pub mod live;
+pub mod worker;
 
 pub use file::{read_capture, read_frame, CaptureFormat, Progress, ReadOutcome};

@@ -16,6 +16,7 @@ use super::conn_table::{filters_ui, state_counts_ui, table_ui, TableState};
 use super::details::{diagnoses_ui, segment_details_ui, Field};
 use super::document::Document;
 use super::ladder_view::{human_bytes, ladder_ui, LadderViewState, TimeMode};
+use super::live_panel::{LiveAction, LivePanel};
 
 /// What survives a restart (eframe persistence).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -59,6 +60,8 @@ pub struct TcpLadderApp {
     field: Field,
     first_run_hint: bool,
     config: EngineConfig,
+    /// The live-capture window and its capture.
+    pub live: LivePanel,
 }
 
 impl TcpLadderApp {
@@ -77,6 +80,7 @@ impl TcpLadderApp {
             field: Field::None,
             first_run_hint: file.is_none(),
             config: EngineConfig::default(),
+            live: LivePanel::default(),
         };
         app.apply_settings(ctx);
         match file.or_else(crate::samples::bundled_sample) {
@@ -161,6 +165,27 @@ impl TcpLadderApp {
         }
     }
 
+    /// Takes in what the live capture read; follows the newest segment when asked to.
+    fn poll_live(&mut self) {
+        if let LiveAction::Started(document) = self.live.poll(self.document.as_mut()) {
+            if let Some(loading) = self.loading.take() {
+                loading.handle.cancel();
+            }
+            self.document = Some(*document);
+            self.first_run_hint = false;
+        }
+        if self.live.running() && self.live.follow {
+            if let Some(document) = &mut self.document {
+                if document.selected_conn.is_none() {
+                    document.selected_conn = document.rows.last().map(|row| row.id);
+                }
+                if let Some(last) = document.connection().and_then(|c| c.segments.len().checked_sub(1)) {
+                    self.view.scroll_to_segment = Some(last);
+                }
+            }
+        }
+    }
+
     fn remember(&mut self, path: &Path) {
         let Ok(path) = path.canonicalize() else { return };
         if crate::samples::bundled_sample().and_then(|s| s.canonicalize().ok()).as_ref() == Some(&path) {
@@ -228,6 +253,8 @@ impl TcpLadderApp {
         });
         if let Some(target) = target.filter(|_| count > 0) {
             select_segment(document, &mut self.view, target);
+            // Moving by hand pauses following the newest segment of a live capture.
+            self.live.follow = false;
         }
         ctx.input(|i| {
             // Ctrl+wheel and pinch.
@@ -295,6 +322,12 @@ impl TcpLadderApp {
                 ui.separator();
                 if ui.button("Quit").clicked() {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("Capture", |ui| {
+                if ui.button("Live capture…").clicked() {
+                    ui.close();
+                    self.live.show_window();
                 }
             });
             ui.menu_button("View", |ui| {
@@ -509,6 +542,7 @@ impl eframe::App for TcpLadderApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.poll_loader();
+        self.poll_live();
         self.handle_dropped_files(&ctx);
         self.keyboard(&ctx);
         egui::Panel::top("menu").show(ui, |ui| {
@@ -547,6 +581,7 @@ impl eframe::App for TcpLadderApp {
             }
             if let Some(index) = ladder_ui(ui, document, &mut self.view) {
                 document.selected_segment = Some(index);
+                self.live.follow = false;
             }
         });
         if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
@@ -561,7 +596,10 @@ impl eframe::App for TcpLadderApp {
                 egui::Color32::WHITE,
             );
         }
-        if self.loading.is_some() {
+        if self.live.ui(&ctx) {
+            self.document = None;
+        }
+        if self.loading.is_some() || self.live.running() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
     }

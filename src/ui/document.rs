@@ -33,8 +33,12 @@ pub struct Document {
     /// Folded runs the user expanded, by their first segment, for the selected connection.
     pub expanded: BTreeSet<usize>,
     layout: Option<(u32, BTreeSet<usize>, LadderLayout)>,
+    /// Segments of the selected connection when the layout was computed (live captures grow).
+    layout_len: usize,
     frame_bytes: Option<FrameBytes>,
     frame_request: Option<(u32, Receiver<FrameBytes>)>,
+    /// For a live capture: each connection's segment count when its row was last computed.
+    row_lens: Vec<usize>,
 }
 
 impl Document {
@@ -51,8 +55,48 @@ impl Document {
             selected_segment: None,
             expanded: BTreeSet::new(),
             layout: None,
+            layout_len: 0,
             frame_bytes: None,
             frame_request: None,
+            row_lens: Vec::new(),
+        }
+    }
+
+    /// An empty document that a live capture fills; `label` names it where a path would.
+    pub fn live(label: &str, link: LinkType) -> Self {
+        let engine = crate::Engine::new(link, crate::EngineConfig::default());
+        Self::new(Loaded { path: PathBuf::from(label), engine, rows: Vec::new(), damage: None, cancelled: false })
+    }
+
+    /// Feeds captured frames to the engine.
+    pub fn ingest(&mut self, batch: &crate::capture::worker::FrameBatch) {
+        for (ts_nanos, frame) in batch.iter() {
+            self.engine.ingest(ts_nanos, frame);
+        }
+    }
+
+    /// Recomputes the rows of connections that grew since the last call (a live capture).
+    pub fn refresh_rows(&mut self) {
+        let end = self.engine.capture_end_nanos();
+        // Rows that came with the document have no recorded length: recompute them once.
+        self.row_lens.resize(self.rows.len(), usize::MAX);
+        for connection in self.engine.connections() {
+            let len = connection.segments.len();
+            let index = connection.id as usize;
+            match (self.rows.get_mut(index), self.row_lens.get_mut(index)) {
+                (Some(_), Some(known)) if *known == len => {}
+                (Some(slot), Some(known)) => {
+                    *slot = ConnRow::new(connection, end);
+                    *known = len;
+                }
+                _ => {
+                    self.rows.push(ConnRow::new(connection, end));
+                    self.row_lens.push(len);
+                }
+            }
+        }
+        if self.selected_conn.is_none() {
+            self.selected_conn = self.rows.first().map(|row| row.id);
         }
     }
 
@@ -112,8 +156,11 @@ impl Document {
     /// The ladder layout of the selected connection, recomputed only when it or the folds change.
     pub fn layout(&mut self) -> Option<&LadderLayout> {
         let id = self.selected_conn?;
-        let stale = !matches!(&self.layout, Some((cached, expanded, _)) if *cached == id && *expanded == self.expanded);
+        let len = self.engine.connection(id).map_or(0, |c| c.segments.len());
+        let stale = len != self.layout_len
+            || !matches!(&self.layout, Some((cached, expanded, _)) if *cached == id && *expanded == self.expanded);
         if stale {
+            self.layout_len = len;
             let connection = self.engine.connection(id)?;
             let noted: Vec<u32> =
                 self.row().map(|row| row.diagnoses.iter().map(|d| d.frame).collect()).unwrap_or_default();

@@ -1,0 +1,118 @@
+//! The live-capture thread: reads an interface and sends the frames to whoever analyses them, in
+//! batches (one buffer per batch, not one allocation per packet), with libpcap's counters.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::decode::LinkType;
+
+use super::live::{LiveCapture, LiveOptions};
+
+/// How often a batch is sent while packets arrive.
+const BATCH_INTERVAL: Duration = Duration::from_millis(50);
+/// A batch is sent early when it holds this many packets.
+const BATCH_PACKETS: usize = 8_192;
+
+/// Frames read since the previous batch.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FrameBatch {
+    /// Capture time and the frame's bytes in `bytes`.
+    pub frames: Vec<(i64, Range<usize>)>,
+    pub bytes: Vec<u8>,
+}
+
+impl FrameBatch {
+    /// Each frame with its time.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, &[u8])> {
+        self.frames.iter().map(|(ts, range)| (*ts, self.bytes.get(range.clone()).unwrap_or(&[])))
+    }
+}
+
+/// What the capture thread reports.
+#[derive(Debug)]
+pub enum LiveEvent {
+    /// The device is open.
+    Started { link: LinkType },
+    /// Frames, and libpcap's received and dropped counters so far.
+    Batch { batch: FrameBatch, received: u32, dropped: u32 },
+    /// The capture stopped: asked to, or failed (with the error's text, remedy included).
+    Stopped { error: Option<String> },
+}
+
+/// The caller's side of a running capture.
+#[derive(Debug)]
+pub struct LiveHandle {
+    pub events: Receiver<LiveEvent>,
+    stop: Arc<AtomicBool>,
+}
+
+impl LiveHandle {
+    /// Asks the capture to stop; it flushes the save file and reports `Stopped`.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts capturing with `options` on a new thread; `notify` wakes the reader after each event.
+pub fn spawn_capture(options: LiveOptions, notify: impl Fn() + Send + 'static) -> LiveHandle {
+    let (sender, events) = channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = LiveHandle { events, stop: Arc::clone(&stop) };
+    let thread_sender = sender.clone();
+    let spawned = std::thread::Builder::new()
+        .name("tcpladder-capture".into())
+        .spawn(move || run(&options, &stop, &thread_sender, &notify));
+    if let Err(err) = spawned {
+        let _ = sender.send(LiveEvent::Stopped { error: Some(format!("cannot start the capture thread: {err}")) });
+    }
+    handle
+}
+
+fn run(options: &LiveOptions, stop: &AtomicBool, sender: &Sender<LiveEvent>, notify: &dyn Fn()) {
+    let mut live = match LiveCapture::open(options) {
+        Ok(live) => live,
+        Err(err) => {
+            let _ = sender.send(LiveEvent::Stopped { error: Some(err.to_string()) });
+            notify();
+            return;
+        }
+    };
+    let _ = sender.send(LiveEvent::Started { link: live.link() });
+    notify();
+    let mut batch = FrameBatch::default();
+    let mut last_sent = Instant::now();
+    let mut error = None;
+    while !stop.load(Ordering::Relaxed) {
+        let read = live.next(|ts_nanos, frame| {
+            let start = batch.bytes.len();
+            batch.bytes.extend_from_slice(frame);
+            batch.frames.push((ts_nanos, start..batch.bytes.len()));
+        });
+        if let Err(err) = read {
+            error = Some(err.to_string());
+            break;
+        }
+        if last_sent.elapsed() >= BATCH_INTERVAL || batch.frames.len() >= BATCH_PACKETS {
+            if !send_batch(&mut live, &mut batch, sender) {
+                return;
+            }
+            notify();
+            last_sent = Instant::now();
+        }
+    }
+    send_batch(&mut live, &mut batch, sender);
+    if let Err(err) = live.flush() {
+        error.get_or_insert(err.to_string());
+    }
+    let _ = sender.send(LiveEvent::Stopped { error });
+    notify();
+}
+
+/// Sends what was read (or only the counters); false when nobody listens any more.
+fn send_batch(live: &mut LiveCapture, batch: &mut FrameBatch, sender: &Sender<LiveEvent>) -> bool {
+    let (received, dropped) = live.stats().unwrap_or_default();
+    sender.send(LiveEvent::Batch { batch: std::mem::take(batch), received, dropped }).is_ok()
+}

@@ -1,0 +1,282 @@
+//! The live-capture window: pick an interface (loopback first), type a BPF filter (checked as you
+//! type), start, stop, clear; counters and rate; the exact remedy when capturing is not allowed.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use egui::{RichText, Ui};
+
+use crate::capture::live::{check_filter, list_interfaces, Interface, LiveOptions};
+use crate::capture::worker::{spawn_capture, LiveEvent, LiveHandle};
+use crate::decode::LinkType;
+
+use super::document::Document;
+
+/// How often the table's rows are recomputed while packets arrive.
+const ROW_REFRESH: Duration = Duration::from_millis(250);
+
+/// The capture window's state.
+pub struct LivePanel {
+    pub open: bool,
+    interfaces: Result<Vec<Interface>, String>,
+    selected: usize,
+    pub filter: String,
+    filter_error: Option<String>,
+    checked_filter: Option<String>,
+    snaplen: i32,
+    promisc: bool,
+    save_path: String,
+    handle: Option<LiveHandle>,
+    pub error: Option<String>,
+    received: u32,
+    dropped: u32,
+    packets: u64,
+    started: Option<Instant>,
+    last_refresh: Instant,
+    /// Keep the newest segment of the selected connection in view.
+    pub follow: bool,
+}
+
+impl Default for LivePanel {
+    fn default() -> Self {
+        Self {
+            open: false,
+            interfaces: Ok(Vec::new()),
+            selected: 0,
+            filter: String::new(),
+            filter_error: None,
+            checked_filter: None,
+            snaplen: 262_144,
+            promisc: false,
+            save_path: String::new(),
+            handle: None,
+            error: None,
+            received: 0,
+            dropped: 0,
+            packets: 0,
+            started: None,
+            last_refresh: Instant::now(),
+            follow: true,
+        }
+    }
+}
+
+/// What the panel asks the app to do.
+pub enum LiveAction {
+    None,
+    /// A capture started: show this new, empty document.
+    Started(Box<Document>),
+}
+
+impl LivePanel {
+    /// Opens the window and lists the interfaces.
+    pub fn show_window(&mut self) {
+        self.open = true;
+        self.interfaces = list_interfaces().map_err(|err| err.to_string());
+        self.selected = 0;
+    }
+
+    /// True while capturing.
+    pub fn running(&self) -> bool {
+        self.handle.is_some()
+    }
+
+    /// Starts capturing with the current settings.
+    pub fn start(&mut self, ctx: &egui::Context) {
+        let device = match &self.interfaces {
+            Ok(list) => list.get(self.selected).map_or_else(|| LiveOptions::loopback().device, |i| i.name.clone()),
+            Err(_) => LiveOptions::loopback().device,
+        };
+        let filter = Some(self.filter.trim().to_string()).filter(|f| !f.is_empty());
+        let save = Some(PathBuf::from(self.save_path.trim())).filter(|p| !p.as_os_str().is_empty());
+        let options = LiveOptions { device, filter, snaplen: self.snaplen, promisc: self.promisc, save };
+        let waker = ctx.clone();
+        self.handle = Some(spawn_capture(options, move || waker.request_repaint()));
+        self.error = None;
+        self.packets = 0;
+        self.started = Some(Instant::now());
+    }
+
+    /// Asks the capture to stop.
+    pub fn stop(&mut self) {
+        if let Some(handle) = &self.handle {
+            handle.stop();
+        }
+    }
+
+    /// Receives the capture thread's events into `document`; may start a new document.
+    pub fn poll(&mut self, document: Option<&mut Document>) -> LiveAction {
+        let Some(handle) = &self.handle else { return LiveAction::None };
+        let mut action = LiveAction::None;
+        let mut document = document;
+        let mut stopped = None;
+        while let Ok(event) = handle.events.try_recv() {
+            match event {
+                LiveEvent::Started { link } => {
+                    action = LiveAction::Started(Box::new(Document::live(&self.label(), link)));
+                }
+                LiveEvent::Batch { batch, received, dropped } => {
+                    self.received = received;
+                    self.dropped = dropped;
+                    self.packets += batch.frames.len() as u64;
+                    let target = match &mut action {
+                        LiveAction::Started(new) => Some(new.as_mut()),
+                        LiveAction::None => document.as_deref_mut(),
+                    };
+                    if let Some(target) = target {
+                        target.ingest(&batch);
+                    }
+                }
+                LiveEvent::Stopped { error } => stopped = Some(error),
+            }
+        }
+        let refresh = self.last_refresh.elapsed() >= ROW_REFRESH || stopped.is_some();
+        if refresh {
+            self.last_refresh = Instant::now();
+            match &mut action {
+                LiveAction::Started(new) => new.refresh_rows(),
+                LiveAction::None => {
+                    if let Some(document) = document {
+                        document.refresh_rows();
+                    }
+                }
+            }
+        }
+        if let Some(error) = stopped {
+            self.error = error;
+            self.handle = None;
+        }
+        action
+    }
+
+    fn label(&self) -> String {
+        let device = self.interfaces.as_ref().ok().and_then(|l| l.get(self.selected)).map_or("lo", |i| i.name.as_str());
+        format!("live capture on {device}")
+    }
+
+    /// The window; returns true when the user asked to clear the captured connections.
+    pub fn ui(&mut self, ctx: &egui::Context) -> bool {
+        let mut open = self.open;
+        let mut clear = false;
+        egui::Window::new("Live capture").open(&mut open).resizable(false).show(ctx, |ui| {
+            clear = self.contents_ui(ui);
+        });
+        self.open = open;
+        clear
+    }
+
+    fn contents_ui(&mut self, ui: &mut Ui) -> bool {
+        let running = self.running();
+        ui.add_enabled_ui(!running, |ui| {
+            self.interface_ui(ui);
+            self.filter_ui(ui);
+            ui.horizontal(|ui| {
+                ui.label("snaplen");
+                ui.add(egui::DragValue::new(&mut self.snaplen).range(64..=262_144));
+                ui.checkbox(&mut self.promisc, "promiscuous").on_hover_text("also needs cap_net_admin");
+            });
+            ui.horizontal(|ui| {
+                ui.label("save to");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.save_path)
+                        .hint_text("optional: a .pcap path")
+                        .desired_width(240.0),
+                );
+            });
+        });
+        let mut clear = false;
+        ui.horizontal(|ui| {
+            if ui.add_enabled(!running && self.filter_error.is_none(), egui::Button::new("Start")).clicked() {
+                self.start(ui.ctx());
+            }
+            if ui.add_enabled(running, egui::Button::new("Stop")).clicked() {
+                self.stop();
+            }
+            clear = ui.add_enabled(!running, egui::Button::new("Clear")).clicked();
+            ui.checkbox(&mut self.follow, "follow newest");
+        });
+        let elapsed = self.started.map_or(0.0, |s| s.elapsed().as_secs_f64()).max(1e-3);
+        ui.label(format!(
+            "{} packets · {} received by the filter · {} dropped by the kernel · {:.0} packets/s",
+            self.packets,
+            self.received,
+            self.dropped,
+            if running { self.packets as f64 / elapsed } else { 0.0 }
+        ));
+        if let Some(error) = &self.error {
+            ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+            if let Some(command) = quoted_command(error) {
+                ui.horizontal(|ui| {
+                    ui.code(command);
+                    if ui.button("Copy").clicked() {
+                        ui.ctx().copy_text(command.to_string());
+                    }
+                });
+            }
+        }
+        clear
+    }
+
+    fn interface_ui(&mut self, ui: &mut Ui) {
+        match &self.interfaces {
+            Err(error) => {
+                ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+            }
+            Ok(list) => {
+                let describe = |i: &Interface| {
+                    let state = if i.up { "up" } else { "down" };
+                    let kind = if i.loopback { ", loopback" } else { "" };
+                    let addresses =
+                        if i.addresses.is_empty() { String::new() } else { format!(" · {}", i.addresses.join(", ")) };
+                    let description = i.description.as_deref().map_or(String::new(), |d| format!(" · {d}"));
+                    format!("{} ({state}{kind}){addresses}{description}", i.name)
+                };
+                let current = list.get(self.selected).map_or_else(|| "no interface".to_string(), describe);
+                egui::ComboBox::from_label("interface").selected_text(current).width(340.0).show_ui(ui, |ui| {
+                    for (index, interface) in list.iter().enumerate() {
+                        ui.selectable_value(&mut self.selected, index, describe(interface));
+                    }
+                });
+            }
+        }
+    }
+
+    fn filter_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            ui.label("filter");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.filter).hint_text("BPF, e.g. tcp port 8080").desired_width(260.0),
+            );
+        });
+        if self.checked_filter.as_deref() != Some(self.filter.as_str()) {
+            let filter = self.filter.trim();
+            // Loopback on Linux and most interfaces are Ethernet; the device re-checks on start.
+            self.filter_error = if filter.is_empty() { None } else { check_filter(filter, LinkType::Ethernet).err() };
+            self.checked_filter = Some(self.filter.clone());
+        }
+        match &self.filter_error {
+            Some(error) => ui.label(RichText::new(error).color(ui.visuals().error_fg_color)),
+            None if !self.filter.trim().is_empty() => ui.label(RichText::new("filter OK").weak()),
+            None => ui.label(RichText::new("no filter: every packet").weak()),
+        };
+    }
+}
+
+/// The first `command` quoted in backticks in a message, for a Copy button.
+fn quoted_command(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let length = message.get(start..)?.find('`')?;
+    message.get(start..start + length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remedy_command_is_found_for_copying() {
+        let message = "no permission to capture on lo (x). Run `sudo setcap cap_net_raw=eip /usr/bin/tcpladder` once";
+        assert_eq!(quoted_command(message), Some("sudo setcap cap_net_raw=eip /usr/bin/tcpladder"));
+        assert_eq!(quoted_command("nothing quoted"), None);
+    }
+}
