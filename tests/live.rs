@@ -60,7 +60,7 @@ fn a_live_capture_equals_a_tcpdump_capture_of_the_same_traffic() {
     let port = 18_600 + (std::process::id() % 200) as u16;
     let dir = std::env::temp_dir().join(format!("tcpladder-live-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
-    let saved = dir.join("live.pcap");
+    let saved = dir.join("live.pcapng");
     let reference = dir.join("tcpdump.pcap");
     let filter = format!("tcp port {port}");
     let ours = Command::new(env!("CARGO_BIN_EXE_tcpladder"))
@@ -95,7 +95,7 @@ fn a_live_capture_equals_a_tcpdump_capture_of_the_same_traffic() {
         assert_eq!(summary(&reference), summary(&live), "tcpdump saw the same connection and states");
     }
     if let Ok(tshark) = Command::new("tshark").arg("-r").arg(&saved).output() {
-        assert!(tshark.status.success(), "tshark cannot read the saved capture");
+        assert!(tshark.status.success(), "tshark cannot read the saved pcapng");
         assert_eq!(String::from_utf8_lossy(&tshark.stdout).lines().count(), 10);
     }
     let _ = std::fs::remove_dir_all(dir);

@@ -220,6 +220,8 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
     harness.get_by_label("Live capture…").click();
     harness.run_steps(2);
     harness.state_mut().live.filter = format!("tcp port {port}");
+    let saved = std::env::temp_dir().join(format!("tcpladder-ui-live-{}.pcap", std::process::id()));
+    harness.state_mut().live.save_path = saved.display().to_string();
     harness.run_steps(2);
     harness.get_by_label("filter OK");
     harness.get_by_label("Start").click();
@@ -251,4 +253,9 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
         harness.step();
     }
     assert_eq!(harness.state().live.error, None);
+    if let Ok(tshark) = std::process::Command::new("tshark").arg("-r").arg(&saved).output() {
+        assert!(tshark.status.success(), "tshark cannot read the saved pcap");
+        assert_eq!(String::from_utf8_lossy(&tshark.stdout).lines().count(), 10);
+    }
+    let _ = std::fs::remove_file(saved);
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::decode::LinkType;
 
+use super::pcapng::PcapNgWriter;
+
 /// Why live capture failed; each says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -78,7 +80,8 @@ pub struct LiveOptions {
     pub filter: Option<String>,
     pub snaplen: i32,
     pub promisc: bool,
-    /// Write every packet read here (pcap format), before anything else happens to it.
+    /// Write every packet read here before anything else happens to it: pcapng when the name ends
+    /// in `.pcapng`, pcap otherwise.
     pub save: Option<PathBuf>,
 }
 
@@ -99,8 +102,14 @@ const IDLE_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
 pub struct LiveCapture {
     capture: pcap::Capture<pcap::Active>,
     link: LinkType,
-    save: Option<pcap::Savefile>,
+    save: Option<Saver>,
     device: String,
+}
+
+/// Where saved packets go: libpcap writes pcap; pcapng is written here.
+enum Saver {
+    Pcap(pcap::Savefile),
+    PcapNg(PcapNgWriter, PathBuf),
 }
 
 impl std::fmt::Debug for LiveCapture {
@@ -131,11 +140,11 @@ impl LiveCapture {
                 .filter(filter, true)
                 .map_err(|err| LiveError::Filter { filter: filter.clone(), message: err.to_string() })?;
         }
+        let link = LinkType::from_dlt(capture.get_datalink().0);
         let save = match &options.save {
-            Some(path) => Some(open_save(&capture, path)?),
+            Some(path) => Some(open_save(&capture, path, link, options.snaplen)?),
             None => None,
         };
-        let link = LinkType::from_dlt(capture.get_datalink().0);
         Ok(Self { capture, link, save, device })
     }
 
@@ -148,13 +157,17 @@ impl LiveCapture {
     pub fn next(&mut self, mut consume: impl FnMut(i64, &[u8])) -> Result<Option<()>, LiveError> {
         match self.capture.next_packet() {
             Ok(packet) => {
-                if let Some(save) = &mut self.save {
-                    save.write(&packet);
-                }
                 let ts = &packet.header.ts;
                 // With nanosecond precision libpcap stores nanoseconds in tv_usec.
                 #[allow(clippy::useless_conversion)]
                 let ts_nanos = i64::from(ts.tv_sec).saturating_mul(1_000_000_000).saturating_add(i64::from(ts.tv_usec));
+                match &mut self.save {
+                    Some(Saver::Pcap(save)) => save.write(&packet),
+                    Some(Saver::PcapNg(writer, path)) => writer
+                        .write(ts_nanos, packet.data, packet.header.len)
+                        .map_err(|err| LiveError::Save { path: path.clone(), message: err.to_string() })?,
+                    None => {}
+                }
                 consume(ts_nanos, packet.data);
                 Ok(Some(()))
             }
@@ -174,15 +187,28 @@ impl LiveCapture {
 
     /// Flushes the save file.
     pub fn flush(&mut self) -> Result<(), LiveError> {
-        if let Some(save) = &mut self.save {
-            save.flush().map_err(|err| LiveError::Save { path: PathBuf::new(), message: err.to_string() })?;
+        let failed = |message: String| LiveError::Save { path: PathBuf::new(), message };
+        match &mut self.save {
+            Some(Saver::Pcap(save)) => save.flush().map_err(|err| failed(err.to_string())),
+            Some(Saver::PcapNg(writer, _)) => writer.flush().map_err(|err| failed(err.to_string())),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
-fn open_save(capture: &pcap::Capture<pcap::Active>, path: &Path) -> Result<pcap::Savefile, LiveError> {
-    capture.savefile(path).map_err(|err| LiveError::Save { path: path.to_path_buf(), message: err.to_string() })
+fn open_save(
+    capture: &pcap::Capture<pcap::Active>,
+    path: &Path,
+    link: LinkType,
+    snaplen: i32,
+) -> Result<Saver, LiveError> {
+    let failed = |message: String| LiveError::Save { path: path.to_path_buf(), message };
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pcapng")) {
+        let snaplen = u32::try_from(snaplen).unwrap_or(262_144);
+        let writer = PcapNgWriter::create(path, link.dlt(), snaplen).map_err(|err| failed(err.to_string()))?;
+        return Ok(Saver::PcapNg(writer, path.to_path_buf()));
+    }
+    capture.savefile(path).map(Saver::Pcap).map_err(|err| failed(err.to_string()))
 }
 
 fn classify_open_error(device: &str, promisc: bool, err: &pcap::Error) -> LiveError {

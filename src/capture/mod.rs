@@ -3,6 +3,7 @@
 
 pub mod file;
 pub mod live;
+pub mod pcapng;
 pub mod worker;
 
 pub use file::{read_capture, read_frame, CaptureFormat, Progress, ReadOutcome};

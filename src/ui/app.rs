@@ -583,6 +583,9 @@ impl eframe::App for TcpLadderApp {
                 document.selected_segment = Some(index);
                 self.live.follow = false;
             }
+            if self.view.user_scrolled {
+                self.live.follow = false;
+            }
         });
         if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
             let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::NULL.with("drop")));

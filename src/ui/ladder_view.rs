@@ -33,11 +33,19 @@ pub struct LadderViewState {
     pub time_mode: TimeMode,
     /// Scroll so that this segment is in view on the next frame.
     pub scroll_to_segment: Option<usize>,
+    /// The user scrolled the ladder this frame (pauses following a live capture).
+    pub user_scrolled: bool,
 }
 
 impl Default for LadderViewState {
     fn default() -> Self {
-        Self { zoom: 1.0, numbering: Numbering::Relative, time_mode: TimeMode::Relative, scroll_to_segment: None }
+        Self {
+            zoom: 1.0,
+            numbering: Numbering::Relative,
+            time_mode: TimeMode::Relative,
+            scroll_to_segment: None,
+            user_scrolled: false,
+        }
     }
 }
 
@@ -99,6 +107,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
         // Rows start below the header, which stays at the top of the view.
         let rect = Rect::from_min_max(full.min + Vec2::new(0.0, HEADER_HEIGHT), full.max);
         let columns = Columns::new(rect);
+        view.user_scrolled = ui.rect_contains_pointer(ui.clip_rect()) && ui.input(|i| i.smooth_scroll_delta.y != 0.0);
         let painter = ui.painter_at(ui.clip_rect());
         let visible = layout.rows_in((viewport.min.y - HEADER_HEIGHT) / zoom, (viewport.max.y - HEADER_HEIGHT) / zoom);
         let stroke = Stroke::new(1.5, ui.visuals().weak_text_color());

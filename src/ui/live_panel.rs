@@ -25,7 +25,7 @@ pub struct LivePanel {
     checked_filter: Option<String>,
     snaplen: i32,
     promisc: bool,
-    save_path: String,
+    pub save_path: String,
     handle: Option<LiveHandle>,
     pub error: Option<String>,
     received: u32,

@@ -1,0 +1,98 @@
+//! A minimal pcapng writer (libpcap writes only pcap): one section, one interface with nanosecond
+//! timestamps, and an enhanced packet block per packet. Readable by Wireshark, tshark and libpcap.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+const SECTION_HEADER: u32 = 0x0A0D_0D0A;
+const INTERFACE_DESCRIPTION: u32 = 1;
+const ENHANCED_PACKET: u32 = 6;
+const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+/// Option `if_tsresol`: timestamps count units of 10^-9 s.
+const TSRESOL_OPTION: u16 = 9;
+const NANOSECONDS: u8 = 9;
+
+/// Writes packets to a pcapng file.
+pub struct PcapNgWriter {
+    out: BufWriter<File>,
+}
+
+impl PcapNgWriter {
+    /// Creates `path` with a section header and one interface of link type `dlt`.
+    pub fn create(path: &Path, dlt: i32, snaplen: u32) -> std::io::Result<Self> {
+        let mut out = BufWriter::new(File::create(path)?);
+        // Section header: no options, section length unknown (-1).
+        let shb_len = 28u32;
+        for word in [SECTION_HEADER, shb_len, BYTE_ORDER_MAGIC] {
+            out.write_all(&word.to_le_bytes())?;
+        }
+        out.write_all(&1u16.to_le_bytes())?;
+        out.write_all(&0u16.to_le_bytes())?;
+        out.write_all(&(-1i64).to_le_bytes())?;
+        out.write_all(&shb_len.to_le_bytes())?;
+        // Interface description with if_tsresol = 9, then opt_endofopt.
+        let idb_len = 32u32;
+        out.write_all(&INTERFACE_DESCRIPTION.to_le_bytes())?;
+        out.write_all(&idb_len.to_le_bytes())?;
+        out.write_all(&u16::try_from(dlt).unwrap_or(u16::MAX).to_le_bytes())?;
+        out.write_all(&0u16.to_le_bytes())?;
+        out.write_all(&snaplen.to_le_bytes())?;
+        out.write_all(&TSRESOL_OPTION.to_le_bytes())?;
+        out.write_all(&1u16.to_le_bytes())?;
+        out.write_all(&[NANOSECONDS, 0, 0, 0])?;
+        out.write_all(&[0u8; 4])?;
+        out.write_all(&idb_len.to_le_bytes())?;
+        Ok(Self { out })
+    }
+
+    /// Appends one packet: capture time in nanoseconds, the captured bytes and the original length.
+    pub fn write(&mut self, ts_nanos: i64, data: &[u8], original_len: u32) -> std::io::Result<()> {
+        let captured = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        let padded = data.len().next_multiple_of(4);
+        let block_len = u32::try_from(32 + padded).unwrap_or(u32::MAX);
+        let ts = u64::try_from(ts_nanos).unwrap_or(0);
+        self.out.write_all(&ENHANCED_PACKET.to_le_bytes())?;
+        self.out.write_all(&block_len.to_le_bytes())?;
+        self.out.write_all(&0u32.to_le_bytes())?;
+        self.out.write_all(&((ts >> 32) as u32).to_le_bytes())?;
+        self.out.write_all(&(ts as u32).to_le_bytes())?;
+        self.out.write_all(&captured.to_le_bytes())?;
+        self.out.write_all(&original_len.to_le_bytes())?;
+        self.out.write_all(data)?;
+        self.out.write_all(&[0u8; 3][..padded - data.len()])?;
+        self.out.write_all(&block_len.to_le_bytes())
+    }
+
+    /// Writes buffered packets to the file.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::read_capture;
+    use crate::EngineConfig;
+
+    #[test]
+    fn what_is_written_reads_back_with_libpcap() {
+        let path = std::env::temp_dir().join(format!("tcpladder-pcapng-{}.pcapng", std::process::id()));
+        let mut writer = PcapNgWriter::create(&path, 101, 65_535).unwrap_or_else(|err| panic!("{err}"));
+        let frame = [0x45u8, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1];
+        writer.write(1_700_000_000_123_456_789, &frame, 20).unwrap_or_else(|err| panic!("{err}"));
+        writer.write(1_700_000_001_000_000_001, &frame[..19], 20).unwrap_or_else(|err| panic!("{err}"));
+        writer.flush().unwrap_or_else(|err| panic!("{err}"));
+        drop(writer);
+        let outcome = read_capture(&path, EngineConfig::default(), 1, |_, _| std::ops::ControlFlow::Continue(()))
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(outcome.format, crate::capture::CaptureFormat::PcapNg);
+        assert!(outcome.damage.is_none());
+        let stats = outcome.engine.stats();
+        assert_eq!(stats.packets, 2);
+        assert_eq!(stats.first_ts_nanos, Some(1_700_000_000_123_456_789));
+        assert_eq!(stats.last_ts_nanos, Some(1_700_000_001_000_000_001));
+        let _ = std::fs::remove_file(path);
+    }
+}
