@@ -9,8 +9,10 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 
 use tcpladder::capture::live::{LiveCapture, LiveOptions};
+use tcpladder::capture::worker::{spawn_capture, LiveEvent};
 use tcpladder::capture::{read_capture, ReadOutcome};
 use tcpladder::ladder::{render_text_ladder, segment_label, Numbering};
+use tcpladder::lessons;
 use tcpladder::report::{secs, ConnRow, PacketRow};
 use tcpladder::{Engine, EngineConfig};
 
@@ -81,6 +83,9 @@ pub enum Command {
         #[arg(long)]
         promisc: bool,
     },
+    /// Perform a TCP scenario for real on loopback while capturing it, and explain it.
+    /// Without NAME, list the lessons.
+    Lesson { name: Option<String> },
     /// A text ladder diagram of one connection.
     Ladder {
         file: PathBuf,
@@ -102,6 +107,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Open { file } => open(Some(file)),
         Command::Conns { file, json } => conns(&file, config, json),
+        Command::Lesson { name } => lesson(name.as_deref(), config),
         Command::Capture { interface, filter, duration, count, write, json, snaplen, promisc } => {
             let options = LiveOptions { device: interface, filter, snaplen, promisc, save: write };
             capture(&options, config, duration, count, json)
@@ -225,6 +231,98 @@ fn capture(
     }
     print_conns(&engine, json)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Lists the lessons, or performs one while capturing `lo` and prints its ladder and explanation.
+fn lesson(name: Option<&str>, config: Reading) -> anyhow::Result<ExitCode> {
+    let Some(name) = name else {
+        for lesson in lessons::all() {
+            println!("{:<20} {} — {}", lesson.id, lesson.title, lesson.question);
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Some(lesson) = lessons::find(name) else {
+        let ids: Vec<&str> = lessons::all().iter().map(|l| l.id).collect();
+        bail!("no lesson `{name}`; the lessons are: {}", ids.join(", "));
+    };
+    let port = lessons::port_of(lesson);
+    println!(
+        "# {}
+
+{}
+
+{}
+",
+        lesson.title, lesson.question, lesson.snippet
+    );
+    let options = LiveOptions { filter: Some(format!("tcp port {port}")), ..LiveOptions::loopback() };
+    let capture = spawn_capture(options, || {});
+    let link = match capture.events.recv_timeout(std::time::Duration::from_secs(5)) {
+        Ok(LiveEvent::Started { link }) => link,
+        Ok(LiveEvent::Stopped { error }) => return lesson_from_recording(lesson, error.unwrap_or_default(), config),
+        _ => bail!("the capture did not start"),
+    };
+    let outcome = lesson.run(port).with_context(|| format!("performing the lesson `{}`", lesson.id))?;
+    // Let the last segments arrive before stopping the capture.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    capture.stop();
+    let mut engine = Engine::new(link, config.engine);
+    while let Ok(event) = capture.events.recv_timeout(std::time::Duration::from_secs(5)) {
+        match event {
+            LiveEvent::Batch { batch, .. } => batch.iter().for_each(|(ts, frame)| engine.ingest(ts, frame)),
+            LiveEvent::Stopped { .. } => break,
+            LiveEvent::Started { .. } => {}
+        }
+    }
+    drop(outcome.held);
+    drop(outcome.held_listeners);
+    print_lesson(lesson, &engine, &outcome.events);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Capturing is not allowed: show the recording of the same scenario, and say so.
+fn lesson_from_recording(lesson: &lessons::Lesson, why: String, config: Reading) -> anyhow::Result<ExitCode> {
+    eprintln!("tcpladder: cannot capture: {why}");
+    let Some(sample) = lesson.sample else { bail!("this lesson has no recording to fall back to") };
+    let path = tcpladder::samples::bundled_sample()
+        .and_then(|bundled| bundled.parent().map(|dir| dir.join(sample)))
+        .context("the sample captures are missing")?;
+    println!("(Capturing is not permitted here, so this is a recording of the same scenario: {}.)\n", path.display());
+    let (engine, _) = load(&path, config)?;
+    print_lesson(lesson, &engine, &[]);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_lesson(lesson: &lessons::Lesson, engine: &Engine, events: &[lessons::AppEvent]) {
+    let end = engine.capture_end_nanos();
+    for connection in engine.connections() {
+        print!("{}", render_text_ladder(connection, end, Numbering::Relative));
+        println!();
+    }
+    if !events.is_empty() {
+        let start = engine.stats().first_ts_nanos.unwrap_or(0);
+        println!("What the applications saw:");
+        for event in events {
+            // The segment captured last before the call returned is the one that explains it.
+            let after = engine
+                .connections()
+                .iter()
+                .flat_map(|c| c.segments.iter())
+                .filter(|s| s.ts_nanos <= event.ts_nanos)
+                .map(|s| s.frame)
+                .max();
+            let after = after.map_or(String::new(), |frame| format!("  (after frame {frame})"));
+            println!(
+                "  {:>9.6} s  {:<6} {:<34} → {}{after}",
+                secs(event.ts_nanos - start),
+                event.side,
+                event.call,
+                event.outcome
+            );
+        }
+        println!();
+    }
+    println!("{}", lesson.explanation);
 }
 
 fn print_conns(engine: &Engine, json: bool) -> anyhow::Result<()> {

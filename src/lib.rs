@@ -12,6 +12,7 @@ pub mod decode;
 pub mod engine;
 pub mod error;
 pub mod ladder;
+pub mod lessons;
 pub mod loader;
 pub mod report;
 pub mod samples;

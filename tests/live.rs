@@ -109,3 +109,18 @@ fn a_bad_filter_is_reported_with_libpcaps_reason() {
     // Without permission the device fails first, with the remedy; with it, the filter does.
     assert!(stderr.contains("bad capture filter `tcp prot 80`") || stderr.contains("setcap"), "{stderr}");
 }
+
+#[test]
+fn a_lesson_performs_its_scenario_while_capturing_and_places_the_errno() {
+    if !permitted() {
+        return;
+    }
+    let output = tcpladder(&["lesson", "reset-by-peer"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("[R.]"), "the reset is drawn: {text}");
+    assert!(text.contains("reset_by_peer (client"), "{text}");
+    let errno =
+        text.lines().find(|l| l.contains("read()") && l.contains("ECONNRESET")).unwrap_or_else(|| panic!("{text}"));
+    assert!(errno.contains("(after frame"), "the errno sits after the segment that caused it: {errno}");
+}

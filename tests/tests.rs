@@ -3,6 +3,7 @@
 
 mod cli_errors;
 mod engine_api;
+mod lessons;
 mod live;
 mod samples;
 mod ui;
