@@ -121,6 +121,6 @@ fn a_lesson_performs_its_scenario_while_capturing_and_places_the_errno() {
     assert!(text.contains("[R.]"), "the reset is drawn: {text}");
     assert!(text.contains("reset_by_peer (client"), "{text}");
     let errno =
-        text.lines().find(|l| l.contains("read()") && l.contains("ECONNRESET")).unwrap_or_else(|| panic!("{text}"));
+        text.lines().find(|l| l.contains("read()") && l.contains("→ ECONNRESET")).unwrap_or_else(|| panic!("{text}"));
     assert!(errno.contains("(after frame"), "the errno sits after the segment that caused it: {errno}");
 }
