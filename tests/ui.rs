@@ -259,3 +259,33 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
     }
     let _ = std::fs::remove_file(saved);
 }
+
+#[test]
+fn a_lesson_in_the_window_shows_the_errno_on_its_segment() {
+    if !crate::live::permitted() {
+        return;
+    }
+    let mut harness = open(Some(sample("refused.pcap")));
+    harness.get_by_label("Lessons").click();
+    harness.run_steps(2);
+    harness.get_by_label("Writing after the peer closed: broken pipe").click();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while harness.state().lesson.as_ref().is_none_or(|run| run.in_progress()) {
+        assert!(Instant::now() < deadline, "the lesson did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+    }
+    harness.run_steps(4);
+    let document = harness.state().document().unwrap_or_else(|| panic!("no document"));
+    assert!(document.path.to_string_lossy().starts_with("live capture on"));
+    assert!(
+        document.annotations.iter().any(|(_, text)| text == "client write() → EPIPE"),
+        "{:?}",
+        document.annotations
+    );
+    harness.get_by_label("→ EPIPE");
+    harness.get_by_label_contains("client write() → EPIPE");
+    harness.get_by_label("play ▶").click();
+    harness.run_steps(2);
+    assert!(harness.state().document().is_some_and(|d| d.selected_segment.is_some()), "play selects segments");
+}

@@ -16,7 +16,10 @@ use super::conn_table::{filters_ui, state_counts_ui, table_ui, TableState};
 use super::details::{diagnoses_ui, segment_details_ui, Field};
 use super::document::Document;
 use super::ladder_view::{human_bytes, ladder_ui, LadderViewState, TimeMode};
+use super::lesson_panel::{segment_before, LessonRequest, LessonRun};
 use super::live_panel::{LiveAction, LivePanel};
+use crate::capture::live::LiveOptions;
+use crate::lessons;
 
 /// What survives a restart (eframe persistence).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -62,6 +65,9 @@ pub struct TcpLadderApp {
     config: EngineConfig,
     /// The live-capture window and its capture.
     pub live: LivePanel,
+    /// The lesson being performed or shown, and whether its window is open.
+    pub lesson: Option<LessonRun>,
+    lesson_open: bool,
 }
 
 impl TcpLadderApp {
@@ -81,6 +87,8 @@ impl TcpLadderApp {
             first_run_hint: file.is_none(),
             config: EngineConfig::default(),
             live: LivePanel::default(),
+            lesson: None,
+            lesson_open: false,
         };
         app.apply_settings(ctx);
         match file.or_else(crate::samples::bundled_sample) {
@@ -162,6 +170,57 @@ impl TcpLadderApp {
                 self.loading = None;
             }
             _ => {}
+        }
+    }
+
+    /// Performs a lesson: captures loopback on its port while its sockets run.
+    pub fn start_lesson(&mut self, ctx: &egui::Context, lesson: &'static lessons::Lesson) {
+        self.live.stop();
+        self.lesson = Some(LessonRun::new(lesson));
+        self.lesson_open = true;
+        self.live.follow = true;
+        let options =
+            LiveOptions { filter: Some(format!("tcp port {}", lessons::port_of(lesson))), ..LiveOptions::loopback() };
+        self.live.start_with(ctx, options);
+    }
+
+    /// Moves a lesson along; falls back to its recording when capturing is not possible.
+    fn poll_lesson(&mut self, ctx: &egui::Context) {
+        let Some(run) = &mut self.lesson else { return };
+        let live_document =
+            self.document.as_ref().is_some_and(|d| d.path.to_string_lossy().starts_with("live capture"));
+        let capturing = self.live.running() && live_document;
+        let failed = if self.live.running() { None } else { self.live.error.clone() };
+        if let (Some(error), true, Some(sample)) =
+            (&failed, run.in_progress() && run.events.is_empty(), run.lesson.sample)
+        {
+            let lesson = run.lesson;
+            self.lesson = Some(LessonRun::recorded(lesson, error.clone()));
+            if let Some(path) = crate::samples::bundled_sample().and_then(|b| b.parent().map(|d| d.join(sample))) {
+                self.open(ctx, &path);
+            }
+            return;
+        }
+        if run.poll(capturing, failed.as_deref(), ctx) == LessonRequest::StopCapture {
+            self.live.stop();
+        }
+        if let Some(document) = &mut self.document {
+            if live_document && !run.events.is_empty() && document.annotations.is_empty() && !run.in_progress() {
+                document.annotations = run
+                    .events
+                    .iter()
+                    // Errors and EOFs: the outcomes a reader must connect to a segment.
+                    .filter(|e| e.outcome.starts_with('E'))
+                    .filter_map(|e| {
+                        let index = segment_before(document, e.ts_nanos)?;
+                        let frame = document.connection()?.segments.get(index)?.frame;
+                        Some((frame, format!("{} {} → {}", e.side, e.call, e.outcome)))
+                    })
+                    .collect();
+            }
+            if let LessonRequest::Select(index) = run.play(document, ctx) {
+                select_segment(document, &mut self.view, index);
+            }
         }
     }
 
@@ -328,6 +387,15 @@ impl TcpLadderApp {
                 if ui.button("Live capture…").clicked() {
                     ui.close();
                     self.live.show_window();
+                }
+            });
+            ui.menu_button("Lessons", |ui| {
+                ui.label(RichText::new("performed for real on loopback while capturing it").weak());
+                for lesson in lessons::all() {
+                    if ui.button(lesson.title).on_hover_text(lesson.question).clicked() {
+                        ui.close();
+                        self.start_lesson(&ctx, lesson);
+                    }
                 }
             });
             ui.menu_button("View", |ui| {
@@ -543,6 +611,7 @@ impl eframe::App for TcpLadderApp {
         let ctx = ui.ctx().clone();
         self.poll_loader();
         self.poll_live();
+        self.poll_lesson(&ctx);
         self.handle_dropped_files(&ctx);
         self.keyboard(&ctx);
         egui::Panel::top("menu").show(ui, |ui| {
@@ -601,6 +670,14 @@ impl eframe::App for TcpLadderApp {
         }
         if self.live.ui(&ctx) {
             self.document = None;
+        }
+        if let Some(run) = &mut self.lesson {
+            let request = run.ui(&ctx, self.document.as_ref(), &mut self.lesson_open);
+            if let (LessonRequest::Select(index), Some(document)) = (request, &mut self.document) {
+                let last = document.connection().map_or(0, |c| c.segments.len().saturating_sub(1));
+                select_segment(document, &mut self.view, index.min(last));
+                self.live.follow = false;
+            }
         }
         if self.loading.is_some() || self.live.running() {
             ctx.request_repaint_after(Duration::from_millis(100));

@@ -39,6 +39,8 @@ pub struct Document {
     frame_request: Option<(u32, Receiver<FrameBytes>)>,
     /// For a live capture: each connection's segment count when its row was last computed.
     row_lens: Vec<usize>,
+    /// Notes to show on the arrows of these frames (what a lesson's applications saw).
+    pub annotations: Vec<(u32, String)>,
 }
 
 impl Document {
@@ -59,6 +61,7 @@ impl Document {
             frame_bytes: None,
             frame_request: None,
             row_lens: Vec::new(),
+            annotations: Vec::new(),
         }
     }
 
@@ -157,6 +160,7 @@ impl Document {
     pub fn layout(&mut self) -> Option<&LadderLayout> {
         let id = self.selected_conn?;
         let len = self.engine.connection(id).map_or(0, |c| c.segments.len());
+        let len = len + self.annotations.len();
         let stale = len != self.layout_len
             || !matches!(&self.layout, Some((cached, expanded, _)) if *cached == id && *expanded == self.expanded);
         if stale {

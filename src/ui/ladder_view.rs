@@ -94,8 +94,9 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
     let layout = document.layout_cached()?;
     let selected = document.selected_segment;
     // Findings sit on the arrow of the frame that shows them.
-    let findings: Vec<(u32, &'static str)> =
+    let mut findings: Vec<(u32, &str)> =
         document.row().map(|row| row.diagnoses.iter().map(|d| (d.frame, d.code)).collect()).unwrap_or_default();
+    findings.extend(document.annotations.iter().map(|(frame, text)| (*frame, text.as_str())));
     let mut clicked = None;
     let mut expand = None;
     let scroll_to = view.scroll_to_segment.take().and_then(|index| layout.row_of_segment(index));
@@ -130,20 +131,22 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
                     paint.time(ui, connection, segment, previous, row, view.time_mode);
                     let response = ui.interact(row_rect, ui.scope_id().with(("segment", id, index)), Sense::click());
                     let label = segment_label(connection, segment, view.numbering);
+                    let codes: Vec<&str> =
+                        findings.iter().filter(|(frame, _)| *frame == segment.frame).map(|(_, code)| *code).collect();
+                    // Findings and what the applications saw are read out with the arrow.
+                    let notes = if codes.is_empty() { String::new() } else { format!(" » {}", codes.join(", ")) };
                     response.widget_info(|| {
                         egui::WidgetInfo::selected(
                             egui::Role::Button,
                             true,
                             selected == Some(index),
-                            format!("frame {}: {label}", segment.frame),
+                            format!("frame {}: {label}{notes}", segment.frame),
                         )
                     });
                     if response.clicked() {
                         clicked = Some(index);
                     }
                     let hovered = response.hovered();
-                    let codes: Vec<&str> =
-                        findings.iter().filter(|(frame, _)| *frame == segment.frame).map(|(_, code)| *code).collect();
                     paint.segment(
                         ui,
                         connection,

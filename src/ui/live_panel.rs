@@ -90,6 +90,14 @@ impl LivePanel {
         let filter = Some(self.filter.trim().to_string()).filter(|f| !f.is_empty());
         let save = Some(PathBuf::from(self.save_path.trim())).filter(|p| !p.as_os_str().is_empty());
         let options = LiveOptions { device, filter, snaplen: self.snaplen, promisc: self.promisc, save };
+        self.start_with(ctx, options);
+    }
+
+    /// Starts capturing with these options (a lesson's: loopback and its port).
+    pub fn start_with(&mut self, ctx: &egui::Context, options: LiveOptions) {
+        if let Some(filter) = &options.filter {
+            self.filter.clone_from(filter);
+        }
         let waker = ctx.clone();
         self.handle = Some(spawn_capture(options, move || waker.request_repaint()));
         self.error = None;

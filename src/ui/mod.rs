@@ -5,6 +5,7 @@ pub mod conn_table;
 pub mod details;
 pub mod document;
 pub mod ladder_view;
+pub mod lesson_panel;
 pub mod live_panel;
 pub mod theme;
 
