@@ -352,6 +352,19 @@ fn time_wait_reuse(port: u16) -> io::Result<Outcome> {
     // The client's side of the old connection is in TIME_WAIT: the port pair is still taken.
     let again = Socket::new(Domain::IPV4, Type::STREAM, None)?;
     let _ = rec.ok("client", "bind() to the same port", again.bind(&addr(client_port).into()));
+    // With SO_REUSEADDR the bind succeeds, and Linux lets a new connection take over the TIME_WAIT
+    // pair on loopback (net.ipv4.tcp_tw_reuse): the same 4-tuple, a new SYN, a new ISN.
+    let reuse = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    reuse.set_reuse_address(true)?;
+    let _ = rec.ok("client", "bind() with SO_REUSEADDR", reuse.bind(&addr(client_port).into()));
+    if rec.ok("client", "connect() again from that port", reuse.connect(&addr(port).into())).is_ok() {
+        if let Ok((server, _)) = rec.ok("server", "accept()", listener.accept()) {
+            drop(reuse);
+            pause(30);
+            drop(server);
+        }
+    }
+    pause(30);
     done(&rec)
 }
 
@@ -494,14 +507,15 @@ const LESSONS: [Lesson; 13] = [
     },
     Lesson {
         id: "time-wait",
-        title: "TIME_WAIT holds the port",
+        title: "TIME_WAIT holds the port, and port reuse",
         question: "Why can't I reuse the port right after closing?",
         explanation: "The client closed first from a fixed port, so its end of the connection sits in TIME_WAIT \
-                      for 2×MSL; binding that port again fails with EADDRINUSE until it expires (or with \
-                      SO_REUSEADDR).",
-        snippet: "client.bind(40001); client.connect(server); client.close()   // TIME_WAIT\nagain.bind(40001)    // EADDRINUSE",
+                      for 2×MSL; binding that port again fails with EADDRINUSE. With SO_REUSEADDR the bind \
+                      succeeds, and on loopback Linux lets a new connection reuse the same 4-tuple (a new SYN \
+                      with a new ISN: the ladder shows a second connection flagged port_reuse).",
+        snippet: "client.bind(40001); client.connect(server); client.close()   // TIME_WAIT\nagain.bind(40001)                        // EADDRINUSE\nreuse.setsockopt(SO_REUSEADDR); reuse.bind(40001); reuse.connect(server)",
         sample: None,
-        expected: &[("client", "bind() to the same port", "EADDRINUSE")],
+        expected: &[("client", "bind() to the same port", "EADDRINUSE"), ("client", "connect() again from that port", "ok")],
         run: time_wait_reuse,
     },
 ];
