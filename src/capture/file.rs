@@ -67,11 +67,7 @@ pub fn read_capture(
     loop {
         match capture.next_packet() {
             Ok(packet) => {
-                let ts = &packet.header.ts;
-                // With nanosecond precision libpcap stores nanoseconds in tv_usec. The field types
-                // differ between platforms (macOS: i32), hence the conversions.
-                #[allow(clippy::useless_conversion)]
-                let ts_nanos = i64::from(ts.tv_sec).saturating_mul(1_000_000_000).saturating_add(i64::from(ts.tv_usec));
+                let ts_nanos = super::ts_nanos(packet.header);
                 engine.ingest(ts_nanos, packet.data);
                 progress.packets += 1;
                 progress.bytes_read += record_len(format, packet.header.caplen);

@@ -157,10 +157,7 @@ impl LiveCapture {
     pub fn next(&mut self, mut consume: impl FnMut(i64, &[u8])) -> Result<Option<()>, LiveError> {
         match self.capture.next_packet() {
             Ok(packet) => {
-                let ts = &packet.header.ts;
-                // With nanosecond precision libpcap stores nanoseconds in tv_usec.
-                #[allow(clippy::useless_conversion)]
-                let ts_nanos = i64::from(ts.tv_sec).saturating_mul(1_000_000_000).saturating_add(i64::from(ts.tv_usec));
+                let ts_nanos = super::ts_nanos(packet.header);
                 match &mut self.save {
                     Some(Saver::Pcap(save)) => save.write(&packet),
                     Some(Saver::PcapNg(writer, path)) => writer

@@ -7,3 +7,11 @@ pub mod pcapng;
 pub mod worker;
 
 pub use file::{read_capture, read_frame, CaptureFormat, Progress, ReadOutcome};
+
+/// A packet's capture time in nanoseconds since the epoch. Captures are opened with nanosecond
+/// precision, so libpcap stores nanoseconds in `tv_usec`; the field types differ between platforms
+/// (macOS: i32), hence the conversions.
+#[allow(clippy::useless_conversion)]
+pub(crate) fn ts_nanos(header: &pcap::PacketHeader) -> i64 {
+    i64::from(header.ts.tv_sec).saturating_mul(1_000_000_000).saturating_add(i64::from(header.ts.tv_usec))
+}
