@@ -30,6 +30,10 @@ pub struct Cli {
     /// Print read time and memory held per segment and per connection on stderr.
     #[arg(long, global = true)]
     pub stats: bool,
+    /// Drop the oldest connections above this many MB held (default: none for files, 1024 for
+    /// `capture`).
+    #[arg(long, global = true, value_name = "MB")]
+    pub memory_limit: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,8 +103,13 @@ pub enum Command {
 
 /// Runs a subcommand; returns the process's exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config =
-        Reading { engine: EngineConfig { time_wait_nanos: (cli.time_wait * 1e9) as i64 }, print_stats: cli.stats };
+    let config = Reading {
+        engine: EngineConfig {
+            time_wait_nanos: (cli.time_wait * 1e9) as i64,
+            memory_limit_bytes: cli.memory_limit.map(|mb| mb.saturating_mul(1 << 20)),
+        },
+        print_stats: cli.stats,
+    };
     let Some(command) = cli.command else {
         return open(cli.file);
     };
@@ -208,7 +217,9 @@ fn capture(
         bail!("say when to stop: --duration SECS or --count N");
     }
     let mut live = LiveCapture::open(options)?;
-    let mut engine = Engine::new(live.link(), config.engine);
+    let mut engine_config = config.engine;
+    engine_config.memory_limit_bytes.get_or_insert(DEFAULT_LIVE_MEMORY_LIMIT_MB << 20);
+    let mut engine = Engine::new(live.link(), engine_config);
     let filter = options.filter.as_deref().map_or(String::new(), |f| format!(" with filter `{f}`"));
     eprintln!("tcpladder: capturing on {} ({}){filter}", options.device, live.link());
     let started = std::time::Instant::now();
@@ -226,12 +237,22 @@ fn capture(
         "tcpladder: {packets} packets in {:.1} s ({received} received by the filter, {dropped} dropped by the kernel)",
         started.elapsed().as_secs_f64()
     );
+    let evicted = engine.stats().evicted_connections;
+    if evicted > 0 {
+        eprintln!(
+            "tcpladder: the {evicted} oldest connections ({} segments) were dropped to stay under the memory limit",
+            engine.stats().evicted_segments
+        );
+    }
     if config.print_stats {
         print_memory(&engine, started.elapsed());
     }
     print_conns(&engine, json)?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// What a live capture holds at most unless told otherwise.
+const DEFAULT_LIVE_MEMORY_LIMIT_MB: u64 = 1024;
 
 /// Lists the lessons, or performs one while capturing `lo` and prints its ladder and explanation.
 fn lesson(name: Option<&str>, config: Reading) -> anyhow::Result<ExitCode> {

@@ -12,13 +12,21 @@ use crate::tcp::{Connection, Tracker};
 pub struct EngineConfig {
     /// How long TIME_WAIT lasts (2×MSL), nanoseconds. Linux: 60 s.
     pub time_wait_nanos: i64,
+    /// Above this many bytes held, the oldest connections are dropped (live captures); `None`
+    /// keeps everything (files).
+    pub memory_limit_bytes: Option<u64>,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { time_wait_nanos: DEFAULT_TIME_WAIT_NANOS }
+        Self { time_wait_nanos: DEFAULT_TIME_WAIT_NANOS, memory_limit_bytes: None }
     }
 }
+
+/// How often, in packets, the memory held is measured against the limit.
+const MEMORY_CHECK_EVERY: u64 = 16_384;
+/// Eviction frees down to this share of the limit, so it does not run on every check.
+const EVICT_TO_PERCENT: u64 = 75;
 
 /// Counts of what the engine has seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +40,9 @@ pub struct Stats {
     pub skipped: BTreeMap<SkipReason, u64>,
     pub first_ts_nanos: Option<i64>,
     pub last_ts_nanos: Option<i64>,
+    /// Connections, and their segments, dropped to stay under the memory limit.
+    pub evicted_connections: u64,
+    pub evicted_segments: u64,
 }
 
 impl Stats {
@@ -47,12 +58,18 @@ pub struct Engine {
     link: LinkType,
     tracker: Tracker,
     stats: Stats,
+    memory_limit_bytes: Option<u64>,
 }
 
 impl Engine {
     /// An engine for frames of link type `link`.
     pub fn new(link: LinkType, config: EngineConfig) -> Self {
-        Self { link, tracker: Tracker::new(config.time_wait_nanos), stats: Stats::default() }
+        Self {
+            link,
+            tracker: Tracker::new(config.time_wait_nanos),
+            stats: Stats::default(),
+            memory_limit_bytes: config.memory_limit_bytes,
+        }
     }
 
     /// Feeds the next frame of the capture; `ts_nanos` is its capture time since the epoch.
@@ -70,6 +87,45 @@ impl Engine {
             Ok(Decoded::NotTcp) => self.stats.other_packets += 1,
             Err(reason) => *self.stats.skipped.entry(reason).or_default() += 1,
         }
+        if self.memory_limit_bytes.is_some() && self.stats.packets.is_multiple_of(MEMORY_CHECK_EVERY) {
+            self.enforce_memory_limit();
+        }
+    }
+
+    /// Bytes held for the connections: their records and what they own on the heap.
+    pub fn memory_bytes(&self) -> u64 {
+        let per_connection = std::mem::size_of::<Connection>() as u64;
+        self.tracker.connections().iter().map(|c| per_connection + c.heap_bytes() as u64).sum()
+    }
+
+    /// Drops the oldest connections when more than the limit is held.
+    fn enforce_memory_limit(&mut self) {
+        let Some(limit) = self.memory_limit_bytes else { return };
+        if self.memory_bytes() <= limit {
+            return;
+        }
+        // Keep the newest connections that fit in the target share of the limit.
+        let target = limit / 100 * EVICT_TO_PERCENT;
+        let per_connection = std::mem::size_of::<Connection>() as u64;
+        let mut held = 0u64;
+        let keep = self
+            .tracker
+            .connections()
+            .iter()
+            .rev()
+            .take_while(|c| {
+                held += per_connection + c.heap_bytes() as u64;
+                held <= target
+            })
+            .count();
+        let (connections, segments) = self.tracker.evict_oldest(keep);
+        self.stats.evicted_connections += connections as u64;
+        self.stats.evicted_segments += segments as u64;
+    }
+
+    /// The id of the oldest connection still held; older ones were dropped to bound memory.
+    pub fn first_connection_id(&self) -> u32 {
+        self.tracker.first_id()
     }
 
     /// The capture's link type.

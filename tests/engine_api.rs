@@ -44,7 +44,7 @@ fn reading_can_be_cancelled_and_keeps_what_it_read() {
 #[test]
 fn time_wait_length_is_configurable() {
     let server_final_state = |time_wait_nanos| {
-        let config = EngineConfig { time_wait_nanos };
+        let config = EngineConfig { time_wait_nanos, ..Default::default() };
         let outcome =
             read_capture(&sample("server-close-first.pcap"), config, 1 << 20, |_, _| ControlFlow::Continue(()))
                 .unwrap_or_else(|err| panic!("{err}"));
@@ -55,4 +55,67 @@ fn time_wait_length_is_configurable() {
     // The server closed first; its TIME_WAIT outlasts the capture only when it is long enough.
     assert_eq!(server_final_state(60_000_000_000), "TIME_WAIT");
     assert_eq!(server_final_state(1_000), "CLOSED");
+}
+
+/// Raw-IP frames of `connections` connections, 10 data segments each, one after another.
+fn stream(connections: u16) -> Vec<Vec<u8>> {
+    let mut frames = Vec::new();
+    for c in 0..connections {
+        for i in 0..10u32 {
+            let builder = etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .tcp(10_000 + c, 80, 1 + i * 100, 1000)
+                .ack(1);
+            let mut frame = Vec::new();
+            let _ = builder.write(&mut frame, &[0u8; 100]);
+            frames.push(frame);
+        }
+    }
+    frames
+}
+
+#[test]
+fn a_memory_limit_drops_the_oldest_connections_and_keeps_the_newest_whole() {
+    let limit = 4 << 20;
+    let config = EngineConfig { memory_limit_bytes: Some(limit), ..Default::default() };
+    let mut engine = tcpladder::Engine::new(tcpladder::decode::LinkType::RawIp, config);
+    let mut peak = 0;
+    for (i, frame) in stream(30_000).iter().enumerate() {
+        engine.ingest(i as i64, frame);
+        if i % 1000 == 0 {
+            peak = peak.max(engine.memory_bytes());
+        }
+    }
+    // Between checks (every 16,384 packets) up to ~1,700 new connections arrive.
+    assert!(peak <= limit + (2 << 20), "held {peak} bytes with a limit of {limit}");
+    let stats = engine.stats();
+    assert!(stats.evicted_connections > 10_000, "{stats:?}");
+    assert_eq!(stats.evicted_segments, stats.evicted_connections * 10);
+    let newest = engine.connections().last().unwrap_or_else(|| panic!("nothing held"));
+    assert_eq!((newest.id, newest.segments.len()), (29_999, 10));
+    assert_eq!(engine.connection(engine.first_connection_id()).map(|c| c.id), Some(engine.first_connection_id()));
+    assert!(engine.connection(0).is_none());
+}
+
+#[test]
+fn a_live_document_drops_the_rows_of_dropped_connections() {
+    use tcpladder::capture::worker::FrameBatch;
+    let mut document =
+        tcpladder::ui::document::Document::live("live capture on lo", tcpladder::decode::LinkType::RawIp, 1 << 20);
+    let mut batch = FrameBatch::default();
+    for (i, frame) in stream(5_000).iter().enumerate() {
+        let start = batch.bytes.len();
+        batch.bytes.extend_from_slice(frame);
+        batch.frames.push((i as i64, start..batch.bytes.len()));
+        if batch.frames.len() == 4096 {
+            document.ingest(&std::mem::take(&mut batch));
+            document.refresh_rows();
+        }
+    }
+    document.ingest(&batch);
+    document.refresh_rows();
+    let first = document.engine.first_connection_id();
+    assert!(first > 0, "something was dropped");
+    assert_eq!(document.rows.len(), document.engine.connections().len());
+    assert_eq!(document.rows.first().map(|r| r.id), Some(first));
+    assert!(document.rows.windows(2).all(|w| w[0].id + 1 == w[1].id));
 }

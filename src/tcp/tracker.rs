@@ -22,10 +22,12 @@ impl FlowKey {
     }
 }
 
-/// All connections of a capture, in order of their first packet.
+/// All connections of a capture, in order of their first packet. The oldest may have been evicted
+/// to bound memory: ids stay stable, and `first_id` is the id of the oldest one still held.
 #[derive(Debug, Default)]
 pub struct Tracker {
     connections: Vec<Connection>,
+    first_id: u32,
     /// The newest connection of each 4-tuple.
     by_flow: FxHashMap<FlowKey, u32>,
     time_wait_nanos: i64,
@@ -34,7 +36,7 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker whose connections hold TIME_WAIT for `time_wait_nanos` (2×MSL).
     pub fn new(time_wait_nanos: i64) -> Self {
-        Self { connections: Vec::new(), by_flow: FxHashMap::default(), time_wait_nanos }
+        Self { connections: Vec::new(), first_id: 0, by_flow: FxHashMap::default(), time_wait_nanos }
     }
 
     /// Adds one segment, creating a connection when it starts one. Returns the connection's id.
@@ -44,7 +46,7 @@ impl Tracker {
         let id = match existing {
             Some(id) if !self.starts_new_connection(id, packet) => id,
             _ => {
-                let id = u32::try_from(self.connections.len()).unwrap_or(u32::MAX);
+                let id = self.first_id.saturating_add(u32::try_from(self.connections.len()).unwrap_or(u32::MAX));
                 let mut connection = Connection::new(id, packet, self.time_wait_nanos);
                 connection.reused_ports = existing.is_some();
                 self.connections.push(connection);
@@ -52,10 +54,43 @@ impl Tracker {
                 id
             }
         };
-        if let Some(connection) = self.connections.get_mut(id as usize) {
+        if let Some(connection) = self.get_mut(id) {
             connection.push(frame, ts_nanos, packet);
         }
         id
+    }
+
+    fn index(&self, id: u32) -> Option<usize> {
+        id.checked_sub(self.first_id).map(|offset| offset as usize)
+    }
+
+    fn get_mut(&mut self, id: u32) -> Option<&mut Connection> {
+        let index = self.index(id)?;
+        self.connections.get_mut(index)
+    }
+
+    /// Drops the oldest connections until at most `keep` are held; returns how many connections
+    /// and segments were dropped. Ids of the others do not change.
+    pub fn evict_oldest(&mut self, keep: usize) -> (usize, usize) {
+        let count = self.connections.len().saturating_sub(keep);
+        if count == 0 {
+            return (0, 0);
+        }
+        let evicted: Vec<Connection> = self.connections.drain(..count).collect();
+        let segments = evicted.iter().map(|c| c.segments.len()).sum();
+        for connection in &evicted {
+            let key = FlowKey::new(connection.client, connection.server);
+            if self.by_flow.get(&key) == Some(&connection.id) {
+                self.by_flow.remove(&key);
+            }
+        }
+        self.first_id = self.first_id.saturating_add(u32::try_from(count).unwrap_or(u32::MAX));
+        (count, segments)
+    }
+
+    /// The id of the oldest connection still held (all before it were evicted).
+    pub fn first_id(&self) -> u32 {
+        self.first_id
     }
 
     /// A SYN starts a new connection on a used 4-tuple when the old one is over, or when the
@@ -84,7 +119,7 @@ impl Tracker {
 
     /// One connection by id.
     pub fn connection(&self, id: u32) -> Option<&Connection> {
-        self.connections.get(id as usize)
+        self.connections.get(self.index(id)?)
     }
 
     /// Consumes the tracker, returning its connections.
@@ -109,6 +144,45 @@ mod tests {
     const A: u16 = TcpFlags::ACK;
     const F: u16 = TcpFlags::FIN;
     const R: u16 = TcpFlags::RST;
+
+    #[test]
+    fn evicting_keeps_ids_and_forgets_the_flows() {
+        let mut tracker = Tracker::new(60_000_000_000);
+        for port in 0..10u16 {
+            let client = std::net::SocketAddr::from(([127, 0, 0, 1], 40_000 + port));
+            let server = std::net::SocketAddr::from(([127, 0, 0, 1], 80));
+            let packet = TcpPacket {
+                src: client,
+                dst: server,
+                seq: 1,
+                ack: 0,
+                flags: TcpFlags(S),
+                window: 1,
+                payload_len: 0,
+                options: &[],
+            };
+            tracker.ingest(u32::from(port) + 1, 0, &packet);
+        }
+        assert_eq!(tracker.evict_oldest(4), (6, 6));
+        assert_eq!(tracker.first_id(), 6);
+        assert!(tracker.connection(5).is_none());
+        assert_eq!(tracker.connection(7).map(|c| c.id), Some(7));
+        assert_eq!(tracker.connections().len(), 4);
+        // A packet of an evicted flow starts a new connection with the next id.
+        let client = std::net::SocketAddr::from(([127, 0, 0, 1], 40_000));
+        let server = std::net::SocketAddr::from(([127, 0, 0, 1], 80));
+        let packet = TcpPacket {
+            src: client,
+            dst: server,
+            seq: 1,
+            ack: 0,
+            flags: TcpFlags(S),
+            window: 1,
+            payload_len: 0,
+            options: &[],
+        };
+        assert_eq!(tracker.ingest(11, 1, &packet), 10);
+    }
 
     #[test]
     fn a_retransmitted_syn_stays_in_its_connection() {

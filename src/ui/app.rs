@@ -510,6 +510,13 @@ impl TcpLadderApp {
             _ => &[],
         };
         ui.heading(format!("Connections ({})", rows.len()));
+        let evicted = self.document.as_ref().map_or(0, |d| d.engine.stats().evicted_connections);
+        if evicted > 0 {
+            ui.label(
+                RichText::new(format!("{evicted} older connections were dropped to stay under the memory limit."))
+                    .color(ui.visuals().warn_fg_color),
+            );
+        }
         state_counts_ui(ui, rows, &mut self.table);
         filters_ui(ui, &mut self.table);
         let selected = self.document.as_ref().and_then(|d| d.selected_conn);
@@ -668,7 +675,7 @@ impl eframe::App for TcpLadderApp {
                 egui::Color32::WHITE,
             );
         }
-        if self.live.ui(&ctx) {
+        if self.live.ui(&ctx, self.document.as_ref()) {
             self.document = None;
         }
         if let Some(run) = &mut self.lesson {

@@ -211,7 +211,7 @@ pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected:
             visible.len(),
             |ui, range| {
                 for id in visible.get(range).unwrap_or(&[]) {
-                    let Some(row) = rows.get(*id as usize) else { continue };
+                    let Some(row) = super::document::row_by_id(rows, *id) else { continue };
                     let is_selected = selected == Some(row.id);
                     let response = ui
                         .horizontal(|ui| {

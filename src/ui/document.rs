@@ -14,6 +14,11 @@ use crate::report::ConnRow;
 use crate::tcp::Connection;
 use crate::Engine;
 
+/// The row of connection `id` among rows sorted by id (the oldest may have been evicted).
+pub fn row_by_id(rows: &[ConnRow], id: u32) -> Option<&ConnRow> {
+    rows.binary_search_by_key(&id, |row| row.id).ok().and_then(|at| rows.get(at))
+}
+
 /// One frame's bytes, read back from the file for the details pane.
 #[derive(Debug, Clone)]
 pub struct FrameBytes {
@@ -65,9 +70,11 @@ impl Document {
         }
     }
 
-    /// An empty document that a live capture fills; `label` names it where a path would.
-    pub fn live(label: &str, link: LinkType) -> Self {
-        let engine = crate::Engine::new(link, crate::EngineConfig::default());
+    /// An empty document that a live capture fills; `label` names it where a path would. Above
+    /// `memory_limit_bytes` the oldest connections are dropped.
+    pub fn live(label: &str, link: LinkType, memory_limit_bytes: u64) -> Self {
+        let config = crate::EngineConfig { memory_limit_bytes: Some(memory_limit_bytes), ..Default::default() };
+        let engine = crate::Engine::new(link, config);
         Self::new(Loaded { path: PathBuf::from(label), engine, rows: Vec::new(), damage: None, cancelled: false })
     }
 
@@ -78,14 +85,25 @@ impl Document {
         }
     }
 
-    /// Recomputes the rows of connections that grew since the last call (a live capture).
+    /// Recomputes the rows of connections that grew since the last call (a live capture), and
+    /// drops the rows of connections the engine evicted to bound memory.
     pub fn refresh_rows(&mut self) {
         let end = self.engine.capture_end_nanos();
+        let first_id = self.engine.first_connection_id();
+        let evicted_rows = self.rows.iter().take_while(|row| row.id < first_id).count();
+        if evicted_rows > 0 {
+            self.rows.drain(..evicted_rows);
+            self.row_lens.drain(..evicted_rows.min(self.row_lens.len()));
+            if self.selected_conn.is_some_and(|id| id < first_id) {
+                self.selected_conn = None;
+                self.selected_segment = None;
+            }
+        }
         // Rows that came with the document have no recorded length: recompute them once.
         self.row_lens.resize(self.rows.len(), usize::MAX);
         for connection in self.engine.connections() {
             let len = connection.segments.len();
-            let index = connection.id as usize;
+            let index = connection.id.saturating_sub(first_id) as usize;
             match (self.rows.get_mut(index), self.row_lens.get_mut(index)) {
                 (Some(_), Some(known)) if *known == len => {}
                 (Some(slot), Some(known)) => {
@@ -138,8 +156,7 @@ impl Document {
 
     /// The row of the selected connection.
     pub fn row(&self) -> Option<&ConnRow> {
-        let id = self.selected_conn?;
-        self.rows.get(id as usize).filter(|row| row.id == id)
+        row_by_id(&self.rows, self.selected_conn?)
     }
 
     /// Selects a connection, clearing the segment selection.

@@ -35,6 +35,8 @@ pub struct LivePanel {
     last_refresh: Instant,
     /// Keep the newest segment of the selected connection in view.
     pub follow: bool,
+    /// Above this many MB held, the oldest connections are dropped.
+    pub memory_limit_mb: u64,
 }
 
 impl Default for LivePanel {
@@ -57,6 +59,7 @@ impl Default for LivePanel {
             started: None,
             last_refresh: Instant::now(),
             follow: true,
+            memory_limit_mb: 1024,
         }
     }
 }
@@ -121,7 +124,8 @@ impl LivePanel {
         while let Ok(event) = handle.events.try_recv() {
             match event {
                 LiveEvent::Started { link } => {
-                    action = LiveAction::Started(Box::new(Document::live(&self.label(), link)));
+                    let limit = self.memory_limit_mb.saturating_mul(1 << 20);
+                    action = LiveAction::Started(Box::new(Document::live(&self.label(), link, limit)));
                 }
                 LiveEvent::Batch { batch, received, dropped } => {
                     self.received = received;
@@ -163,17 +167,17 @@ impl LivePanel {
     }
 
     /// The window; returns true when the user asked to clear the captured connections.
-    pub fn ui(&mut self, ctx: &egui::Context) -> bool {
+    pub fn ui(&mut self, ctx: &egui::Context, document: Option<&Document>) -> bool {
         let mut open = self.open;
         let mut clear = false;
         egui::Window::new("Live capture").open(&mut open).resizable(false).show(ctx, |ui| {
-            clear = self.contents_ui(ui);
+            clear = self.contents_ui(ui, document);
         });
         self.open = open;
         clear
     }
 
-    fn contents_ui(&mut self, ui: &mut Ui) -> bool {
+    fn contents_ui(&mut self, ui: &mut Ui, document: Option<&Document>) -> bool {
         let running = self.running();
         ui.add_enabled_ui(!running, |ui| {
             self.interface_ui(ui);
@@ -182,6 +186,11 @@ impl LivePanel {
                 ui.label("snaplen");
                 ui.add(egui::DragValue::new(&mut self.snaplen).range(64..=262_144));
                 ui.checkbox(&mut self.promisc, "promiscuous").on_hover_text("also needs cap_net_admin");
+            });
+            ui.horizontal(|ui| {
+                ui.label("memory limit");
+                ui.add(egui::DragValue::new(&mut self.memory_limit_mb).range(16..=65_536).suffix(" MB"))
+                    .on_hover_text("above it, the oldest connections are dropped (the save file keeps everything)");
             });
             ui.horizontal(|ui| {
                 ui.label("save to");
@@ -211,6 +220,20 @@ impl LivePanel {
             self.dropped,
             if running { self.packets as f64 / elapsed } else { 0.0 }
         ));
+        if let Some(engine) = document.map(|d| &d.engine) {
+            let held = engine.memory_bytes() as f64 / f64::from(1u32 << 20);
+            ui.label(format!("holding {held:.1} MB of {} MB", self.memory_limit_mb));
+            let stats = engine.stats();
+            if stats.evicted_connections > 0 {
+                let note = format!(
+                    "The {} oldest connections ({} segments) were dropped to stay under the limit{}.",
+                    stats.evicted_connections,
+                    stats.evicted_segments,
+                    if self.save_path.trim().is_empty() { "" } else { "; the save file has every packet" }
+                );
+                ui.label(RichText::new(note).color(ui.visuals().warn_fg_color));
+            }
+        }
         if let Some(error) = &self.error {
             ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
             if let Some(command) = quoted_command(error) {
