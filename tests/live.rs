@@ -124,3 +124,40 @@ fn a_lesson_performs_its_scenario_while_capturing_and_places_the_errno() {
         text.lines().find(|l| l.contains("read()") && l.contains("→ ECONNRESET")).unwrap_or_else(|| panic!("{text}"));
     assert!(errno.contains("(after frame"), "the errno sits after the segment that caused it: {errno}");
 }
+
+#[test]
+fn without_permission_a_lesson_shows_its_recording_and_the_remedy() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !root || !setpriv {
+        eprintln!("needs root and setpriv to run as an unprivileged user: skipped");
+        return;
+    }
+    // An unprivileged user must be able to read the binary and the samples beside it.
+    let dir = std::env::temp_dir().join(format!("tcpladder-nobody-{}", std::process::id()));
+    let samples = dir.join("sample-captures");
+    std::fs::create_dir_all(&samples).unwrap_or_else(|err| panic!("{err}"));
+    let binary = dir.join("tcpladder");
+    std::fs::copy(env!("CARGO_BIN_EXE_tcpladder"), &binary).unwrap_or_else(|err| panic!("{err}"));
+    for name in ["handshake-client-close.pcap", "broken-pipe.pcap"] {
+        std::fs::copy(crate::util::sample(name), samples.join(name)).unwrap_or_else(|err| panic!("{err}"));
+    }
+    let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(&dir).status();
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&binary)
+        .args(["lesson", "broken-pipe"])
+        .output()
+        .unwrap_or_else(|err| panic!("{err}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("setcap cap_net_raw=eip {}", binary.display())), "{stderr}");
+    assert!(stdout.contains("this is a recording of the same scenario"), "{stdout}");
+    assert!(stdout.contains("broken_pipe (client"), "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}
