@@ -8,10 +8,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 
+use std::collections::BTreeSet;
 use tcpladder::capture::live::{LiveCapture, LiveOptions};
 use tcpladder::capture::worker::{spawn_capture, LiveEvent};
 use tcpladder::capture::{read_capture, ReadOutcome};
-use tcpladder::ladder::{render_text_ladder, segment_label, Numbering};
+
+use tcpladder::ladder::export::{self, Format as ExportFormat};
+use tcpladder::ladder::{render_text_ladder, segment_label, LadderLayout, LayoutOptions, Numbering, RowKind};
 use tcpladder::lessons;
 use tcpladder::report::{secs, ConnRow, PacketRow};
 use tcpladder::{Engine, EngineConfig};
@@ -90,6 +93,24 @@ pub enum Command {
     /// Perform a TCP scenario for real on loopback while capturing it, and explain it.
     /// Without NAME, list the lessons.
     Lesson { name: Option<String> },
+    /// Export one connection's whole ladder for slides and reports.
+    Export {
+        file: PathBuf,
+        #[arg(long)]
+        conn: u32,
+        /// svg, mermaid, plantuml or txt.
+        #[arg(long, value_parser = ["svg", "mermaid", "plantuml", "txt"])]
+        format: String,
+        /// Write here instead of to standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// Show folded data runs in full.
+        #[arg(long)]
+        expand: bool,
+        /// Absolute sequence numbers instead of relative ones.
+        #[arg(long)]
+        absolute: bool,
+    },
     /// A text ladder diagram of one connection.
     Ladder {
         file: PathBuf,
@@ -117,6 +138,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Open { file } => open(Some(file)),
         Command::Conns { file, json } => conns(&file, config, json),
         Command::Lesson { name } => lesson(name.as_deref(), config),
+        Command::Export { file, conn, format, output, expand, absolute } => {
+            export(&file, config, conn, &format, output.as_deref(), expand, numbering(absolute))
+        }
         Command::Capture { interface, filter, duration, count, write, json, snaplen, promisc } => {
             let options = LiveOptions { device: interface, filter, snaplen, promisc, save: write };
             capture(&options, config, duration, count, json)
@@ -344,6 +368,54 @@ fn print_lesson(lesson: &lessons::Lesson, engine: &Engine, events: &[lessons::Ap
         println!();
     }
     println!("{}", lesson.explanation);
+}
+
+fn export(
+    path: &Path,
+    config: Reading,
+    id: u32,
+    format: &str,
+    output: Option<&Path>,
+    expand: bool,
+    numbering: Numbering,
+) -> anyhow::Result<ExitCode> {
+    let (engine, damaged) = load(path, config)?;
+    let Some(connection) = engine.connection(id) else {
+        bail!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len());
+    };
+    let text = if format == "txt" {
+        render_text_ladder(connection, engine.capture_end_nanos(), numbering)
+    } else {
+        let row = ConnRow::new(connection, engine.capture_end_nanos());
+        let noted: Vec<u32> = row.diagnoses.iter().map(|d| d.frame).collect();
+        let options = LayoutOptions::default();
+        let folded = LadderLayout::new(connection, &BTreeSet::new(), &noted, &options);
+        let layout = if expand {
+            let all: BTreeSet<usize> = folded
+                .rows
+                .iter()
+                .filter_map(|r| match r.kind {
+                    RowKind::Folded(run) => Some(run.first),
+                    _ => None,
+                })
+                .collect();
+            LadderLayout::new(connection, &all, &noted, &options)
+        } else {
+            folded
+        };
+        let format = match format {
+            "svg" => ExportFormat::Svg,
+            "mermaid" => ExportFormat::Mermaid,
+            _ => ExportFormat::PlantUml,
+        };
+        let findings: Vec<(u32, &str)> = row.diagnoses.iter().map(|d| (d.frame, d.code)).collect();
+        export::export(connection, &layout, format, numbering, &findings)
+    };
+    match output {
+        Some(output) => std::fs::write(output, text).with_context(|| format!("writing {}", output.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(exit_code(damaged))
 }
 
 fn print_conns(engine: &Engine, json: bool) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@ use tcpladder::lessons::{all, missing_expectations, port_of};
 
 #[test]
 fn every_lesson_makes_the_kernel_return_what_it_teaches() {
+    let _ports = crate::util::lesson_ports();
     let mut failures = Vec::new();
     for lesson in all() {
         let outcome = lesson.run(port_of(lesson)).unwrap_or_else(|err| panic!("{}: {err}", lesson.id));

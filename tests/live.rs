@@ -112,6 +112,7 @@ fn a_bad_filter_is_reported_with_libpcaps_reason() {
 
 #[test]
 fn a_lesson_performs_its_scenario_while_capturing_and_places_the_errno() {
+    let _ports = crate::util::lesson_ports();
     if !permitted() {
         return;
     }

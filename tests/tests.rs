@@ -3,6 +3,7 @@
 
 mod cli_errors;
 mod engine_api;
+mod export;
 mod lessons;
 mod live;
 mod samples;

@@ -262,6 +262,7 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
 
 #[test]
 fn a_lesson_in_the_window_shows_the_errno_on_its_segment() {
+    let _ports = crate::util::lesson_ports();
     if !crate::live::permitted() {
         return;
     }

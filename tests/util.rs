@@ -34,3 +34,11 @@ pub fn packets(name: &str) -> Vec<serde_json::Value> {
         .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("packets {name}: bad JSON line: {err}")))
         .collect()
 }
+
+/// Lessons use fixed loopback ports: tests that run them take turns.
+pub static LESSON_PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the lesson ports for the rest of the calling test (a failed test does not poison it).
+pub fn lesson_ports() -> std::sync::MutexGuard<'static, ()> {
+    LESSON_PORTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,6 +1,7 @@
 //! Ladder diagrams: labels, layout and explanations of a connection, free of any UI toolkit.
 
 pub mod explain;
+pub mod export;
 pub mod label;
 pub mod layout;
 pub mod text;
