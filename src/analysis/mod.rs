@@ -1,6 +1,7 @@
 //! Explaining connections: Zeek's summary, findings in plain words. Pure: no I/O, no UI.
 
 pub mod diagnose;
+pub mod series;
 pub mod zeek;
 
 pub use diagnose::{diagnose, Diagnosis, Role};

@@ -1,0 +1,279 @@
+//! Series for charts, computed from a connection's segments (pure): the time-sequence graph with
+//! its ACK and receive-window lines, retransmissions and zero windows, throughput, RTT samples,
+//! bytes in flight and the advertised window; and, across a capture, how many sockets are in each
+//! state over time. x is seconds since the connection's (or capture's) first segment.
+
+use std::collections::BTreeMap;
+
+use crate::tcp::seq::seq_gt;
+use crate::tcp::{AnalysisFlags, Connection, TcpState};
+
+/// A chart series: (x, y) points.
+pub type Points = Vec<[f64; 2]>;
+
+/// One direction's series (index 0: client → server data, 1: server → client data).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DirectionSeries {
+    /// Relative sequence number at the end of each data segment.
+    pub seq: Points,
+    /// The receiver's cumulative ACK of this direction's data, as it changes.
+    pub ack: Points,
+    /// The receiver's window's right edge (ACK + scaled window).
+    pub window_edge: Points,
+    pub retransmissions: Points,
+    /// Zero windows advertised by this direction's receiver, at the ACK line.
+    pub zero_windows: Points,
+    /// Payload bytes per second, over equal intervals.
+    pub throughput: Points,
+    /// Seconds from a data segment to the first ACK that covers it (not for retransmitted data).
+    pub rtt: Points,
+    /// Bytes sent and not yet acknowledged, after each segment.
+    pub in_flight: Points,
+    /// The window this direction's sender advertises (scaled when known), over time.
+    pub advertised_window: Points,
+}
+
+/// Everything the per-connection charts draw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionSeries {
+    pub directions: [DirectionSeries; 2],
+    /// Time of each segment, for finding the segment under a click.
+    pub segment_times: Vec<f64>,
+}
+
+/// Throughput is averaged over this many intervals of the connection's duration.
+const THROUGHPUT_INTERVALS: usize = 100;
+
+/// Computes the series of `connection`.
+pub fn connection_series(connection: &Connection) -> ConnectionSeries {
+    let start = connection.first_ts_nanos();
+    let secs = |ts: i64| (ts - start) as f64 / 1e9;
+    let mut series = ConnectionSeries::default();
+    let mut highest_end: [Option<u32>; 2] = [None, None];
+    let mut acked: [Option<u32>; 2] = [None, None];
+    // Unacknowledged data segments per direction: (end seq raw, time), oldest first.
+    let mut pending: [Vec<(u32, i64)>; 2] = [Vec::new(), Vec::new()];
+    for segment in &connection.segments {
+        let t = secs(segment.ts_nanos);
+        series.segment_times.push(t);
+        let me = segment.dir.sender();
+        let peer = 1 - me;
+        let window = connection.scaled_window(segment.dir, segment.window_raw, segment.flags.syn());
+        let window_value = f64::from(window.unwrap_or(u32::from(segment.window_raw)));
+        series.directions[me].advertised_window.push([t, window_value]);
+        let end = segment.seq_end_raw();
+        if segment.payload_len > 0 {
+            let relative_end = f64::from(connection.relative_seq(segment).wrapping_add(segment.payload_len));
+            let direction = &mut series.directions[me];
+            direction.seq.push([t, relative_end]);
+            if segment.analysis.is_retransmission() {
+                direction.retransmissions.push([t, relative_end]);
+                // Karn: a retransmitted range gives no RTT sample.
+                pending[me].retain(|&(pending_end, _)| seq_gt(pending_end, end));
+            } else {
+                pending[me].push((end, segment.ts_nanos));
+            }
+        }
+        if highest_end[me].is_none_or(|h| seq_gt(end, h)) {
+            highest_end[me] = Some(end);
+        }
+        if segment.flags.ack() {
+            // This segment acknowledges the peer's data.
+            let ack = segment.ack_raw;
+            if let Some(relative_ack) = connection.relative_ack(segment) {
+                let direction = &mut series.directions[peer];
+                let relative_ack = f64::from(relative_ack);
+                if acked[peer].is_none_or(|a| seq_gt(ack, a)) || direction.ack.is_empty() {
+                    direction.ack.push([t, relative_ack]);
+                }
+                direction.window_edge.push([t, relative_ack + window_value]);
+                if segment.analysis.has(AnalysisFlags::ZERO_WINDOW) {
+                    direction.zero_windows.push([t, relative_ack]);
+                }
+            }
+            if acked[peer].is_none_or(|a| seq_gt(ack, a)) {
+                acked[peer] = Some(ack);
+            }
+            let covered: Vec<(u32, i64)> = pending[peer].iter().copied().filter(|&(e, _)| !seq_gt(e, ack)).collect();
+            pending[peer].retain(|&(e, _)| seq_gt(e, ack));
+            if let Some(&(_, sent)) = covered.last() {
+                series.directions[peer].rtt.push([t, (segment.ts_nanos - sent) as f64 / 1e9]);
+            }
+        }
+        for side in 0..2 {
+            if let (Some(high), Some(ack)) = (highest_end[side], acked[side]) {
+                let flight = high.wrapping_sub(ack);
+                if flight < u32::MAX / 2 {
+                    series.directions[side].in_flight.push([t, f64::from(flight)]);
+                }
+            }
+        }
+    }
+    for (side, direction) in series.directions.iter_mut().enumerate() {
+        direction.throughput = throughput(connection, side, start);
+    }
+    series
+}
+
+fn throughput(connection: &Connection, side: usize, start: i64) -> Points {
+    let duration = (connection.last_ts_nanos() - start).max(1);
+    let interval = (duration / THROUGHPUT_INTERVALS as i64).max(1);
+    let mut bytes = vec![0u64; THROUGHPUT_INTERVALS + 1];
+    for segment in connection.segments.iter().filter(|s| s.dir.sender() == side) {
+        let bucket = ((segment.ts_nanos - start) / interval) as usize;
+        if let Some(slot) = bytes.get_mut(bucket) {
+            *slot += u64::from(segment.payload_len);
+        }
+    }
+    let seconds = interval as f64 / 1e9;
+    bytes.iter().enumerate().map(|(i, &b)| [(i as i64 * interval) as f64 / 1e9, b as f64 / seconds]).collect()
+}
+
+/// The index of the segment nearest in time to `x` seconds.
+pub fn segment_at(series: &ConnectionSeries, x: f64) -> Option<usize> {
+    let times = &series.segment_times;
+    let after = times.partition_point(|&t| t < x);
+    let distance = |i: usize| times.get(i).map(|t| (t - x).abs());
+    [after.checked_sub(1), Some(after)]
+        .into_iter()
+        .flatten()
+        .filter_map(|i| Some((i, distance(i)?)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+/// Keeps at most two points (the lowest and highest) per bucket of x over `[x_min, x_max]`, so a
+/// chart of a million points draws a few thousand; points outside the range are dropped.
+pub fn decimate(points: &[[f64; 2]], x_min: f64, x_max: f64, buckets: usize) -> Points {
+    let buckets = buckets.max(1);
+    let width = (x_max - x_min).max(f64::MIN_POSITIVE) / buckets as f64;
+    let visible: Vec<&[f64; 2]> = points.iter().filter(|p| p[0] >= x_min && p[0] <= x_max).collect();
+    if visible.len() <= buckets * 2 {
+        return visible.into_iter().copied().collect();
+    }
+    let mut out = Vec::with_capacity(buckets * 2);
+    let mut current: Option<(usize, [f64; 2], [f64; 2])> = None;
+    for point in visible {
+        let bucket = ((point[0] - x_min) / width) as usize;
+        match &mut current {
+            Some((b, low, high)) if *b == bucket => {
+                if point[1] < low[1] {
+                    *low = *point;
+                }
+                if point[1] > high[1] {
+                    *high = *point;
+                }
+            }
+            _ => {
+                if let Some((_, low, high)) = current.take() {
+                    push_pair(&mut out, low, high);
+                }
+                current = Some((bucket, *point, *point));
+            }
+        }
+    }
+    if let Some((_, low, high)) = current {
+        push_pair(&mut out, low, high);
+    }
+    out
+}
+
+fn push_pair(out: &mut Points, low: [f64; 2], high: [f64; 2]) {
+    let (first, second) = if low[0] <= high[0] { (low, high) } else { (high, low) };
+    out.push(first);
+    if second != first {
+        out.push(second);
+    }
+}
+
+/// How many sockets (two per connection) are in each state over the capture, as step series,
+/// with x in seconds since `capture_start_nanos`. The picture that shows CLOSE_WAIT piling up.
+pub fn states_over_time(connections: &[Connection], capture_start_nanos: i64) -> BTreeMap<TcpState, Points> {
+    // Every change of a side's state, as (time, state left, state entered).
+    let mut changes: Vec<(i64, TcpState, TcpState)> = Vec::new();
+    for connection in connections {
+        let mut previous = [TcpState::Unknown; 2];
+        for segment in &connection.segments {
+            for (side, before) in previous.iter_mut().enumerate() {
+                let now = segment.state(side);
+                if now != *before {
+                    changes.push((segment.ts_nanos, *before, now));
+                    *before = now;
+                }
+            }
+        }
+    }
+    changes.sort_by_key(|&(ts, _, _)| ts);
+    let mut counts: BTreeMap<TcpState, i64> = BTreeMap::new();
+    let mut series: BTreeMap<TcpState, Points> = BTreeMap::new();
+    for (ts, left, entered) in changes {
+        let x = (ts - capture_start_nanos) as f64 / 1e9;
+        for (state, delta) in [(left, -1), (entered, 1)] {
+            if matches!(state, TcpState::Unknown | TcpState::Closed) {
+                continue;
+            }
+            let count = counts.entry(state).or_insert(0);
+            let points = series.entry(state).or_default();
+            // A step: the old count up to now, then the new one.
+            points.push([x, *count as f64]);
+            *count += delta;
+            points.push([x, *count as f64]);
+        }
+    }
+    series
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::flags::TcpFlags;
+    use crate::tcp::test_support::connection;
+
+    const S: u16 = TcpFlags::SYN;
+    const A: u16 = TcpFlags::ACK;
+    const P: u16 = TcpFlags::PSH;
+
+    fn transfer() -> Connection {
+        // Handshake, two data segments 10 ms apart, each acknowledged 5 ms later.
+        connection(&[
+            (true, S, 0, 0, 0, 0),
+            (false, S | A, 0, 1, 0, 1),
+            (true, A, 1, 1, 0, 2),
+            (true, P | A, 1, 1, 100, 10),
+            (false, A, 1, 101, 0, 15),
+            (true, P | A, 101, 1, 100, 20),
+            (false, A, 1, 201, 0, 25),
+        ])
+    }
+
+    #[test]
+    fn time_sequence_acks_and_rtt() {
+        let series = connection_series(&transfer());
+        let client = &series.directions[0];
+        assert_eq!(client.seq, vec![[0.010, 101.0], [0.020, 201.0]]);
+        assert_eq!(client.ack.last(), Some(&[0.025, 201.0]));
+        assert_eq!(client.rtt.len(), 2);
+        assert!((client.rtt[0][1] - 0.005).abs() < 1e-9);
+        assert_eq!(client.in_flight.last(), Some(&[0.025, 0.0]));
+        assert_eq!(series.segment_times.len(), 7);
+        assert_eq!(segment_at(&series, 0.0099), Some(3));
+    }
+
+    #[test]
+    fn decimation_keeps_the_extremes_of_each_bucket() {
+        let points: Points =
+            (0..1_000_000).map(|i| [i as f64, if i == 500_123 { 1e9 } else { (i % 7) as f64 }]).collect();
+        let reduced = decimate(&points, 0.0, 1_000_000.0, 1000);
+        assert!(reduced.len() <= 2000, "{}", reduced.len());
+        assert!(reduced.iter().any(|p| p[1] == 1e9), "the spike survives");
+        assert!(decimate(&points, 10.0, 20.0, 1000).len() == 11, "a narrow range keeps every point");
+    }
+
+    #[test]
+    fn states_over_time_count_sockets() {
+        let states = states_over_time(&[transfer()], 0);
+        let established = &states[&TcpState::Established];
+        assert_eq!(established.last().map(|p| p[1]), Some(2.0), "both sides end ESTABLISHED");
+        assert_eq!(states[&TcpState::SynSent].last().map(|p| p[1]), Some(0.0));
+    }
+}
