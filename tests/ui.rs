@@ -290,3 +290,15 @@ fn a_lesson_in_the_window_shows_the_errno_on_its_segment() {
     harness.run_steps(2);
     assert!(harness.state().document().is_some_and(|d| d.selected_segment.is_some()), "play selects segments");
 }
+
+#[test]
+fn charts_sit_under_the_ladder_and_switch() {
+    let mut harness = open(Some(sample("zero-window.pcap")));
+    harness.get_by_label("time-sequence");
+    harness.get_by_label("states over the capture").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().charts.chart, tcpladder::ui::charts::Chart::States);
+    harness.get_by_label("RTT").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().charts.chart, tcpladder::ui::charts::Chart::Rtt);
+}

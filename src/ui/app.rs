@@ -12,6 +12,7 @@ use crate::loader::{spawn_load, LoadEvent, LoadHandle};
 use crate::report::ConnRow;
 use crate::EngineConfig;
 
+use super::charts::{charts_ui, ChartsState};
 use super::conn_table::{filters_ui, state_counts_ui, table_ui, TableState};
 use super::details::{diagnoses_ui, segment_details_ui, Field};
 use super::document::Document;
@@ -68,6 +69,9 @@ pub struct TcpLadderApp {
     /// The lesson being performed or shown, and whether its window is open.
     pub lesson: Option<LessonRun>,
     lesson_open: bool,
+    /// The charts under the ladder.
+    pub charts: ChartsState,
+    pub show_charts: bool,
 }
 
 impl TcpLadderApp {
@@ -89,6 +93,8 @@ impl TcpLadderApp {
             live: LivePanel::default(),
             lesson: None,
             lesson_open: false,
+            charts: ChartsState::default(),
+            show_charts: true,
         };
         app.apply_settings(ctx);
         match file.or_else(crate::samples::bundled_sample) {
@@ -411,6 +417,8 @@ impl TcpLadderApp {
                     changed |= ui.radio_value(&mut self.settings.time_mode, mode, name).changed();
                 }
                 ui.separator();
+                ui.checkbox(&mut self.show_charts, "Charts under the ladder");
+                ui.separator();
                 if ui.button("Zoom in  (+)").clicked() {
                     self.view.zoom = (self.view.zoom * 1.15).min(3.0);
                 }
@@ -631,6 +639,20 @@ impl eframe::App for TcpLadderApp {
         egui::Panel::right("details").resizable(true).default_size(330.0).min_size(220.0).show(ui, |ui| {
             self.side_panel_ui(ui);
         });
+        if self.show_charts {
+            if let Some(document) = &mut self.document {
+                let clicked = egui::Panel::bottom("charts")
+                    .resizable(true)
+                    .default_size(260.0)
+                    .min_size(140.0)
+                    .show(ui, |ui| charts_ui(ui, document, &mut self.charts))
+                    .inner;
+                if let Some(index) = clicked {
+                    select_segment(document, &mut self.view, index);
+                    self.live.follow = false;
+                }
+            }
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             let Some(document) = &mut self.document else {
                 ui.centered_and_justified(|ui| {

@@ -1,6 +1,7 @@
 //! The desktop app (egui/eframe). The only module that knows egui; it reads the engine's model.
 
 pub mod app;
+pub mod charts;
 pub mod conn_table;
 pub mod details;
 pub mod document;
