@@ -223,6 +223,52 @@ pub fn states_over_time(connections: &[Connection], capture_start_nanos: i64) ->
     series
 }
 
+/// Across a capture: connections opened and closed per second, and packets per second, each over
+/// `intervals` equal intervals; x is seconds since `capture_start_nanos`.
+pub struct CaptureRates {
+    pub opened: Points,
+    pub closed: Points,
+    pub packets: Points,
+}
+
+/// Computes [`CaptureRates`]: a connection opens at its first segment and closes when both sides
+/// are CLOSED or in TIME_WAIT (or not at all within the capture).
+pub fn capture_rates(
+    connections: &[Connection],
+    capture_start_nanos: i64,
+    capture_end_nanos: i64,
+    intervals: usize,
+) -> CaptureRates {
+    let intervals = intervals.max(1);
+    let span = (capture_end_nanos - capture_start_nanos).max(1);
+    let width = (span / intervals as i64).max(1);
+    let bucket = |ts: i64| (((ts - capture_start_nanos) / width).max(0) as usize).min(intervals);
+    let mut opened = vec![0u64; intervals + 1];
+    let mut closed = vec![0u64; intervals + 1];
+    let mut packets = vec![0u64; intervals + 1];
+    for connection in connections {
+        if let Some(first) = connection.segments.first() {
+            opened[bucket(first.ts_nanos)] += 1;
+        }
+        let end = connection.segments.iter().find(|s| {
+            let [client, server] = s.states();
+            matches!(client, TcpState::Closed | TcpState::TimeWait)
+                && matches!(server, TcpState::Closed | TcpState::TimeWait)
+        });
+        if let Some(end) = end {
+            closed[bucket(end.ts_nanos)] += 1;
+        }
+        for segment in &connection.segments {
+            packets[bucket(segment.ts_nanos)] += 1;
+        }
+    }
+    let seconds = width as f64 / 1e9;
+    let rate = |counts: Vec<u64>| -> Points {
+        counts.iter().enumerate().map(|(i, &n)| [(i as i64 * width) as f64 / 1e9, n as f64 / seconds]).collect()
+    };
+    CaptureRates { opened: rate(opened), closed: rate(closed), packets: rate(packets) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +313,16 @@ mod tests {
         assert!(reduced.len() <= 2000, "{}", reduced.len());
         assert!(reduced.iter().any(|p| p[1] == 1e9), "the spike survives");
         assert!(decimate(&points, 10.0, 20.0, 1000).len() == 11, "a narrow range keeps every point");
+    }
+
+    #[test]
+    fn capture_rates_count_opens_and_packets() {
+        let rates = capture_rates(&[transfer()], 0, 25_000_000, 5);
+        let opened: f64 = rates.opened.iter().map(|p| p[1]).sum::<f64>() * 0.005;
+        let packets: f64 = rates.packets.iter().map(|p| p[1]).sum::<f64>() * 0.005;
+        assert!((opened - 1.0).abs() < 1e-9, "{opened}");
+        assert!((packets - 7.0).abs() < 1e-9, "{packets}");
+        assert!(rates.closed.iter().all(|p| p[1] == 0.0), "the transfer never closed");
     }
 
     #[test]

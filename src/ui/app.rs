@@ -645,7 +645,7 @@ impl eframe::App for TcpLadderApp {
                     .resizable(true)
                     .default_size(260.0)
                     .min_size(140.0)
-                    .show(ui, |ui| charts_ui(ui, document, &mut self.charts))
+                    .show(ui, |ui| charts_ui(ui, document, &mut self.charts, self.view.hovered_segment))
                     .inner;
                 if let Some(index) = clicked {
                     select_segment(document, &mut self.view, index);

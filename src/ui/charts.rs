@@ -8,7 +8,7 @@ use egui::{Color32, Ui};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points, VLine};
 
 use crate::analysis::series::{
-    connection_series, decimate, segment_at, states_over_time, ConnectionSeries, Points as Series,
+    capture_rates, connection_series, decimate, segment_at, states_over_time, ConnectionSeries, Points as Series,
 };
 use crate::tcp::TcpState;
 
@@ -25,6 +25,7 @@ pub enum Chart {
     Rtt,
     InFlight,
     States,
+    Rates,
 }
 
 impl Chart {
@@ -39,6 +40,7 @@ impl Chart {
             Self::Rtt => "RTT",
             Self::InFlight => "bytes in flight",
             Self::States => "states over the capture",
+            Self::Rates => "opened, closed, packets/s",
         }
     }
 
@@ -50,6 +52,7 @@ impl Chart {
             Self::Rtt => "seconds",
             Self::InFlight => "bytes",
             Self::States => "sockets",
+            Self::Rates => "per second",
         }
     }
 }
@@ -68,7 +71,8 @@ const DIRECTIONS: [(&str, Color32); 2] = [
 ];
 
 /// Shows the chart picker and the chart; returns the segment the user clicked, if any.
-pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState) -> Option<usize> {
+/// `hovered` is the ladder's segment under the pointer, marked too.
+pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState, hovered: Option<usize>) -> Option<usize> {
     ui.horizontal(|ui| {
         for chart in Chart::ALL {
             if ui.selectable_label(state.chart == chart, chart.name()).clicked() {
@@ -81,6 +85,10 @@ pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState) -> O
         states_chart(ui, document, state);
         return None;
     }
+    if state.chart == Chart::Rates {
+        rates_chart(ui, document);
+        return None;
+    }
     let connection = document.connection()?;
     let stale =
         !matches!(&state.series, Some((id, len, _)) if *id == connection.id && *len == connection.segments.len());
@@ -89,6 +97,7 @@ pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState) -> O
     }
     let (_, _, series) = state.series.as_ref()?;
     let selected_x = document.selected_segment.and_then(|i| series.segment_times.get(i)).copied();
+    let hovered_x = hovered.and_then(|i| series.segment_times.get(i)).copied();
     let chart = state.chart;
     let buckets = (ui.available_width() as usize).max(200);
     let dark = ui.visuals().dark_mode;
@@ -148,11 +157,14 @@ pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState) -> O
                     Chart::InFlight => {
                         plot.line(Line::new(format!("{name} unacknowledged"), fit(&direction.in_flight)).color(*colour))
                     }
-                    Chart::States => {}
+                    Chart::States | Chart::Rates => {}
                 }
             }
             if let Some(x) = selected_x {
                 plot.vline(VLine::new("selected segment", x).color(ui_selection(dark)));
+            }
+            if let Some(x) = hovered_x {
+                plot.vline(VLine::new("segment under the pointer", x).color(ui_selection(dark).gamma_multiply(0.4)));
             }
             if plot.response().clicked() {
                 clicked_x = plot.pointer_coordinate().map(|p| p.x);
@@ -192,5 +204,21 @@ fn states_chart(ui: &mut Ui, document: &Document, state: &mut ChartsState) {
                 let points = decimate(points, bounds.min()[0], bounds.max()[0], buckets);
                 plot.line(Line::new(state.name(), PlotPoints::from(points)).color(colour));
             }
+        });
+}
+
+fn rates_chart(ui: &mut Ui, document: &Document) {
+    let engine = &document.engine;
+    let start = engine.stats().first_ts_nanos.unwrap_or(0);
+    let rates = capture_rates(engine.connections(), start, engine.capture_end_nanos(), 200);
+    Plot::new("chart-rates")
+        .legend(Legend::default())
+        .x_axis_label("time since the capture began (s)")
+        .y_axis_label("per second")
+        .height(ui.available_height().max(120.0))
+        .show(ui, |plot| {
+            plot.line(Line::new("connections opened", PlotPoints::from(rates.opened)).color(DIRECTIONS[0].1));
+            plot.line(Line::new("connections closed", PlotPoints::from(rates.closed)).color(DIRECTIONS[1].1));
+            plot.line(Line::new("packets", PlotPoints::from(rates.packets)).color(Color32::GRAY));
         });
 }

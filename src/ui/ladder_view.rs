@@ -35,6 +35,8 @@ pub struct LadderViewState {
     pub scroll_to_segment: Option<usize>,
     /// The user scrolled the ladder this frame (pauses following a live capture).
     pub user_scrolled: bool,
+    /// The segment under the pointer, for marking it on the charts.
+    pub hovered_segment: Option<usize>,
 }
 
 impl Default for LadderViewState {
@@ -45,6 +47,7 @@ impl Default for LadderViewState {
             time_mode: TimeMode::Relative,
             scroll_to_segment: None,
             user_scrolled: false,
+            hovered_segment: None,
         }
     }
 }
@@ -109,6 +112,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
         let rect = Rect::from_min_max(full.min + Vec2::new(0.0, HEADER_HEIGHT), full.max);
         let columns = Columns::new(rect);
         view.user_scrolled = ui.rect_contains_pointer(ui.clip_rect()) && ui.input(|i| i.smooth_scroll_delta.y != 0.0);
+        view.hovered_segment = None;
         let painter = ui.painter_at(ui.clip_rect());
         let visible = layout.rows_in((viewport.min.y - HEADER_HEIGHT) / zoom, (viewport.max.y - HEADER_HEIGHT) / zoom);
         let stroke = Stroke::new(1.5, ui.visuals().weak_text_color());
@@ -147,6 +151,9 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
                         clicked = Some(index);
                     }
                     let hovered = response.hovered();
+                    if hovered {
+                        view.hovered_segment = Some(index);
+                    }
                     paint.segment(
                         ui,
                         connection,
