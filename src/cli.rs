@@ -98,8 +98,8 @@ pub enum Command {
         file: PathBuf,
         #[arg(long)]
         conn: u32,
-        /// svg, mermaid, plantuml or txt.
-        #[arg(long, value_parser = ["svg", "mermaid", "plantuml", "txt"])]
+        /// svg, mermaid, plantuml, txt, or pcapng (the connection's packets; needs -o).
+        #[arg(long, value_parser = ["svg", "mermaid", "plantuml", "txt", "pcapng"])]
         format: String,
         /// Write here instead of to standard output.
         #[arg(short = 'o', long)]
@@ -383,6 +383,13 @@ fn export(
     let Some(connection) = engine.connection(id) else {
         bail!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len());
     };
+    if format == "pcapng" {
+        let Some(output) = output else { bail!("--format pcapng writes a file: give -o OUT.pcapng") };
+        let frames: BTreeSet<u32> = connection.segments.iter().map(|s| s.frame).collect();
+        let written = tcpladder::capture::extract_frames(path, &frames, output)?;
+        eprintln!("tcpladder: wrote {written} packets of connection {id} to {}", output.display());
+        return Ok(exit_code(damaged));
+    }
     let text = if format == "txt" {
         render_text_ladder(connection, engine.capture_end_nanos(), numbering)
     } else {

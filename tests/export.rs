@@ -49,3 +49,39 @@ fn svg_is_valid_xml_and_renders_a_ladder() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_connection_exports_as_pcapng_that_tshark_and_tcpladder_read_back() {
+    let dir = std::env::temp_dir().join(format!("tcpladder-pcapng-export-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let out = dir.join("conn1.pcapng");
+    let source = sample("accept-queue-full.pcap");
+    let output = tcpladder(&[
+        "export",
+        source.to_str().unwrap_or_default(),
+        "--conn",
+        "1",
+        "--format",
+        "pcapng",
+        "-o",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let reread = tcpladder(&["conns", "--json", out.to_str().unwrap_or_default()]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&reread.stdout).unwrap_or_else(|err| panic!("{err}"));
+    let original = tcpladder(&["conns", "--json", source.to_str().unwrap_or_default()]);
+    let original: Vec<serde_json::Value> =
+        serde_json::from_slice(&original.stdout).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(rows.len(), 1, "only the exported connection");
+    let packets = original[1]["packets"].as_u64();
+    assert_eq!((rows[0]["conn_state"].as_str(), rows[0]["packets"].as_u64()), (Some("S0"), packets));
+    assert_eq!(rows[0]["history"], original[1]["history"]);
+    match Command::new("tshark").arg("-r").arg(&out).output() {
+        Ok(tshark) => {
+            assert!(tshark.status.success(), "tshark cannot read the export");
+            assert_eq!(String::from_utf8_lossy(&tshark.stdout).lines().count() as u64, packets.unwrap_or(0));
+        }
+        Err(_) => assert!(std::env::var_os("TCPLADDER_REQUIRE_TSHARK").is_none(), "tshark is required in CI"),
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

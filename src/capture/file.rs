@@ -126,3 +126,29 @@ pub fn read_frame(path: &Path, frame: u32) -> Result<(LinkType, Vec<u8>), Captur
         }
     }
 }
+
+/// Copies the frames numbered in `frames` (1-based) from `path` into a new pcapng file `out`;
+/// returns how many were written.
+pub fn extract_frames(path: &Path, frames: &std::collections::BTreeSet<u32>, out: &Path) -> Result<u64, CaptureError> {
+    let open_error = |err: pcap::Error| CaptureError::Open { path: path.to_path_buf(), message: err.to_string() };
+    let write_error = |err: std::io::Error| CaptureError::Io { path: out.to_path_buf(), source: err };
+    let mut capture = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano).map_err(open_error)?;
+    let link = LinkType::from_dlt(capture.get_datalink().0);
+    let mut writer = super::pcapng::PcapNgWriter::create(out, link.dlt(), 262_144).map_err(write_error)?;
+    let last = frames.iter().next_back().copied().unwrap_or(0);
+    let (mut index, mut written) = (0u32, 0u64);
+    while index < last {
+        let packet = match capture.next_packet() {
+            Ok(packet) => packet,
+            Err(pcap::Error::NoMorePackets) => break,
+            Err(err) => return Err(open_error(err)),
+        };
+        index += 1;
+        if frames.contains(&index) {
+            writer.write(super::ts_nanos(packet.header), packet.data, packet.header.len).map_err(write_error)?;
+            written += 1;
+        }
+    }
+    writer.flush().map_err(write_error)?;
+    Ok(written)
+}

@@ -6,7 +6,7 @@ pub mod live;
 pub mod pcapng;
 pub mod worker;
 
-pub use file::{read_capture, read_frame, CaptureFormat, Progress, ReadOutcome};
+pub use file::{extract_frames, read_capture, read_frame, CaptureFormat, Progress, ReadOutcome};
 
 /// A packet's capture time in nanoseconds since the epoch. Captures are opened with nanosecond
 /// precision, so libpcap stores nanoseconds in `tv_usec`; the field types differ between platforms
