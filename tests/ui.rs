@@ -302,3 +302,21 @@ fn charts_sit_under_the_ladder_and_switch() {
     harness.run_steps(3);
     assert_eq!(harness.state().charts.chart, tcpladder::ui::charts::Chart::Rtt);
 }
+
+#[test]
+fn the_export_menu_writes_the_ladder_beside_the_capture_without_a_dialog() {
+    let dir = std::env::temp_dir().join(format!("tcpladder-ui-export-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let copy = dir.join("broken-pipe.pcap");
+    std::fs::copy(sample("broken-pipe.pcap"), &copy).unwrap_or_else(|err| panic!("{err}"));
+    let mut harness = open(Some(copy));
+    harness.get_by_label("Export").click();
+    harness.run_steps(2);
+    harness.get_by_label("Ladder as SVG…").click();
+    harness.run_steps(3);
+    let saved = dir.join("connection-0.svg");
+    let svg = std::fs::read_to_string(&saved).unwrap_or_else(|err| panic!("{}: {err}", saved.display()));
+    assert!(svg.starts_with("<svg") && svg.contains("broken_pipe"));
+    harness.get_by_label_contains("Saved ");
+    let _ = std::fs::remove_dir_all(dir);
+}

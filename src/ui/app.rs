@@ -389,6 +389,15 @@ impl TcpLadderApp {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
+            ui.menu_button("Export", |ui| {
+                let enabled = self.document.as_ref().is_some_and(|d| d.connection().is_some());
+                for kind in ExportKind::ALL {
+                    if ui.add_enabled(enabled, egui::Button::new(kind.label())).clicked() {
+                        ui.close();
+                        self.export(kind);
+                    }
+                }
+            });
             ui.menu_button("Capture", |ui| {
                 if ui.button("Live capture…").clicked() {
                     ui.close();
@@ -584,6 +593,94 @@ impl TcpLadderApp {
             None => {}
         }
     }
+}
+
+/// What the Export menu writes for the selected connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    Svg,
+    Mermaid,
+    PlantUml,
+    Text,
+    Pcapng,
+}
+
+impl ExportKind {
+    const ALL: [ExportKind; 5] = [Self::Svg, Self::Mermaid, Self::PlantUml, Self::Text, Self::Pcapng];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Svg => "Ladder as SVG…",
+            Self::Mermaid => "Ladder as Mermaid…",
+            Self::PlantUml => "Ladder as PlantUML…",
+            Self::Text => "Ladder as text…",
+            Self::Pcapng => "Connection's packets as pcapng…",
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Svg => "svg",
+            Self::Mermaid => "mmd",
+            Self::PlantUml => "puml",
+            Self::Text => "txt",
+            Self::Pcapng => "pcapng",
+        }
+    }
+}
+
+impl TcpLadderApp {
+    /// Writes the selected connection in `kind`, where the save dialog says, or beside the
+    /// capture when the system has no dialog; says where in the window.
+    pub fn export(&mut self, kind: ExportKind) {
+        let Some(document) = &mut self.document else { return };
+        let Some(id) = document.selected_conn else { return };
+        let name = format!("connection-{id}.{}", kind.extension());
+        let asked = Instant::now();
+        let picked =
+            rfd::FileDialog::new().set_file_name(&name).add_filter(kind.extension(), &[kind.extension()]).save_file();
+        let path = match picked {
+            Some(path) => path,
+            None if asked.elapsed() < NO_DIALOG_WITHIN => {
+                let beside = document.path.parent().filter(|dir| dir.is_dir()).map(Path::to_path_buf);
+                beside.unwrap_or_else(std::env::temp_dir).join(&name)
+            }
+            None => return,
+        };
+        match write_export(document, kind, &path) {
+            Ok(()) => self.notice = Some(format!("Saved {}", path.display())),
+            Err(message) => self.error = Some(format!("Could not export to {}: {message}", path.display())),
+        }
+    }
+}
+
+fn write_export(document: &mut Document, kind: ExportKind, path: &Path) -> Result<(), String> {
+    use crate::ladder::export::{export, Format};
+    let findings: Vec<(u32, &'static str)> =
+        document.row().map(|r| r.diagnoses.iter().map(|d| (d.frame, d.code)).collect()).unwrap_or_default();
+    let format = match kind {
+        ExportKind::Svg => Format::Svg,
+        ExportKind::Mermaid => Format::Mermaid,
+        ExportKind::PlantUml => Format::PlantUml,
+        ExportKind::Text => {
+            let connection = document.connection().ok_or("no connection")?;
+            let text =
+                crate::ladder::render_text_ladder(connection, document.engine.capture_end_nanos(), Numbering::Relative);
+            return std::fs::write(path, text).map_err(|err| err.to_string());
+        }
+        ExportKind::Pcapng => {
+            let frames = document.connection().ok_or("no connection")?.segments.iter().map(|s| s.frame).collect();
+            return crate::capture::extract_frames(&document.path, &frames, path)
+                .map(|_| ())
+                .map_err(|err| err.to_string());
+        }
+    };
+    document.layout();
+    let (Some(connection), Some(layout)) = (document.connection(), document.layout_cached()) else {
+        return Err("no connection".into());
+    };
+    std::fs::write(path, export(connection, layout, format, Numbering::Relative, &findings))
+        .map_err(|err| err.to_string())
 }
 
 /// The first sentence of a finding, and the one that says what the application saw, if another.
