@@ -12,6 +12,7 @@ use tcpladder::decode::LinkType;
 use tcpladder::ladder::{LadderLayout, LayoutOptions, RowKind};
 use tcpladder::loader::Loaded;
 use tcpladder::report::ConnRow;
+use tcpladder::ui::charts::{charts_ui, ChartsState};
 use tcpladder::ui::document::Document;
 use tcpladder::ui::ladder_view::{ladder_ui, LadderViewState};
 use tcpladder::{Engine, EngineConfig};
@@ -34,12 +35,17 @@ fn frame(to_server: bool, syn: bool, ack: bool, seq: u32, ack_number: u32, paylo
 
 /// A document holding one connection: handshake, 100,000 data segments, no close.
 fn document() -> Document {
+    document_of(SEGMENTS)
+}
+
+/// A document holding one connection of `segments` data segments after the handshake.
+fn document_of(segments: u32) -> Document {
     let mut engine = Engine::new(LinkType::RawIp, EngineConfig::default());
     engine.ingest(0, &frame(true, true, false, 0, 0, &[]));
     engine.ingest(1, &frame(false, true, true, 0, 1, &[]));
     engine.ingest(2, &frame(true, false, true, 1, 1, &[]));
     let payload = [7u8; 100];
-    for i in 0..SEGMENTS {
+    for i in 0..segments {
         engine.ingest(3 + i64::from(i), &frame(true, false, true, 1 + i * 100, 1, &payload));
     }
     let end = engine.capture_end_nanos();
@@ -108,5 +114,25 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// One frame of the time-sequence chart of a 1,000,000-segment connection (the series are computed
+/// once and cached; each frame decimates them to the pixels in view and draws).
+fn chart(c: &mut Criterion) {
+    let ctx = egui::Context::default();
+    let document = document_of(1_000_000);
+    let mut state = ChartsState::default();
+    let mut frame = || {
+        let output = ctx.run_ui(input(), |ui| {
+            let _ = charts_ui(ui, &document, &mut state, None);
+        });
+        ctx.tessellate(output.shapes, output.pixels_per_point)
+    };
+    // The first frame computes and caches the series.
+    let _ = frame();
+    let mut group = c.benchmark_group("chart_frame");
+    group.sample_size(20);
+    group.bench_function("time_sequence_1m_segments", |b| b.iter(|| black_box(frame().len())));
+    group.finish();
+}
+
+criterion_group!(benches, bench, chart);
 criterion_main!(benches);
