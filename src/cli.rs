@@ -1,4 +1,5 @@
-//! The command line: `conns`, `packets`, `ladder`. Prints what the engine found.
+//! The command line: `conns`, `packets`, `ladder`, `export`, `chart`, `capture`, `lesson`.
+//! Prints what the engine found.
 
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
@@ -13,9 +14,12 @@ use tcpladder::capture::live::{LiveCapture, LiveOptions};
 use tcpladder::capture::worker::{spawn_capture, LiveEvent};
 use tcpladder::capture::{read_capture, ReadOutcome};
 
+use tcpladder::analysis::chart::{self, ChartKind};
+use tcpladder::analysis::series::{capture_rates, connection_series, states_over_time};
 use tcpladder::ladder::export::{self, Format as ExportFormat};
 use tcpladder::ladder::{render_text_ladder, segment_label, LadderLayout, LayoutOptions, Numbering, RowKind};
 use tcpladder::lessons;
+use tcpladder::render;
 use tcpladder::report::{secs, ConnRow, PacketRow};
 use tcpladder::{Engine, EngineConfig};
 
@@ -93,14 +97,19 @@ pub enum Command {
     /// Perform a TCP scenario for real on loopback while capturing it, and explain it.
     /// Without NAME, list the lessons.
     Lesson { name: Option<String> },
-    /// Export one connection's whole ladder for slides and reports.
+    /// Export one connection's whole ladder for slides and reports, or the packets of several
+    /// connections as a new pcapng.
     Export {
         file: PathBuf,
-        #[arg(long)]
-        conn: u32,
-        /// svg, mermaid, plantuml, txt, or pcapng (the connection's packets; needs -o).
-        #[arg(long, value_parser = ["svg", "mermaid", "plantuml", "txt", "pcapng"])]
+        /// The connection (as `conns` numbers them); for pcapng, several: --conn 3,7,9.
+        #[arg(long, value_delimiter = ',', required = true)]
+        conn: Vec<u32>,
+        /// svg, png, mermaid, plantuml, txt, or pcapng (the connections' packets; needs -o).
+        #[arg(long, value_parser = ["svg", "png", "mermaid", "plantuml", "txt", "pcapng"])]
         format: String,
+        /// For png: pixels per SVG unit (2 for a crisp slide).
+        #[arg(long, default_value_t = 2.0)]
+        scale: f32,
         /// Write here instead of to standard output.
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
@@ -110,6 +119,25 @@ pub enum Command {
         /// Absolute sequence numbers instead of relative ones.
         #[arg(long)]
         absolute: bool,
+    },
+    /// A chart as SVG or PNG: of one connection (--conn), or of the whole capture (states, rates).
+    Chart {
+        file: PathBuf,
+        /// time-sequence, tcptrace, window, throughput, rtt, in-flight, states or rates.
+        #[arg(long, value_parser = ChartKind::ALL.map(ChartKind::slug))]
+        kind: String,
+        /// The connection, for the per-connection charts.
+        #[arg(long)]
+        conn: Option<u32>,
+        /// svg or png (by default from the output's extension, else svg).
+        #[arg(long, value_parser = ["svg", "png"])]
+        format: Option<String>,
+        /// For png: pixels per SVG unit.
+        #[arg(long, default_value_t = 2.0)]
+        scale: f32,
+        /// Write here instead of to standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
     },
     /// A text ladder diagram of one connection.
     Ladder {
@@ -138,8 +166,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Open { file } => open(Some(file)),
         Command::Conns { file, json } => conns(&file, config, json),
         Command::Lesson { name } => lesson(name.as_deref(), config),
-        Command::Export { file, conn, format, output, expand, absolute } => {
-            export(&file, config, conn, &format, output.as_deref(), expand, numbering(absolute))
+        Command::Export { file, conn, format, scale, output, expand, absolute } => {
+            let request = ExportRequest { format: &format, scale, output: output.as_deref(), expand };
+            export(&file, config, &conn, request, numbering(absolute))
+        }
+        Command::Chart { file, kind, conn, format, scale, output } => {
+            let png = format.as_deref() == Some("png")
+                || (format.is_none() && output.as_ref().is_some_and(|o| o.extension().is_some_and(|e| e == "png")));
+            let kind = ChartKind::from_slug(&kind).context("unknown chart")?;
+            chart(&file, config, kind, conn, png.then_some(scale), output.as_deref())
         }
         Command::Capture { interface, filter, duration, count, write, json, snaplen, promisc } => {
             let options = LiveOptions { device: interface, filter, snaplen, promisc, save: write };
@@ -370,34 +405,49 @@ fn print_lesson(lesson: &lessons::Lesson, engine: &Engine, events: &[lessons::Ap
     println!("{}", lesson.explanation);
 }
 
+/// What `export` writes, and where.
+struct ExportRequest<'a> {
+    format: &'a str,
+    scale: f32,
+    output: Option<&'a Path>,
+    expand: bool,
+}
+
 fn export(
     path: &Path,
     config: Reading,
-    id: u32,
-    format: &str,
-    output: Option<&Path>,
-    expand: bool,
+    ids: &[u32],
+    request: ExportRequest,
     numbering: Numbering,
 ) -> anyhow::Result<ExitCode> {
     let (engine, damaged) = load(path, config)?;
-    let Some(connection) = engine.connection(id) else {
-        bail!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len());
+    let connection = |id: u32| {
+        engine.connection(id).with_context(|| {
+            format!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len())
+        })
     };
-    if format == "pcapng" {
-        let Some(output) = output else { bail!("--format pcapng writes a file: give -o OUT.pcapng") };
-        let frames: BTreeSet<u32> = connection.segments.iter().map(|s| s.frame).collect();
+    if request.format == "pcapng" {
+        let Some(output) = request.output else { bail!("--format pcapng writes a file: give -o OUT.pcapng") };
+        let mut frames = BTreeSet::new();
+        for &id in ids {
+            frames.extend(connection(id)?.segments.iter().map(|s| s.frame));
+        }
         let written = tcpladder::capture::extract_frames(path, &frames, output)?;
-        eprintln!("tcpladder: wrote {written} packets of connection {id} to {}", output.display());
+        let which = if ids.len() == 1 { "connection" } else { "connections" };
+        let list: Vec<String> = ids.iter().map(u32::to_string).collect();
+        eprintln!("tcpladder: wrote {written} packets of {which} {} to {}", list.join(", "), output.display());
         return Ok(exit_code(damaged));
     }
-    let text = if format == "txt" {
-        render_text_ladder(connection, engine.capture_end_nanos(), numbering)
+    let [id] = ids else { bail!("--format {} draws one connection: give one --conn", request.format) };
+    let connection = connection(*id)?;
+    let bytes = if request.format == "txt" {
+        render_text_ladder(connection, engine.capture_end_nanos(), numbering).into_bytes()
     } else {
         let row = ConnRow::new(connection, engine.capture_end_nanos());
         let noted: Vec<u32> = row.diagnoses.iter().map(|d| d.frame).collect();
         let options = LayoutOptions::default();
         let folded = LadderLayout::new(connection, &BTreeSet::new(), &noted, &options);
-        let layout = if expand {
+        let layout = if request.expand {
             let all: BTreeSet<usize> = folded
                 .rows
                 .iter()
@@ -410,18 +460,67 @@ fn export(
         } else {
             folded
         };
-        let format = match format {
-            "svg" => ExportFormat::Svg,
+        let format = match request.format {
+            "svg" | "png" => ExportFormat::Svg,
             "mermaid" => ExportFormat::Mermaid,
             _ => ExportFormat::PlantUml,
         };
         let findings: Vec<(u32, &str)> = row.diagnoses.iter().map(|d| (d.frame, d.code)).collect();
-        export::export(connection, &layout, format, numbering, &findings)
+        let text = export::export(connection, &layout, format, numbering, &findings);
+        if request.format == "png" {
+            tcpladder::render::png(&text, request.scale)?
+        } else {
+            text.into_bytes()
+        }
     };
+    write_output(request.output, &bytes)?;
+    Ok(exit_code(damaged))
+}
+
+/// Writes to `output`, or to standard output without one.
+fn write_output(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     match output {
-        Some(output) => std::fs::write(output, text).with_context(|| format!("writing {}", output.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        Some(output) => std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display())),
+        None => std::io::stdout().lock().write_all(bytes).context("writing to standard output"),
     }
+}
+
+fn chart(
+    path: &Path,
+    config: Reading,
+    kind: ChartKind,
+    id: Option<u32>,
+    png_scale: Option<f32>,
+    output: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let (engine, damaged) = load(path, config)?;
+    let name = path.file_name().unwrap_or(path.as_os_str()).to_string_lossy();
+    let start = engine.stats().first_ts_nanos.unwrap_or(0);
+    let svg = match kind {
+        ChartKind::States => {
+            let states = states_over_time(engine.connections(), start, engine.capture_end_nanos());
+            render::chart_svg(&chart::states_chart(&states, format!("Sockets in each state: {name}")))
+        }
+        ChartKind::Rates => {
+            let rates = capture_rates(engine.connections(), start, engine.capture_end_nanos(), 200);
+            render::chart_svg(&chart::rates_chart(rates, format!("Connections and packets per second: {name}")))
+        }
+        _ => {
+            let Some(id) = id else { bail!("the {} chart shows one connection: give --conn ID", kind.slug()) };
+            let Some(connection) = engine.connection(id) else {
+                bail!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len());
+            };
+            let series = connection_series(connection);
+            let title = format!("Connection {id} ({} → {}): {}", connection.client, connection.server, kind.name());
+            let chart = chart::connection_chart(kind, &series, title).context("not a per-connection chart")?;
+            render::chart_svg(&chart)
+        }
+    };
+    let bytes = match png_scale {
+        Some(scale) => render::png(&svg, scale)?,
+        None => svg.into_bytes(),
+    };
+    write_output(output, &bytes)?;
     Ok(exit_code(damaged))
 }
 

@@ -3,7 +3,8 @@
 //! The library is the whole engine and knows nothing of windows: [`capture`] reads files through
 //! libpcap, [`decode`] turns frames into TCP segments, [`tcp`] tracks connections and infers each
 //! side's state, [`analysis`] explains what happened, [`ladder`] lays a connection out, and
-//! [`report`] shapes it all for the command line. [`loader`] reads a file on a background thread
+//! [`report`] shapes it all for the command line and
+//! [`render`] draws charts and pictures for slides. [`loader`] reads a file on a background thread
 //! for [`ui`], the desktop app, which is the only module that knows egui.
 
 pub mod analysis;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod ladder;
 pub mod lessons;
 pub mod loader;
+pub mod render;
 pub mod report;
 pub mod samples;
 pub mod tcp;

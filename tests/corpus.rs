@@ -398,3 +398,40 @@ fn the_samples_agree_with_tshark_field_for_field() {
         assert_eq!(agree, total, "{field}: tshark disagrees on the samples");
     }
 }
+
+/// The SACK blocks tcpdump prints (`sack 1 {5282:5283}`), relative, in order.
+fn tcpdump_sack_blocks(out: &str) -> Vec<(u32, u32)> {
+    let mut blocks = Vec::new();
+    for line in out.lines() {
+        let Some(at) = line.find("sack ") else { continue };
+        let rest = &line[at..];
+        for block in rest.split('{').skip(1) {
+            let Some((edges, _)) = block.split_once('}') else { continue };
+            if let Some((left, right)) = edges.split_once(':') {
+                blocks.extend(left.parse().ok().zip(right.parse().ok()));
+            }
+        }
+    }
+    blocks
+}
+
+#[test]
+fn tcptrace_sack_blocks_agree_with_tcpdump() {
+    let Some(corpus) = corpus_dir() else {
+        eprintln!("../shared/corpus not found: SACK comparison skipped");
+        return;
+    };
+    let expected = tcpdump_sack_blocks(&fs::read_to_string(corpus.join("tcpdump/ssh.out")).unwrap_or_default());
+    assert!(expected.len() >= 3, "tcpdump prints SACK blocks for ssh.pcap");
+    let engine = load(&corpus.join("tcpdump/ssh.pcap")).unwrap_or_else(|| panic!("ssh.pcap reads"));
+    let mut ours: Vec<(f64, u32, u32)> = Vec::new();
+    for connection in engine.connections() {
+        let series = tcpladder::analysis::series::connection_series(connection);
+        for direction in &series.directions {
+            ours.extend(direction.sack_blocks.iter().map(|b| (b[0], b[1] as u32, b[2] as u32)));
+        }
+    }
+    ours.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let ours: Vec<(u32, u32)> = ours.into_iter().map(|(_, left, right)| (left, right)).collect();
+    assert_eq!(ours, expected);
+}

@@ -8,7 +8,7 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use tcpladder::ui::TcpLadderApp;
 
-use crate::util::sample;
+use crate::util::{sample, tcpladder};
 
 fn open(path: Option<PathBuf>) -> Harness<'static, TcpLadderApp> {
     let mut harness = Harness::builder()
@@ -117,7 +117,7 @@ fn write_big_capture(path: &std::path::Path, connections: u16) {
     for connection in 0..connections {
         for i in 0..20u32 {
             let builder = etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-                .tcp(10_000 + connection, 80, 1 + i * 10, 1000)
+                .tcp(10_000u16.wrapping_add(connection), 80, 1 + i * 10, 1000)
                 .ack(1);
             let mut frame = Vec::new();
             let _ = builder.write(&mut frame, &[0u8; 10]);
@@ -297,10 +297,10 @@ fn charts_sit_under_the_ladder_and_switch() {
     harness.get_by_label("time-sequence");
     harness.get_by_label("states over the capture").click();
     harness.run_steps(3);
-    assert_eq!(harness.state().charts.chart, tcpladder::ui::charts::Chart::States);
+    assert_eq!(harness.state().charts.chart, tcpladder::analysis::chart::ChartKind::States);
     harness.get_by_label("RTT").click();
     harness.run_steps(3);
-    assert_eq!(harness.state().charts.chart, tcpladder::ui::charts::Chart::Rtt);
+    assert_eq!(harness.state().charts.chart, tcpladder::analysis::chart::ChartKind::Rtt);
 }
 
 #[test]
@@ -318,5 +318,51 @@ fn the_export_menu_writes_the_ladder_beside_the_capture_without_a_dialog() {
     let svg = std::fs::read_to_string(&saved).unwrap_or_else(|err| panic!("{}: {err}", saved.display()));
     assert!(svg.starts_with("<svg") && svg.contains("broken_pipe"));
     harness.get_by_label_contains("Saved ");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Ctrl-clicks a table row near its left end (its centre may be scrolled out of the panel).
+fn ctrl_click(harness: &mut Harness<'static, TcpLadderApp>, label: &str) {
+    let pos = harness.get_by_label(label).rect().left_center() + egui::vec2(12.0, 0.0);
+    harness.event(egui::Event::PointerMoved(pos));
+    harness.event(egui::Event::ModifiersChanged(egui::Modifiers::COMMAND));
+    for pressed in [true, false] {
+        let button = egui::PointerButton::Primary;
+        harness.event(egui::Event::PointerButton { pos, button, pressed, modifiers: egui::Modifiers::COMMAND });
+    }
+    harness.event(egui::Event::ModifiersChanged(egui::Modifiers::default()));
+    harness.run_steps(2);
+}
+
+#[test]
+fn marked_connections_and_the_chart_export_from_the_menu() {
+    let dir = std::env::temp_dir().join(format!("tcpladder-ui-export-marked-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let copy = dir.join("accept-queue-full.pcap");
+    std::fs::copy(sample("accept-queue-full.pcap"), &copy).unwrap_or_else(|err| panic!("{err}"));
+    let mut harness = open(Some(copy));
+    ctrl_click(&mut harness, "connection 0");
+    ctrl_click(&mut harness, "connection 1");
+    harness.get_by_label("2 marked");
+    harness.get_by_label("Export").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Packets of the marked connections as pcapng").click();
+    harness.run_steps(3);
+    let saved = dir.join("marked-connections.pcapng");
+    let packets: u64 = harness.state().document().map_or(0, |d| d.rows.iter().map(|r| r.packets).sum());
+    let reread = tcpladder(&["conns", "--json", saved.to_str().unwrap_or_default()]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&reread.stdout).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(rows.len(), 2, "both marked connections");
+    assert_eq!(rows.iter().filter_map(|r| r["packets"].as_u64()).sum::<u64>(), packets);
+
+    harness.get_by_label("tcptrace").click();
+    harness.run_steps(2);
+    harness.get_by_label("Export").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Chart as PNG").click();
+    harness.run_steps(3);
+    let selected = harness.state().document().and_then(|d| d.selected_conn).unwrap_or(0);
+    let png = std::fs::read(dir.join(format!("connection-{selected}-tcptrace.png"))).unwrap_or_default();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG of the chart");
     let _ = std::fs::remove_dir_all(dir);
 }

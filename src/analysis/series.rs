@@ -5,17 +5,27 @@
 
 use std::collections::BTreeMap;
 
+use crate::decode::options::sack_blocks;
 use crate::tcp::seq::seq_gt;
 use crate::tcp::{AnalysisFlags, Connection, TcpState};
 
 /// A chart series: (x, y) points.
 pub type Points = Vec<[f64; 2]>;
 
+/// Vertical bars: (x, y from, y to).
+pub type Bars = Vec<[f64; 3]>;
+
 /// One direction's series (index 0: client → server data, 1: server → client data).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DirectionSeries {
     /// Relative sequence number at the end of each data segment.
     pub seq: Points,
+    /// Each data segment as a bar (time, first relative byte, one past the last): tcptrace's view.
+    pub bars: Bars,
+    /// The retransmitted segments among [`Self::bars`].
+    pub retransmitted_bars: Bars,
+    /// SACK blocks the receiver reported of this direction's data (time, left edge, right edge).
+    pub sack_blocks: Bars,
     /// The receiver's cumulative ACK of this direction's data, as it changes.
     pub ack: Points,
     /// The receiver's window's right edge (ACK + scaled window).
@@ -63,11 +73,15 @@ pub fn connection_series(connection: &Connection) -> ConnectionSeries {
         series.directions[me].advertised_window.push([t, window_value]);
         let end = segment.seq_end_raw();
         if segment.payload_len > 0 {
-            let relative_end = f64::from(connection.relative_seq(segment).wrapping_add(segment.payload_len));
+            let relative_start = connection.relative_seq(segment);
+            let relative_end = f64::from(relative_start.wrapping_add(segment.payload_len));
+            let bar = [t, f64::from(relative_start), relative_end];
             let direction = &mut series.directions[me];
             direction.seq.push([t, relative_end]);
+            direction.bars.push(bar);
             if segment.analysis.is_retransmission() {
                 direction.retransmissions.push([t, relative_end]);
+                direction.retransmitted_bars.push(bar);
                 // Karn: a retransmitted range gives no RTT sample.
                 pending[me].retain(|&(pending_end, _)| seq_gt(pending_end, end));
             } else {
@@ -93,6 +107,14 @@ pub fn connection_series(connection: &Connection) -> ConnectionSeries {
             }
             if acked[peer].is_none_or(|a| seq_gt(ack, a)) {
                 acked[peer] = Some(ack);
+            }
+            if let (Some((blocks, count)), Some(base)) =
+                (sack_blocks(connection.options_of(segment)), connection.sides[peer].base_seq)
+            {
+                for &(left, right) in blocks.iter().take(usize::from(count)) {
+                    let (left, right) = (left.wrapping_sub(base), right.wrapping_sub(base));
+                    series.directions[peer].sack_blocks.push([t, f64::from(left), f64::from(right)]);
+                }
             }
             let covered: Vec<(u32, i64)> = pending[peer].iter().copied().filter(|&(e, _)| !seq_gt(e, ack)).collect();
             pending[peer].retain(|&(e, _)| seq_gt(e, ack));
@@ -178,6 +200,33 @@ pub fn decimate(points: &[[f64; 2]], x_min: f64, x_max: f64, buckets: usize) -> 
     out
 }
 
+/// Merges the bars in each bucket of x over `[x_min, x_max]` into one spanning them all, as
+/// [`decimate`] does for points; bars outside the range are dropped.
+pub fn decimate_bars(bars: &[[f64; 3]], x_min: f64, x_max: f64, buckets: usize) -> Bars {
+    let buckets = buckets.max(1);
+    let width = (x_max - x_min).max(f64::MIN_POSITIVE) / buckets as f64;
+    let visible = bars.iter().filter(|b| b[0] >= x_min && b[0] <= x_max);
+    if bars.len() <= buckets * 2 {
+        return visible.copied().collect();
+    }
+    let mut out: Bars = Vec::with_capacity(buckets);
+    let mut current_bucket = usize::MAX;
+    for bar in visible {
+        let bucket = ((bar[0] - x_min) / width) as usize;
+        match out.last_mut() {
+            Some(merged) if bucket == current_bucket => {
+                merged[1] = merged[1].min(bar[1]);
+                merged[2] = merged[2].max(bar[2]);
+            }
+            _ => {
+                current_bucket = bucket;
+                out.push(*bar);
+            }
+        }
+    }
+    out
+}
+
 fn push_pair(out: &mut Points, low: [f64; 2], high: [f64; 2]) {
     let (first, second) = if low[0] <= high[0] { (low, high) } else { (high, low) };
     out.push(first);
@@ -187,8 +236,13 @@ fn push_pair(out: &mut Points, low: [f64; 2], high: [f64; 2]) {
 }
 
 /// How many sockets (two per connection) are in each state over the capture, as step series,
-/// with x in seconds since `capture_start_nanos`. The picture that shows CLOSE_WAIT piling up.
-pub fn states_over_time(connections: &[Connection], capture_start_nanos: i64) -> BTreeMap<TcpState, Points> {
+/// with x in seconds since `capture_start_nanos`, each held to `capture_end_nanos`. The picture that
+/// shows CLOSE_WAIT piling up.
+pub fn states_over_time(
+    connections: &[Connection],
+    capture_start_nanos: i64,
+    capture_end_nanos: i64,
+) -> BTreeMap<TcpState, Points> {
     // Every change of a side's state, as (time, state left, state entered).
     let mut changes: Vec<(i64, TcpState, TcpState)> = Vec::new();
     for connection in connections {
@@ -218,6 +272,12 @@ pub fn states_over_time(connections: &[Connection], capture_start_nanos: i64) ->
             points.push([x, *count as f64]);
             *count += delta;
             points.push([x, *count as f64]);
+        }
+    }
+    let end = (capture_end_nanos - capture_start_nanos) as f64 / 1e9;
+    for (state, points) in &mut series {
+        if points.last().is_some_and(|last| last[0] < end) {
+            points.push([end, counts.get(state).copied().unwrap_or(0) as f64]);
         }
     }
     series
@@ -306,6 +366,23 @@ mod tests {
     }
 
     #[test]
+    fn data_segments_become_bars() {
+        let series = connection_series(&transfer());
+        assert_eq!(series.directions[0].bars, vec![[0.010, 1.0, 101.0], [0.020, 101.0, 201.0]]);
+        assert!(series.directions[0].retransmitted_bars.is_empty());
+        assert!(series.directions[1].bars.is_empty(), "the server sent no data");
+    }
+
+    #[test]
+    fn bar_decimation_spans_each_bucket() {
+        let bars: Bars = (0..100_000).map(|i| [i as f64, i as f64 * 10.0, i as f64 * 10.0 + 10.0]).collect();
+        let reduced = decimate_bars(&bars, 0.0, 100_000.0, 100);
+        assert!(reduced.len() <= 101, "{}", reduced.len());
+        assert_eq!(reduced.first(), Some(&[0.0, 0.0, 10_000.0]));
+        assert_eq!(decimate_bars(&bars, 10.0, 12.0, 100).len(), 3);
+    }
+
+    #[test]
     fn decimation_keeps_the_extremes_of_each_bucket() {
         let points: Points =
             (0..1_000_000).map(|i| [i as f64, if i == 500_123 { 1e9 } else { (i % 7) as f64 }]).collect();
@@ -327,9 +404,9 @@ mod tests {
 
     #[test]
     fn states_over_time_count_sockets() {
-        let states = states_over_time(&[transfer()], 0);
+        let states = states_over_time(&[transfer()], 0, 30_000_000);
         let established = &states[&TcpState::Established];
-        assert_eq!(established.last().map(|p| p[1]), Some(2.0), "both sides end ESTABLISHED");
+        assert_eq!(established.last(), Some(&[0.030, 2.0]), "both sides stay ESTABLISHED to the end");
         assert_eq!(states[&TcpState::SynSent].last().map(|p| p[1]), Some(0.0));
     }
 }

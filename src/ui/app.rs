@@ -19,6 +19,7 @@ use super::document::Document;
 use super::ladder_view::{human_bytes, ladder_ui, LadderViewState, TimeMode};
 use super::lesson_panel::{segment_before, LessonRequest, LessonRun};
 use super::live_panel::{LiveAction, LivePanel};
+use crate::analysis::chart::ChartKind;
 use crate::capture::live::LiveOptions;
 use crate::lessons;
 
@@ -389,15 +390,7 @@ impl TcpLadderApp {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
-            ui.menu_button("Export", |ui| {
-                let enabled = self.document.as_ref().is_some_and(|d| d.connection().is_some());
-                for kind in ExportKind::ALL {
-                    if ui.add_enabled(enabled, egui::Button::new(kind.label())).clicked() {
-                        ui.close();
-                        self.export(kind);
-                    }
-                }
-            });
+            ui.menu_button("Export", |ui| self.export_menu_ui(ui));
             ui.menu_button("Capture", |ui| {
                 if ui.button("Live capture…").clicked() {
                     ui.close();
@@ -595,47 +588,106 @@ impl TcpLadderApp {
     }
 }
 
-/// What the Export menu writes for the selected connection.
+/// What the Export menu writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportKind {
     Svg,
+    Png,
     Mermaid,
     PlantUml,
     Text,
     Pcapng,
+    /// The packets of the connections marked in the table.
+    MarkedPcapng,
+    /// The packets of the connections the table's filters show.
+    ShownPcapng,
+    ChartSvg,
+    ChartPng,
 }
 
+/// Pixels per SVG unit of a PNG from the window: crisp on a slide.
+const PNG_SCALE: f32 = 2.0;
+
 impl ExportKind {
-    const ALL: [ExportKind; 5] = [Self::Svg, Self::Mermaid, Self::PlantUml, Self::Text, Self::Pcapng];
+    const LADDER: [ExportKind; 6] = [Self::Svg, Self::Png, Self::Mermaid, Self::PlantUml, Self::Text, Self::Pcapng];
 
     fn label(self) -> &'static str {
         match self {
             Self::Svg => "Ladder as SVG…",
+            Self::Png => "Ladder as PNG (2×)…",
             Self::Mermaid => "Ladder as Mermaid…",
             Self::PlantUml => "Ladder as PlantUML…",
             Self::Text => "Ladder as text…",
             Self::Pcapng => "Connection's packets as pcapng…",
+            Self::MarkedPcapng => "Packets of the marked connections as pcapng…",
+            Self::ShownPcapng => "Packets of the connections shown as pcapng…",
+            Self::ChartSvg => "Chart as SVG…",
+            Self::ChartPng => "Chart as PNG (2×)…",
         }
     }
 
     fn extension(self) -> &'static str {
         match self {
-            Self::Svg => "svg",
+            Self::Svg | Self::ChartSvg => "svg",
+            Self::Png | Self::ChartPng => "png",
             Self::Mermaid => "mmd",
             Self::PlantUml => "puml",
             Self::Text => "txt",
-            Self::Pcapng => "pcapng",
+            Self::Pcapng | Self::MarkedPcapng | Self::ShownPcapng => "pcapng",
+        }
+    }
+
+    /// The file name offered, from the selected connection, the chart or the set exported.
+    fn file_name(self, id: Option<u32>, chart: ChartKind) -> String {
+        let extension = self.extension();
+        match self {
+            Self::MarkedPcapng => format!("marked-connections.{extension}"),
+            Self::ShownPcapng => format!("filtered-connections.{extension}"),
+            Self::ChartSvg | Self::ChartPng if !chart.per_connection() => format!("{}.{extension}", chart.slug()),
+            Self::ChartSvg | Self::ChartPng => format!("connection-{}-{}.{extension}", id.unwrap_or(0), chart.slug()),
+            _ => format!("connection-{}.{extension}", id.unwrap_or(0)),
         }
     }
 }
 
 impl TcpLadderApp {
-    /// Writes the selected connection in `kind`, where the save dialog says, or beside the
-    /// capture when the system has no dialog; says where in the window.
+    /// The Export menu: the selected connection's ladder, the chart on screen, packets.
+    fn export_menu_ui(&mut self, ui: &mut Ui) {
+        let has_connection = self.document.as_ref().is_some_and(|d| d.connection().is_some());
+        let mut picked = None;
+        for kind in ExportKind::LADDER {
+            if ui.add_enabled(has_connection, egui::Button::new(kind.label())).clicked() {
+                picked = Some(kind);
+            }
+        }
+        ui.separator();
+        let marked = self.table.marked.len();
+        let shown = self.document.as_ref().map_or(0, |d| self.table.visible(&d.rows).len());
+        for (kind, count) in [(ExportKind::MarkedPcapng, marked), (ExportKind::ShownPcapng, shown)] {
+            let button = egui::Button::new(format!("{} ({count})", kind.label()));
+            if ui.add_enabled(count > 0, button).clicked() {
+                picked = Some(kind);
+            }
+        }
+        ui.separator();
+        let chart_ready = self.document.is_some() && (has_connection || !self.charts.chart.per_connection());
+        for kind in [ExportKind::ChartSvg, ExportKind::ChartPng] {
+            let text = format!("{} ({})", kind.label(), self.charts.chart.name());
+            if ui.add_enabled(chart_ready, egui::Button::new(text)).clicked() {
+                picked = Some(kind);
+            }
+        }
+        if let Some(kind) = picked {
+            ui.close();
+            self.export(kind);
+        }
+    }
+
+    /// Writes `kind` where the save dialog says, or beside the capture when the system has no
+    /// dialog; says where in the window.
     pub fn export(&mut self, kind: ExportKind) {
         let Some(document) = &mut self.document else { return };
-        let Some(id) = document.selected_conn else { return };
-        let name = format!("connection-{id}.{}", kind.extension());
+        let name = kind.file_name(document.selected_conn, self.charts.chart);
         let asked = Instant::now();
         let picked =
             rfd::FileDialog::new().set_file_name(&name).add_filter(kind.extension(), &[kind.extension()]).save_file();
@@ -647,11 +699,44 @@ impl TcpLadderApp {
             }
             None => return,
         };
-        match write_export(document, kind, &path) {
+        let written = match kind {
+            ExportKind::MarkedPcapng | ExportKind::ShownPcapng => {
+                let ids: Vec<u32> = if kind == ExportKind::MarkedPcapng {
+                    self.table.marked.iter().copied().collect()
+                } else {
+                    self.table.visible(&document.rows).to_vec()
+                };
+                write_packets(document, &ids, &path)
+            }
+            ExportKind::ChartSvg | ExportKind::ChartPng => {
+                let svg = self.charts.current(document).map(|chart| crate::render::chart_svg(&chart));
+                let svg = svg.ok_or_else(|| "no chart to export".to_string());
+                svg.and_then(|svg| write_picture(&svg, kind == ExportKind::ChartPng, &path))
+            }
+            _ => write_export(document, kind, &path),
+        };
+        match written {
             Ok(()) => self.notice = Some(format!("Saved {}", path.display())),
             Err(message) => self.error = Some(format!("Could not export to {}: {message}", path.display())),
         }
     }
+}
+
+/// Writes the packets of the connections `ids` as a new pcapng.
+fn write_packets(document: &Document, ids: &[u32], path: &Path) -> Result<(), String> {
+    let frames = ids
+        .iter()
+        .filter_map(|&id| document.engine.connection(id))
+        .flat_map(|connection| connection.segments.iter().map(|s| s.frame))
+        .collect();
+    crate::capture::extract_frames(&document.path, &frames, path).map(|_| ()).map_err(|err| err.to_string())
+}
+
+/// Writes an SVG, or its PNG at [`PNG_SCALE`].
+fn write_picture(svg: &str, as_png: bool, path: &Path) -> Result<(), String> {
+    let bytes =
+        if as_png { crate::render::png(svg, PNG_SCALE).map_err(|e| e.to_string())? } else { svg.as_bytes().to_vec() };
+    std::fs::write(path, bytes).map_err(|err| err.to_string())
 }
 
 fn write_export(document: &mut Document, kind: ExportKind, path: &Path) -> Result<(), String> {
@@ -659,7 +744,6 @@ fn write_export(document: &mut Document, kind: ExportKind, path: &Path) -> Resul
     let findings: Vec<(u32, &'static str)> =
         document.row().map(|r| r.diagnoses.iter().map(|d| (d.frame, d.code)).collect()).unwrap_or_default();
     let format = match kind {
-        ExportKind::Svg => Format::Svg,
         ExportKind::Mermaid => Format::Mermaid,
         ExportKind::PlantUml => Format::PlantUml,
         ExportKind::Text => {
@@ -669,18 +753,20 @@ fn write_export(document: &mut Document, kind: ExportKind, path: &Path) -> Resul
             return std::fs::write(path, text).map_err(|err| err.to_string());
         }
         ExportKind::Pcapng => {
-            let frames = document.connection().ok_or("no connection")?.segments.iter().map(|s| s.frame).collect();
-            return crate::capture::extract_frames(&document.path, &frames, path)
-                .map(|_| ())
-                .map_err(|err| err.to_string());
+            let ids: Vec<u32> = document.selected_conn.into_iter().collect();
+            return write_packets(document, &ids, path);
         }
+        _ => Format::Svg,
     };
     document.layout();
     let (Some(connection), Some(layout)) = (document.connection(), document.layout_cached()) else {
         return Err("no connection".into());
     };
-    std::fs::write(path, export(connection, layout, format, Numbering::Relative, &findings))
-        .map_err(|err| err.to_string())
+    let text = export(connection, layout, format, Numbering::Relative, &findings);
+    if kind == ExportKind::Png {
+        return write_picture(&text, true, path);
+    }
+    std::fs::write(path, text).map_err(|err| err.to_string())
 }
 
 /// The first sentence of a finding, and the one that says what the application saw, if another.

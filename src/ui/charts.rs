@@ -4,162 +4,118 @@
 
 use std::collections::BTreeMap;
 
-use egui::{Color32, Ui};
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points, VLine};
+use egui::{Color32, Stroke, Ui};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, PlotUi, Points, VLine};
 
+use crate::analysis::chart::{self, Chart, ChartKind, Colour, Mark, Values};
 use crate::analysis::series::{
-    capture_rates, connection_series, decimate, segment_at, states_over_time, ConnectionSeries, Points as Series,
+    capture_rates, connection_series, decimate, decimate_bars, segment_at, states_over_time, ConnectionSeries,
+    Points as Series,
 };
 use crate::tcp::TcpState;
 
 use super::document::Document;
-use super::theme;
-
-/// Which chart is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Chart {
-    #[default]
-    TimeSequence,
-    Window,
-    Throughput,
-    Rtt,
-    InFlight,
-    States,
-    Rates,
-}
-
-impl Chart {
-    const ALL: [Chart; 6] =
-        [Self::TimeSequence, Self::Window, Self::Throughput, Self::Rtt, Self::InFlight, Self::States];
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::TimeSequence => "time-sequence",
-            Self::Window => "advertised window",
-            Self::Throughput => "throughput",
-            Self::Rtt => "RTT",
-            Self::InFlight => "bytes in flight",
-            Self::States => "states over the capture",
-            Self::Rates => "opened, closed, packets/s",
-        }
-    }
-
-    fn y_label(self) -> &'static str {
-        match self {
-            Self::TimeSequence => "relative sequence number",
-            Self::Window => "window (bytes)",
-            Self::Throughput => "bytes per second",
-            Self::Rtt => "seconds",
-            Self::InFlight => "bytes",
-            Self::States => "sockets",
-            Self::Rates => "per second",
-        }
-    }
-}
 
 /// The chart panel's state and caches.
 #[derive(Default)]
 pub struct ChartsState {
-    pub chart: Chart,
+    pub chart: ChartKind,
     series: Option<(u32, usize, ConnectionSeries)>,
     states: Option<(usize, usize, BTreeMap<TcpState, Series>)>,
 }
 
-const DIRECTIONS: [(&str, Color32); 2] = [
-    ("client → server", Color32::from_rgb(0x42, 0x85, 0xf4)),
-    ("server → client", Color32::from_rgb(0x0f, 0x9d, 0x58)),
-];
+impl ChartsState {
+    /// The chart on screen, built from the same series, for export.
+    pub fn current(&mut self, document: &Document) -> Option<Chart<'_>> {
+        let kind = self.chart;
+        match kind {
+            ChartKind::States => {
+                let states = self.states_of(document);
+                Some(chart::states_chart(states, format!("Sockets in each state: {}", document.title())))
+            }
+            ChartKind::Rates => {
+                let engine = &document.engine;
+                let start = engine.stats().first_ts_nanos.unwrap_or(0);
+                let rates = capture_rates(engine.connections(), start, engine.capture_end_nanos(), 200);
+                Some(chart::rates_chart(rates, format!("Connections and packets per second: {}", document.title())))
+            }
+            _ => {
+                let connection = document.connection()?;
+                let title = format!(
+                    "Connection {} ({} → {}): {}",
+                    connection.id,
+                    connection.client,
+                    connection.server,
+                    kind.name()
+                );
+                let series = self.series_of(document)?;
+                chart::connection_chart(kind, series, title)
+            }
+        }
+    }
+
+    fn series_of(&mut self, document: &Document) -> Option<&ConnectionSeries> {
+        let connection = document.connection()?;
+        let stale =
+            !matches!(&self.series, Some((id, len, _)) if *id == connection.id && *len == connection.segments.len());
+        if stale {
+            self.series = Some((connection.id, connection.segments.len(), connection_series(connection)));
+        }
+        self.series.as_ref().map(|(_, _, series)| series)
+    }
+
+    fn states_of(&mut self, document: &Document) -> &BTreeMap<TcpState, Series> {
+        let connections = document.engine.connections();
+        let segments: usize = connections.iter().map(|c| c.segments.len()).sum();
+        let fresh =
+            matches!(&self.states, Some((count, total, _)) if *count == connections.len() && *total == segments);
+        if !fresh {
+            let start = document.engine.stats().first_ts_nanos.unwrap_or(0);
+            self.states = Some((
+                connections.len(),
+                segments,
+                states_over_time(connections, start, document.engine.capture_end_nanos()),
+            ));
+        }
+        &self.states.get_or_insert_with(Default::default).2
+    }
+}
+
+fn colour32(colour: Colour) -> Color32 {
+    let [r, g, b] = colour.rgb;
+    Color32::from_rgb(r, g, b).gamma_multiply(colour.opacity)
+}
 
 /// Shows the chart picker and the chart; returns the segment the user clicked, if any.
 /// `hovered` is the ladder's segment under the pointer, marked too.
 pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState, hovered: Option<usize>) -> Option<usize> {
-    ui.horizontal(|ui| {
-        for chart in Chart::ALL {
-            if ui.selectable_label(state.chart == chart, chart.name()).clicked() {
-                state.chart = chart;
+    ui.horizontal_wrapped(|ui| {
+        for kind in ChartKind::ALL {
+            if ui.selectable_label(state.chart == kind, kind.name()).clicked() {
+                state.chart = kind;
             }
         }
         ui.label(egui::RichText::new("drag to pan, scroll to zoom, double-click to reset").weak());
     });
-    if state.chart == Chart::States {
-        states_chart(ui, document, state);
-        return None;
-    }
-    if state.chart == Chart::Rates {
-        rates_chart(ui, document);
-        return None;
-    }
-    let connection = document.connection()?;
-    let stale =
-        !matches!(&state.series, Some((id, len, _)) if *id == connection.id && *len == connection.segments.len());
-    if stale {
-        state.series = Some((connection.id, connection.segments.len(), connection_series(connection)));
-    }
-    let (_, _, series) = state.series.as_ref()?;
-    let selected_x = document.selected_segment.and_then(|i| series.segment_times.get(i)).copied();
-    let hovered_x = hovered.and_then(|i| series.segment_times.get(i)).copied();
-    let chart = state.chart;
+    let kind = state.chart;
+    let (selected_x, hovered_x) = match state.series_of(document) {
+        Some(series) if kind.per_connection() => {
+            let time_of = |i: Option<usize>| i.and_then(|i| series.segment_times.get(i)).copied();
+            (time_of(document.selected_segment), time_of(hovered))
+        }
+        _ => (None, None),
+    };
+    let chart = state.current(document)?;
     let buckets = (ui.available_width() as usize).max(200);
     let dark = ui.visuals().dark_mode;
     let mut clicked_x = None;
-    Plot::new(("chart", chart as u8))
+    Plot::new(("chart", kind.slug()))
         .legend(Legend::default())
-        .x_axis_label("time since the connection began (s)")
-        .y_axis_label(chart.y_label())
+        .x_axis_label(kind.x_label())
+        .y_axis_label(kind.y_label())
         .height(ui.available_height().max(120.0))
         .show(ui, |plot| {
-            let bounds = plot.plot_bounds();
-            let (x_min, x_max) = (bounds.min()[0], bounds.max()[0]);
-            let fit = |points: &Series| PlotPoints::from(decimate(points, x_min, x_max, buckets));
-            for ((name, colour), direction) in DIRECTIONS.iter().zip(&series.directions) {
-                // A direction without data would only stretch the scale with its window line.
-                if direction.seq.is_empty() && matches!(chart, Chart::TimeSequence | Chart::Rtt | Chart::InFlight) {
-                    continue;
-                }
-                match chart {
-                    Chart::TimeSequence => {
-                        plot.points(
-                            Points::new(format!("{name} data"), fit(&direction.seq)).color(*colour).radius(2.0),
-                        );
-                        plot.line(
-                            Line::new(format!("{name} ACK"), fit(&direction.ack)).color(colour.gamma_multiply(0.6)),
-                        );
-                        plot.line(
-                            Line::new(format!("{name} window edge"), fit(&direction.window_edge))
-                                .color(colour.gamma_multiply(0.35)),
-                        );
-                        if !direction.retransmissions.is_empty() {
-                            let amber = theme::warning_colour(dark);
-                            plot.points(
-                                Points::new(format!("{name} retransmissions"), fit(&direction.retransmissions))
-                                    .color(amber)
-                                    .radius(4.0),
-                            );
-                        }
-                        if !direction.zero_windows.is_empty() {
-                            let red = theme::reset_colour(dark);
-                            plot.points(
-                                Points::new(format!("{name} zero window"), fit(&direction.zero_windows))
-                                    .color(red)
-                                    .radius(4.0),
-                            );
-                        }
-                    }
-                    Chart::Window => plot.line(
-                        Line::new(format!("{name} advertised"), fit(&direction.advertised_window)).color(*colour),
-                    ),
-                    Chart::Throughput => {
-                        plot.line(Line::new(format!("{name} goodput"), fit(&direction.throughput)).color(*colour))
-                    }
-                    Chart::Rtt => plot.points(
-                        Points::new(format!("{name} data → ACK"), fit(&direction.rtt)).color(*colour).radius(3.0),
-                    ),
-                    Chart::InFlight => {
-                        plot.line(Line::new(format!("{name} unacknowledged"), fit(&direction.in_flight)).color(*colour))
-                    }
-                    Chart::States | Chart::Rates => {}
-                }
-            }
+            draw(plot, &chart, buckets);
             if let Some(x) = selected_x {
                 plot.vline(VLine::new("selected segment", x).color(ui_selection(dark)));
             }
@@ -170,7 +126,46 @@ pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState, hove
                 clicked_x = plot.pointer_coordinate().map(|p| p.x);
             }
         });
-    clicked_x.and_then(|x| segment_at(series, x))
+    let x = clicked_x.filter(|_| kind.per_connection())?;
+    state.series_of(document).and_then(|series| segment_at(series, x))
+}
+
+/// Draws the series of `chart`, each decimated to the pixel columns in view.
+fn draw(plot: &mut PlotUi, chart: &Chart, buckets: usize) {
+    let bounds = plot.plot_bounds();
+    let (x_min, x_max) = (bounds.min()[0], bounds.max()[0]);
+    let bar_width = (x_max - x_min) / buckets as f64;
+    for series in &chart.series {
+        let colour = colour32(series.colour);
+        match (&series.values, series.mark) {
+            (Values::Points(points), Mark::Line | Mark::Steps) => {
+                let mut shown = decimate(points, x_min, x_max, buckets);
+                if series.mark == Mark::Steps {
+                    shown = chart::steps(&shown);
+                }
+                let points = PlotPoints::from(shown);
+                plot.line(Line::new(series.name.clone(), points).color(colour));
+            }
+            (Values::Points(points), Mark::Dots(radius)) => {
+                let points = PlotPoints::from(decimate(points, x_min, x_max, buckets));
+                plot.points(Points::new(series.name.clone(), points).color(colour).radius(radius));
+            }
+            (Values::Points(_), Mark::Bars) => {}
+            (Values::Bars(bars), _) => {
+                let bars = decimate_bars(bars, x_min, x_max, buckets)
+                    .into_iter()
+                    .map(|[x, from, to]| {
+                        Bar::new(x, to - from)
+                            .base_offset(from)
+                            .width(bar_width)
+                            .fill(colour)
+                            .stroke(Stroke::new(1.0, colour))
+                    })
+                    .collect();
+                plot.bar_chart(BarChart::new(series.name.clone(), bars).color(colour));
+            }
+        }
+    }
 }
 
 fn ui_selection(dark: bool) -> Color32 {
@@ -179,46 +174,4 @@ fn ui_selection(dark: bool) -> Color32 {
     } else {
         Color32::from_rgb(0x8a, 0x4b, 0x00)
     }
-}
-
-fn states_chart(ui: &mut Ui, document: &Document, state: &mut ChartsState) {
-    let connections = document.engine.connections();
-    let segments: usize = connections.iter().map(|c| c.segments.len()).sum();
-    let stale = !matches!(&state.states, Some((count, total, _)) if *count == connections.len() && *total == segments);
-    if stale {
-        let start = document.engine.stats().first_ts_nanos.unwrap_or(0);
-        state.states = Some((connections.len(), segments, states_over_time(connections, start)));
-    }
-    let Some((_, _, states)) = &state.states else { return };
-    let dark = ui.visuals().dark_mode;
-    let buckets = (ui.available_width() as usize).max(200);
-    Plot::new("chart-states")
-        .legend(Legend::default())
-        .x_axis_label("time since the capture began (s)")
-        .y_axis_label("sockets in the state")
-        .height(ui.available_height().max(120.0))
-        .show(ui, |plot| {
-            let bounds = plot.plot_bounds();
-            for (state, points) in states {
-                let colour = theme::state_fill(*state, !dark);
-                let points = decimate(points, bounds.min()[0], bounds.max()[0], buckets);
-                plot.line(Line::new(state.name(), PlotPoints::from(points)).color(colour));
-            }
-        });
-}
-
-fn rates_chart(ui: &mut Ui, document: &Document) {
-    let engine = &document.engine;
-    let start = engine.stats().first_ts_nanos.unwrap_or(0);
-    let rates = capture_rates(engine.connections(), start, engine.capture_end_nanos(), 200);
-    Plot::new("chart-rates")
-        .legend(Legend::default())
-        .x_axis_label("time since the capture began (s)")
-        .y_axis_label("per second")
-        .height(ui.available_height().max(120.0))
-        .show(ui, |plot| {
-            plot.line(Line::new("connections opened", PlotPoints::from(rates.opened)).color(DIRECTIONS[0].1));
-            plot.line(Line::new("connections closed", PlotPoints::from(rates.closed)).color(DIRECTIONS[1].1));
-            plot.line(Line::new("packets", PlotPoints::from(rates.packets)).color(Color32::GRAY));
-        });
 }

@@ -1,5 +1,7 @@
 //! The connections table: counts by final state, filters, and a sortable, virtualized list.
 
+use std::collections::BTreeSet;
+
 use egui::{RichText, Sense, Ui, Vec2};
 
 use crate::report::ConnRow;
@@ -63,11 +65,34 @@ pub struct TableState {
     pub state: Option<TcpState>,
     pub sort: SortKey,
     pub descending: bool,
+    /// Connections marked with Ctrl-click or Shift-click, for exporting several at once.
+    pub marked: BTreeSet<u32>,
+    /// The last row clicked, where a Shift-click range starts.
+    anchor: Option<u32>,
     visible: Vec<u32>,
     key: Option<(String, QuickFilter, Option<TcpState>, SortKey, bool, usize)>,
 }
 
 impl TableState {
+    /// Marks after a click on `id`: Ctrl toggles it, Shift adds the range from the last click,
+    /// a plain click clears the marks.
+    fn mark(&mut self, id: u32, toggle: bool, range: bool, visible: &[u32]) {
+        let position = |id: u32| visible.iter().position(|&v| v == id);
+        match (range, self.anchor.and_then(position), position(id)) {
+            (true, Some(from), Some(to)) => {
+                let (low, high) = (from.min(to), from.max(to));
+                self.marked.extend(visible.get(low..=high).unwrap_or(&[]));
+            }
+            _ if toggle => {
+                if !self.marked.remove(&id) {
+                    self.marked.insert(id);
+                }
+            }
+            _ => self.marked.clear(),
+        }
+        self.anchor = Some(id);
+    }
+
     /// Ids of the rows that pass the filters, in display order.
     pub fn visible(&mut self, rows: &[ConnRow]) -> &[u32] {
         let key = (self.filter.clone(), self.quick, self.state, self.sort, self.descending, rows.len());
@@ -152,6 +177,14 @@ pub fn filters_ui(ui: &mut Ui, table: &mut TableState) {
                 table.quick = quick;
             }
         }
+        if table.marked.is_empty() {
+            ui.label(RichText::new("Ctrl-click or Shift-click marks several to export").weak());
+        } else {
+            ui.label(format!("{} marked", table.marked.len()));
+            if ui.small_button("clear marks").clicked() {
+                table.marked.clear();
+            }
+        }
     });
 }
 
@@ -166,6 +199,16 @@ const COLUMNS: [(&str, f32, Option<SortKey>); 9] = [
     ("server state", 104.0, Some(SortKey::ServerState)),
     ("zeek", 44.0, None),
 ];
+
+/// The modifiers held when the mouse button was released: a fast click may release Ctrl within
+/// the same frame, before the app reads `Modifiers`.
+fn click_modifiers(input: &egui::InputState) -> egui::Modifiers {
+    let released = input.events.iter().rev().find_map(|event| match event {
+        egui::Event::PointerButton { pressed: false, modifiers, .. } => Some(*modifiers),
+        _ => None,
+    });
+    released.unwrap_or(input.modifiers)
+}
 
 /// The table; returns the id of a row the user clicked.
 pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected: Option<u32>) -> Option<u32> {
@@ -215,6 +258,7 @@ pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected:
                     let is_selected = selected == Some(row.id);
                     let response = ui
                         .horizontal(|ui| {
+                            // Cells are not selectable text: a click anywhere on the row selects it.
                             ui.spacing_mut().item_spacing.x = 8.0;
                             let cells = [
                                 row.id.to_string(),
@@ -230,20 +274,23 @@ pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected:
                                 } else {
                                     RichText::new(text).monospace()
                                 };
-                                ui.add_sized(Vec2::new(width, row_height), egui::Label::new(label).truncate());
+                                ui.add_sized(
+                                    Vec2::new(width, row_height),
+                                    egui::Label::new(label).truncate().selectable(false),
+                                );
                             }
                             for (state, width) in [(row.client_state, 104.0), (row.server_state, 104.0)] {
                                 let text = RichText::new(state.name())
                                     .monospace()
                                     .background_color(theme::state_fill(state, dark))
                                     .color(theme::pill_text(dark));
-                                ui.add_sized(Vec2::new(width, row_height), egui::Label::new(text));
+                                ui.add_sized(Vec2::new(width, row_height), egui::Label::new(text).selectable(false));
                             }
                             ui.add_sized(
                                 Vec2::new(44.0, row_height),
-                                egui::Label::new(RichText::new(row.conn_state).monospace()),
+                                egui::Label::new(RichText::new(row.conn_state).monospace()).selectable(false),
                             );
-                            ui.label(RichText::new(row.codes()).small());
+                            ui.add(egui::Label::new(RichText::new(row.codes()).small()).selectable(false));
                         })
                         .response;
                     let response = response.interact(Sense::click());
@@ -263,12 +310,41 @@ pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected:
                             format!("connection {}", row.id),
                         )
                     });
+                    if table.marked.contains(&row.id) {
+                        ui.painter().rect_filled(
+                            response.rect,
+                            3.0,
+                            ui.visuals().selection.bg_fill.gamma_multiply(0.35),
+                        );
+                    }
                     if response.clicked() {
                         clicked = Some(row.id);
+                        let modifiers = ui.input(click_modifiers);
+                        table.mark(row.id, modifiers.command, modifiers.shift, &visible);
                     }
                 }
             },
         );
     });
     clicked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctrl_toggles_shift_extends_plain_click_clears() {
+        let mut table = TableState::default();
+        let visible = [5, 3, 9, 1, 7];
+        table.mark(3, true, false, &visible);
+        table.mark(1, true, false, &visible);
+        assert_eq!(table.marked, BTreeSet::from([3, 1]));
+        table.mark(3, true, false, &visible);
+        assert_eq!(table.marked, BTreeSet::from([1]));
+        table.mark(7, false, true, &visible);
+        assert_eq!(table.marked, BTreeSet::from([3, 9, 1, 7]), "from the last click (3) to 7 in display order");
+        table.mark(5, false, false, &visible);
+        assert!(table.marked.is_empty());
+    }
 }

@@ -149,6 +149,11 @@ impl Document {
         self.frame_bytes.as_ref().filter(|b| b.frame == frame)
     }
 
+    /// The capture's file name (or a live capture's label), for titles.
+    pub fn title(&self) -> String {
+        self.path.file_name().unwrap_or(self.path.as_os_str()).to_string_lossy().into_owned()
+    }
+
     /// The selected connection.
     pub fn connection(&self) -> Option<&Connection> {
         self.engine.connection(self.selected_conn?)

@@ -1,0 +1,7 @@
+//! Pictures for slides: charts as SVG, and any SVG as PNG.
+
+pub mod chart_svg;
+pub mod png;
+
+pub use chart_svg::chart_svg;
+pub use png::{png, PngError};
