@@ -259,6 +259,24 @@ def close_wait(port, family):
     return [s, srv]
 
 
+def close_wait_pileup(port, family):
+    """A server that leaks sockets: it answers each request and never calls close(), so every
+    connection the client finishes stays in CLOSE_WAIT on the server, one more every 100 ms."""
+    srv = listener(port, family, backlog=64)
+    leaked = []
+    for _ in range(20):
+        c = connect(port, family)
+        s, _ = srv.accept()
+        c.sendall(b"GET /\n")
+        s.recv(100)
+        s.sendall(b"200 OK\n")
+        c.recv(100)
+        c.close()
+        leaked.append(s)
+        time.sleep(0.1)
+    return leaked + [srv]
+
+
 def zero_window(port, family):
     srv = socket.socket(family, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -354,6 +372,7 @@ SCENARIOS = {
     "keep-alive": (18012, keep_alive, {}),
     "ipv6-handshake": (18013, client_closes_first, {"family": socket.AF_INET6}),
     "handshake-sll2": (18014, client_closes_first, {"iface": "any"}),
+    "close-wait-pileup": (18015, close_wait_pileup, {}),
 }
 
 

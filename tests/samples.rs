@@ -285,3 +285,34 @@ fn the_text_ladder_shows_both_lifelines_and_state_changes() {
     assert_eq!(ladder.matches("CLOSING").count(), 2, "{text}");
     assert!(text.contains("|- [S] seq 0"), "{text}");
 }
+
+#[test]
+fn close_wait_piles_up_on_a_server_that_never_closes() {
+    let rows = check_against_kernel("close-wait-pileup");
+    assert_eq!(rows.len(), 20);
+    for row in &rows {
+        assert_eq!(
+            (row["client_state"].as_str(), row["server_state"].as_str()),
+            (Some("FIN_WAIT_2"), Some("CLOSE_WAIT"))
+        );
+        assert!(has(row, "close_wait", "server"), "{:?}", codes(row));
+    }
+    // The states chart shows the pile-up: one more CLOSE_WAIT about every 100 ms, 20 at the end.
+    let path = sample("close-wait-pileup.pcap");
+    let outcome = tcpladder::capture::read_capture(&path, tcpladder::EngineConfig::default(), 1 << 20, |_, _| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap_or_else(|err| panic!("{err}"));
+    let engine = outcome.engine;
+    let start = engine.stats().first_ts_nanos.unwrap_or(0);
+    let states = tcpladder::analysis::series::states_over_time(engine.connections(), start, engine.capture_end_nanos());
+    let close_wait = &states[&tcpladder::tcp::TcpState::CloseWait];
+    let first_time_at = |count: f64| close_wait.iter().find(|p| p[1] >= count).map(|p| p[0]);
+    let (first, tenth, last) = (first_time_at(1.0), first_time_at(10.0), first_time_at(20.0));
+    assert!(first.is_some_and(|t| t < 0.1), "{first:?}");
+    assert!(tenth.is_some_and(|t| (0.8..1.5).contains(&t)), "{tenth:?}");
+    assert!(last.is_some_and(|t| t > 1.8), "{last:?}");
+    assert_eq!(close_wait.last().map(|p| p[1]), Some(20.0), "still 20 at the end of the capture");
+    let svg = tcpladder(&["chart", path.to_str().unwrap_or_default(), "--kind", "states"]);
+    assert!(String::from_utf8_lossy(&svg.stdout).contains(">CLOSE_WAIT</text>"));
+}

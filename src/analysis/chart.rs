@@ -170,6 +170,17 @@ pub struct Chart<'a> {
     pub series: Vec<ChartSeries<'a>>,
 }
 
+impl Chart<'_> {
+    /// The first and last x of all series (each series is in time order).
+    pub fn x_range(&self) -> Option<(f64, f64)> {
+        let ends = self.series.iter().filter_map(|series| match &series.values {
+            Values::Points(points) => Some((points.first()?[0], points.last()?[0])),
+            Values::Bars(bars) => Some((bars.first()?[0], bars.last()?[0])),
+        });
+        ends.reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    }
+}
+
 const DIRECTIONS: [(&str, Colour); 2] =
     [("client → server", Colour::rgb(0x42, 0x85, 0xf4)), ("server → client", Colour::rgb(0x0f, 0x9d, 0x58))];
 const RETRANSMISSION: Colour = Colour::rgb(0xe6, 0x8a, 0x00);
@@ -322,6 +333,7 @@ mod tests {
         let chart = connection_chart(ChartKind::Tcptrace, &series, String::new()).unwrap_or_else(|| unreachable!());
         let names: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["client → server segments", "client → server ACK", "client → server SACK blocks"]);
+        assert_eq!(chart.x_range(), Some((0.0, 0.1)));
         assert!(connection_chart(ChartKind::States, &series, String::new()).is_none());
     }
 }

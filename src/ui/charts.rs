@@ -133,7 +133,12 @@ pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState, hove
 /// Draws the series of `chart`, each decimated to the pixel columns in view.
 fn draw(plot: &mut PlotUi, chart: &Chart, buckets: usize) {
     let bounds = plot.plot_bounds();
-    let (x_min, x_max) = (bounds.min()[0], bounds.max()[0]);
+    // Until the user zooms or pans, the plot fits what it is given: give it the whole range, or
+    // what lies outside the first frame's default bounds would never be shown.
+    let (x_min, x_max) = match chart.x_range() {
+        Some(range) if plot.auto_bounds().x => range,
+        _ => (bounds.min()[0], bounds.max()[0]),
+    };
     let bar_width = (x_max - x_min) / buckets as f64;
     for series in &chart.series {
         let colour = colour32(series.colour);
@@ -144,7 +149,8 @@ fn draw(plot: &mut PlotUi, chart: &Chart, buckets: usize) {
                     shown = chart::steps(&shown);
                 }
                 let points = PlotPoints::from(shown);
-                plot.line(Line::new(series.name.clone(), points).color(colour));
+                // Steps and decimated pairs share x values, which egui_plot would fill as a band.
+                plot.line(Line::new(series.name.clone(), points).color(colour).allow_band(false));
             }
             (Values::Points(points), Mark::Dots(radius)) => {
                 let points = PlotPoints::from(decimate(points, x_min, x_max, buckets));
