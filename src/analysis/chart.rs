@@ -226,7 +226,10 @@ pub fn connection_chart<'a>(kind: ChartKind, series: &'a ConnectionSeries, title
                 add("zero window", ZERO_WINDOW, Mark::Dots(4.0), points(&direction.zero_windows));
             }
             ChartKind::Window => add("advertised", colour, Mark::Steps, points(&direction.advertised_window)),
-            ChartKind::Throughput if has_data => add("goodput", colour, Mark::Line, points(&direction.throughput)),
+            ChartKind::Throughput if has_data => {
+                add("throughput", colour, Mark::Line, points(&direction.throughput));
+                add("goodput", colour.faded(0.5), Mark::Line, points(&direction.goodput));
+            }
             ChartKind::Rtt => add("data → ACK", colour, Mark::Dots(3.0), points(&direction.rtt)),
             ChartKind::InFlight if has_data => add("unacknowledged", colour, Mark::Line, points(&direction.in_flight)),
             _ => {}

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::decode::options::sack_blocks;
 use crate::tcp::seq::seq_gt;
-use crate::tcp::{AnalysisFlags, Connection, TcpState};
+use crate::tcp::{AnalysisFlags, Connection, Segment, TcpState};
 
 /// A chart series: (x, y) points.
 pub type Points = Vec<[f64; 2]>;
@@ -33,8 +33,10 @@ pub struct DirectionSeries {
     pub retransmissions: Points,
     /// Zero windows advertised by this direction's receiver, at the ACK line.
     pub zero_windows: Points,
-    /// Payload bytes per second, over equal intervals.
+    /// Payload bytes per second, over equal intervals, retransmissions included.
     pub throughput: Points,
+    /// The same without retransmitted segments: what the application received.
+    pub goodput: Points,
     /// Seconds from a data segment to the first ACK that covers it (not for retransmitted data).
     pub rtt: Points,
     /// Bytes sent and not yet acknowledged, after each segment.
@@ -132,16 +134,18 @@ pub fn connection_series(connection: &Connection) -> ConnectionSeries {
         }
     }
     for (side, direction) in series.directions.iter_mut().enumerate() {
-        direction.throughput = throughput(connection, side, start);
+        direction.throughput = throughput(connection, side, start, true);
+        direction.goodput = throughput(connection, side, start, false);
     }
     series
 }
 
-fn throughput(connection: &Connection, side: usize, start: i64) -> Points {
+fn throughput(connection: &Connection, side: usize, start: i64, with_retransmissions: bool) -> Points {
     let duration = (connection.last_ts_nanos() - start).max(1);
     let interval = (duration / THROUGHPUT_INTERVALS as i64).max(1);
     let mut bytes = vec![0u64; THROUGHPUT_INTERVALS + 1];
-    for segment in connection.segments.iter().filter(|s| s.dir.sender() == side) {
+    let counted = |s: &&Segment| s.dir.sender() == side && (with_retransmissions || !s.analysis.is_retransmission());
+    for segment in connection.segments.iter().filter(counted) {
         let bucket = ((segment.ts_nanos - start) / interval) as usize;
         if let Some(slot) = bytes.get_mut(bucket) {
             *slot += u64::from(segment.payload_len);
@@ -363,6 +367,20 @@ mod tests {
         assert_eq!(client.in_flight.last(), Some(&[0.025, 0.0]));
         assert_eq!(series.segment_times.len(), 7);
         assert_eq!(segment_at(&series, 0.0099), Some(3));
+    }
+
+    #[test]
+    fn goodput_leaves_out_retransmissions() {
+        let mut steps = vec![(true, S, 0, 0, 0, 0), (false, S | A, 0, 1, 0, 1), (true, A, 1, 1, 0, 2)];
+        steps.push((true, P | A, 1, 1, 100, 10));
+        steps.push((true, P | A, 1, 1, 100, 300)); // the same bytes again: a retransmission
+        steps.push((false, A, 1, 101, 0, 301));
+        let series = connection_series(&connection(&steps));
+        let sum = |points: &Points| points.iter().map(|p| p[1]).sum::<f64>();
+        let client = &series.directions[0];
+        assert_eq!(client.retransmitted_bars.len(), 1);
+        assert!((sum(&client.throughput) - 2.0 * sum(&client.goodput)).abs() < 1e-6);
+        assert!(sum(&client.goodput) > 0.0);
     }
 
     #[test]
