@@ -74,12 +74,17 @@ impl Engine {
 
     /// Feeds the next frame of the capture; `ts_nanos` is its capture time since the epoch.
     pub fn ingest(&mut self, ts_nanos: i64, frame: &[u8]) {
+        self.ingest_link(self.link, ts_nanos, frame);
+    }
+
+    /// Feeds the next frame, of link type `link` (pcapng interfaces may differ from the first).
+    pub fn ingest_link(&mut self, link: LinkType, ts_nanos: i64, frame: &[u8]) {
         self.stats.packets += 1;
         let frame_number = u32::try_from(self.stats.packets).unwrap_or(u32::MAX);
         self.stats.first_ts_nanos.get_or_insert(ts_nanos);
         // Captures can hold timestamps out of order; the end is the latest seen.
         self.stats.last_ts_nanos = Some(self.stats.last_ts_nanos.map_or(ts_nanos, |last| last.max(ts_nanos)));
-        match decode_frame(self.link, frame) {
+        match decode_frame(link, frame) {
             Ok(Decoded::Tcp(packet)) => {
                 self.stats.tcp_packets += 1;
                 self.tracker.ingest(frame_number, ts_nanos, &packet);

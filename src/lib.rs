@@ -1,8 +1,8 @@
 //! tcpladder turns TCP traffic into ladder diagrams a person can read.
 //!
-//! The library is the whole engine and knows nothing of windows: [`capture`] reads files through
-//! libpcap, [`decode`] turns frames into TCP segments, [`tcp`] tracks connections and infers each
-//! side's state, [`analysis`] explains what happened, [`ladder`] lays a connection out, and
+//! The library is the whole engine and knows nothing of windows: [`capture`] reads files (pcap,
+//! pcapng) and live interfaces (libpcap), [`decode`] turns frames into TCP segments, [`tcp`] tracks
+//! connections and infers each side's state, [`analysis`] explains what happened, [`ladder`] lays a connection out, and
 //! [`report`] shapes it all for the command line and
 //! [`render`] draws charts and pictures for slides. [`loader`] reads a file on a background thread
 //! for [`ui`], the desktop app, which is the only module that knows egui.

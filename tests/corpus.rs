@@ -325,7 +325,7 @@ fn agrees_with_tshark_and_zeek_on_the_shared_corpus() {
         compare_tshark(&capture, &engine, text, &mut tshark);
     }
     println!(
-        "captures compared: {}, unreadable by libpcap: {} {:?}",
+        "captures compared: {}, unreadable: {} {:?}",
         oracles.len() - unreadable.len(),
         unreadable.len(),
         unreadable

@@ -1,29 +1,21 @@
-//! Reads a pcap or pcapng file into an [`Engine`], reporting progress and honouring cancellation.
+//! Reads a pcap or pcapng file into an [`Engine`], reporting progress and honouring cancellation;
+//! reads single frames back, and copies chosen frames into a new pcapng.
 
-use std::io::Read;
+use std::fs::File;
 use std::ops::ControlFlow;
 use std::path::Path;
+
+pub use super::reader::CaptureFormat;
+use super::reader::{CaptureReader, ReadError, MAX_PACKET_LEN};
 
 use crate::decode::LinkType;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{CaptureError, DamagedCapture};
 
-/// The container format, from the file's magic number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaptureFormat {
-    Pcap,
-    PcapNg,
-}
-
-const PCAP_FILE_HEADER_LEN: u64 = 24;
-const PCAP_RECORD_HEADER_LEN: u64 = 16;
-/// An enhanced packet block without options: 28 bytes of header and 4 of trailer.
-const PCAPNG_EPB_OVERHEAD: u64 = 32;
-
 /// How far reading has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
-    /// Bytes of the file consumed (exact for pcap, estimated for pcapng).
+    /// Bytes of the file consumed.
     pub bytes_read: u64,
     pub bytes_total: u64,
     pub packets: u64,
@@ -40,54 +32,59 @@ pub struct ReadOutcome {
     pub cancelled: bool,
 }
 
+fn open(path: &Path) -> Result<(CaptureReader<File>, u64), CaptureError> {
+    let io_error = |source| CaptureError::Io { path: path.to_path_buf(), source };
+    let file = File::open(path).map_err(io_error)?;
+    let bytes_total = file.metadata().map_err(io_error)?.len();
+    let reader = CaptureReader::new(file).map_err(|err| match err {
+        ReadError::NotACapture(_) => CaptureError::NotACapture { path: path.to_path_buf(), message: err.to_string() },
+        _ if bytes_total < 24 => CaptureError::NotACapture { path: path.to_path_buf(), message: err.to_string() },
+        _ => CaptureError::Open { path: path.to_path_buf(), message: err.to_string() },
+    })?;
+    Ok((reader, bytes_total))
+}
+
 /// Reads `path`, calling `on_progress` every `progress_every` packets; it may stop the read.
+/// Damage stops the read and is reported in the outcome with everything before it kept.
 pub fn read_capture(
     path: &Path,
     config: EngineConfig,
     progress_every: u64,
     mut on_progress: impl FnMut(&Progress, &Engine) -> ControlFlow<()>,
 ) -> Result<ReadOutcome, CaptureError> {
-    let io_error = |source| CaptureError::Io { path: path.to_path_buf(), source };
-    let bytes_total = std::fs::metadata(path).map_err(io_error)?.len();
-    let format = sniff_format(path).map_err(io_error)?;
-    let mut capture = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano).map_err(|err| {
-        let message = err.to_string();
-        if message.contains("unknown file format") || message.contains("truncated dump file") || bytes_total < 24 {
-            CaptureError::NotACapture { path: path.to_path_buf(), message }
-        } else {
-            CaptureError::Open { path: path.to_path_buf(), message }
-        }
-    })?;
-    let link = LinkType::from_dlt(capture.get_datalink().0);
-    let mut engine = Engine::new(link, config);
-    let mut progress = Progress { bytes_read: PCAP_FILE_HEADER_LEN, bytes_total, packets: 0 };
+    let (mut reader, bytes_total) = open(path)?;
+    let format = reader.format();
+    let mut engine: Option<Engine> = None;
+    let mut progress = Progress { bytes_read: reader.offset(), bytes_total, packets: 0 };
     let every = progress_every.max(1);
     let mut damage = None;
     let mut cancelled = false;
     loop {
-        match capture.next_packet() {
-            Ok(packet) => {
-                let ts_nanos = super::ts_nanos(packet.header);
-                engine.ingest(ts_nanos, packet.data);
+        match reader.next_packet() {
+            Ok(Some(packet)) => {
+                let engine = engine.get_or_insert_with(|| Engine::new(packet.link, config));
+                engine.ingest_link(packet.link, packet.ts_nanos, packet.data);
                 progress.packets += 1;
-                progress.bytes_read += record_len(format, packet.header.caplen);
-                if progress.packets.is_multiple_of(every) && on_progress(&progress, &engine).is_break() {
+                progress.bytes_read = reader.offset();
+                if progress.packets.is_multiple_of(every) && on_progress(&progress, engine).is_break() {
                     cancelled = true;
                     break;
                 }
             }
-            Err(pcap::Error::NoMorePackets) => break,
+            Ok(None) => break,
             Err(err) => {
                 damage = Some(DamagedCapture {
                     path: path.display().to_string(),
                     packets_read: progress.packets,
-                    byte_offset: progress.bytes_read.min(bytes_total),
+                    byte_offset: err.offset(),
                     message: err.to_string(),
                 });
                 break;
             }
         }
     }
+    let link = reader.link().unwrap_or(LinkType::Ethernet);
+    let engine = engine.unwrap_or_else(|| Engine::new(link, config));
     if !cancelled {
         progress.bytes_read = bytes_total;
         // The final call reports completion; stopping now changes nothing.
@@ -96,56 +93,35 @@ pub fn read_capture(
     Ok(ReadOutcome { engine, format, damage, cancelled })
 }
 
-fn record_len(format: CaptureFormat, caplen: u32) -> u64 {
-    let caplen = u64::from(caplen);
-    match format {
-        CaptureFormat::Pcap => PCAP_RECORD_HEADER_LEN + caplen,
-        CaptureFormat::PcapNg => PCAPNG_EPB_OVERHEAD + caplen.next_multiple_of(4),
-    }
-}
-
-fn sniff_format(path: &Path) -> std::io::Result<CaptureFormat> {
-    let mut magic = [0u8; 4];
-    let mut file = std::fs::File::open(path)?;
-    let read = file.read(&mut magic)?;
-    Ok(if read == 4 && magic == [0x0a, 0x0d, 0x0d, 0x0a] { CaptureFormat::PcapNg } else { CaptureFormat::Pcap })
-}
-
 /// The bytes of frame `frame` (1-based) of a capture, and its link type: for showing the real
 /// header bytes of one segment without keeping them in memory. Reads from the start of the file.
 pub fn read_frame(path: &Path, frame: u32) -> Result<(LinkType, Vec<u8>), CaptureError> {
-    let open_error = |err: pcap::Error| CaptureError::Open { path: path.to_path_buf(), message: err.to_string() };
-    let mut capture = pcap::Capture::from_file(path).map_err(open_error)?;
-    let link = LinkType::from_dlt(capture.get_datalink().0);
+    let (mut reader, _) = open(path)?;
+    let damaged = |err: ReadError| CaptureError::Open { path: path.to_path_buf(), message: err.to_string() };
     let mut index = 0u32;
-    loop {
-        let packet = capture.next_packet().map_err(open_error)?;
+    while let Some(packet) = reader.next_packet().map_err(damaged)? {
         index += 1;
         if index == frame {
-            return Ok((link, packet.data.to_vec()));
+            return Ok((packet.link, packet.data.to_vec()));
         }
     }
+    Err(CaptureError::Open { path: path.to_path_buf(), message: format!("no frame {frame} (the file has {index})") })
 }
 
 /// Copies the frames numbered in `frames` (1-based) from `path` into a new pcapng file `out`;
 /// returns how many were written.
 pub fn extract_frames(path: &Path, frames: &std::collections::BTreeSet<u32>, out: &Path) -> Result<u64, CaptureError> {
-    let open_error = |err: pcap::Error| CaptureError::Open { path: path.to_path_buf(), message: err.to_string() };
+    let (mut reader, _) = open(path)?;
+    let damaged = |err: ReadError| CaptureError::Open { path: path.to_path_buf(), message: err.to_string() };
     let write_error = |err: std::io::Error| CaptureError::Io { path: out.to_path_buf(), source: err };
-    let mut capture = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano).map_err(open_error)?;
-    let link = LinkType::from_dlt(capture.get_datalink().0);
-    let mut writer = super::pcapng::PcapNgWriter::create(out, link.dlt(), 262_144).map_err(write_error)?;
+    let mut writer = super::pcapng::PcapNgWriter::create(out, MAX_PACKET_LEN).map_err(write_error)?;
     let last = frames.iter().next_back().copied().unwrap_or(0);
     let (mut index, mut written) = (0u32, 0u64);
     while index < last {
-        let packet = match capture.next_packet() {
-            Ok(packet) => packet,
-            Err(pcap::Error::NoMorePackets) => break,
-            Err(err) => return Err(open_error(err)),
-        };
+        let Some(packet) = reader.next_packet().map_err(damaged)? else { break };
         index += 1;
         if frames.contains(&index) {
-            writer.write(super::ts_nanos(packet.header), packet.data, packet.header.len).map_err(write_error)?;
+            writer.write(packet.link.dlt(), packet.ts_nanos, packet.data, packet.original_len).map_err(write_error)?;
             written += 1;
         }
     }

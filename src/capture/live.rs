@@ -142,7 +142,7 @@ impl LiveCapture {
         }
         let link = LinkType::from_dlt(capture.get_datalink().0);
         let save = match &options.save {
-            Some(path) => Some(open_save(&capture, path, link, options.snaplen)?),
+            Some(path) => Some(open_save(&capture, path, options.snaplen)?),
             None => None,
         };
         Ok(Self { capture, link, save, device })
@@ -161,7 +161,7 @@ impl LiveCapture {
                 match &mut self.save {
                     Some(Saver::Pcap(save)) => save.write(&packet),
                     Some(Saver::PcapNg(writer, path)) => writer
-                        .write(ts_nanos, packet.data, packet.header.len)
+                        .write(self.link.dlt(), ts_nanos, packet.data, packet.header.len)
                         .map_err(|err| LiveError::Save { path: path.clone(), message: err.to_string() })?,
                     None => {}
                 }
@@ -193,16 +193,11 @@ impl LiveCapture {
     }
 }
 
-fn open_save(
-    capture: &pcap::Capture<pcap::Active>,
-    path: &Path,
-    link: LinkType,
-    snaplen: i32,
-) -> Result<Saver, LiveError> {
+fn open_save(capture: &pcap::Capture<pcap::Active>, path: &Path, snaplen: i32) -> Result<Saver, LiveError> {
     let failed = |message: String| LiveError::Save { path: path.to_path_buf(), message };
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pcapng")) {
         let snaplen = u32::try_from(snaplen).unwrap_or(262_144);
-        let writer = PcapNgWriter::create(path, link.dlt(), snaplen).map_err(|err| failed(err.to_string()))?;
+        let writer = PcapNgWriter::create(path, snaplen).map_err(|err| failed(err.to_string()))?;
         return Ok(Saver::PcapNg(writer, path.to_path_buf()));
     }
     capture.savefile(path).map(Saver::Pcap).map_err(|err| failed(err.to_string()))

@@ -1,9 +1,11 @@
-//! Reading captures through libpcap (the `pcap` crate), from files and live interfaces. pcap handles
-//! live here and nowhere else.
+//! Captures: files through tcpladder's own pcap/pcapng reader ([`reader`]: bounded allocations,
+//! exact damage offsets, mixed link types), live interfaces through libpcap (the `pcap` crate,
+//! used here and nowhere else), and a pcapng writer.
 
 pub mod file;
 pub mod live;
 pub mod pcapng;
+pub mod reader;
 pub mod worker;
 
 pub use file::{extract_frames, read_capture, read_frame, CaptureFormat, Progress, ReadOutcome};

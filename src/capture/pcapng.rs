@@ -1,5 +1,6 @@
-//! A minimal pcapng writer (libpcap writes only pcap): one section, one interface with nanosecond
-//! timestamps, and an enhanced packet block per packet. Readable by Wireshark, tshark and libpcap.
+//! A minimal pcapng writer (libpcap writes only pcap): one section, an interface per link type
+//! (written when the first packet of that type comes) with nanosecond timestamps, and an enhanced
+//! packet block per packet. Readable by Wireshark, tshark, and libpcap when one link type is used.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -16,11 +17,14 @@ const NANOSECONDS: u8 = 9;
 /// Writes packets to a pcapng file.
 pub struct PcapNgWriter {
     out: BufWriter<File>,
+    snaplen: u32,
+    /// The link type of each interface described so far; a packet names its index.
+    interfaces: Vec<i32>,
 }
 
 impl PcapNgWriter {
-    /// Creates `path` with a section header and one interface of link type `dlt`.
-    pub fn create(path: &Path, dlt: i32, snaplen: u32) -> std::io::Result<Self> {
+    /// Creates `path` with a section header; interfaces follow as packets need them.
+    pub fn create(path: &Path, snaplen: u32) -> std::io::Result<Self> {
         let mut out = BufWriter::new(File::create(path)?);
         // Section header: no options, section length unknown (-1).
         let shb_len = 28u32;
@@ -31,30 +35,42 @@ impl PcapNgWriter {
         out.write_all(&0u16.to_le_bytes())?;
         out.write_all(&(-1i64).to_le_bytes())?;
         out.write_all(&shb_len.to_le_bytes())?;
+        Ok(Self { out, snaplen, interfaces: Vec::new() })
+    }
+
+    /// The index of the interface for link type `dlt`, describing it first if it is new.
+    fn interface(&mut self, dlt: i32) -> std::io::Result<u32> {
+        if let Some(index) = self.interfaces.iter().position(|&d| d == dlt) {
+            return Ok(u32::try_from(index).unwrap_or(u32::MAX));
+        }
         // Interface description with if_tsresol = 9, then opt_endofopt.
         let idb_len = 32u32;
+        let out = &mut self.out;
         out.write_all(&INTERFACE_DESCRIPTION.to_le_bytes())?;
         out.write_all(&idb_len.to_le_bytes())?;
         out.write_all(&u16::try_from(dlt).unwrap_or(u16::MAX).to_le_bytes())?;
         out.write_all(&0u16.to_le_bytes())?;
-        out.write_all(&snaplen.to_le_bytes())?;
+        out.write_all(&self.snaplen.to_le_bytes())?;
         out.write_all(&TSRESOL_OPTION.to_le_bytes())?;
         out.write_all(&1u16.to_le_bytes())?;
         out.write_all(&[NANOSECONDS, 0, 0, 0])?;
         out.write_all(&[0u8; 4])?;
         out.write_all(&idb_len.to_le_bytes())?;
-        Ok(Self { out })
+        self.interfaces.push(dlt);
+        Ok(u32::try_from(self.interfaces.len() - 1).unwrap_or(u32::MAX))
     }
 
-    /// Appends one packet: capture time in nanoseconds, the captured bytes and the original length.
-    pub fn write(&mut self, ts_nanos: i64, data: &[u8], original_len: u32) -> std::io::Result<()> {
+    /// Appends one packet of link type `dlt`: capture time in nanoseconds, the captured bytes and
+    /// the original length.
+    pub fn write(&mut self, dlt: i32, ts_nanos: i64, data: &[u8], original_len: u32) -> std::io::Result<()> {
+        let interface = self.interface(dlt)?;
         let captured = u32::try_from(data.len()).unwrap_or(u32::MAX);
         let padded = data.len().next_multiple_of(4);
         let block_len = u32::try_from(32 + padded).unwrap_or(u32::MAX);
         let ts = u64::try_from(ts_nanos).unwrap_or(0);
         self.out.write_all(&ENHANCED_PACKET.to_le_bytes())?;
         self.out.write_all(&block_len.to_le_bytes())?;
-        self.out.write_all(&0u32.to_le_bytes())?;
+        self.out.write_all(&interface.to_le_bytes())?;
         self.out.write_all(&((ts >> 32) as u32).to_le_bytes())?;
         self.out.write_all(&(ts as u32).to_le_bytes())?;
         self.out.write_all(&captured.to_le_bytes())?;
@@ -77,12 +93,12 @@ mod tests {
     use crate::EngineConfig;
 
     #[test]
-    fn what_is_written_reads_back_with_libpcap() {
+    fn what_is_written_reads_back() {
         let path = std::env::temp_dir().join(format!("tcpladder-pcapng-{}.pcapng", std::process::id()));
-        let mut writer = PcapNgWriter::create(&path, 101, 65_535).unwrap_or_else(|err| panic!("{err}"));
+        let mut writer = PcapNgWriter::create(&path, 65_535).unwrap_or_else(|err| panic!("{err}"));
         let frame = [0x45u8, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1];
-        writer.write(1_700_000_000_123_456_789, &frame, 20).unwrap_or_else(|err| panic!("{err}"));
-        writer.write(1_700_000_001_000_000_001, &frame[..19], 20).unwrap_or_else(|err| panic!("{err}"));
+        writer.write(101, 1_700_000_000_123_456_789, &frame, 20).unwrap_or_else(|err| panic!("{err}"));
+        writer.write(101, 1_700_000_001_000_000_001, &frame[..19], 20).unwrap_or_else(|err| panic!("{err}"));
         writer.flush().unwrap_or_else(|err| panic!("{err}"));
         drop(writer);
         let outcome = read_capture(&path, EngineConfig::default(), 1, |_, _| std::ops::ControlFlow::Continue(()))

@@ -1,0 +1,534 @@
+//! A pcap and pcapng reader in Rust, for files: every length read from a header is checked against
+//! a cap before anything is allocated, damage is reported with the packet number and the exact byte
+//! offset, and pcapng interfaces may mix link types (libpcap refuses those files). Live capture
+//! still goes through libpcap.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use crate::decode::LinkType;
+
+/// The largest packet accepted, in bytes. libpcap's own limit is 256 KiB (262,144), and D-Bus
+/// captures use 128 MiB; anything larger than this is damage, not a packet.
+pub const MAX_PACKET_LEN: u32 = 1 << 20;
+/// The largest pcapng block accepted that is not a packet (interface descriptions, statistics,
+/// name resolution): such blocks are skipped without being held in memory, so this bounds only
+/// what is obviously damage.
+const MAX_BLOCK_LEN: u32 = 1 << 28;
+
+const PCAP_MICROS: u32 = 0xa1b2_c3d4;
+const PCAP_NANOS: u32 = 0xa1b2_3c4d;
+/// Alexey Kuznetsov's patched format: four extra fields per record.
+const PCAP_KUZNETSOV: u32 = 0xa1b2_cd34;
+const PCAPNG_SECTION: u32 = 0x0a0d_0d0a;
+const PCAPNG_BYTE_ORDER: u32 = 0x1a2b_3c4d;
+
+/// Why a capture could not be read (further).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("not a pcap or pcapng file (the first bytes are {0})")]
+    NotACapture(String),
+    #[error("the file ends inside {what} at byte {offset}")]
+    Truncated { what: &'static str, offset: u64 },
+    #[error("packet {packet} at byte {offset}: {message}")]
+    BadPacket { packet: u64, offset: u64, message: String },
+    #[error("block at byte {offset}: {message}")]
+    BadBlock { offset: u64, message: String },
+    #[error("read error at byte {offset}: {message}")]
+    Io { offset: u64, message: String },
+}
+
+impl ReadError {
+    /// The byte offset where reading stopped.
+    pub fn offset(&self) -> u64 {
+        match self {
+            Self::NotACapture(_) => 0,
+            Self::Truncated { offset, .. }
+            | Self::BadPacket { offset, .. }
+            | Self::BadBlock { offset, .. }
+            | Self::Io { offset, .. } => *offset,
+        }
+    }
+}
+
+/// One packet, borrowed from the reader until the next call.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Packet<'a> {
+    pub ts_nanos: i64,
+    pub link: LinkType,
+    pub data: &'a [u8],
+    /// The length on the wire (at least `data.len()` in a sound file).
+    pub original_len: u32,
+    /// Where the packet's record or block starts in the file.
+    pub offset: u64,
+}
+
+/// The container format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureFormat {
+    Pcap,
+    PcapNg,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link: LinkType,
+    snaplen: u32,
+    /// Timestamp units per second as a power: 10^-n (false) or 2^-n (true).
+    resolution: (bool, u8),
+    offset_seconds: i64,
+}
+
+#[derive(Debug)]
+enum Format {
+    Pcap { big_endian: bool, nanos: bool, extra: usize, link: LinkType },
+    PcapNg { big_endian: bool, interfaces: Vec<Interface> },
+}
+
+/// Reads packets one at a time from a pcap or pcapng stream.
+pub struct CaptureReader<R: Read> {
+    input: BufReader<R>,
+    format: Format,
+    offset: u64,
+    packets: u64,
+    buffer: Vec<u8>,
+    /// The last timestamp, for pcapng simple packet blocks, which have none.
+    last_ts: i64,
+}
+
+fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
+    let word = bytes.get(at..at + 2).and_then(|b| <[u8; 2]>::try_from(b).ok()).unwrap_or_default();
+    if big_endian {
+        u16::from_be_bytes(word)
+    } else {
+        u16::from_le_bytes(word)
+    }
+}
+
+fn u32_at(bytes: &[u8], at: usize, big_endian: bool) -> u32 {
+    let word = bytes.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).unwrap_or_default();
+    if big_endian {
+        u32::from_be_bytes(word)
+    } else {
+        u32::from_le_bytes(word)
+    }
+}
+
+fn i64_at(bytes: &[u8], at: usize, big_endian: bool) -> i64 {
+    let word = bytes.get(at..at + 8).and_then(|b| <[u8; 8]>::try_from(b).ok()).unwrap_or_default();
+    if big_endian {
+        i64::from_be_bytes(word)
+    } else {
+        i64::from_le_bytes(word)
+    }
+}
+
+/// Nanoseconds from a count of `units` of 10^-n or 2^-n seconds, saturating.
+fn units_to_nanos(units: u64, (binary, exponent): (bool, u8)) -> i64 {
+    let nanos: u128 = if binary {
+        let exponent = u32::from(exponent.min(63));
+        (u128::from(units) * 1_000_000_000) >> exponent
+    } else if exponent <= 9 {
+        u128::from(units) * 10u128.pow(9 - u32::from(exponent))
+    } else {
+        u128::from(units) / 10u128.pow(u32::from(exponent.min(38)) - 9)
+    };
+    i64::try_from(nanos).unwrap_or(i64::MAX)
+}
+
+impl<R: Read> CaptureReader<R> {
+    /// Reads the file header; fails when `input` is not a capture.
+    pub fn new(input: R) -> Result<Self, ReadError> {
+        let mut reader = Self {
+            input: BufReader::with_capacity(1 << 20, input),
+            format: Format::PcapNg { big_endian: false, interfaces: Vec::new() },
+            offset: 0,
+            packets: 0,
+            buffer: Vec::new(),
+            last_ts: 0,
+        };
+        let mut magic = [0u8; 4];
+        let got = reader.fill(&mut magic)?;
+        if got < 4 {
+            return Err(ReadError::NotACapture(format!("{:02x?}", magic.get(..got).unwrap_or_default())));
+        }
+        if u32::from_le_bytes(magic) == PCAPNG_SECTION {
+            let mut length = [0u8; 4];
+            reader.exact(&mut length, "a pcapng section header")?;
+            reader.section_header(0, length)?;
+            return Ok(reader);
+        }
+        let (big_endian, magic_value) = match (u32::from_le_bytes(magic), u32::from_be_bytes(magic)) {
+            (m @ (PCAP_MICROS | PCAP_NANOS | PCAP_KUZNETSOV), _) => (false, m),
+            (_, m @ (PCAP_MICROS | PCAP_NANOS | PCAP_KUZNETSOV)) => (true, m),
+            _ => return Err(ReadError::NotACapture(format!("{magic:02x?}"))),
+        };
+        let mut header = [0u8; 20];
+        reader.exact(&mut header, "the pcap file header")?;
+        let link = LinkType::from_dlt((u32_at(&header, 16, big_endian) & 0xffff) as i32);
+        let extra = if magic_value == PCAP_KUZNETSOV { 8 } else { 0 };
+        reader.format = Format::Pcap { big_endian, nanos: magic_value == PCAP_NANOS, extra, link };
+        Ok(reader)
+    }
+
+    /// The container format.
+    pub fn format(&self) -> CaptureFormat {
+        match self.format {
+            Format::Pcap { .. } => CaptureFormat::Pcap,
+            Format::PcapNg { .. } => CaptureFormat::PcapNg,
+        }
+    }
+
+    /// The link type of the file (pcap) or of its first interface (pcapng), once known.
+    pub fn link(&self) -> Option<LinkType> {
+        match &self.format {
+            Format::Pcap { link, .. } => Some(*link),
+            Format::PcapNg { interfaces, .. } => interfaces.first().map(|i| i.link),
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Reads as much of `out` as the input holds; returns how many bytes.
+    fn fill(&mut self, out: &mut [u8]) -> Result<usize, ReadError> {
+        let mut got = 0;
+        while got < out.len() {
+            match self.input.read(out.get_mut(got..).unwrap_or_default()) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(ReadError::Io { offset: self.offset + got as u64, message: err.to_string() }),
+            }
+        }
+        self.offset += got as u64;
+        Ok(got)
+    }
+
+    fn exact(&mut self, out: &mut [u8], what: &'static str) -> Result<(), ReadError> {
+        let start = self.offset;
+        if self.fill(out)? < out.len() {
+            return Err(ReadError::Truncated { what, offset: start });
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes into the packet buffer.
+    fn read_body(&mut self, len: usize, what: &'static str) -> Result<(), ReadError> {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.resize(len, 0);
+        let result = self.exact(&mut buffer, what);
+        self.buffer = buffer;
+        result
+    }
+
+    /// Skips `len` bytes without holding them.
+    fn skip(&mut self, len: u64, what: &'static str) -> Result<(), ReadError> {
+        let start = self.offset;
+        let mut left = len;
+        while left > 0 {
+            let available = match self.input.fill_buf() {
+                Ok(buf) => buf.len() as u64,
+                Err(err) => return Err(ReadError::Io { offset: self.offset, message: err.to_string() }),
+            };
+            if available == 0 {
+                return Err(ReadError::Truncated { what, offset: start });
+            }
+            let step = available.min(left);
+            self.input.consume(step as usize);
+            self.offset += step;
+            left -= step;
+        }
+        Ok(())
+    }
+
+    /// The next packet, `Ok(None)` at a clean end of the file.
+    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, ReadError> {
+        match self.format {
+            Format::Pcap { big_endian, nanos, extra, link } => self.next_pcap(big_endian, nanos, extra, link),
+            Format::PcapNg { .. } => self.next_pcapng(),
+        }
+    }
+
+    fn next_pcap(
+        &mut self,
+        big_endian: bool,
+        nanos: bool,
+        extra: usize,
+        link: LinkType,
+    ) -> Result<Option<Packet<'_>>, ReadError> {
+        let start = self.offset;
+        let mut header = [0u8; 24];
+        let header = header.get_mut(..16 + extra).unwrap_or_default();
+        match self.fill(header)? {
+            0 => return Ok(None),
+            n if n < header.len() => {
+                return Err(ReadError::Truncated { what: "a packet record header", offset: start })
+            }
+            _ => {}
+        }
+        let packet = self.packets + 1;
+        let seconds = i64::from(u32_at(header, 0, big_endian));
+        let fraction = i64::from(u32_at(header, 4, big_endian));
+        let captured = u32_at(header, 8, big_endian);
+        let original_len = u32_at(header, 12, big_endian);
+        if captured > MAX_PACKET_LEN {
+            let message = format!(
+                "claims {captured} captured bytes, more than any real packet ({MAX_PACKET_LEN} at most); \
+                 the record header is damaged"
+            );
+            return Err(ReadError::BadPacket { packet, offset: start, message });
+        }
+        self.read_body(captured as usize, "a packet's bytes").map_err(|err| match err {
+            ReadError::Truncated { .. } => ReadError::BadPacket {
+                packet,
+                offset: start,
+                message: format!("cut off: the file ends inside its {captured} bytes"),
+            },
+            other => other,
+        })?;
+        self.packets = packet;
+        let scale = if nanos { 1 } else { 1_000 };
+        let ts_nanos = seconds.saturating_mul(1_000_000_000).saturating_add(fraction.saturating_mul(scale));
+        Ok(Some(Packet { ts_nanos, link, data: &self.buffer, original_len, offset: start }))
+    }
+
+    fn big_endian(&self) -> bool {
+        matches!(self.format, Format::PcapNg { big_endian: true, .. })
+    }
+
+    /// Reads the rest of a section header block at `start`, whose type and length words
+    /// (`length`, in the byte order that the block's magic then tells) are already consumed.
+    fn section_header(&mut self, start: u64, length: [u8; 4]) -> Result<(), ReadError> {
+        let mut magic = [0u8; 4];
+        self.exact(&mut magic, "a pcapng section header")?;
+        let big_endian = match u32::from_le_bytes(magic) {
+            PCAPNG_BYTE_ORDER => false,
+            m if m.swap_bytes() == PCAPNG_BYTE_ORDER => true,
+            _ => {
+                let message = "a section header without the byte-order magic 1A2B3C4D".to_string();
+                return Err(ReadError::BadBlock { offset: start, message });
+            }
+        };
+        let length = if big_endian { u32::from_be_bytes(length) } else { u32::from_le_bytes(length) };
+        if length < 28 || !length.is_multiple_of(4) || length > MAX_BLOCK_LEN {
+            return Err(ReadError::BadBlock { offset: start, message: format!("a section header of {length} bytes") });
+        }
+        // Version, section length and options are not needed.
+        self.skip(u64::from(length) - 12, "a pcapng section header")?;
+        self.format = Format::PcapNg { big_endian, interfaces: Vec::new() };
+        Ok(())
+    }
+
+    fn next_pcapng(&mut self) -> Result<Option<Packet<'_>>, ReadError> {
+        loop {
+            let start = self.offset;
+            let mut head = [0u8; 8];
+            match self.fill(&mut head)? {
+                0 => return Ok(None),
+                n if n < 8 => return Err(ReadError::Truncated { what: "a pcapng block header", offset: start }),
+                _ => {}
+            }
+            let big_endian = self.big_endian();
+            let kind = u32_at(&head, 0, big_endian);
+            if kind == PCAPNG_SECTION {
+                // The type reads the same in both byte orders; the new section may use the other.
+                self.section_header(start, [head[4], head[5], head[6], head[7]])?;
+                continue;
+            }
+            let length = u32_at(&head, 4, big_endian);
+            if length < 12 || !length.is_multiple_of(4) {
+                let message = format!("block type {kind:#x} claims {length} bytes (at least 12, a multiple of 4)");
+                return Err(ReadError::BadBlock { offset: start, message });
+            }
+            let is_packet = matches!(kind, 2 | 3 | 6);
+            let cap = if is_packet { MAX_PACKET_LEN + 64 } else { MAX_BLOCK_LEN };
+            if length > cap {
+                let message = format!("block type {kind:#x} claims {length} bytes; the largest accepted is {cap}");
+                return Err(ReadError::BadBlock { offset: start, message });
+            }
+            let body_len = length as usize - 12;
+            match kind {
+                1 | 2 | 3 | 6 => self.read_body(body_len, "a pcapng block")?,
+                _ => self.skip(body_len as u64, "a pcapng block")?,
+            }
+            let mut trailer = [0u8; 4];
+            self.exact(&mut trailer, "a pcapng block's trailing length")?;
+            if u32_at(&trailer, 0, big_endian) != length {
+                let message =
+                    format!("block type {kind:#x}: its trailing length differs from its leading {length} bytes");
+                return Err(ReadError::BadBlock { offset: start, message });
+            }
+            match kind {
+                1 => self.interface(start)?,
+                2 | 3 | 6 => return self.packet_block(kind, start).map(Some),
+                _ => {}
+            }
+        }
+    }
+
+    fn interface(&mut self, start: u64) -> Result<(), ReadError> {
+        let big_endian = self.big_endian();
+        let body = &self.buffer;
+        if body.len() < 8 {
+            return Err(ReadError::BadBlock { offset: start, message: "an interface description too short".into() });
+        }
+        let link = LinkType::from_dlt(i32::from(u16_at(body, 0, big_endian)));
+        let snaplen = u32_at(body, 4, big_endian);
+        let mut interface = Interface { link, snaplen, resolution: (false, 6), offset_seconds: 0 };
+        let mut at = 8;
+        while at + 4 <= body.len() {
+            let code = u16_at(body, at, big_endian);
+            let len = usize::from(u16_at(body, at + 2, big_endian));
+            let value = body.get(at + 4..at + 4 + len).unwrap_or_default();
+            match (code, value) {
+                (0, _) => break,
+                (9, [resolution]) => interface.resolution = (resolution & 0x80 != 0, resolution & 0x7f),
+                (14, [..]) if value.len() == 8 => interface.offset_seconds = i64_at(value, 0, big_endian),
+                _ => {}
+            }
+            at += 4 + len.next_multiple_of(4);
+        }
+        if let Format::PcapNg { interfaces, .. } = &mut self.format {
+            // An interface per block; a file naming more than a million is damage, not a capture.
+            if interfaces.len() >= 1 << 20 {
+                return Err(ReadError::BadBlock { offset: start, message: "more than 2^20 interfaces".into() });
+            }
+            interfaces.push(interface);
+        }
+        Ok(())
+    }
+
+    fn packet_block(&mut self, kind: u32, start: u64) -> Result<Packet<'_>, ReadError> {
+        let big_endian = self.big_endian();
+        let packet = self.packets + 1;
+        let bad = |message: String| ReadError::BadPacket { packet, offset: start, message };
+        let body = &self.buffer;
+        let (interface_id, ts_units, captured, original_len, data_at) = match kind {
+            6 if body.len() >= 20 => {
+                let units = (u64::from(u32_at(body, 4, big_endian)) << 32) | u64::from(u32_at(body, 8, big_endian));
+                (
+                    u32_at(body, 0, big_endian),
+                    Some(units),
+                    u32_at(body, 12, big_endian),
+                    u32_at(body, 16, big_endian),
+                    20,
+                )
+            }
+            2 if body.len() >= 20 => {
+                let units = (u64::from(u32_at(body, 4, big_endian)) << 32) | u64::from(u32_at(body, 8, big_endian));
+                let interface = u32::from(u16_at(body, 0, big_endian));
+                (interface, Some(units), u32_at(body, 12, big_endian), u32_at(body, 16, big_endian), 20)
+            }
+            3 if body.len() >= 4 => {
+                let original = u32_at(body, 0, big_endian);
+                let room = u32::try_from(body.len() - 4).unwrap_or(u32::MAX);
+                (0, None, original.min(room), original, 4)
+            }
+            _ => return Err(bad(format!("a packet block of type {kind} too short ({} bytes)", body.len()))),
+        };
+        let Format::PcapNg { interfaces, .. } = &self.format else { return Err(bad("not pcapng".into())) };
+        let Some(interface) = interfaces.get(interface_id as usize).copied() else {
+            return Err(bad(format!("names interface {interface_id}, but the section describes {}", interfaces.len())));
+        };
+        let captured = if kind == 3 && interface.snaplen > 0 { captured.min(interface.snaplen) } else { captured };
+        let Some(data) = body.get(data_at..data_at + captured as usize) else {
+            return Err(bad(format!("claims {captured} captured bytes, more than its block holds")));
+        };
+        let ts_nanos = match ts_units {
+            Some(units) => units_to_nanos(units, interface.resolution)
+                .saturating_add(interface.offset_seconds.saturating_mul(1_000_000_000)),
+            None => self.last_ts,
+        };
+        self.last_ts = ts_nanos;
+        self.packets = packet;
+        Ok(Packet { ts_nanos, link: interface.link, data, original_len, offset: start })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap(records: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for word in [PCAP_NANOS, 0x0004_0002, 0, 0, 65_535, 101] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+        // The second word holds the version as two u16: 2, then 4.
+        out.splice(4..8, [2u8, 0, 4, 0]);
+        for (seconds, nanos, data) in records {
+            for word in [*seconds, *nanos, data.len() as u32, data.len() as u32] {
+                out.extend_from_slice(&word.to_le_bytes());
+            }
+            out.extend_from_slice(data);
+        }
+        out
+    }
+
+    /// (timestamp, bytes, offset) of each packet read.
+    type Read = Vec<(i64, Vec<u8>, u64)>;
+
+    fn all(bytes: &[u8]) -> (Read, Option<ReadError>) {
+        let mut packets = Vec::new();
+        let mut reader = match CaptureReader::new(bytes) {
+            Ok(reader) => reader,
+            Err(err) => return (packets, Some(err)),
+        };
+        loop {
+            match reader.next_packet() {
+                Ok(Some(p)) => packets.push((p.ts_nanos, p.data.to_vec(), p.offset)),
+                Ok(None) => return (packets, None),
+                Err(err) => return (packets, Some(err)),
+            }
+        }
+    }
+
+    #[test]
+    fn reads_pcap_records_with_their_offsets() {
+        let bytes = pcap(&[(1, 5, b"abc"), (2, 0, b"")]);
+        let (packets, error) = all(&bytes);
+        assert_eq!(error, None);
+        assert_eq!(packets, vec![(1_000_000_005, b"abc".to_vec(), 24), (2_000_000_000, vec![], 24 + 16 + 3)]);
+    }
+
+    #[test]
+    fn a_cut_off_packet_keeps_those_before_it() {
+        let bytes = pcap(&[(1, 0, b"abcdef"), (2, 0, b"ghijkl")]);
+        let (packets, error) = all(&bytes[..bytes.len() - 2]);
+        assert_eq!(packets.len(), 1);
+        assert_eq!(
+            error,
+            Some(ReadError::BadPacket {
+                packet: 2,
+                offset: 24 + 22,
+                message: "cut off: the file ends inside its 6 bytes".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_huge_captured_length_is_refused_before_allocating() {
+        let mut bytes = pcap(&[(1, 0, b"abcd")]);
+        bytes.splice(24 + 8..24 + 12, 0xffff_fff0u32.to_le_bytes());
+        let (packets, error) = all(&bytes);
+        assert!(packets.is_empty());
+        assert!(matches!(error, Some(ReadError::BadPacket { packet: 1, offset: 24, .. })), "{error:?}");
+    }
+
+    #[test]
+    fn not_a_capture() {
+        assert!(matches!(CaptureReader::new(&b"<html>"[..]).err(), Some(ReadError::NotACapture(_))));
+        assert!(matches!(CaptureReader::new(&b"ab"[..]).err(), Some(ReadError::NotACapture(_))));
+    }
+
+    #[test]
+    fn timestamp_resolutions() {
+        assert_eq!(units_to_nanos(1_500_000, (false, 6)), 1_500_000_000);
+        assert_eq!(units_to_nanos(3, (false, 9)), 3);
+        assert_eq!(units_to_nanos(1_000, (false, 12)), 1);
+        assert_eq!(units_to_nanos(1 << 20, (true, 20)), 1_000_000_000);
+        assert_eq!(units_to_nanos(u64::MAX, (false, 0)), i64::MAX, "saturates");
+    }
+}
