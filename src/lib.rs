@@ -12,6 +12,8 @@ pub mod capture;
 pub mod decode;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ladder;
 pub mod lessons;
 pub mod loader;

@@ -4,6 +4,7 @@
 mod cli_errors;
 mod engine_api;
 mod export;
+mod fuzz_seeds;
 mod lessons;
 mod live;
 mod samples;
