@@ -111,4 +111,29 @@ mod tests {
         assert_eq!(stats.last_ts_nanos, Some(1_700_000_001_000_000_001));
         let _ = std::fs::remove_file(path);
     }
+
+    #[test]
+    fn interfaces_of_different_link_types_read_back_in_one_file() {
+        use crate::capture::reader::CaptureReader;
+        use crate::decode::LinkType;
+        let path = std::env::temp_dir().join(format!("tcpladder-mixed-{}.pcapng", std::process::id()));
+        let mut writer = PcapNgWriter::create(&path, 65_535).unwrap_or_else(|err| panic!("{err}"));
+        for (dlt, byte) in [(1, 1u8), (101, 2), (1, 3), (276, 4)] {
+            writer.write(dlt, i64::from(byte), &[byte; 5], 5).unwrap_or_else(|err| panic!("{err}"));
+        }
+        writer.flush().unwrap_or_else(|err| panic!("{err}"));
+        drop(writer);
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        let mut reader = CaptureReader::new(&bytes[..]).unwrap_or_else(|err| panic!("{err}"));
+        let mut read = Vec::new();
+        while let Ok(Some(packet)) = reader.next_packet() {
+            read.push((packet.link, packet.ts_nanos, packet.data.to_vec()));
+        }
+        let expected =
+            [(LinkType::Ethernet, 1), (LinkType::RawIp, 2), (LinkType::Ethernet, 3), (LinkType::LinuxSll2, 4)];
+        let expected: Vec<_> = expected.iter().map(|&(link, b)| (link, i64::from(b), vec![b; 5])).collect();
+        assert_eq!(read, expected);
+        assert_eq!(reader.offset(), bytes.len() as u64);
+        let _ = std::fs::remove_file(path);
+    }
 }

@@ -93,6 +93,8 @@ pub struct CaptureReader<R: Read> {
     buffer: Vec<u8>,
     /// The last timestamp, for pcapng simple packet blocks, which have none.
     last_ts: i64,
+    /// Bytes of the last packet, read in place, still to be consumed from `input`.
+    pending: usize,
 }
 
 fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
@@ -145,6 +147,7 @@ impl<R: Read> CaptureReader<R> {
             packets: 0,
             buffer: Vec::new(),
             last_ts: 0,
+            pending: 0,
         };
         let mut magic = [0u8; 4];
         let got = reader.fill(&mut magic)?;
@@ -245,6 +248,7 @@ impl<R: Read> CaptureReader<R> {
 
     /// The next packet, `Ok(None)` at a clean end of the file.
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, ReadError> {
+        self.input.consume(std::mem::take(&mut self.pending));
         match self.format {
             Format::Pcap { big_endian, nanos, extra, link } => self.next_pcap(big_endian, nanos, extra, link),
             Format::PcapNg { .. } => self.next_pcapng(),
@@ -259,6 +263,26 @@ impl<R: Read> CaptureReader<R> {
         link: LinkType,
     ) -> Result<Option<Packet<'_>>, ReadError> {
         let start = self.offset;
+        let header_len = 16 + extra;
+        let scale = if nanos { 1 } else { 1_000 };
+        // Fast path: the whole record is in the read buffer, so the packet is handed out in place.
+        let whole = self.input.fill_buf().ok().and_then(|buffered| {
+            let captured = u32_at(buffered, 8, big_endian);
+            let total = header_len + captured as usize;
+            (buffered.len() >= header_len && captured <= MAX_PACKET_LEN && buffered.len() >= total).then_some(total)
+        });
+        if let Some(total) = whole {
+            let buffered = self.input.buffer();
+            let seconds = i64::from(u32_at(buffered, 0, big_endian));
+            let fraction = i64::from(u32_at(buffered, 4, big_endian));
+            let ts_nanos = seconds.saturating_mul(1_000_000_000).saturating_add(fraction.saturating_mul(scale));
+            let original_len = u32_at(buffered, 12, big_endian);
+            self.pending = total;
+            self.offset += total as u64;
+            self.packets += 1;
+            let data = buffered.get(header_len..total).unwrap_or_default();
+            return Ok(Some(Packet { ts_nanos, link, data, original_len, offset: start }));
+        }
         let mut header = [0u8; 24];
         let header = header.get_mut(..16 + extra).unwrap_or_default();
         match self.fill(header)? {
@@ -289,7 +313,6 @@ impl<R: Read> CaptureReader<R> {
             other => other,
         })?;
         self.packets = packet;
-        let scale = if nanos { 1 } else { 1_000 };
         let ts_nanos = seconds.saturating_mul(1_000_000_000).saturating_add(fraction.saturating_mul(scale));
         Ok(Some(Packet { ts_nanos, link, data: &self.buffer, original_len, offset: start }))
     }
@@ -324,6 +347,32 @@ impl<R: Read> CaptureReader<R> {
     fn next_pcapng(&mut self) -> Result<Option<Packet<'_>>, ReadError> {
         loop {
             let start = self.offset;
+            // Fast path: a whole packet block in the read buffer is read in place.
+            let big_endian = self.big_endian();
+            let whole = self.input.fill_buf().ok().and_then(|buffered| {
+                let kind = u32_at(buffered, 0, big_endian);
+                let length = u32_at(buffered, 4, big_endian);
+                let whole = buffered.len() >= 8
+                    && matches!(kind, 2 | 3 | 6)
+                    && length >= 12
+                    && length.is_multiple_of(4)
+                    && length <= MAX_PACKET_LEN + 64
+                    && buffered.len() >= length as usize
+                    && u32_at(buffered, length as usize - 4, big_endian) == length;
+                whole.then_some((kind, length))
+            });
+            if let (Some((kind, length)), Format::PcapNg { interfaces, .. }) = (whole, &self.format) {
+                let body = self.input.buffer().get(8..length as usize - 4).unwrap_or_default();
+                let context = BlockContext { big_endian, interfaces, last_ts: self.last_ts, packet: self.packets + 1 };
+                let parsed = parse_packet_block(kind, body, &context, start)?;
+                self.pending = length as usize;
+                self.offset += u64::from(length);
+                self.last_ts = parsed.ts_nanos;
+                self.packets += 1;
+                let data = body.get(parsed.data).unwrap_or_default();
+                let (ts_nanos, link, original_len) = (parsed.ts_nanos, parsed.link, parsed.original_len);
+                return Ok(Some(Packet { ts_nanos, link, data, original_len, offset: start }));
+            }
             let mut head = [0u8; 8];
             match self.fill(&mut head)? {
                 0 => return Ok(None),
@@ -401,50 +450,75 @@ impl<R: Read> CaptureReader<R> {
     }
 
     fn packet_block(&mut self, kind: u32, start: u64) -> Result<Packet<'_>, ReadError> {
-        let big_endian = self.big_endian();
-        let packet = self.packets + 1;
-        let bad = |message: String| ReadError::BadPacket { packet, offset: start, message };
-        let body = &self.buffer;
-        let (interface_id, ts_units, captured, original_len, data_at) = match kind {
-            6 if body.len() >= 20 => {
-                let units = (u64::from(u32_at(body, 4, big_endian)) << 32) | u64::from(u32_at(body, 8, big_endian));
-                (
-                    u32_at(body, 0, big_endian),
-                    Some(units),
-                    u32_at(body, 12, big_endian),
-                    u32_at(body, 16, big_endian),
-                    20,
-                )
-            }
-            2 if body.len() >= 20 => {
-                let units = (u64::from(u32_at(body, 4, big_endian)) << 32) | u64::from(u32_at(body, 8, big_endian));
-                let interface = u32::from(u16_at(body, 0, big_endian));
-                (interface, Some(units), u32_at(body, 12, big_endian), u32_at(body, 16, big_endian), 20)
-            }
-            3 if body.len() >= 4 => {
-                let original = u32_at(body, 0, big_endian);
-                let room = u32::try_from(body.len() - 4).unwrap_or(u32::MAX);
-                (0, None, original.min(room), original, 4)
-            }
-            _ => return Err(bad(format!("a packet block of type {kind} too short ({} bytes)", body.len()))),
+        let Format::PcapNg { big_endian, interfaces } = &self.format else {
+            return Err(ReadError::BadBlock { offset: start, message: "a pcapng block in a pcap file".into() });
         };
-        let Format::PcapNg { interfaces, .. } = &self.format else { return Err(bad("not pcapng".into())) };
-        let Some(interface) = interfaces.get(interface_id as usize).copied() else {
-            return Err(bad(format!("names interface {interface_id}, but the section describes {}", interfaces.len())));
-        };
-        let captured = if kind == 3 && interface.snaplen > 0 { captured.min(interface.snaplen) } else { captured };
-        let Some(data) = body.get(data_at..data_at + captured as usize) else {
-            return Err(bad(format!("claims {captured} captured bytes, more than its block holds")));
-        };
-        let ts_nanos = match ts_units {
-            Some(units) => units_to_nanos(units, interface.resolution)
-                .saturating_add(interface.offset_seconds.saturating_mul(1_000_000_000)),
-            None => self.last_ts,
-        };
-        self.last_ts = ts_nanos;
-        self.packets = packet;
-        Ok(Packet { ts_nanos, link: interface.link, data, original_len, offset: start })
+        let context =
+            BlockContext { big_endian: *big_endian, interfaces, last_ts: self.last_ts, packet: self.packets + 1 };
+        let parsed = parse_packet_block(kind, &self.buffer, &context, start)?;
+        self.last_ts = parsed.ts_nanos;
+        self.packets += 1;
+        let data = self.buffer.get(parsed.data).unwrap_or_default();
+        Ok(Packet {
+            ts_nanos: parsed.ts_nanos,
+            link: parsed.link,
+            data,
+            original_len: parsed.original_len,
+            offset: start,
+        })
     }
+}
+
+/// What a packet block's body is read against.
+struct BlockContext<'a> {
+    big_endian: bool,
+    interfaces: &'a [Interface],
+    last_ts: i64,
+    /// The number the packet will have.
+    packet: u64,
+}
+
+/// A packet block's fields; `data` indexes its body.
+struct ParsedPacket {
+    ts_nanos: i64,
+    link: LinkType,
+    data: std::ops::Range<usize>,
+    original_len: u32,
+}
+
+/// Reads the body of an enhanced (6), simple (3) or obsolete (2) packet block.
+fn parse_packet_block(kind: u32, body: &[u8], context: &BlockContext, start: u64) -> Result<ParsedPacket, ReadError> {
+    let big_endian = context.big_endian;
+    let bad = |message: String| ReadError::BadPacket { packet: context.packet, offset: start, message };
+    let (interface_id, ts_units, captured, original_len, data_at) = match kind {
+        6 | 2 if body.len() >= 20 => {
+            let units = (u64::from(u32_at(body, 4, big_endian)) << 32) | u64::from(u32_at(body, 8, big_endian));
+            let interface =
+                if kind == 6 { u32_at(body, 0, big_endian) } else { u32::from(u16_at(body, 0, big_endian)) };
+            (interface, Some(units), u32_at(body, 12, big_endian), u32_at(body, 16, big_endian), 20)
+        }
+        3 if body.len() >= 4 => {
+            let original = u32_at(body, 0, big_endian);
+            let room = u32::try_from(body.len() - 4).unwrap_or(u32::MAX);
+            (0, None, original.min(room), original, 4)
+        }
+        _ => return Err(bad(format!("a packet block of type {kind} too short ({} bytes)", body.len()))),
+    };
+    let Some(interface) = context.interfaces.get(interface_id as usize).copied() else {
+        let described = context.interfaces.len();
+        return Err(bad(format!("names interface {interface_id}, but the section describes {described}")));
+    };
+    let captured = if kind == 3 && interface.snaplen > 0 { captured.min(interface.snaplen) } else { captured };
+    let data = data_at..data_at + captured as usize;
+    if data.end > body.len() {
+        return Err(bad(format!("claims {captured} captured bytes, more than its block holds")));
+    }
+    let ts_nanos = match ts_units {
+        Some(units) => units_to_nanos(units, interface.resolution)
+            .saturating_add(interface.offset_seconds.saturating_mul(1_000_000_000)),
+        None => context.last_ts,
+    };
+    Ok(ParsedPacket { ts_nanos, link: interface.link, data, original_len })
 }
 
 #[cfg(test)]
