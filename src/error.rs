@@ -15,12 +15,12 @@ pub enum CaptureError {
 
 /// Damage found after part of a capture was read: everything before it was kept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: damaged or cut off after packet {packets_read} (near byte {byte_offset}): {message}")]
+#[error("{path}: damaged or cut off after packet {packets_read} (at byte {byte_offset}): {message}")]
 pub struct DamagedCapture {
     pub path: String,
     /// Packets read intact before the damage.
     pub packets_read: u64,
-    /// Approximate file offset of the damage.
+    /// File offset of the damaged record or block.
     pub byte_offset: u64,
     pub message: String,
 }

@@ -2,6 +2,7 @@
 //! own record of each socket's states, and over damaged and non-capture files.
 
 mod cli_errors;
+mod damaged;
 mod engine_api;
 mod export;
 mod fuzz_seeds;

@@ -366,3 +366,21 @@ fn marked_connections_and_the_chart_export_from_the_menu() {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG of the chart");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_damaged_capture_says_where_in_the_window_and_keeps_what_came_before() {
+    let whole = std::fs::read(sample("close-wait.pcap")).unwrap_or_default();
+    // Cut inside the fourth packet: three are whole.
+    let mut offset = 24;
+    for _ in 0..3 {
+        let caplen = u32::from_le_bytes([whole[offset + 8], whole[offset + 9], whole[offset + 10], whole[offset + 11]]);
+        offset += 16 + caplen as usize;
+    }
+    let path = std::env::temp_dir().join(format!("tcpladder-ui-cut-{}.pcap", std::process::id()));
+    std::fs::write(&path, &whole[..offset + 20]).unwrap_or_else(|err| panic!("{err}"));
+    let harness = open(Some(path.clone()));
+    harness.get_by_label_contains(&format!("after packet 3 (at byte {offset})"));
+    harness.get_by_label_contains("Everything before it is shown");
+    assert_eq!(harness.state().document().map(|d| d.engine.stats().packets), Some(3));
+    let _ = std::fs::remove_file(path);
+}

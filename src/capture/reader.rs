@@ -285,14 +285,15 @@ impl<R: Read> CaptureReader<R> {
         }
         let mut header = [0u8; 24];
         let header = header.get_mut(..16 + extra).unwrap_or_default();
+        let packet = self.packets + 1;
         match self.fill(header)? {
             0 => return Ok(None),
             n if n < header.len() => {
-                return Err(ReadError::Truncated { what: "a packet record header", offset: start })
+                let message = format!("cut off: the file ends {n} bytes into its {}-byte record header", header.len());
+                return Err(ReadError::BadPacket { packet, offset: start, message });
             }
             _ => {}
         }
-        let packet = self.packets + 1;
         let seconds = i64::from(u32_at(header, 0, big_endian));
         let fraction = i64::from(u32_at(header, 4, big_endian));
         let captured = u32_at(header, 8, big_endian);
