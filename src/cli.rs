@@ -15,9 +15,9 @@ use tcpladder::capture::worker::{spawn_capture, LiveEvent};
 use tcpladder::capture::{read_capture, ReadOutcome};
 
 use tcpladder::analysis::chart::{self, ChartKind};
-use tcpladder::analysis::series::{capture_rates, connection_series, states_over_time};
+use tcpladder::analysis::series::connection_series;
 use tcpladder::ladder::export::{self, Format as ExportFormat};
-use tcpladder::ladder::{render_text_ladder, segment_label, LadderLayout, LayoutOptions, Numbering, RowKind};
+use tcpladder::ladder::{render_text_ladder, segment_label, LadderLayout, LayoutOptions, Numbering};
 use tcpladder::lessons;
 use tcpladder::render;
 use tcpladder::report::{secs, ConnRow, PacketRow};
@@ -421,11 +421,7 @@ fn export(
     numbering: Numbering,
 ) -> anyhow::Result<ExitCode> {
     let (engine, damaged) = load(path, config)?;
-    let connection = |id: u32| {
-        engine.connection(id).with_context(|| {
-            format!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len())
-        })
-    };
+    let connection = |id: u32| find_connection(&engine, path, id);
     if request.format == "pcapng" {
         let Some(output) = request.output else { bail!("--format pcapng writes a file: give -o OUT.pcapng") };
         let mut frames = BTreeSet::new();
@@ -448,14 +444,7 @@ fn export(
         let options = LayoutOptions::default();
         let folded = LadderLayout::new(connection, &BTreeSet::new(), &noted, &options);
         let layout = if request.expand {
-            let all: BTreeSet<usize> = folded
-                .rows
-                .iter()
-                .filter_map(|r| match r.kind {
-                    RowKind::Folded(run) => Some(run.first),
-                    _ => None,
-                })
-                .collect();
+            let all: BTreeSet<usize> = folded.folded_runs().collect();
             LadderLayout::new(connection, &all, &noted, &options)
         } else {
             folded
@@ -477,6 +466,13 @@ fn export(
     Ok(exit_code(damaged))
 }
 
+/// Connection `id` of the capture at `path`, or an error that says how many there are.
+fn find_connection<'a>(engine: &'a Engine, path: &Path, id: u32) -> anyhow::Result<&'a tcpladder::tcp::Connection> {
+    engine.connection(id).with_context(|| {
+        format!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len())
+    })
+}
+
 /// Writes to `output`, or to standard output without one.
 fn write_output(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     match output {
@@ -495,23 +491,14 @@ fn chart(
 ) -> anyhow::Result<ExitCode> {
     let (engine, damaged) = load(path, config)?;
     let name = path.file_name().unwrap_or(path.as_os_str()).to_string_lossy();
-    let start = engine.stats().first_ts_nanos.unwrap_or(0);
     let svg = match kind {
-        ChartKind::States => {
-            let states = states_over_time(engine.connections(), start, engine.capture_end_nanos());
-            render::chart_svg(&chart::states_chart(&states, format!("Sockets in each state: {name}")))
-        }
-        ChartKind::Rates => {
-            let rates = capture_rates(engine.connections(), start, engine.capture_end_nanos(), 200);
-            render::chart_svg(&chart::rates_chart(rates, format!("Connections and packets per second: {name}")))
-        }
+        ChartKind::States => render::chart_svg(&chart::states_chart(&chart::capture_states(&engine), &name)),
+        ChartKind::Rates => render::chart_svg(&chart::rates_chart(&chart::capture_rates_of(&engine), &name)),
         _ => {
             let Some(id) = id else { bail!("the {} chart shows one connection: give --conn ID", kind.slug()) };
-            let Some(connection) = engine.connection(id) else {
-                bail!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len());
-            };
+            let connection = find_connection(&engine, path, id)?;
             let series = connection_series(connection);
-            let title = format!("Connection {id} ({} → {}): {}", connection.client, connection.server, kind.name());
+            let title = chart::connection_title(connection, kind);
             let chart = chart::connection_chart(kind, &series, title).context("not a per-connection chart")?;
             render::chart_svg(&chart)
         }
@@ -583,9 +570,7 @@ fn packets(
         segments.extend(connection.segments.iter().enumerate().map(|(i, s)| (s.frame, connection.id, i)));
     }
     if let Some(id) = only {
-        if engine.connection(id).is_none() {
-            bail!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len());
-        }
+        find_connection(&engine, path, id)?;
     }
     segments.sort_unstable();
     let mut out = BufWriter::new(std::io::stdout().lock());
@@ -625,9 +610,7 @@ fn packets(
 
 fn ladder(path: &Path, config: Reading, id: u32, numbering: Numbering) -> anyhow::Result<ExitCode> {
     let (engine, damaged) = load(path, config)?;
-    let Some(connection) = engine.connection(id) else {
-        bail!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len());
-    };
+    let connection = find_connection(&engine, path, id)?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     out.write_all(render_text_ladder(connection, engine.capture_end_nanos(), numbering).as_bytes())?;
     out.flush()?;

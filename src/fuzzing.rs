@@ -159,12 +159,7 @@ pub fn ladder(data: &[u8]) {
         let options = LayoutOptions::default();
         let folded = LadderLayout::new(&connection, &BTreeSet::new(), &[], &options);
         let expanded: BTreeSet<usize> = folded
-            .rows
-            .iter()
-            .filter_map(|row| match row.kind {
-                RowKind::Folded(run) => Some(run.first),
-                _ => None,
-            })
+            .folded_runs()
             .enumerate()
             .filter(|(i, _)| expand >> (i % 8) & 1 == 1)
             .map(|(_, first)| first)

@@ -1,15 +1,7 @@
 //! The CLI on files that are not captures, or are cut off: a clear one-line message, a non-zero
 //! exit, and everything before the damage.
 
-use crate::util::{sample, tcpladder};
-
-fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tcpladder-test-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap_or_else(|err| panic!("writing {}: {err}", path.display()));
-    path
-}
+use crate::util::{sample, tcpladder, temp_file};
 
 #[test]
 fn a_missing_file_is_one_clear_line() {

@@ -4,7 +4,6 @@
 //! every packet before the damage.
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
 
 use tcpladder::capture::pcapng::PcapNgWriter;
 use tcpladder::capture::reader::CaptureReader;
@@ -13,21 +12,13 @@ use tcpladder::decode::LinkType;
 use tcpladder::error::CaptureError;
 use tcpladder::EngineConfig;
 
-use crate::util::{sample, tcpladder};
-
-fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tcpladder-damaged-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap_or_else(|err| panic!("{err}"));
-    path
-}
+use crate::util::{sample, tcpladder, temp_file};
 
 fn read(bytes: &[u8]) -> Result<ReadOutcome, CaptureError> {
     // Tests run in parallel: a file each.
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = scratch(&format!("damaged-{n}.bin"), bytes);
+    let path = temp_file(&format!("damaged-{n}.bin"), bytes);
     let outcome = read_capture(&path, EngineConfig::default(), u64::MAX, |_, _| ControlFlow::Continue(()));
     let _ = std::fs::remove_file(path);
     outcome
@@ -43,15 +34,21 @@ fn record_ends(bytes: &[u8]) -> Vec<usize> {
     ends
 }
 
-/// A pcapng holding the same packets as `sample`.
-fn as_pcapng(sample_name: &str) -> Vec<u8> {
-    let bytes = std::fs::read(sample(sample_name)).unwrap_or_default();
-    let path = std::env::temp_dir().join(format!("tcpladder-damaged-ng-{}.pcapng", std::process::id()));
-    let mut writer = PcapNgWriter::create(&path, 65_535).unwrap_or_else(|err| panic!("{err}"));
+/// Appends every packet of sample `name` to `writer`; returns the sample's link type.
+fn copy_sample(name: &str, writer: &mut PcapNgWriter) -> Option<LinkType> {
+    let bytes = std::fs::read(sample(name)).unwrap_or_default();
     let mut reader = CaptureReader::new(&bytes[..]).unwrap_or_else(|err| panic!("{err}"));
     while let Ok(Some(p)) = reader.next_packet() {
         writer.write(p.link.dlt(), p.ts_nanos, p.data, p.original_len).unwrap_or_else(|err| panic!("{err}"));
     }
+    reader.link()
+}
+
+/// A pcapng holding the same packets as `sample`.
+fn as_pcapng(sample_name: &str) -> Vec<u8> {
+    let path = std::env::temp_dir().join(format!("tcpladder-damaged-ng-{}.pcapng", std::process::id()));
+    let mut writer = PcapNgWriter::create(&path, 65_535).unwrap_or_else(|err| panic!("{err}"));
+    copy_sample(sample_name, &mut writer);
     writer.flush().unwrap_or_else(|err| panic!("{err}"));
     drop(writer);
     let out = std::fs::read(&path).unwrap_or_default();
@@ -146,7 +143,7 @@ fn a_4_gb_captured_length_is_damage_not_an_allocation() {
     let text = damage.to_string();
     assert!(text.contains(&format!("packet 4 at byte {start}")) && text.contains("4294967295"), "{text}");
     // The CLI says the same, keeps the packets, and exits 2.
-    let path = scratch("huge-caplen.pcap", &bytes);
+    let path = temp_file("huge-caplen.pcap", &bytes);
     let output = tcpladder(&["packets", path.to_str().unwrap_or_default()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains(&format!("packet 4 at byte {start}")));
@@ -193,7 +190,7 @@ fn timestamps_backwards_and_far_ahead_change_no_state() {
     assert!(outcome.damage.is_none());
     let states = |o: &ReadOutcome| o.engine.connections().iter().map(|c| c.current_states()).collect::<Vec<_>>();
     assert_eq!(states(&outcome), states(&sound));
-    let path = scratch("time-travel.pcap", &bytes);
+    let path = temp_file("time-travel.pcap", &bytes);
     let output = tcpladder(&["conns", "--json", path.to_str().unwrap_or_default()]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap_or_default();
@@ -224,15 +221,7 @@ fn link_types_mixed_in_one_pcapng_all_decode() {
     let path = std::env::temp_dir().join(format!("tcpladder-mixed-links-{}.pcapng", std::process::id()));
     let mut writer = PcapNgWriter::create(&path, 65_535).unwrap_or_else(|err| panic!("{err}"));
     let names = ["handshake-bsd-null.pcap", "handshake-sll2.pcap", "ipv6-handshake.pcap"];
-    let mut links = Vec::new();
-    for name in names {
-        let bytes = std::fs::read(sample(name)).unwrap_or_default();
-        let mut reader = CaptureReader::new(&bytes[..]).unwrap_or_else(|err| panic!("{err}"));
-        links.extend(reader.link());
-        while let Ok(Some(p)) = reader.next_packet() {
-            writer.write(p.link.dlt(), p.ts_nanos, p.data, p.original_len).unwrap_or_else(|err| panic!("{err}"));
-        }
-    }
+    let links: Vec<LinkType> = names.iter().filter_map(|name| copy_sample(name, &mut writer)).collect();
     writer.flush().unwrap_or_else(|err| panic!("{err}"));
     drop(writer);
     assert_eq!(links, [LinkType::BsdNull, LinkType::LinuxSll2, LinkType::Ethernet]);

@@ -42,3 +42,12 @@ pub static LESSON_PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub fn lesson_ports() -> std::sync::MutexGuard<'static, ()> {
     LESSON_PORTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Writes `bytes` to `name` in this test run's scratch directory; returns its path.
+pub fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tcpladder-test-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap_or_else(|err| panic!("writing {}: {err}", path.display()));
+    path
+}

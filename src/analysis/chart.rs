@@ -4,9 +4,10 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::tcp::TcpState;
+use crate::engine::Engine;
+use crate::tcp::{Connection, TcpState};
 
-use super::series::{CaptureRates, ConnectionSeries};
+use super::series::{capture_rates, states_over_time, CaptureRates, ConnectionSeries};
 
 /// The charts there are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -264,8 +265,29 @@ pub fn state_colour(state: TcpState) -> Colour {
     }
 }
 
-/// The states chart: sockets in each state over the capture.
-pub fn states_chart<'a>(states: &'a BTreeMap<TcpState, Vec<[f64; 2]>>, title: String) -> Chart<'a> {
+/// A per-connection chart's title.
+pub fn connection_title(connection: &Connection, kind: ChartKind) -> String {
+    format!("Connection {} ({} → {}): {}", connection.id, connection.client, connection.server, kind.name())
+}
+
+/// How many sockets are in each state over the whole capture held by `engine`.
+pub fn capture_states(engine: &Engine) -> BTreeMap<TcpState, Vec<[f64; 2]>> {
+    let start = engine.stats().first_ts_nanos.unwrap_or(0);
+    states_over_time(engine.connections(), start, engine.capture_end_nanos())
+}
+
+/// Connections opened and closed, and packets, per second over the capture held by `engine`.
+pub fn capture_rates_of(engine: &Engine) -> CaptureRates {
+    let start = engine.stats().first_ts_nanos.unwrap_or(0);
+    capture_rates(engine.connections(), start, engine.capture_end_nanos(), RATE_INTERVALS)
+}
+
+/// The rates chart averages over this many intervals of the capture.
+const RATE_INTERVALS: usize = 200;
+
+/// The states chart of the capture `capture_name`: sockets in each state over time.
+pub fn states_chart<'a>(states: &'a BTreeMap<TcpState, Vec<[f64; 2]>>, capture_name: &str) -> Chart<'a> {
+    let title = format!("Sockets in each state: {capture_name}");
     // CLOSE_WAIT last, on top: it is the line people look for.
     let mut ordered: Vec<_> = states.iter().collect();
     ordered.sort_by_key(|(state, _)| **state == TcpState::CloseWait);
@@ -281,21 +303,22 @@ pub fn states_chart<'a>(states: &'a BTreeMap<TcpState, Vec<[f64; 2]>>, title: St
     Chart { kind: ChartKind::States, title, series }
 }
 
-/// The rates chart: connections opened and closed, and packets, per second.
-pub fn rates_chart(rates: CaptureRates, title: String) -> Chart<'static> {
-    let line = |name: &str, colour: Colour, values: Vec<[f64; 2]>| ChartSeries {
+/// The rates chart of the capture `capture_name`: connections opened and closed, and packets,
+/// per second.
+pub fn rates_chart<'a>(rates: &'a CaptureRates, capture_name: &str) -> Chart<'a> {
+    let line = |name: &str, colour: Colour, values: &'a [[f64; 2]]| ChartSeries {
         name: name.to_string(),
         colour,
         mark: Mark::Line,
-        values: Values::Points(Cow::Owned(values)),
+        values: points(values),
     };
     Chart {
         kind: ChartKind::Rates,
-        title,
+        title: format!("Connections and packets per second: {capture_name}"),
         series: vec![
-            line("connections opened", DIRECTIONS[0].1, rates.opened),
-            line("connections closed", DIRECTIONS[1].1, rates.closed),
-            line("packets", GREY, rates.packets),
+            line("connections opened", DIRECTIONS[0].1, &rates.opened),
+            line("connections closed", DIRECTIONS[1].1, &rates.closed),
+            line("packets", GREY, &rates.packets),
         ],
     }
 }

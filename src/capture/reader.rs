@@ -97,8 +97,13 @@ pub struct CaptureReader<R: Read> {
     pending: usize,
 }
 
+/// `N` bytes at `at`, zeros where `bytes` ends (callers check lengths first).
+fn array_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    bytes.get(at..at + N).and_then(|b| <[u8; N]>::try_from(b).ok()).unwrap_or([0; N])
+}
+
 fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
-    let word = bytes.get(at..at + 2).and_then(|b| <[u8; 2]>::try_from(b).ok()).unwrap_or_default();
+    let word = array_at(bytes, at);
     if big_endian {
         u16::from_be_bytes(word)
     } else {
@@ -107,7 +112,7 @@ fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
 }
 
 fn u32_at(bytes: &[u8], at: usize, big_endian: bool) -> u32 {
-    let word = bytes.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).unwrap_or_default();
+    let word = array_at(bytes, at);
     if big_endian {
         u32::from_be_bytes(word)
     } else {
@@ -116,11 +121,32 @@ fn u32_at(bytes: &[u8], at: usize, big_endian: bool) -> u32 {
 }
 
 fn i64_at(bytes: &[u8], at: usize, big_endian: bool) -> i64 {
-    let word = bytes.get(at..at + 8).and_then(|b| <[u8; 8]>::try_from(b).ok()).unwrap_or_default();
+    let word = array_at(bytes, at);
     if big_endian {
         i64::from_be_bytes(word)
     } else {
         i64::from_le_bytes(word)
+    }
+}
+
+/// A pcap record header's fields.
+struct PcapRecord {
+    ts_nanos: i64,
+    captured: u32,
+    original_len: u32,
+}
+
+impl PcapRecord {
+    /// Reads the 16 bytes at the start of `header`; `nanos` for the nanosecond magic.
+    fn parse(header: &[u8], big_endian: bool, nanos: bool) -> Self {
+        let seconds = i64::from(u32_at(header, 0, big_endian));
+        let fraction = i64::from(u32_at(header, 4, big_endian));
+        let scale = if nanos { 1 } else { 1_000 };
+        Self {
+            ts_nanos: seconds.saturating_mul(1_000_000_000).saturating_add(fraction.saturating_mul(scale)),
+            captured: u32_at(header, 8, big_endian),
+            original_len: u32_at(header, 12, big_endian),
+        }
     }
 }
 
@@ -264,7 +290,6 @@ impl<R: Read> CaptureReader<R> {
     ) -> Result<Option<Packet<'_>>, ReadError> {
         let start = self.offset;
         let header_len = 16 + extra;
-        let scale = if nanos { 1 } else { 1_000 };
         // Fast path: the whole record is in the read buffer, so the packet is handed out in place.
         let whole = self.input.fill_buf().ok().and_then(|buffered| {
             let captured = u32_at(buffered, 8, big_endian);
@@ -273,10 +298,8 @@ impl<R: Read> CaptureReader<R> {
         });
         if let Some(total) = whole {
             let buffered = self.input.buffer();
-            let seconds = i64::from(u32_at(buffered, 0, big_endian));
-            let fraction = i64::from(u32_at(buffered, 4, big_endian));
-            let ts_nanos = seconds.saturating_mul(1_000_000_000).saturating_add(fraction.saturating_mul(scale));
-            let original_len = u32_at(buffered, 12, big_endian);
+            let record = PcapRecord::parse(buffered, big_endian, nanos);
+            let (ts_nanos, original_len) = (record.ts_nanos, record.original_len);
             self.pending = total;
             self.offset += total as u64;
             self.packets += 1;
@@ -294,10 +317,7 @@ impl<R: Read> CaptureReader<R> {
             }
             _ => {}
         }
-        let seconds = i64::from(u32_at(header, 0, big_endian));
-        let fraction = i64::from(u32_at(header, 4, big_endian));
-        let captured = u32_at(header, 8, big_endian);
-        let original_len = u32_at(header, 12, big_endian);
+        let PcapRecord { ts_nanos, captured, original_len } = PcapRecord::parse(header, big_endian, nanos);
         if captured > MAX_PACKET_LEN {
             let message = format!(
                 "claims {captured} captured bytes, more than any real packet ({MAX_PACKET_LEN} at most); \
@@ -314,7 +334,6 @@ impl<R: Read> CaptureReader<R> {
             other => other,
         })?;
         self.packets = packet;
-        let ts_nanos = seconds.saturating_mul(1_000_000_000).saturating_add(fraction.saturating_mul(scale));
         Ok(Some(Packet { ts_nanos, link, data: &self.buffer, original_len, offset: start }))
     }
 

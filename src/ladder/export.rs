@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::render::xml;
 use crate::tcp::{Connection, Segment, TcpState};
 
 use super::label::{analysis_label_at, options_label, segment_label, Numbering};
@@ -346,11 +347,6 @@ fn svg_state_fill(state: TcpState) -> &'static str {
         Closed => "#e3e3e3",
         Unknown => "#f2f2f2",
     }
-}
-
-/// Escapes text for XML.
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Renders `connection` in `format`; `findings` are (frame, code) to write on their arrows.

@@ -222,6 +222,14 @@ impl LadderLayout {
         start..end.max(start)
     }
 
+    /// The first segment of each folded run, the keys that expand them.
+    pub fn folded_runs(&self) -> impl Iterator<Item = usize> + '_ {
+        self.rows.iter().filter_map(|row| match row.kind {
+            RowKind::Folded(run) => Some(run.first),
+            _ => None,
+        })
+    }
+
     /// The row showing segment `index` (its fold's row when folded).
     pub fn row_of_segment(&self, index: usize) -> Option<usize> {
         self.segment_rows.get(index).map(|&row| row as usize)

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use crate::analysis::chart::{steps, Chart, Colour, Mark, Values};
 use crate::analysis::series::{decimate, decimate_bars};
 
+use super::xml;
+
 /// The picture's size, 16:9 like a slide.
 pub const WIDTH: f64 = 960.0;
 pub const HEIGHT: f64 = 540.0;
@@ -78,10 +80,6 @@ fn tick_text(value: f64, step: f64) -> String {
         Some(fraction) => format!("{sign}{grouped}.{fraction}"),
         None => format!("{sign}{grouped}"),
     }
-}
-
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn paint(colour: Colour) -> String {

@@ -147,33 +147,9 @@ mod tests {
 
     #[test]
     fn evicting_keeps_ids_and_forgets_the_flows() {
-        let mut tracker = Tracker::new(60_000_000_000);
-        for port in 0..10u16 {
-            let client = std::net::SocketAddr::from(([127, 0, 0, 1], 40_000 + port));
-            let server = std::net::SocketAddr::from(([127, 0, 0, 1], 80));
-            let packet = TcpPacket {
-                src: client,
-                dst: server,
-                seq: 1,
-                ack: 0,
-                flags: TcpFlags(S),
-                window: 1,
-                payload_len: 0,
-                options: &[],
-            };
-            tracker.ingest(u32::from(port) + 1, 0, &packet);
-        }
-        assert_eq!(tracker.evict_oldest(4), (6, 6));
-        assert_eq!(tracker.first_id(), 6);
-        assert!(tracker.connection(5).is_none());
-        assert_eq!(tracker.connection(7).map(|c| c.id), Some(7));
-        assert_eq!(tracker.connections().len(), 4);
-        // A packet of an evicted flow starts a new connection with the next id.
-        let client = std::net::SocketAddr::from(([127, 0, 0, 1], 40_000));
-        let server = std::net::SocketAddr::from(([127, 0, 0, 1], 80));
-        let packet = TcpPacket {
-            src: client,
-            dst: server,
+        let syn_from = |port: u16| TcpPacket {
+            src: std::net::SocketAddr::from(([127, 0, 0, 1], 40_000 + port)),
+            dst: std::net::SocketAddr::from(([127, 0, 0, 1], 80)),
             seq: 1,
             ack: 0,
             flags: TcpFlags(S),
@@ -181,7 +157,17 @@ mod tests {
             payload_len: 0,
             options: &[],
         };
-        assert_eq!(tracker.ingest(11, 1, &packet), 10);
+        let mut tracker = Tracker::new(60_000_000_000);
+        for port in 0..10u16 {
+            tracker.ingest(u32::from(port) + 1, 0, &syn_from(port));
+        }
+        assert_eq!(tracker.evict_oldest(4), (6, 6));
+        assert_eq!(tracker.first_id(), 6);
+        assert!(tracker.connection(5).is_none());
+        assert_eq!(tracker.connection(7).map(|c| c.id), Some(7));
+        assert_eq!(tracker.connections().len(), 4);
+        // A packet of an evicted flow starts a new connection with the next id.
+        assert_eq!(tracker.ingest(11, 1, &syn_from(0)), 10);
     }
 
     #[test]

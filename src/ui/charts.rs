@@ -9,8 +9,7 @@ use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, PlotUi, Points, V
 
 use crate::analysis::chart::{self, Chart, ChartKind, Colour, Mark, Values};
 use crate::analysis::series::{
-    capture_rates, connection_series, decimate, decimate_bars, segment_at, states_over_time, ConnectionSeries,
-    Points as Series,
+    connection_series, decimate, decimate_bars, segment_at, CaptureRates, ConnectionSeries, Points as Series,
 };
 use crate::tcp::TcpState;
 
@@ -21,7 +20,14 @@ use super::document::Document;
 pub struct ChartsState {
     pub chart: ChartKind,
     series: Option<(u32, usize, ConnectionSeries)>,
-    states: Option<(usize, usize, BTreeMap<TcpState, Series>)>,
+    /// Capture-wide series, with the (connections, segments) they were computed for: a live
+    /// capture grows, a loaded file does not, and neither is recomputed every frame.
+    capture: Option<((usize, usize), CaptureSeries)>,
+}
+
+struct CaptureSeries {
+    states: BTreeMap<TcpState, Series>,
+    rates: CaptureRates,
 }
 
 impl ChartsState {
@@ -29,27 +35,11 @@ impl ChartsState {
     pub fn current(&mut self, document: &Document) -> Option<Chart<'_>> {
         let kind = self.chart;
         match kind {
-            ChartKind::States => {
-                let states = self.states_of(document);
-                Some(chart::states_chart(states, format!("Sockets in each state: {}", document.title())))
-            }
-            ChartKind::Rates => {
-                let engine = &document.engine;
-                let start = engine.stats().first_ts_nanos.unwrap_or(0);
-                let rates = capture_rates(engine.connections(), start, engine.capture_end_nanos(), 200);
-                Some(chart::rates_chart(rates, format!("Connections and packets per second: {}", document.title())))
-            }
+            ChartKind::States => Some(chart::states_chart(&self.capture_of(document).states, &document.title())),
+            ChartKind::Rates => Some(chart::rates_chart(&self.capture_of(document).rates, &document.title())),
             _ => {
-                let connection = document.connection()?;
-                let title = format!(
-                    "Connection {} ({} → {}): {}",
-                    connection.id,
-                    connection.client,
-                    connection.server,
-                    kind.name()
-                );
-                let series = self.series_of(document)?;
-                chart::connection_chart(kind, series, title)
+                let title = chart::connection_title(document.connection()?, kind);
+                chart::connection_chart(kind, self.series_of(document)?, title)
             }
         }
     }
@@ -64,20 +54,15 @@ impl ChartsState {
         self.series.as_ref().map(|(_, _, series)| series)
     }
 
-    fn states_of(&mut self, document: &Document) -> &BTreeMap<TcpState, Series> {
+    fn capture_of(&mut self, document: &Document) -> &CaptureSeries {
         let connections = document.engine.connections();
-        let segments: usize = connections.iter().map(|c| c.segments.len()).sum();
-        let fresh =
-            matches!(&self.states, Some((count, total, _)) if *count == connections.len() && *total == segments);
-        if !fresh {
-            let start = document.engine.stats().first_ts_nanos.unwrap_or(0);
-            self.states = Some((
-                connections.len(),
-                segments,
-                states_over_time(connections, start, document.engine.capture_end_nanos()),
-            ));
-        }
-        &self.states.get_or_insert_with(Default::default).2
+        let key = (connections.len(), connections.iter().map(|c| c.segments.len()).sum());
+        let cached = self.capture.take().filter(|(computed_for, _)| *computed_for == key);
+        let (_, series) = self.capture.insert(cached.unwrap_or_else(|| {
+            let engine = &document.engine;
+            (key, CaptureSeries { states: chart::capture_states(engine), rates: chart::capture_rates_of(engine) })
+        }));
+        series
     }
 }
 
