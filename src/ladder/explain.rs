@@ -22,7 +22,12 @@ pub fn explain_change(connection: &Connection, index: usize, side: usize) -> Opt
         None => format!("{before} → {after}"),
     };
     let why = if sent { why_sent(segment, before, after) } else { why_received(segment, before, via, after) };
-    Some(format!("The {who} {why}, so it moved {path}{}.", consequence(after, sent)))
+    let expired = if before == TcpState::TimeWait && via == Some(TcpState::Closed) {
+        "Its TIME_WAIT had run out (2×MSL), so the socket was gone. "
+    } else {
+        ""
+    };
+    Some(format!("{expired}The {who} {why}, so it moved {path}{}.", consequence(after, sent)))
 }
 
 fn why_sent(segment: &Segment, before: TcpState, after: TcpState) -> &'static str {

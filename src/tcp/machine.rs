@@ -98,9 +98,11 @@ impl StateMachine {
         history: &mut [Segment],
     ) -> Transition {
         let receiver = 1 - sender;
-        for side in 0..2 {
+        let mut expired = [false; 2];
+        for (side, expired) in expired.iter_mut().enumerate() {
             if self.time_wait_expired(side, ts_nanos) {
                 self.states[side] = TcpState::Closed;
+                *expired = true;
             }
         }
         let mut via = [TcpState::Unknown; 2];
@@ -116,6 +118,12 @@ impl StateMachine {
             }
         }
         via[receiver] = self.receive(receiver, segment, history.len(), ts_nanos);
+        for side in 0..2 {
+            // An expired TIME_WAIT closed silently; a side that moves on went through CLOSED.
+            if expired[side] && via[side] == TcpState::Unknown && self.states[side] != TcpState::Closed {
+                via[side] = TcpState::Closed;
+            }
+        }
         Transition { states: self.states, via }
     }
 
@@ -344,5 +352,9 @@ mod tests {
         machine.on_segment(1, &seg(F | A, 501, 102), 1, 4, &mut history);
         assert_eq!(machine.states_at(5)[0], TimeWait);
         assert_eq!(machine.states_at(14)[0], Closed);
+        // Sending again after expiry goes through CLOSED, never straight out of TIME_WAIT.
+        let moved = machine.on_segment(0, &seg(S | A | F, 102, 502), 1, 20, &mut history);
+        assert_eq!(moved.states[0], FinWait1);
+        assert_eq!(moved.via[0], Closed);
     }
 }
