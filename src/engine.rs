@@ -97,6 +97,12 @@ impl Engine {
         }
     }
 
+    /// Called when the capture has ended: gives back the vectors' spare capacity (up to half of
+    /// what a long connection's segment list holds).
+    pub fn finish(&mut self) {
+        self.tracker.shrink_to_fit();
+    }
+
     /// Bytes held for the connections: their records and what they own on the heap.
     pub fn memory_bytes(&self) -> u64 {
         let per_connection = std::mem::size_of::<Connection>() as u64;

@@ -3,11 +3,13 @@
 
 mod cli_errors;
 mod damaged;
+mod edge_cases;
 mod engine_api;
 mod export;
 mod fuzz_seeds;
 mod lessons;
 mod live;
 mod samples;
+mod synth;
 mod ui;
 mod util;

@@ -197,6 +197,8 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
 }
 
 fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
+    // One finding per receiver for ignored RSTs, however many arrive (a storm is one event).
+    let mut ignored: [Option<(usize, usize)>; 2] = [None; 2];
     for (index, segment) in context.segments() {
         if !segment.flags.rst() {
             continue;
@@ -208,6 +210,12 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         };
         let receiver_before = before[segment.dir.receiver()];
         if segment.analysis.has(AnalysisFlags::RST_IGNORED) {
+            let seen = &mut ignored[segment.dir.receiver()];
+            if let Some((_, count)) = seen {
+                *count += 1;
+                continue;
+            }
+            *seen = Some((findings.len(), 1));
             findings.push(Diagnosis {
                 code: "rst_ignored",
                 side: Some(receiver),
@@ -253,6 +261,15 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
                     reset_cause(context, index, segment)
                 ),
             });
+        }
+    }
+    for (at, count) in ignored.into_iter().flatten() {
+        if let Some(finding) = findings.get_mut(at).filter(|_| count > 1) {
+            finding.text.push_str(&format!(
+                " {} more RSTs like it followed and were ignored too ({count} in all): a RST storm, \
+                 such as a blind reset attack or a middlebox spraying resets.",
+                count - 1
+            ));
         }
     }
 }

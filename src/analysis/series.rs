@@ -113,9 +113,14 @@ pub fn connection_series(connection: &Connection) -> ConnectionSeries {
             if let (Some((blocks, count)), Some(base)) =
                 (sack_blocks(connection.options_of(segment)), connection.sides[peer].base_seq)
             {
+                // Only blocks of data the peer really sent: a broken or hostile receiver's blocks
+                // far outside would flatten the chart.
+                let sent = highest_end[peer].map_or(0, |high| high.wrapping_sub(base));
                 for &(left, right) in blocks.iter().take(usize::from(count)) {
                     let (left, right) = (left.wrapping_sub(base), right.wrapping_sub(base));
-                    series.directions[peer].sack_blocks.push([t, f64::from(left), f64::from(right)]);
+                    if left < right && right <= sent {
+                        series.directions[peer].sack_blocks.push([t, f64::from(left), f64::from(right)]);
+                    }
                 }
             }
             let covered: Vec<(u32, i64)> = pending[peer].iter().copied().filter(|&(e, _)| !seq_gt(e, ack)).collect();

@@ -84,7 +84,8 @@ pub fn read_capture(
         }
     }
     let link = reader.link().unwrap_or(LinkType::Ethernet);
-    let engine = engine.unwrap_or_else(|| Engine::new(link, config));
+    let mut engine = engine.unwrap_or_else(|| Engine::new(link, config));
+    engine.finish();
     if !cancelled {
         progress.bytes_read = bytes_total;
         // The final call reports completion; stopping now changes nothing.

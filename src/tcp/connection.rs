@@ -90,7 +90,8 @@ impl Connection {
             mid_stream,
             reused_ports: false,
             sides: [Side::default(); 2],
-            segments: Vec::new(),
+            // Most connections of a scan or flood never get a second segment.
+            segments: Vec::with_capacity(1),
             option_bytes: Vec::new(),
             machine: StateMachine::new(time_wait_nanos),
             flows: [FlowAnalysis::default(); 2],
@@ -296,6 +297,13 @@ impl Connection {
     /// same ISN start a new one (before, it is a retransmission, e.g. Windows retrying after RST).
     pub fn ended_after_established(&self) -> bool {
         self.established && self.is_finished()
+    }
+
+    /// Returns the spare capacity of its vectors, once no more segments will come.
+    pub fn shrink_to_fit(&mut self) {
+        self.segments.shrink_to_fit();
+        self.option_bytes.shrink_to_fit();
+        self.dup_ack_numbers.shrink_to_fit();
     }
 
     /// Heap bytes this connection holds (segments, options, bookkeeping), for memory reports.

@@ -106,6 +106,11 @@ impl StateMachine {
             }
         }
         let mut via = [TcpState::Unknown; 2];
+        // A RST outside the receiver's window is blind, stale or forged: no evidence that the
+        // socket it claims to come from closed (a storm of them must not close the sender).
+        if self.rst_would_be_ignored(receiver, segment) {
+            return Transition { states: self.states, via };
+        }
         let replay = self.check_pending(sender, segment, history);
         let sender_before = self.states[sender];
         self.send(sender, segment, window, history);
@@ -330,7 +335,7 @@ mod tests {
         let mut steps = HANDSHAKE.to_vec();
         steps.push((1, R, 900_000, 0, 0));
         let states = run(&steps);
-        assert_eq!(states[3], [Established, Closed]);
+        assert_eq!(states[3], [Established, Established]);
     }
 
     #[test]

@@ -112,6 +112,12 @@ impl Tracker {
         }
     }
 
+    /// Returns spare capacity, once the capture has ended.
+    pub fn shrink_to_fit(&mut self) {
+        self.connections.iter_mut().for_each(Connection::shrink_to_fit);
+        self.connections.shrink_to_fit();
+    }
+
     /// All connections so far.
     pub fn connections(&self) -> &[Connection] {
         &self.connections
