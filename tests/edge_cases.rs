@@ -217,6 +217,13 @@ fn one_connection_of_ten_million_segments() {
     assert!(per_segment <= 64.0, "{per_segment:.1} bytes per segment");
 }
 
+/// A sink that writes each frame to a new pcap at `path`.
+fn pcap_sink(path: &std::path::Path) -> impl FnMut(i64, &[u8]) {
+    let file = std::fs::File::create(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let mut pcap = PcapFile::new(std::io::BufWriter::new(file)).unwrap_or_else(|err| panic!("{err}"));
+    move |t, f| pcap.write(t, f).unwrap_or_else(|err| panic!("{err}"))
+}
+
 /// The flood and the bulk transfer as files, read by the CLI with `--stats`: small here; set
 /// `TCPLADDER_WRITE_BIG_CAPTURES=DIR` to write the README's 1,000,000-SYN and 10,000,000-packet
 /// files into DIR instead (then measure with `/usr/bin/time -v tcpladder conns --stats FILE`).
@@ -228,15 +235,10 @@ fn generated_captures_read_back_through_the_cli_with_their_memory_reported() {
         Some(dir) => dir.join(name),
         None => temp_file(name, &[]),
     };
-    let write = |path: &std::path::Path, generate: &dyn Fn(&mut dyn FnMut(i64, &[u8]))| {
-        let file = std::fs::File::create(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-        let mut pcap = PcapFile::new(std::io::BufWriter::new(file)).unwrap_or_else(|err| panic!("{err}"));
-        generate(&mut |t, f| pcap.write(t, f).unwrap_or_else(|err| panic!("{err}")));
-    };
     let flood = path("syn-flood.pcap");
-    write(&flood, &|sink| syn_flood(syns, &mut |t, f| sink(t, f)));
+    syn_flood(syns, &mut pcap_sink(&flood));
     let bulk = path("bulk-transfer.pcap");
-    write(&bulk, &|sink| bulk_transfer(rounds, &mut |t, f| sink(t, f)));
+    bulk_transfer(rounds, &mut pcap_sink(&bulk));
 
     let output = tcpladder(&["conns", "--stats", "--json", flood.to_str().unwrap_or_default()]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
