@@ -237,16 +237,16 @@ fn load(path: &Path, reading: Reading) -> anyhow::Result<(Engine, bool)> {
 fn print_memory(engine: &Engine, elapsed: std::time::Duration) {
     let connections = engine.connections();
     let segments: usize = connections.iter().map(|c| c.segments.len()).sum();
-    let segment_bytes: usize = connections.iter().map(|c| c.heap_bytes()).sum();
-    let connection_bytes = std::mem::size_of_val(connections) + connections.len() * 64;
+    let connection_bytes = engine.record_bytes() + engine.index_bytes();
     eprintln!(
         "tcpladder: {} packets, {segments} TCP segments, {} connections read in {:.3} s; holding {:.1} bytes per \
-         segment (records, options) and {:.0} bytes per connection (record, index)",
+         segment (records, options) and {:.0} bytes per connection (record {} bytes, index)",
         engine.stats().packets,
         connections.len(),
         elapsed.as_secs_f64(),
-        segment_bytes as f64 / segments.max(1) as f64,
+        engine.segment_bytes() as f64 / segments.max(1) as f64,
         connection_bytes as f64 / connections.len().max(1) as f64,
+        std::mem::size_of::<tcpladder::tcp::Connection>(),
     );
 }
 

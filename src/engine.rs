@@ -24,7 +24,7 @@ impl Default for EngineConfig {
 }
 
 /// How often, in packets, the memory held is measured against the limit.
-const MEMORY_CHECK_EVERY: u64 = 16_384;
+const MEMORY_CHECK_EVERY: u64 = 8_192;
 /// Eviction frees down to this share of the limit, so it does not run on every check.
 const EVICT_TO_PERCENT: u64 = 75;
 
@@ -103,10 +103,25 @@ impl Engine {
         self.tracker.shrink_to_fit();
     }
 
-    /// Bytes held for the connections: their records and what they own on the heap.
+    /// Bytes held for the connections: their records, what they own on the heap, and the index
+    /// that finds them by 4-tuple.
     pub fn memory_bytes(&self) -> u64 {
-        let per_connection = std::mem::size_of::<Connection>() as u64;
-        self.tracker.connections().iter().map(|c| per_connection + c.heap_bytes() as u64).sum()
+        self.record_bytes() + self.segment_bytes() + self.tracker.index_bytes() as u64
+    }
+
+    /// Bytes of the connection records themselves.
+    pub fn record_bytes(&self) -> u64 {
+        (self.tracker.connections().len() * std::mem::size_of::<Connection>()) as u64
+    }
+
+    /// Bytes the connections own on the heap: segment records, option bytes, bookkeeping.
+    pub fn segment_bytes(&self) -> u64 {
+        self.tracker.connections().iter().map(|c| c.heap_bytes() as u64).sum()
+    }
+
+    /// Bytes of the index from 4-tuple to connection.
+    pub fn index_bytes(&self) -> u64 {
+        self.tracker.index_bytes() as u64
     }
 
     /// Drops the oldest connections when more than the limit is held.
@@ -115,8 +130,9 @@ impl Engine {
         if self.memory_bytes() <= limit {
             return;
         }
-        // Keep the newest connections that fit in the target share of the limit.
-        let target = limit / 100 * EVICT_TO_PERCENT;
+        // Keep the newest connections that fit in the target share of the limit, beside the
+        // index (whose table keeps its size: new connections reuse it).
+        let target = (limit / 100 * EVICT_TO_PERCENT).saturating_sub(self.tracker.index_bytes() as u64);
         let per_connection = std::mem::size_of::<Connection>() as u64;
         let mut held = 0u64;
         let keep = self

@@ -118,6 +118,11 @@ impl Tracker {
         self.connections.shrink_to_fit();
     }
 
+    /// Bytes the 4-tuple index holds: its slots (key and id) and a control byte each.
+    pub fn index_bytes(&self) -> usize {
+        self.by_flow.capacity() * (std::mem::size_of::<(FlowKey, u32)>() + 1)
+    }
+
     /// All connections so far.
     pub fn connections(&self) -> &[Connection] {
         &self.connections
