@@ -111,7 +111,7 @@ impl Engine {
 
     /// Bytes of the connection records themselves.
     pub fn record_bytes(&self) -> u64 {
-        (self.tracker.connections().len() * std::mem::size_of::<Connection>()) as u64
+        std::mem::size_of_val(self.tracker.connections()) as u64
     }
 
     /// Bytes the connections own on the heap: segment records, option bytes, bookkeeping.
