@@ -67,6 +67,22 @@ pub enum Command {
         #[arg(long)]
         absolute: bool,
     },
+    /// Open the window capturing live at once, like `wireshark -k -i IFACE` (the memory limit
+    /// is `--memory-limit`, 1024 MB unless given).
+    Watch {
+        /// Interface to capture on (`lo` on Linux, `lo0` on macOS).
+        #[arg(short = 'i', long, default_value = if cfg!(target_os = "macos") { "lo0" } else { "lo" })]
+        interface: String,
+        /// BPF capture filter, as for tcpdump (e.g. "tcp port 8080").
+        #[arg(short = 'f', long)]
+        filter: Option<String>,
+        /// Also write every packet to this file (pcap, or pcapng by extension).
+        #[arg(short = 'w', long)]
+        write: Option<PathBuf>,
+        /// Bytes to keep of each packet (128 keeps every header).
+        #[arg(long, default_value_t = 262_144)]
+        snaplen: i32,
+    },
     /// Capture live without a window, then print what `conns` prints.
     Capture {
         /// Interface to capture on (`lo` on Linux, `lo0` on macOS).
@@ -164,6 +180,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match command {
         Command::Open { file } => open(Some(file)),
+        Command::Watch { interface, filter, write, snaplen } => {
+            let options = LiveOptions { device: interface, filter, save: write, snaplen, ..LiveOptions::loopback() };
+            let limit_mb = cli.memory_limit.unwrap_or(DEFAULT_LIVE_MEMORY_LIMIT_MB);
+            window(tcpladder::ui::Start::Live { options, memory_limit_mb: limit_mb })
+        }
         Command::Conns { file, json } => conns(&file, config, json),
         Command::Lesson { name } => lesson(name.as_deref(), config),
         Command::Export { file, conn, format, scale, output, expand, absolute } => {
@@ -191,7 +212,11 @@ fn open(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         // Fail here, in one line, rather than with an empty window.
         std::fs::metadata(file).with_context(|| format!("{}: cannot read", file.display()))?;
     }
-    tcpladder::ui::run(file).map_err(|err| {
+    window(tcpladder::ui::Start::File(file))
+}
+
+fn window(start: tcpladder::ui::Start) -> anyhow::Result<ExitCode> {
+    tcpladder::ui::run(start).map_err(|err| {
         anyhow::anyhow!(
             "cannot open a window ({err}); without a display, use a subcommand such as `tcpladder conns FILE` \
              or `tcpladder ladder FILE --conn 0`"

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,10 @@ use super::live::{LiveCapture, LiveOptions};
 const BATCH_INTERVAL: Duration = Duration::from_millis(50);
 /// A batch is sent early when it holds this many packets.
 const BATCH_PACKETS: usize = 8_192;
+/// Batches waiting for the analysis at most. When it falls behind, the capture thread waits,
+/// the kernel's buffer fills and the kernel drops packets, which libpcap counts and the window
+/// shows; an unbounded queue would instead grow past any memory limit.
+const QUEUED_BATCHES: usize = 16;
 
 /// Frames read since the previous batch.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -58,7 +62,7 @@ impl LiveHandle {
 
 /// Starts capturing with `options` on a new thread; `notify` wakes the reader after each event.
 pub fn spawn_capture(options: LiveOptions, notify: impl Fn() + Send + 'static) -> LiveHandle {
-    let (sender, events) = channel();
+    let (sender, events) = sync_channel(QUEUED_BATCHES);
     let stop = Arc::new(AtomicBool::new(false));
     let handle = LiveHandle { events, stop: Arc::clone(&stop) };
     let thread_sender = sender.clone();
@@ -71,7 +75,7 @@ pub fn spawn_capture(options: LiveOptions, notify: impl Fn() + Send + 'static) -
     handle
 }
 
-fn run(options: &LiveOptions, stop: &AtomicBool, sender: &Sender<LiveEvent>, notify: &dyn Fn()) {
+fn run(options: &LiveOptions, stop: &AtomicBool, sender: &SyncSender<LiveEvent>, notify: &dyn Fn()) {
     let mut live = match LiveCapture::open(options) {
         Ok(live) => live,
         Err(err) => {
@@ -111,8 +115,14 @@ fn run(options: &LiveOptions, stop: &AtomicBool, sender: &Sender<LiveEvent>, not
     notify();
 }
 
-/// Sends what was read (or only the counters); false when nobody listens any more.
-fn send_batch(live: &mut LiveCapture, batch: &mut FrameBatch, sender: &Sender<LiveEvent>) -> bool {
+/// Sends what was read (or only the counters); false when nobody listens any more. The save
+/// file is flushed first: whatever the analysis may later drop to stay under its memory limit
+/// is already in the file.
+fn send_batch(live: &mut LiveCapture, batch: &mut FrameBatch, sender: &SyncSender<LiveEvent>) -> bool {
+    if let Err(err) = live.flush() {
+        let _ = sender.send(LiveEvent::Stopped { error: Some(err.to_string()) });
+        return false;
+    }
     let (received, dropped) = live.stats().unwrap_or_default();
     sender.send(LiveEvent::Batch { batch: std::mem::take(batch), received, dropped }).is_ok()
 }

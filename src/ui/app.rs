@@ -16,6 +16,7 @@ use super::charts::{charts_ui, ChartsState};
 use super::conn_table::{filters_ui, state_counts_ui, table_ui, TableState};
 use super::details::{diagnoses_ui, segment_details_ui, Field};
 use super::document::Document;
+use super::frame_log::FrameLog;
 use super::ladder_view::{human_bytes, ladder_ui, LadderViewState, TimeMode};
 use super::lesson_panel::{segment_before, LessonRequest, LessonRun};
 use super::live_panel::{LiveAction, LivePanel};
@@ -73,6 +74,7 @@ pub struct TcpLadderApp {
     /// The charts under the ladder.
     pub charts: ChartsState,
     pub show_charts: bool,
+    frame_log: FrameLog,
 }
 
 impl TcpLadderApp {
@@ -96,6 +98,7 @@ impl TcpLadderApp {
             lesson_open: false,
             charts: ChartsState::default(),
             show_charts: true,
+            frame_log: FrameLog::from_env(),
         };
         app.apply_settings(ctx);
         match file.or_else(crate::samples::bundled_sample) {
@@ -806,11 +809,24 @@ fn select_segment(document: &mut Document, view: &mut LadderViewState, index: us
 
 impl eframe::App for TcpLadderApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        let frame_started = std::time::Instant::now();
+        self.draw(ui);
+        self.frame_log.record(frame_started.elapsed());
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+}
+
+impl TcpLadderApp {
+    fn draw(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         self.poll_loader();
         self.poll_live();
         self.poll_lesson(&ctx);
         self.handle_dropped_files(&ctx);
+        self.table.rows_version = self.document.as_ref().map_or(0, |d| d.rows_version);
         self.keyboard(&ctx);
         egui::Panel::top("menu").show(ui, |ui| {
             self.menu_ui(ui);
@@ -894,9 +910,5 @@ impl eframe::App for TcpLadderApp {
         if self.loading.is_some() || self.live.running() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
-    }
-
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
     }
 }

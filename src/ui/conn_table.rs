@@ -70,7 +70,11 @@ pub struct TableState {
     /// The last row clicked, where a Shift-click range starts.
     anchor: Option<u32>,
     visible: Vec<u32>,
-    key: Option<(String, QuickFilter, Option<TcpState>, SortKey, bool, usize)>,
+    key: Option<(String, QuickFilter, Option<TcpState>, SortKey, bool, u64)>,
+    /// The version of the rows shown ([`super::document::Document::rows_version`]).
+    pub rows_version: u64,
+    /// Sockets per final state, and the rows version they were counted for.
+    state_counts: Option<(u64, Vec<(TcpState, usize)>)>,
 }
 
 impl TableState {
@@ -95,7 +99,7 @@ impl TableState {
 
     /// Ids of the rows that pass the filters, in display order.
     pub fn visible(&mut self, rows: &[ConnRow]) -> &[u32] {
-        let key = (self.filter.clone(), self.quick, self.state, self.sort, self.descending, rows.len());
+        let key = (self.filter.clone(), self.quick, self.state, self.sort, self.descending, self.rows_version);
         if self.key.as_ref() != Some(&key) {
             let needle = self.filter.to_lowercase();
             let mut ids: Vec<&ConnRow> = rows
@@ -139,12 +143,20 @@ fn matches_text(row: &ConnRow, needle: &str) -> bool {
 /// `ESTABLISHED 12  CLOSE_WAIT 40  TIME_WAIT 300`: final states of every side, like
 /// `netstat -n | awk '/^tcp/ {++S[$NF]} END {for(a in S) print a, S[a]}'`. Clicking one filters.
 pub fn state_counts_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState) {
-    let mut counts = std::collections::BTreeMap::new();
-    for row in rows {
-        for state in [row.client_state, row.server_state] {
-            *counts.entry(state).or_insert(0usize) += 1;
+    let counts = match &table.state_counts {
+        Some((version, counts)) if *version == table.rows_version => counts.clone(),
+        _ => {
+            let mut counts = std::collections::BTreeMap::new();
+            for row in rows {
+                for state in [row.client_state, row.server_state] {
+                    *counts.entry(state).or_insert(0usize) += 1;
+                }
+            }
+            let counts: Vec<(TcpState, usize)> = counts.into_iter().collect();
+            table.state_counts = Some((table.rows_version, counts.clone()));
+            counts
         }
-    }
+    };
     let dark = ui.visuals().dark_mode;
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new("sockets by final state:").weak());

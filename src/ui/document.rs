@@ -14,6 +14,12 @@ use crate::report::ConnRow;
 use crate::tcp::Connection;
 use crate::Engine;
 
+/// A rows version never used before, by any document.
+fn next_rows_version() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The row of connection `id` among rows sorted by id (the oldest may have been evicted).
 pub fn row_by_id(rows: &[ConnRow], id: u32) -> Option<&ConnRow> {
     rows.binary_search_by_key(&id, |row| row.id).ok().and_then(|at| rows.get(at))
@@ -31,6 +37,8 @@ pub struct Document {
     pub path: PathBuf,
     pub engine: Engine,
     pub rows: Vec<ConnRow>,
+    /// Changes whenever `rows` do, so views of them know when to recompute.
+    pub rows_version: u64,
     pub damage: Option<DamagedCapture>,
     pub cancelled: bool,
     pub selected_conn: Option<u32>,
@@ -56,6 +64,7 @@ impl Document {
             path: loaded.path,
             engine: loaded.engine,
             rows: loaded.rows,
+            rows_version: next_rows_version(),
             damage: loaded.damage,
             cancelled: loaded.cancelled,
             selected_conn,
@@ -91,7 +100,9 @@ impl Document {
         let end = self.engine.capture_end_nanos();
         let first_id = self.engine.first_connection_id();
         let evicted_rows = self.rows.iter().take_while(|row| row.id < first_id).count();
+        let rows_before = self.rows.len();
         if evicted_rows > 0 {
+            self.rows_version = next_rows_version();
             self.rows.drain(..evicted_rows);
             self.row_lens.drain(..evicted_rows.min(self.row_lens.len()));
             if self.selected_conn.is_some_and(|id| id < first_id) {
@@ -109,12 +120,16 @@ impl Document {
                 (Some(slot), Some(known)) => {
                     *slot = ConnRow::new(connection, end);
                     *known = len;
+                    self.rows_version = next_rows_version();
                 }
                 _ => {
                     self.rows.push(ConnRow::new(connection, end));
                     self.row_lens.push(len);
                 }
             }
+        }
+        if self.rows.len() != rows_before {
+            self.rows_version = next_rows_version();
         }
         if self.selected_conn.is_none() {
             self.selected_conn = self.rows.first().map(|row| row.id);

@@ -14,6 +14,8 @@ use super::document::Document;
 
 /// How often the table's rows are recomputed while packets arrive.
 const ROW_REFRESH: Duration = Duration::from_millis(250);
+/// Time per frame spent taking in captured packets, at most.
+const INGEST_BUDGET: Duration = Duration::from_millis(30);
 
 /// The capture window's state.
 pub struct LivePanel {
@@ -37,6 +39,8 @@ pub struct LivePanel {
     pub follow: bool,
     /// Above this many MB held, the oldest connections are dropped.
     pub memory_limit_mb: u64,
+    /// The interface of the running (or last) capture.
+    device: String,
 }
 
 impl Default for LivePanel {
@@ -60,6 +64,7 @@ impl Default for LivePanel {
             last_refresh: Instant::now(),
             follow: true,
             memory_limit_mb: 1024,
+            device: LiveOptions::loopback().device,
         }
     }
 }
@@ -101,6 +106,10 @@ impl LivePanel {
         if let Some(filter) = &options.filter {
             self.filter.clone_from(filter);
         }
+        self.device.clone_from(&options.device);
+        // The panel shows what this capture runs with (`tcpladder watch` sets them).
+        self.snaplen = options.snaplen;
+        self.save_path = options.save.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
         let waker = ctx.clone();
         self.handle = Some(spawn_capture(options, move || waker.request_repaint()));
         self.error = None;
@@ -121,7 +130,11 @@ impl LivePanel {
         let mut action = LiveAction::None;
         let mut document = document;
         let mut stopped = None;
-        while let Ok(event) = handle.events.try_recv() {
+        let polling = Instant::now();
+        // A frame spends at most this long taking in packets; the rest waits for the next
+        // frame (requested below), so the window stays responsive at any packet rate.
+        while polling.elapsed() < INGEST_BUDGET {
+            let Ok(event) = handle.events.try_recv() else { break };
             match event {
                 LiveEvent::Started { link } => {
                     let limit = self.memory_limit_mb.saturating_mul(1 << 20);
@@ -162,8 +175,7 @@ impl LivePanel {
     }
 
     fn label(&self) -> String {
-        let device = self.interfaces.as_ref().ok().and_then(|l| l.get(self.selected)).map_or("lo", |i| i.name.as_str());
-        format!("live capture on {device}")
+        format!("live capture on {}", self.device)
     }
 
     /// The window; returns true when the user asked to clear the captured connections.

@@ -5,6 +5,7 @@ pub mod charts;
 pub mod conn_table;
 pub mod details;
 pub mod document;
+pub mod frame_log;
 pub mod ladder_view;
 pub mod lesson_panel;
 pub mod live_panel;
@@ -12,10 +13,20 @@ pub mod theme;
 
 use std::path::PathBuf;
 
+use crate::capture::live::LiveOptions;
+
 pub use app::TcpLadderApp;
 
+/// What the window shows first.
+pub enum Start {
+    /// This capture, or the bundled sample.
+    File(Option<PathBuf>),
+    /// A live capture, started at once.
+    Live { options: LiveOptions, memory_limit_mb: u64 },
+}
+
 /// Opens the main window; blocks until it is closed.
-pub fn run(file: Option<PathBuf>) -> eframe::Result {
+pub fn run(start: Start) -> eframe::Result {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("tcpladder")
         .with_app_id("tcpladder")
@@ -29,6 +40,19 @@ pub fn run(file: Option<PathBuf>) -> eframe::Result {
     eframe::run_native(
         "tcpladder",
         options,
-        Box::new(move |cc| Ok(Box::new(TcpLadderApp::new(&cc.egui_ctx, cc.storage, file)))),
+        Box::new(move |cc| {
+            let app = match start {
+                Start::File(file) => TcpLadderApp::new(&cc.egui_ctx, cc.storage, file),
+                Start::Live { options, memory_limit_mb } => {
+                    let mut app = TcpLadderApp::new(&cc.egui_ctx, cc.storage, None);
+                    app.live.memory_limit_mb = memory_limit_mb;
+                    // The capture window shows the counters: packets, kernel drops, evictions.
+                    app.live.show_window();
+                    app.live.start_with(&cc.egui_ctx, options);
+                    app
+                }
+            };
+            Ok(Box::new(app))
+        }),
     )
 }
