@@ -305,7 +305,8 @@ fn capture(
     engine_config.memory_limit_bytes.get_or_insert(DEFAULT_LIVE_MEMORY_LIMIT_MB << 20);
     let mut engine = Engine::new(live.link(), engine_config);
     let filter = options.filter.as_deref().map_or(String::new(), |f| format!(" with filter `{f}`"));
-    eprintln!("tcpladder: capturing on {} ({}){filter}", options.device, live.link());
+    let helper = if live.through_helper() { " through the capture helper" } else { "" };
+    eprintln!("tcpladder: capturing on {} ({}){filter}{helper}", options.device, live.link());
     let started = std::time::Instant::now();
     let deadline = duration.map(|secs| started + std::time::Duration::from_secs_f64(secs.max(0.0)));
     let mut packets = 0u64;

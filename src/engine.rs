@@ -59,6 +59,11 @@ pub struct Engine {
     tracker: Tracker,
     stats: Stats,
     memory_limit_bytes: Option<u64>,
+    /// What a viewer keeps per connection beside the engine (the window's table row), so the
+    /// limit covers it too.
+    extra_bytes_per_connection: u64,
+    /// [`Self::memory_bytes`] at the last check against the limit.
+    held_bytes: u64,
 }
 
 impl Engine {
@@ -69,6 +74,8 @@ impl Engine {
             tracker: Tracker::new(config.time_wait_nanos),
             stats: Stats::default(),
             memory_limit_bytes: config.memory_limit_bytes,
+            extra_bytes_per_connection: 0,
+            held_bytes: 0,
         }
     }
 
@@ -106,7 +113,18 @@ impl Engine {
     /// Bytes held for the connections: their records, what they own on the heap, and the index
     /// that finds them by 4-tuple.
     pub fn memory_bytes(&self) -> u64 {
-        self.record_bytes() + self.segment_bytes() + self.tracker.index_bytes() as u64
+        let extra = self.extra_bytes_per_connection * self.tracker.connections().len() as u64;
+        self.record_bytes() + self.segment_bytes() + self.tracker.index_bytes() as u64 + extra
+    }
+
+    /// [`Self::memory_bytes`] as of the last check against the limit (cheap to ask every frame).
+    pub fn held_bytes(&self) -> u64 {
+        self.held_bytes
+    }
+
+    /// Counts `bytes` more per connection against the limit: what the caller keeps beside each.
+    pub fn set_extra_bytes_per_connection(&mut self, bytes: u64) {
+        self.extra_bytes_per_connection = bytes;
     }
 
     /// Bytes of the connection records themselves.
@@ -127,13 +145,14 @@ impl Engine {
     /// Drops the oldest connections when more than the limit is held.
     fn enforce_memory_limit(&mut self) {
         let Some(limit) = self.memory_limit_bytes else { return };
-        if self.memory_bytes() <= limit {
+        self.held_bytes = self.memory_bytes();
+        if self.held_bytes <= limit {
             return;
         }
         // Keep the newest connections that fit in the target share of the limit, beside the
         // index (whose table keeps its size: new connections reuse it).
         let target = (limit / 100 * EVICT_TO_PERCENT).saturating_sub(self.tracker.index_bytes() as u64);
-        let per_connection = std::mem::size_of::<Connection>() as u64;
+        let per_connection = std::mem::size_of::<Connection>() as u64 + self.extra_bytes_per_connection;
         let mut held = 0u64;
         let keep = self
             .tracker
@@ -146,6 +165,7 @@ impl Engine {
             })
             .count();
         let (connections, segments) = self.tracker.evict_oldest(keep);
+        self.held_bytes = self.memory_bytes();
         self.stats.evicted_connections += connections as u64;
         self.stats.evicted_segments += segments as u64;
     }

@@ -35,6 +35,16 @@ pub struct ConnRow {
 }
 
 impl ConnRow {
+    /// Bytes this row holds, its heap included.
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.client.capacity()
+            + self.server.capacity()
+            + self.history.capacity()
+            + self.diagnoses.capacity() * std::mem::size_of::<Diagnosis>()
+            + self.diagnoses.iter().map(|d| d.text.capacity()).sum::<usize>()
+    }
+
     /// The row for `connection`, with final states at `capture_end_nanos`.
     pub fn new(connection: &Connection, capture_end_nanos: i64) -> Self {
         let zeek = zeek_summary(connection);

@@ -162,3 +162,55 @@ fn without_permission_a_lesson_shows_its_recording_and_the_remedy() {
     assert!(stdout.contains("broken_pipe (client"), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn an_unprivileged_user_captures_through_the_helper_that_alone_holds_cap_net_raw() {
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let tools = ["setpriv", "setcap", "getcap"].iter().all(|tool| {
+        Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
+    });
+    if !root || !tools {
+        assert!(std::env::var_os("TCPLADDER_REQUIRE_LIVE").is_none(), "needs root, setpriv, setcap and getcap");
+        eprintln!("needs root, setpriv, setcap and getcap: skipped");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("tcpladder-helper-{}", std::process::id()));
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap_or_else(|err| panic!("{err}"));
+    let (binary, helper) = (dir.join("tcpladder"), dir.join("tcpladder-capture"));
+    std::fs::copy(env!("CARGO_BIN_EXE_tcpladder"), &binary).unwrap_or_else(|err| panic!("{err}"));
+    std::fs::copy(env!("CARGO_BIN_EXE_tcpladder-capture"), &helper).unwrap_or_else(|err| panic!("{err}"));
+    let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(&dir).status();
+    let _ = Command::new("chmod").arg("a+rwx").arg(&out).status();
+    let setcap = Command::new("setcap").arg("cap_net_raw=eip").arg(&helper).output();
+    assert!(setcap.is_ok_and(|o| o.status.success()), "setcap failed");
+    let saved = out.join("saved.pcap");
+    let capture = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&binary)
+        .args(["capture", "-i", "lo", "-f", "tcp port 18041", "--duration", "3", "--json", "-w"])
+        .arg(&saved)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("{err}"));
+    std::thread::sleep(std::time::Duration::from_millis(1_000));
+    drive(18041);
+    let output = capture.wait_with_output().unwrap_or_else(|err| panic!("{err}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let rows: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("{err}: {stderr}"));
+    assert_eq!(summary(&rows).len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["server"], "127.0.0.1:18041");
+    // The helper wrote the save file as the unprivileged user; it holds the same connection.
+    let saved_rows = tcpladder(&["conns", "--json", saved.to_str().unwrap_or_default()]);
+    let saved_rows: Vec<Value> = serde_json::from_slice(&saved_rows.stdout).unwrap_or_default();
+    assert_eq!(summary(&saved_rows), summary(&rows));
+    // Only the helper holds the capability.
+    let caps = |path: &std::path::Path| {
+        Command::new("getcap").arg(path).output().map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+    };
+    assert!(caps(&helper).is_ok_and(|c| c.contains("cap_net_raw")));
+    assert!(caps(&binary).is_ok_and(|c| c.trim().is_empty()));
+    let _ = std::fs::remove_dir_all(dir);
+}

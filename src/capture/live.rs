@@ -100,10 +100,16 @@ const IDLE_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// An open live capture.
 pub struct LiveCapture {
-    capture: pcap::Capture<pcap::Active>,
+    source: Source,
     link: LinkType,
     save: Option<Saver>,
     device: String,
+}
+
+/// Who reads the interface: this process, or the capture helper that holds the capability.
+enum Source {
+    Here(pcap::Capture<pcap::Active>),
+    Helper(super::helper::HelperCapture),
 }
 
 /// Where saved packets go: libpcap writes pcap; pcapng is written here.
@@ -119,8 +125,29 @@ impl std::fmt::Debug for LiveCapture {
 }
 
 impl LiveCapture {
-    /// Opens the device, applies the filter, and creates the save file.
+    /// Opens the device, applies the filter, and creates the save file. Without the permission to
+    /// capture here, the capture helper does it when it is installed (see [`super::helper`]).
     pub fn open(options: &LiveOptions) -> Result<Self, LiveError> {
+        match Self::open_here(options) {
+            Err(LiveError::Permission { .. }) if std::env::var_os("TCPLADDER_NO_HELPER").is_none() => {
+                match super::helper::helper_path() {
+                    Some(helper) => Self::open_helper(&helper, options),
+                    None => Self::open_here(options),
+                }
+            }
+            opened => opened,
+        }
+    }
+
+    /// Lets the helper capture; it writes the save file itself.
+    fn open_helper(helper: &Path, options: &LiveOptions) -> Result<Self, LiveError> {
+        let capture = super::helper::HelperCapture::spawn(helper, options)?;
+        let link = capture.link();
+        Ok(Self { source: Source::Helper(capture), link, save: None, device: options.device.clone() })
+    }
+
+    /// Opens the device in this process (which needs the capability itself).
+    pub fn open_here(options: &LiveOptions) -> Result<Self, LiveError> {
         let device = options.device.clone();
         let classify = |err: pcap::Error| classify_open_error(&device, options.promisc, &err);
         let capture = pcap::Capture::from_device(device.as_str())
@@ -145,7 +172,12 @@ impl LiveCapture {
             Some(path) => Some(open_save(&capture, path, options.snaplen)?),
             None => None,
         };
-        Ok(Self { capture, link, save, device })
+        Ok(Self { source: Source::Here(capture), link, save, device })
+    }
+
+    /// True when the capture helper reads the interface for this process.
+    pub fn through_helper(&self) -> bool {
+        matches!(self.source, Source::Helper(_))
     }
 
     /// The link type of the packets.
@@ -155,7 +187,15 @@ impl LiveCapture {
 
     /// The next packet, `Ok(None)` when the read timed out, after saving it if a save file is set.
     pub fn next(&mut self, mut consume: impl FnMut(i64, &[u8])) -> Result<Option<()>, LiveError> {
-        match self.capture.next_packet() {
+        let capture = match &mut self.source {
+            Source::Here(capture) => capture,
+            Source::Helper(helper) => {
+                return helper
+                    .next(IDLE_WAIT, consume)
+                    .map_err(|message| LiveError::Device { device: self.device.clone(), message });
+            }
+        };
+        match capture.next_packet() {
             Ok(packet) => {
                 let ts_nanos = super::ts_nanos(packet.header);
                 match &mut self.save {
@@ -179,7 +219,10 @@ impl LiveCapture {
 
     /// Packets the kernel handed over and dropped so far, when libpcap knows.
     pub fn stats(&mut self) -> Option<(u32, u32)> {
-        self.capture.stats().ok().map(|s| (s.received, s.dropped))
+        match &mut self.source {
+            Source::Here(capture) => capture.stats().ok().map(|s| (s.received, s.dropped)),
+            Source::Helper(helper) => helper.stats(),
+        }
     }
 
     /// Flushes the save file.

@@ -3,6 +3,7 @@
 //! used here and nowhere else), and a pcapng writer.
 
 pub mod file;
+pub mod helper;
 pub mod live;
 pub mod pcapng;
 pub mod reader;

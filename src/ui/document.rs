@@ -130,6 +130,13 @@ impl Document {
         }
         if self.rows.len() != rows_before {
             self.rows_version = next_rows_version();
+            // The table's rows count against a live capture's memory limit too: their average
+            // size, over the newest rows.
+            let newest = &self.rows[self.rows.len().saturating_sub(256)..];
+            if !newest.is_empty() {
+                let average = newest.iter().map(ConnRow::bytes).sum::<usize>() / newest.len();
+                self.engine.set_extra_bytes_per_connection(average as u64);
+            }
         }
         if self.selected_conn.is_none() {
             self.selected_conn = self.rows.first().map(|row| row.id);

@@ -233,7 +233,7 @@ impl LivePanel {
             if running { self.packets as f64 / elapsed } else { 0.0 }
         ));
         if let Some(engine) = document.map(|d| &d.engine) {
-            let held = engine.memory_bytes() as f64 / f64::from(1u32 << 20);
+            let held = engine.held_bytes() as f64 / f64::from(1u32 << 20);
             ui.label(format!("holding {held:.1} MB of {} MB", self.memory_limit_mb));
             let stats = engine.stats();
             if stats.evicted_connections > 0 {
