@@ -201,7 +201,7 @@ pub fn filters_ui(ui: &mut Ui, table: &mut TableState) {
 }
 
 const COLUMNS: [(&str, f32, Option<SortKey>); 9] = [
-    ("id", 44.0, Some(SortKey::Id)),
+    ("id", 64.0, Some(SortKey::Id)),
     ("client", 150.0, None),
     ("server", 150.0, None),
     ("pkts", 52.0, Some(SortKey::Packets)),
