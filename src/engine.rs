@@ -117,9 +117,15 @@ impl Engine {
         self.record_bytes() + self.segment_bytes() + self.tracker.index_bytes() as u64 + extra
     }
 
-    /// [`Self::memory_bytes`] as of the last check against the limit (cheap to ask every frame).
+    /// [`Self::memory_bytes`] as of the last check against the limit or [`Self::measure_held`]
+    /// (cheap to ask every frame).
     pub fn held_bytes(&self) -> u64 {
         self.held_bytes
+    }
+
+    /// Updates [`Self::held_bytes`] now (it walks every connection).
+    pub fn measure_held(&mut self) {
+        self.held_bytes = self.memory_bytes();
     }
 
     /// Counts `bytes` more per connection against the limit: what the caller keeps beside each.

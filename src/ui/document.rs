@@ -138,6 +138,7 @@ impl Document {
                 self.engine.set_extra_bytes_per_connection(average as u64);
             }
         }
+        self.engine.measure_held();
         if self.selected_conn.is_none() {
             self.selected_conn = self.rows.first().map(|row| row.id);
         }

@@ -182,7 +182,7 @@ impl LivePanel {
     pub fn ui(&mut self, ctx: &egui::Context, document: Option<&Document>) -> bool {
         let mut open = self.open;
         let mut clear = false;
-        egui::Window::new("Live capture").open(&mut open).resizable(false).show(ctx, |ui| {
+        egui::Window::new("Live capture").open(&mut open).resizable(false).min_width(440.0).show(ctx, |ui| {
             clear = self.contents_ui(ui, document);
         });
         self.open = open;
@@ -233,8 +233,13 @@ impl LivePanel {
             if running { self.packets as f64 / elapsed } else { 0.0 }
         ));
         if let Some(engine) = document.map(|d| &d.engine) {
-            let held = engine.held_bytes() as f64 / f64::from(1u32 << 20);
-            ui.label(format!("holding {held:.1} MB of {} MB", self.memory_limit_mb));
+            let held = engine.held_bytes();
+            let held = if held < 1 << 20 {
+                format!("{:.0} kB", held as f64 / 1024.0)
+            } else {
+                format!("{:.1} MB", held as f64 / f64::from(1u32 << 20))
+            };
+            ui.label(format!("holding {held} of {} MB", self.memory_limit_mb));
             let stats = engine.stats();
             if stats.evicted_connections > 0 {
                 let note = format!(
