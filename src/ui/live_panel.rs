@@ -14,6 +14,8 @@ use super::document::Document;
 
 /// How often the table's rows are recomputed while packets arrive.
 const ROW_REFRESH: Duration = Duration::from_millis(250);
+/// Above this many rows, the table is refreshed four times less often.
+const MANY_ROWS: usize = 20_000;
 /// Time per frame spent taking in captured packets, at most.
 const INGEST_BUDGET: Duration = Duration::from_millis(30);
 
@@ -155,7 +157,14 @@ impl LivePanel {
                 LiveEvent::Stopped { error } => stopped = Some(error),
             }
         }
-        let refresh = self.last_refresh.elapsed() >= ROW_REFRESH || stopped.is_some();
+        // With many connections a refresh costs more: do it less often, so a flood leaves the
+        // window time to draw.
+        let rows = match &action {
+            LiveAction::Started(new) => new.rows.len(),
+            LiveAction::None => document.as_ref().map_or(0, |d| d.rows.len()),
+        };
+        let every = if rows > MANY_ROWS { ROW_REFRESH * 4 } else { ROW_REFRESH };
+        let refresh = self.last_refresh.elapsed() >= every || stopped.is_some();
         if refresh {
             self.last_refresh = Instant::now();
             match &mut action {
