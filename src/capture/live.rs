@@ -129,10 +129,10 @@ impl LiveCapture {
     /// capture here, the capture helper does it when it is installed (see [`super::helper`]).
     pub fn open(options: &LiveOptions) -> Result<Self, LiveError> {
         match Self::open_here(options) {
-            Err(LiveError::Permission { .. }) if std::env::var_os("TCPLADDER_NO_HELPER").is_none() => {
+            Err(err @ LiveError::Permission { .. }) if std::env::var_os("TCPLADDER_NO_HELPER").is_none() => {
                 match super::helper::helper_path() {
                     Some(helper) => Self::open_helper(&helper, options),
-                    None => Self::open_here(options),
+                    None => Err(err),
                 }
             }
             opened => opened,
