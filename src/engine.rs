@@ -113,8 +113,14 @@ impl Engine {
     /// Bytes held for the connections: their records, what they own on the heap, and the index
     /// that finds them by 4-tuple.
     pub fn memory_bytes(&self) -> u64 {
-        let extra = self.extra_bytes_per_connection * self.tracker.connections().len() as u64;
-        self.record_bytes() + self.segment_bytes() + self.tracker.index_bytes() as u64 + extra
+        let connections: u64 = self.tracker.connections().iter().map(|c| self.bytes_of(c)).sum();
+        connections + self.tracker.index_bytes() as u64
+    }
+
+    /// What one connection counts against the limit: its record, its heap, and what the viewer
+    /// keeps beside it.
+    fn bytes_of(&self, connection: &Connection) -> u64 {
+        (std::mem::size_of::<Connection>() + connection.heap_bytes()) as u64 + self.extra_bytes_per_connection
     }
 
     /// [`Self::memory_bytes`] as of the last check against the limit or [`Self::measure_held`]
@@ -158,7 +164,6 @@ impl Engine {
         // Keep the newest connections that fit in the target share of the limit, beside the
         // index (whose table keeps its size: new connections reuse it).
         let target = (limit / 100 * EVICT_TO_PERCENT).saturating_sub(self.tracker.index_bytes() as u64);
-        let per_connection = std::mem::size_of::<Connection>() as u64 + self.extra_bytes_per_connection;
         let mut held = 0u64;
         let keep = self
             .tracker
@@ -166,7 +171,7 @@ impl Engine {
             .iter()
             .rev()
             .take_while(|c| {
-                held += per_connection + c.heap_bytes() as u64;
+                held += self.bytes_of(c);
                 held <= target
             })
             .count();

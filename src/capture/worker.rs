@@ -107,11 +107,10 @@ fn run(options: &LiveOptions, stop: &AtomicBool, sender: &SyncSender<LiveEvent>,
             last_sent = Instant::now();
         }
     }
-    send_batch(&mut live, &mut batch, sender);
-    if let Err(err) = live.flush() {
-        error.get_or_insert(err.to_string());
+    // The last batch flushes the save file; when that fails it has already reported Stopped.
+    if send_batch(&mut live, &mut batch, sender) {
+        let _ = sender.send(LiveEvent::Stopped { error });
     }
-    let _ = sender.send(LiveEvent::Stopped { error });
     notify();
 }
 

@@ -101,8 +101,8 @@ impl Document {
         let first_id = self.engine.first_connection_id();
         let evicted_rows = self.rows.iter().take_while(|row| row.id < first_id).count();
         let rows_before = self.rows.len();
+        let mut changed = evicted_rows > 0;
         if evicted_rows > 0 {
-            self.rows_version = next_rows_version();
             self.rows.drain(..evicted_rows);
             self.row_lens.drain(..evicted_rows.min(self.row_lens.len()));
             if self.selected_conn.is_some_and(|id| id < first_id) {
@@ -120,7 +120,7 @@ impl Document {
                 (Some(slot), Some(known)) => {
                     *slot = ConnRow::new(connection, end);
                     *known = len;
-                    self.rows_version = next_rows_version();
+                    changed = true;
                 }
                 _ => {
                     self.rows.push(ConnRow::new(connection, end));
@@ -129,7 +129,7 @@ impl Document {
             }
         }
         if self.rows.len() != rows_before {
-            self.rows_version = next_rows_version();
+            changed = true;
             // The table's rows count against a live capture's memory limit too: their average
             // size, over the newest rows.
             let newest = &self.rows[self.rows.len().saturating_sub(256)..];
@@ -137,6 +137,9 @@ impl Document {
                 let average = newest.iter().map(ConnRow::bytes).sum::<usize>() / newest.len();
                 self.engine.set_extra_bytes_per_connection(average as u64);
             }
+        }
+        if changed {
+            self.rows_version = next_rows_version();
         }
         self.engine.measure_held();
         if self.selected_conn.is_none() {

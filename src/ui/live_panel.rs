@@ -133,8 +133,8 @@ impl LivePanel {
         let mut document = document;
         let mut stopped = None;
         let polling = Instant::now();
-        // A frame spends at most this long taking in packets; the rest waits for the next
-        // frame (requested below), so the window stays responsive at any packet rate.
+        // A frame spends at most this long taking in packets; the rest waits for the next frame
+        // (the capture thread wakes the window after each batch), so drawing is never starved.
         while polling.elapsed() < INGEST_BUDGET {
             let Ok(event) = handle.events.try_recv() else { break };
             match event {
@@ -159,21 +159,15 @@ impl LivePanel {
         }
         // With many connections a refresh costs more: do it less often, so a flood leaves the
         // window time to draw.
-        let rows = match &action {
-            LiveAction::Started(new) => new.rows.len(),
-            LiveAction::None => document.as_ref().map_or(0, |d| d.rows.len()),
+        let target = match &mut action {
+            LiveAction::Started(new) => Some(new.as_mut()),
+            LiveAction::None => document,
         };
-        let every = if rows > MANY_ROWS { ROW_REFRESH * 4 } else { ROW_REFRESH };
-        let refresh = self.last_refresh.elapsed() >= every || stopped.is_some();
-        if refresh {
-            self.last_refresh = Instant::now();
-            match &mut action {
-                LiveAction::Started(new) => new.refresh_rows(),
-                LiveAction::None => {
-                    if let Some(document) = document {
-                        document.refresh_rows();
-                    }
-                }
+        if let Some(target) = target {
+            let every = if target.rows.len() > MANY_ROWS { ROW_REFRESH * 4 } else { ROW_REFRESH };
+            if self.last_refresh.elapsed() >= every || stopped.is_some() {
+                self.last_refresh = Instant::now();
+                target.refresh_rows();
             }
         }
         if let Some(error) = stopped {
