@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use std::collections::BTreeSet;
 use tcpladder::capture::live::{LiveCapture, LiveOptions};
@@ -43,6 +43,33 @@ pub struct Cli {
     pub memory_limit: Option<u64>,
 }
 
+/// What to capture live, for `watch` and `capture`.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (`lo` on Linux, `lo0` on macOS).
+    #[arg(short = 'i', long, default_value = if cfg!(target_os = "macos") { "lo0" } else { "lo" })]
+    interface: String,
+    /// BPF capture filter, as for tcpdump (e.g. "tcp port 8080").
+    #[arg(short = 'f', long)]
+    filter: Option<String>,
+    /// Also write every packet to this file (pcap, or pcapng by extension).
+    #[arg(short = 'w', long)]
+    write: Option<PathBuf>,
+    /// Bytes to keep of each packet (128 keeps every header).
+    #[arg(long, default_value_t = 262_144)]
+    snaplen: i32,
+    /// Promiscuous mode (needs cap_net_admin as well).
+    #[arg(long)]
+    promisc: bool,
+}
+
+impl LiveArgs {
+    fn options(self) -> LiveOptions {
+        let Self { interface, filter, write, snaplen, promisc } = self;
+        LiveOptions { device: interface, filter, snaplen, promisc, save: write }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open a capture in the window (the same as `tcpladder FILE`).
@@ -70,45 +97,22 @@ pub enum Command {
     /// Open the window capturing live at once, like `wireshark -k -i IFACE` (the memory limit
     /// is `--memory-limit`, 1024 MB unless given).
     Watch {
-        /// Interface to capture on (`lo` on Linux, `lo0` on macOS).
-        #[arg(short = 'i', long, default_value = if cfg!(target_os = "macos") { "lo0" } else { "lo" })]
-        interface: String,
-        /// BPF capture filter, as for tcpdump (e.g. "tcp port 8080").
-        #[arg(short = 'f', long)]
-        filter: Option<String>,
-        /// Also write every packet to this file (pcap, or pcapng by extension).
-        #[arg(short = 'w', long)]
-        write: Option<PathBuf>,
-        /// Bytes to keep of each packet (128 keeps every header).
-        #[arg(long, default_value_t = 262_144)]
-        snaplen: i32,
+        #[command(flatten)]
+        live: LiveArgs,
     },
     /// Capture live without a window, then print what `conns` prints.
     Capture {
-        /// Interface to capture on (`lo` on Linux, `lo0` on macOS).
-        #[arg(short = 'i', long, default_value = if cfg!(target_os = "macos") { "lo0" } else { "lo" })]
-        interface: String,
-        /// BPF capture filter, as for tcpdump (e.g. "tcp port 8080").
-        #[arg(short = 'f', long)]
-        filter: Option<String>,
+        #[command(flatten)]
+        live: LiveArgs,
         /// Stop after this many seconds.
         #[arg(long)]
         duration: Option<f64>,
         /// Stop after this many packets.
         #[arg(long)]
         count: Option<u64>,
-        /// Also write the packets to this file (pcap).
-        #[arg(short = 'w', long)]
-        write: Option<PathBuf>,
         /// Print a JSON array instead of a table.
         #[arg(long)]
         json: bool,
-        /// Bytes to keep of each packet.
-        #[arg(long, default_value_t = 262_144)]
-        snaplen: i32,
-        /// Promiscuous mode (needs cap_net_admin as well).
-        #[arg(long)]
-        promisc: bool,
     },
     /// Perform a TCP scenario for real on loopback while capturing it, and explain it.
     /// Without NAME, list the lessons.
@@ -180,10 +184,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match command {
         Command::Open { file } => open(Some(file)),
-        Command::Watch { interface, filter, write, snaplen } => {
-            let options = LiveOptions { device: interface, filter, save: write, snaplen, ..LiveOptions::loopback() };
+        Command::Watch { live } => {
             let limit_mb = cli.memory_limit.unwrap_or(DEFAULT_LIVE_MEMORY_LIMIT_MB);
-            window(tcpladder::ui::Start::Live { options, memory_limit_mb: limit_mb })
+            window(tcpladder::ui::Start::Live { options: live.options(), memory_limit_mb: limit_mb })
         }
         Command::Conns { file, json } => conns(&file, config, json),
         Command::Lesson { name } => lesson(name.as_deref(), config),
@@ -197,10 +200,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let kind = ChartKind::from_slug(&kind).context("unknown chart")?;
             chart(&file, config, kind, conn, png.then_some(scale), output.as_deref())
         }
-        Command::Capture { interface, filter, duration, count, write, json, snaplen, promisc } => {
-            let options = LiveOptions { device: interface, filter, snaplen, promisc, save: write };
-            capture(&options, config, duration, count, json)
-        }
+        Command::Capture { live, duration, count, json } => capture(&live.options(), config, duration, count, json),
         Command::Packets { file, conn, json, absolute } => packets(&file, config, conn, json, numbering(absolute)),
         Command::Ladder { file, conn, absolute } => ladder(&file, config, conn, numbering(absolute)),
     }
