@@ -64,6 +64,9 @@ pub struct Engine {
     extra_bytes_per_connection: u64,
     /// [`Self::memory_bytes`] at the last check against the limit.
     held_bytes: u64,
+    /// Connections evicted and not yet taken by [`Self::take_evicted`]: freeing many is slow,
+    /// and a caller sharing the engine frees them where it holds no lock.
+    evicted: Vec<Connection>,
 }
 
 impl Engine {
@@ -76,6 +79,7 @@ impl Engine {
             memory_limit_bytes: config.memory_limit_bytes,
             extra_bytes_per_connection: 0,
             held_bytes: 0,
+            evicted: Vec::new(),
         }
     }
 
@@ -175,10 +179,17 @@ impl Engine {
                 held <= target
             })
             .count();
-        let (connections, segments) = self.tracker.evict_oldest(keep);
+        let evicted = self.tracker.evict_oldest(keep);
         self.held_bytes = self.memory_bytes();
-        self.stats.evicted_connections += connections as u64;
-        self.stats.evicted_segments += segments as u64;
+        self.stats.evicted_connections += evicted.len() as u64;
+        self.stats.evicted_segments += evicted.iter().map(|c| c.segments.len() as u64).sum::<u64>();
+        // What the caller did not take since the last eviction is freed now.
+        self.evicted = evicted;
+    }
+
+    /// The connections evicted last, for the caller to free when it suits it.
+    pub fn take_evicted(&mut self) -> Vec<Connection> {
+        std::mem::take(&mut self.evicted)
     }
 
     /// The id of the oldest connection still held; older ones were dropped to bound memory.

@@ -101,7 +101,7 @@ fn a_memory_limit_drops_the_oldest_connections_and_keeps_the_newest_whole() {
 fn a_live_document_drops_the_rows_of_dropped_connections() {
     use tcpladder::capture::worker::FrameBatch;
     let mut document =
-        tcpladder::ui::document::Document::live("live capture on lo", tcpladder::decode::LinkType::RawIp, 1 << 20);
+        tcpladder::ui::document::Document::live("live capture on lo", tcpladder::decode::LinkType::RawIp, 1 << 20, 1);
     let mut batch = FrameBatch::default();
     for (i, frame) in stream(5_000).iter().enumerate() {
         let start = batch.bytes.len();

@@ -32,7 +32,7 @@ fn wait_until_loaded(harness: &mut Harness<'static, TcpLadderApp>) {
 #[test]
 fn the_bundled_sample_opens_with_a_handshake_drawn_and_a_hint() {
     let harness = open(None);
-    assert!(harness.state().document().is_some_and(|d| d.rows.len() == 1));
+    assert!(harness.state().with_document(|d| d.is_some_and(|d| d.rows.len() == 1)));
     harness.get_by_label_contains("This is a bundled sample");
     harness.get_by_label_contains("frame 1: [S] seq 0");
     harness.get_by_label("client state SYN_SENT");
@@ -75,14 +75,14 @@ fn the_keyboard_walks_the_segments() {
     let mut harness = open(Some(sample("refused.pcap")));
     harness.key_press(egui::Key::J);
     harness.run_steps(2);
-    assert_eq!(harness.state().document().and_then(|d| d.selected_segment), Some(0));
+    assert_eq!(harness.state().with_document(|d| d.and_then(|d| d.selected_segment)), Some(0));
     harness.key_press(egui::Key::J);
     harness.run_steps(2);
-    assert_eq!(harness.state().document().and_then(|d| d.selected_segment), Some(1));
+    assert_eq!(harness.state().with_document(|d| d.and_then(|d| d.selected_segment)), Some(1));
     harness.get_by_label_contains("The client received a RST");
     harness.key_press(egui::Key::Home);
     harness.run_steps(2);
-    assert_eq!(harness.state().document().and_then(|d| d.selected_segment), Some(0));
+    assert_eq!(harness.state().with_document(|d| d.and_then(|d| d.selected_segment)), Some(0));
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn a_broken_pipe_shows_the_reset_and_its_finding() {
     assert_eq!(harness.get_all_by_label("broken_pipe").count(), 2);
     harness.get_by_label("frame 7").click();
     harness.run_steps(3);
-    assert_eq!(harness.state().document().and_then(|d| d.selected_segment), Some(6));
+    assert_eq!(harness.state().with_document(|d| d.and_then(|d| d.selected_segment)), Some(6));
     harness.get_by_label_contains("The client received a RST");
 }
 
@@ -103,7 +103,7 @@ fn a_file_that_is_not_a_capture_shows_its_error_in_the_window() {
     std::fs::write(&path, b"not a capture").unwrap_or_else(|err| panic!("{err}"));
     let harness = open(Some(path.clone()));
     harness.get_by_label_contains("not a pcap or pcapng capture");
-    assert!(harness.state().document().is_none());
+    assert!(harness.state().with_document(|d| d.is_none()));
     let _ = std::fs::remove_file(path);
 }
 
@@ -145,9 +145,12 @@ fn loading_shows_progress_and_can_be_cancelled() {
     harness.get_by_label_contains("Reading ");
     harness.get_by_label("Cancel").click();
     wait_until_loaded(&mut harness);
-    let document = harness.state().document().unwrap_or_else(|| panic!("no document after cancel"));
-    assert!(document.cancelled, "the load finished before Cancel was seen");
-    assert!(document.engine.stats().packets < 1_200_000, "cancelled early, keeping what was read");
+    let (cancelled, packets) = harness
+        .state()
+        .with_document(|d| d.map(|d| (d.cancelled, d.engine.stats().packets)))
+        .unwrap_or_else(|| panic!("no document after cancel"));
+    assert!(cancelled, "the load finished before Cancel was seen");
+    assert!(packets < 1_200_000, "cancelled early, keeping what was read");
     harness.get_by_label_contains("Loading cancelled: showing the");
     let _ = std::fs::remove_file(path);
 }
@@ -227,7 +230,8 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
     harness.get_by_label("Start").click();
     harness.run_steps(2);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !harness.state().document().is_some_and(|d| d.path.to_string_lossy().starts_with("live capture on")) {
+    while !harness.state().with_document(|d| d.is_some_and(|d| d.path.to_string_lossy().starts_with("live capture on")))
+    {
         assert!(Instant::now() < deadline, "the capture did not start: {:?}", harness.state().live.error);
         std::thread::sleep(Duration::from_millis(10));
         harness.step();
@@ -236,8 +240,7 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !harness
         .state()
-        .document()
-        .is_some_and(|d| d.rows.first().is_some_and(|r| r.conn_state == "SF" && r.packets == 10))
+        .with_document(|d| d.is_some_and(|d| d.rows.first().is_some_and(|r| r.conn_state == "SF" && r.packets == 10)))
     {
         assert!(Instant::now() < deadline, "the connection did not appear");
         std::thread::sleep(Duration::from_millis(10));
@@ -277,18 +280,20 @@ fn a_lesson_in_the_window_shows_the_errno_on_its_segment() {
         harness.step();
     }
     harness.run_steps(4);
-    let document = harness.state().document().unwrap_or_else(|| panic!("no document"));
-    assert!(document.path.to_string_lossy().starts_with("live capture on"));
-    assert!(
-        document.annotations.iter().any(|(_, text)| text == "client write() → EPIPE"),
-        "{:?}",
-        document.annotations
-    );
+    let (path, annotations) = harness
+        .state()
+        .with_document(|d| d.map(|d| (d.path.clone(), d.annotations.clone())))
+        .unwrap_or_else(|| panic!("no document"));
+    assert!(path.to_string_lossy().starts_with("live capture on"));
+    assert!(annotations.iter().any(|(_, text)| text == "client write() → EPIPE"), "{annotations:?}");
     harness.get_by_label("→ EPIPE");
     harness.get_by_label_contains("client write() → EPIPE");
     harness.get_by_label("play ▶").click();
     harness.run_steps(2);
-    assert!(harness.state().document().is_some_and(|d| d.selected_segment.is_some()), "play selects segments");
+    assert!(
+        harness.state().with_document(|d| d.is_some_and(|d| d.selected_segment.is_some())),
+        "play selects segments"
+    );
 }
 
 #[test]
@@ -349,7 +354,7 @@ fn marked_connections_and_the_chart_export_from_the_menu() {
     harness.get_by_label_contains("Packets of the marked connections as pcapng").click();
     harness.run_steps(3);
     let saved = dir.join("marked-connections.pcapng");
-    let packets: u64 = harness.state().document().map_or(0, |d| d.rows.iter().map(|r| r.packets).sum());
+    let packets: u64 = harness.state().with_document(|d| d.map_or(0, |d| d.rows.iter().map(|r| r.packets).sum()));
     let reread = tcpladder(&["conns", "--json", saved.to_str().unwrap_or_default()]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&reread.stdout).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(rows.len(), 2, "both marked connections");
@@ -361,7 +366,7 @@ fn marked_connections_and_the_chart_export_from_the_menu() {
     harness.run_steps(2);
     harness.get_by_label_contains("Chart as PNG").click();
     harness.run_steps(3);
-    let selected = harness.state().document().and_then(|d| d.selected_conn).unwrap_or(0);
+    let selected = harness.state().with_document(|d| d.and_then(|d| d.selected_conn)).unwrap_or(0);
     let png = std::fs::read(dir.join(format!("connection-{selected}-tcptrace.png"))).unwrap_or_default();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG of the chart");
     let _ = std::fs::remove_dir_all(dir);
@@ -381,6 +386,6 @@ fn a_damaged_capture_says_where_in_the_window_and_keeps_what_came_before() {
     let harness = open(Some(path.clone()));
     harness.get_by_label_contains(&format!("after packet 3 (at byte {offset})"));
     harness.get_by_label_contains("Everything before it is shown");
-    assert_eq!(harness.state().document().map(|d| d.engine.stats().packets), Some(3));
+    assert_eq!(harness.state().with_document(|d| d.map(|d| d.engine.stats().packets)), Some(3));
     let _ = std::fs::remove_file(path);
 }

@@ -58,6 +58,22 @@ impl LiveHandle {
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+
+    /// The events, for the thread that analyses them, and the means to stop the capture.
+    pub fn into_parts(self) -> (Receiver<LiveEvent>, CaptureStop) {
+        (self.events, CaptureStop(self.stop))
+    }
+}
+
+/// Stops a running capture from another thread than the one taking its events.
+#[derive(Debug, Clone)]
+pub struct CaptureStop(Arc<AtomicBool>);
+
+impl CaptureStop {
+    /// Asks the capture to stop; it flushes the save file and reports `Stopped`.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Starts capturing with `options` on a new thread; `notify` wakes the reader after each event.

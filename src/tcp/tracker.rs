@@ -69,15 +69,14 @@ impl Tracker {
         self.connections.get_mut(index)
     }
 
-    /// Drops the oldest connections until at most `keep` are held; returns how many connections
-    /// and segments were dropped. Ids of the others do not change.
-    pub fn evict_oldest(&mut self, keep: usize) -> (usize, usize) {
+    /// Removes the oldest connections until at most `keep` are held and returns them. Ids of the
+    /// others do not change.
+    pub fn evict_oldest(&mut self, keep: usize) -> Vec<Connection> {
         let count = self.connections.len().saturating_sub(keep);
         if count == 0 {
-            return (0, 0);
+            return Vec::new();
         }
         let evicted: Vec<Connection> = self.connections.drain(..count).collect();
-        let segments = evicted.iter().map(|c| c.segments.len()).sum();
         for connection in &evicted {
             let key = FlowKey::new(connection.client, connection.server);
             if self.by_flow.get(&key) == Some(&connection.id) {
@@ -85,7 +84,7 @@ impl Tracker {
             }
         }
         self.first_id = self.first_id.saturating_add(u32::try_from(count).unwrap_or(u32::MAX));
-        (count, segments)
+        evicted
     }
 
     /// The id of the oldest connection still held (all before it were evicted).
@@ -100,7 +99,7 @@ impl Tracker {
         if !flags.syn() || flags.ack() {
             return false;
         }
-        let Some(connection) = self.connections.get(id as usize) else {
+        let Some(connection) = self.connection(id) else {
             return true;
         };
         let side = &connection.sides[connection.direction_of(packet).sender()];
@@ -172,13 +171,17 @@ mod tests {
         for port in 0..10u16 {
             tracker.ingest(u32::from(port) + 1, 0, &syn_from(port));
         }
-        assert_eq!(tracker.evict_oldest(4), (6, 6));
+        assert_eq!(tracker.evict_oldest(4).len(), 6);
         assert_eq!(tracker.first_id(), 6);
         assert!(tracker.connection(5).is_none());
         assert_eq!(tracker.connection(7).map(|c| c.id), Some(7));
         assert_eq!(tracker.connections().len(), 4);
         // A packet of an evicted flow starts a new connection with the next id.
         assert_eq!(tracker.ingest(11, 1, &syn_from(0)), 10);
+        // A retransmitted SYN of a held connection stays in it: the connection is found by id,
+        // not by its place among those held.
+        assert_eq!(tracker.ingest(12, 2, &syn_from(8)), 8);
+        assert_eq!(tracker.connection(8).map(|c| c.segments.len()), Some(2));
     }
 
     #[test]

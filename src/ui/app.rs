@@ -137,9 +137,13 @@ impl TcpLadderApp {
         &self.settings
     }
 
-    /// The open document, once loaded.
-    pub fn document(&self) -> Option<&Document> {
-        self.document.as_ref()
+    /// Reads the open document, once loaded. Between frames, a live capture's document is with
+    /// its analysis thread: it is read there.
+    pub fn with_document<R>(&self, read: impl FnOnce(Option<&Document>) -> R) -> R {
+        match &self.document {
+            Some(document) => read(Some(document)),
+            None => self.live.with_lent(read),
+        }
     }
 
     /// Receives what the loader sent, within a small time budget per frame.
@@ -197,8 +201,7 @@ impl TcpLadderApp {
     /// Moves a lesson along; falls back to its recording when capturing is not possible.
     fn poll_lesson(&mut self, ctx: &egui::Context) {
         let Some(run) = &mut self.lesson else { return };
-        let live_document =
-            self.document.as_ref().is_some_and(|d| d.path.to_string_lossy().starts_with("live capture"));
+        let live_document = self.document.as_ref().is_some_and(|d| d.capture_id.is_some());
         let capturing = self.live.running() && live_document;
         let failed = if self.live.running() { None } else { self.live.error.clone() };
         if let (Some(error), true, Some(sample)) =
@@ -236,7 +239,7 @@ impl TcpLadderApp {
 
     /// Takes in what the live capture read; follows the newest segment when asked to.
     fn poll_live(&mut self) {
-        if let LiveAction::Started(document) = self.live.poll(self.document.as_mut()) {
+        if let LiveAction::Started(document) = self.live.poll(&mut self.document) {
             if let Some(loading) = self.loading.take() {
                 loading.handle.cancel();
             }
@@ -811,7 +814,8 @@ impl eframe::App for TcpLadderApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         let frame_started = std::time::Instant::now();
         self.draw(ui);
-        self.frame_log.record(frame_started.elapsed());
+        self.frame_log.record(frame_started.elapsed(), self.live.waited);
+        self.live.lend(&mut self.document);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -54,6 +54,20 @@ pub struct Document {
     row_lens: Vec<usize>,
     /// Notes to show on the arrows of these frames (what a lesson's applications saw).
     pub annotations: Vec<(u32, String)>,
+    /// The live capture that fills this document, if any.
+    pub capture_id: Option<u64>,
+    /// Where an unfinished row refresh goes on: the next connection id to look at.
+    refresh_from: Option<u32>,
+    /// The unfinished row refresh changed some rows.
+    refresh_changed: bool,
+    /// Rows of evicted connections, not yet taken by [`Self::take_evicted`].
+    evicted_rows: Vec<ConnRow>,
+}
+
+/// Connections and rows a live document let go of, to be freed where no lock is held.
+pub struct Evicted {
+    pub connections: Vec<Connection>,
+    pub rows: Vec<ConnRow>,
 }
 
 impl Document {
@@ -76,15 +90,20 @@ impl Document {
             frame_request: None,
             row_lens: Vec::new(),
             annotations: Vec::new(),
+            capture_id: None,
+            refresh_from: None,
+            refresh_changed: false,
+            evicted_rows: Vec::new(),
         }
     }
 
-    /// An empty document that a live capture fills; `label` names it where a path would. Above
-    /// `memory_limit_bytes` the oldest connections are dropped.
-    pub fn live(label: &str, link: LinkType, memory_limit_bytes: u64) -> Self {
+    /// An empty document that live capture `capture_id` fills; `label` names it where a path
+    /// would. Above `memory_limit_bytes` the oldest connections are dropped.
+    pub fn live(label: &str, link: LinkType, memory_limit_bytes: u64, capture_id: u64) -> Self {
         let config = crate::EngineConfig { memory_limit_bytes: Some(memory_limit_bytes), ..Default::default() };
         let engine = crate::Engine::new(link, config);
-        Self::new(Loaded { path: PathBuf::from(label), engine, rows: Vec::new(), damage: None, cancelled: false })
+        let loaded = Loaded { path: PathBuf::from(label), engine, rows: Vec::new(), damage: None, cancelled: false };
+        Self { capture_id: Some(capture_id), ..Self::new(loaded) }
     }
 
     /// Feeds captured frames to the engine.
@@ -94,25 +113,42 @@ impl Document {
         }
     }
 
-    /// Recomputes the rows of connections that grew since the last call (a live capture), and
-    /// drops the rows of connections the engine evicted to bound memory.
+    /// Recomputes every row that is out of date ([`Self::refresh_rows_within`] without a limit).
     pub fn refresh_rows(&mut self) {
+        self.refresh_rows_within(std::time::Duration::MAX);
+    }
+
+    /// Recomputes the rows of connections that grew since the last pass (a live capture), and
+    /// drops the rows of connections the engine evicted to bound memory. Stops after about
+    /// `budget` and goes on at the next call; true when a pass finished.
+    pub fn refresh_rows_within(&mut self, budget: std::time::Duration) -> bool {
+        let started = std::time::Instant::now();
         let end = self.engine.capture_end_nanos();
         let first_id = self.engine.first_connection_id();
         let evicted_rows = self.rows.iter().take_while(|row| row.id < first_id).count();
         let rows_before = self.rows.len();
-        let mut changed = evicted_rows > 0;
         if evicted_rows > 0 {
-            self.rows.drain(..evicted_rows);
+            // What the caller did not take since the last eviction is freed now.
+            self.evicted_rows = self.rows.drain(..evicted_rows).collect();
             self.row_lens.drain(..evicted_rows.min(self.row_lens.len()));
             if self.selected_conn.is_some_and(|id| id < first_id) {
                 self.selected_conn = None;
                 self.selected_segment = None;
             }
+            // Views keep row ids: they must not keep the evicted ones.
+            self.rows_version = next_rows_version();
         }
         // Rows that came with the document have no recorded length: recompute them once.
         self.row_lens.resize(self.rows.len(), usize::MAX);
-        for connection in self.engine.connections() {
+        let from = self.refresh_from.take().unwrap_or(first_id).max(first_id);
+        let connections = self.engine.connections();
+        let skip = from.saturating_sub(first_id) as usize;
+        for (looked, connection) in connections.iter().skip(skip).enumerate() {
+            // Reading the clock is not free: look at it every few dozen connections.
+            if looked % 32 == 31 && started.elapsed() >= budget {
+                self.refresh_from = Some(connection.id);
+                break;
+            }
             let len = connection.segments.len();
             let index = connection.id.saturating_sub(first_id) as usize;
             match (self.rows.get_mut(index), self.row_lens.get_mut(index)) {
@@ -120,7 +156,7 @@ impl Document {
                 (Some(slot), Some(known)) => {
                     *slot = ConnRow::new(connection, end);
                     *known = len;
-                    changed = true;
+                    self.refresh_changed = true;
                 }
                 _ => {
                     self.rows.push(ConnRow::new(connection, end));
@@ -129,7 +165,7 @@ impl Document {
             }
         }
         if self.rows.len() != rows_before {
-            changed = true;
+            self.refresh_changed = true;
             // The table's rows count against a live capture's memory limit too: their average
             // size, over the newest rows.
             let newest = &self.rows[self.rows.len().saturating_sub(256)..];
@@ -138,13 +174,23 @@ impl Document {
                 self.engine.set_extra_bytes_per_connection(average as u64);
             }
         }
-        if changed {
+        if self.refresh_from.is_some() {
+            return false;
+        }
+        if std::mem::take(&mut self.refresh_changed) {
             self.rows_version = next_rows_version();
         }
         self.engine.measure_held();
         if self.selected_conn.is_none() {
             self.selected_conn = self.rows.first().map(|row| row.id);
         }
+        true
+    }
+
+    /// What was evicted since the last call, for the caller to free when it suits it (freeing
+    /// a hundred thousand connections takes a while).
+    pub fn take_evicted(&mut self) -> Evicted {
+        Evicted { connections: self.engine.take_evicted(), rows: std::mem::take(&mut self.evicted_rows) }
     }
 
     /// The bytes of `frame`, read from the file on a background thread the first time they are

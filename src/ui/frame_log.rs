@@ -12,6 +12,8 @@ pub struct FrameLog {
     since: Instant,
     frames: u32,
     slowest: Duration,
+    /// The longest wait for a live capture's analysis to hand the document back.
+    longest_wait: Duration,
 }
 
 impl FrameLog {
@@ -22,25 +24,31 @@ impl FrameLog {
             since: Instant::now(),
             frames: 0,
             slowest: Duration::ZERO,
+            longest_wait: Duration::ZERO,
         }
     }
 
-    /// Records one frame that took `spent`.
-    pub fn record(&mut self, spent: Duration) {
+    /// Records one frame that took `spent`, of which `waited` waiting for the analysis.
+    pub fn record(&mut self, spent: Duration, waited: Duration) {
         if !self.enabled {
             return;
         }
         self.frames += 1;
         self.slowest = self.slowest.max(spent);
+        self.longest_wait = self.longest_wait.max(waited);
         let elapsed = self.since.elapsed();
         if elapsed >= EVERY {
             eprintln!(
-                "tcpladder: frames {} in {:.1} s, slowest {:.1} ms",
+                "tcpladder: frames {} in {:.1} s, slowest {:.1} ms, longest wait for the analysis {:.1} ms",
                 self.frames,
                 elapsed.as_secs_f64(),
-                self.slowest.as_secs_f64() * 1e3
+                self.slowest.as_secs_f64() * 1e3,
+                self.longest_wait.as_secs_f64() * 1e3
             );
-            *self = Self { enabled: true, since: Instant::now(), frames: 0, slowest: Duration::ZERO };
+            self.since = Instant::now();
+            self.frames = 0;
+            self.slowest = Duration::ZERO;
+            self.longest_wait = Duration::ZERO;
         }
     }
 }

@@ -2,22 +2,25 @@
 //! type), start, stop, clear; counters and rate; the exact remedy when capturing is not allowed.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use egui::{RichText, Ui};
 
 use crate::capture::live::{check_filter, list_interfaces, Interface, LiveOptions};
-use crate::capture::worker::{spawn_capture, LiveEvent, LiveHandle};
+use crate::capture::worker::{spawn_capture, CaptureStop};
 use crate::decode::LinkType;
 
 use super::document::Document;
+use super::live_model::LiveModel;
 
-/// How often the table's rows are recomputed while packets arrive.
-const ROW_REFRESH: Duration = Duration::from_millis(250);
-/// Above this many rows, the table is refreshed four times less often.
-const MANY_ROWS: usize = 20_000;
-/// Time per frame spent taking in captured packets, at most.
-const INGEST_BUDGET: Duration = Duration::from_millis(30);
+/// A running capture: the switch that stops it and the thread that analyses it.
+struct Running {
+    stop: CaptureStop,
+    model: Arc<LiveModel>,
+    /// Its document was handed to the window.
+    shown: bool,
+}
 
 /// The capture window's state.
 pub struct LivePanel {
@@ -30,19 +33,20 @@ pub struct LivePanel {
     snaplen: i32,
     promisc: bool,
     pub save_path: String,
-    handle: Option<LiveHandle>,
+    capture: Option<Running>,
     pub error: Option<String>,
     received: u32,
     dropped: u32,
     packets: u64,
     started: Option<Instant>,
-    last_refresh: Instant,
     /// Keep the newest segment of the selected connection in view.
     pub follow: bool,
     /// Above this many MB held, the oldest connections are dropped.
     pub memory_limit_mb: u64,
     /// The interface of the running (or last) capture.
     device: String,
+    /// How long this frame waited for the analysis to pause.
+    pub waited: std::time::Duration,
 }
 
 impl Default for LivePanel {
@@ -57,16 +61,16 @@ impl Default for LivePanel {
             snaplen: 262_144,
             promisc: false,
             save_path: String::new(),
-            handle: None,
+            capture: None,
             error: None,
             received: 0,
             dropped: 0,
             packets: 0,
             started: None,
-            last_refresh: Instant::now(),
             follow: true,
             memory_limit_mb: 1024,
             device: LiveOptions::loopback().device,
+            waited: std::time::Duration::ZERO,
         }
     }
 }
@@ -88,7 +92,7 @@ impl LivePanel {
 
     /// True while capturing.
     pub fn running(&self) -> bool {
-        self.handle.is_some()
+        self.capture.is_some()
     }
 
     /// Starts capturing with the current settings.
@@ -112,69 +116,78 @@ impl LivePanel {
         // The panel shows what this capture runs with (`tcpladder watch` sets them).
         self.snaplen = options.snaplen;
         self.save_path = options.save.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        self.abandon();
+        // The capture thread wakes the analysis through the channel; the analysis wakes the window.
+        let (events, stop) = spawn_capture(options, || {}).into_parts();
         let waker = ctx.clone();
-        self.handle = Some(spawn_capture(options, move || waker.request_repaint()));
+        let limit = self.memory_limit_mb.saturating_mul(1 << 20);
+        let model = LiveModel::spawn(events, self.label(), limit, move |after| waker.request_repaint_after(after));
+        self.capture = Some(Running { stop, model, shown: false });
         self.error = None;
         self.packets = 0;
         self.started = Some(Instant::now());
     }
 
     /// Asks the capture to stop.
-    pub fn stop(&mut self) {
-        if let Some(handle) = &self.handle {
-            handle.stop();
+    pub fn stop(&self) {
+        if let Some(capture) = &self.capture {
+            capture.stop.stop();
         }
     }
 
-    /// Receives the capture thread's events into `document`; may start a new document.
-    pub fn poll(&mut self, document: Option<&mut Document>) -> LiveAction {
-        let Some(handle) = &self.handle else { return LiveAction::None };
+    /// Stops the capture and its analysis at once, without waiting for its last rows.
+    fn abandon(&mut self) {
+        if let Some(capture) = self.capture.take() {
+            capture.stop.stop();
+            capture.model.close();
+        }
+    }
+
+    /// At the start of a frame: takes the live document back from the analysis into `document`,
+    /// with the counters; a new capture's document comes as [`LiveAction::Started`].
+    pub fn poll(&mut self, document: &mut Option<Document>) -> LiveAction {
+        self.waited = std::time::Duration::ZERO;
+        let Some(capture) = &mut self.capture else { return LiveAction::None };
+        let returned = capture.model.take_back();
+        self.waited = returned.waited;
+        self.received = returned.received;
+        self.dropped = returned.dropped;
+        self.packets = returned.packets;
         let mut action = LiveAction::None;
-        let mut document = document;
-        let mut stopped = None;
-        let polling = Instant::now();
-        // A frame spends at most this long taking in packets; the rest waits for the next frame
-        // (the capture thread wakes the window after each batch), so drawing is never starved.
-        while polling.elapsed() < INGEST_BUDGET {
-            let Ok(event) = handle.events.try_recv() else { break };
-            match event {
-                LiveEvent::Started { link } => {
-                    let limit = self.memory_limit_mb.saturating_mul(1 << 20);
-                    action = LiveAction::Started(Box::new(Document::live(&self.label(), link, limit)));
-                }
-                LiveEvent::Batch { batch, received, dropped } => {
-                    self.received = received;
-                    self.dropped = dropped;
-                    self.packets += batch.frames.len() as u64;
-                    let target = match &mut action {
-                        LiveAction::Started(new) => Some(new.as_mut()),
-                        LiveAction::None => document.as_deref_mut(),
-                    };
-                    if let Some(target) = target {
-                        target.ingest(&batch);
-                    }
-                }
-                LiveEvent::Stopped { error } => stopped = Some(error),
+        match returned.document {
+            Some(new) if returned.fresh => {
+                capture.shown = true;
+                action = LiveAction::Started(Box::new(new));
             }
+            Some(lent) => *document = Some(lent),
+            None => {}
         }
-        // With many connections a refresh costs more: do it less often, so a flood leaves the
-        // window time to draw.
-        let target = match &mut action {
-            LiveAction::Started(new) => Some(new.as_mut()),
-            LiveAction::None => document,
-        };
-        if let Some(target) = target {
-            let every = if target.rows.len() > MANY_ROWS { ROW_REFRESH * 4 } else { ROW_REFRESH };
-            if self.last_refresh.elapsed() >= every || stopped.is_some() {
-                self.last_refresh = Instant::now();
-                target.refresh_rows();
-            }
-        }
-        if let Some(error) = stopped {
+        if let Some(error) = returned.stopped {
             self.error = error;
-            self.handle = None;
+            self.capture = None;
         }
         action
+    }
+
+    /// At the end of a frame: lends the live document to the analysis until the next one. When
+    /// the window shows another document instead, the capture stops.
+    pub fn lend(&mut self, document: &mut Option<Document>) {
+        let Some(capture) = &self.capture else { return };
+        if document.as_ref().is_some_and(|d| d.capture_id == Some(capture.model.id)) {
+            if let Some(live) = document.take() {
+                capture.model.lend(live);
+            }
+        } else if capture.shown {
+            self.abandon();
+        }
+    }
+
+    /// Reads the live document where it is between frames (tests and tools look at it then).
+    pub fn with_lent<R>(&self, read: impl FnOnce(Option<&Document>) -> R) -> R {
+        match &self.capture {
+            Some(capture) => capture.model.with_lent(read),
+            None => read(None),
+        }
     }
 
     fn label(&self) -> String {

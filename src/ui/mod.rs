@@ -8,6 +8,7 @@ pub mod document;
 pub mod frame_log;
 pub mod ladder_view;
 pub mod lesson_panel;
+pub mod live_model;
 pub mod live_panel;
 pub mod theme;
 
