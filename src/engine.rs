@@ -145,7 +145,7 @@ impl Engine {
 
     /// Bytes of the connection records themselves.
     pub fn record_bytes(&self) -> u64 {
-        std::mem::size_of_val(self.tracker.connections()) as u64
+        (self.tracker.connections().len() * std::mem::size_of::<Connection>()) as u64
     }
 
     /// Bytes the connections own on the heap: segment records, option bytes, bookkeeping.
@@ -208,7 +208,7 @@ impl Engine {
     }
 
     /// Connections so far, in order of first packet.
-    pub fn connections(&self) -> &[Connection] {
+    pub fn connections(&self) -> &std::collections::VecDeque<Connection> {
         self.tracker.connections()
     }
 

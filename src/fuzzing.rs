@@ -267,7 +267,7 @@ fn transition_allowed(from: TcpState, to: TcpState) -> bool {
 }
 
 /// What must hold for connections, whatever the input.
-fn check_connections(connections: &[Connection], tcp_packets: u64) {
+fn check_connections<'a>(connections: impl IntoIterator<Item = &'a Connection>, tcp_packets: u64) {
     let mut segments = 0u64;
     for connection in connections {
         assert!(!connection.segments.is_empty(), "a connection without packets");

@@ -84,8 +84,11 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
         if last_sent.elapsed() >= PROGRESS_INTERVAL {
             last_sent = Instant::now();
             let end = engine.capture_end_nanos();
-            let new_rows =
-                engine.connections().iter().skip(sent_rows).map(|c| ConnRow::new(c, end)).collect::<Vec<_>>();
+            let new_rows = engine
+                .connections()
+                .range(sent_rows.min(engine.connections().len())..)
+                .map(|c| ConnRow::new(c, end))
+                .collect::<Vec<_>>();
             sent_rows += new_rows.len();
             // A closed channel means the UI went away; the read then stops at the next check.
             if sender.send(LoadEvent::Progress { progress: *progress, new_rows }).is_err() {

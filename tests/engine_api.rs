@@ -38,7 +38,7 @@ fn reading_can_be_cancelled_and_keeps_what_it_read() {
     .unwrap_or_else(|err| panic!("{err}"));
     assert!(outcome.cancelled);
     assert_eq!(outcome.engine.stats().packets, 3);
-    assert_eq!(outcome.engine.connections().first().map(|c| c.segments.len()), Some(3));
+    assert_eq!(outcome.engine.connections().front().map(|c| c.segments.len()), Some(3));
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn time_wait_length_is_configurable() {
                 .unwrap_or_else(|err| panic!("{err}"));
         let engine = outcome.engine;
         let end = engine.capture_end_nanos();
-        engine.connections().first().map(|c| c.states_at(end)[1].name()).unwrap_or_default()
+        engine.connections().front().map(|c| c.states_at(end)[1].name()).unwrap_or_default()
     };
     // The server closed first; its TIME_WAIT outlasts the capture only when it is long enough.
     assert_eq!(server_final_state(60_000_000_000), "TIME_WAIT");
@@ -91,7 +91,7 @@ fn a_memory_limit_drops_the_oldest_connections_and_keeps_the_newest_whole() {
     let stats = engine.stats();
     assert!(stats.evicted_connections > 10_000, "{stats:?}");
     assert_eq!(stats.evicted_segments, stats.evicted_connections * 10);
-    let newest = engine.connections().last().unwrap_or_else(|| panic!("nothing held"));
+    let newest = engine.connections().back().unwrap_or_else(|| panic!("nothing held"));
     assert_eq!((newest.id, newest.segments.len()), (29_999, 10));
     assert_eq!(engine.connection(engine.first_connection_id()).map(|c| c.id), Some(engine.first_connection_id()));
     assert!(engine.connection(0).is_none());

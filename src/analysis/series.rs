@@ -247,8 +247,8 @@ fn push_pair(out: &mut Points, low: [f64; 2], high: [f64; 2]) {
 /// How many sockets (two per connection) are in each state over the capture, as step series,
 /// with x in seconds since `capture_start_nanos`, each held to `capture_end_nanos`. The picture that
 /// shows CLOSE_WAIT piling up.
-pub fn states_over_time(
-    connections: &[Connection],
+pub fn states_over_time<'a>(
+    connections: impl IntoIterator<Item = &'a Connection>,
     capture_start_nanos: i64,
     capture_end_nanos: i64,
 ) -> BTreeMap<TcpState, Points> {
@@ -302,8 +302,8 @@ pub struct CaptureRates {
 
 /// Computes [`CaptureRates`]: a connection opens at its first segment and closes when both sides
 /// are CLOSED or in TIME_WAIT (or not at all within the capture).
-pub fn capture_rates(
-    connections: &[Connection],
+pub fn capture_rates<'a>(
+    connections: impl IntoIterator<Item = &'a Connection>,
     capture_start_nanos: i64,
     capture_end_nanos: i64,
     intervals: usize,

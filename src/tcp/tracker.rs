@@ -1,5 +1,6 @@
 //! Connection tracking: which connection each segment belongs to, with port reuse.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
@@ -26,7 +27,7 @@ impl FlowKey {
 /// to bound memory: ids stay stable, and `first_id` is the id of the oldest one still held.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    connections: Vec<Connection>,
+    connections: VecDeque<Connection>,
     first_id: u32,
     /// The newest connection of each 4-tuple.
     by_flow: FxHashMap<FlowKey, u32>,
@@ -36,7 +37,7 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker whose connections hold TIME_WAIT for `time_wait_nanos` (2×MSL).
     pub fn new(time_wait_nanos: i64) -> Self {
-        Self { connections: Vec::new(), first_id: 0, by_flow: FxHashMap::default(), time_wait_nanos }
+        Self { connections: VecDeque::new(), first_id: 0, by_flow: FxHashMap::default(), time_wait_nanos }
     }
 
     /// Adds one segment, creating a connection when it starts one. Returns the connection's id.
@@ -49,7 +50,7 @@ impl Tracker {
                 let id = self.first_id.saturating_add(u32::try_from(self.connections.len()).unwrap_or(u32::MAX));
                 let mut connection = Connection::new(id, packet, self.time_wait_nanos);
                 connection.reused_ports = existing.is_some();
-                self.connections.push(connection);
+                self.connections.push_back(connection);
                 self.by_flow.insert(key, id);
                 id
             }
@@ -123,7 +124,7 @@ impl Tracker {
     }
 
     /// All connections so far.
-    pub fn connections(&self) -> &[Connection] {
+    pub fn connections(&self) -> &VecDeque<Connection> {
         &self.connections
     }
 
@@ -134,7 +135,7 @@ impl Tracker {
 
     /// Consumes the tracker, returning its connections.
     pub fn into_connections(self) -> Vec<Connection> {
-        self.connections
+        self.connections.into()
     }
 }
 

@@ -143,7 +143,7 @@ impl Document {
         let from = self.refresh_from.take().unwrap_or(first_id).max(first_id);
         let connections = self.engine.connections();
         let skip = from.saturating_sub(first_id) as usize;
-        for (looked, connection) in connections.iter().skip(skip).enumerate() {
+        for (looked, connection) in connections.range(skip.min(connections.len())..).enumerate() {
             // Reading the clock is not free: look at it every few dozen connections.
             if looked % 32 == 31 && started.elapsed() >= budget {
                 self.refresh_from = Some(connection.id);
