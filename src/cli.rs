@@ -318,8 +318,13 @@ fn capture(
     }
     live.flush()?;
     let (received, dropped) = live.stats().unwrap_or_default();
+    let twice = if tcpladder::capture::live::counters_count_twice(&options.device) {
+        "; on lo the kernel counts each packet twice, sent and received"
+    } else {
+        ""
+    };
     eprintln!(
-        "tcpladder: {packets} packets in {:.1} s ({received} received by the filter, {dropped} dropped by the kernel)",
+        "tcpladder: {packets} packets in {:.1} s ({received} received by the filter, {dropped} dropped by the kernel{twice})",
         started.elapsed().as_secs_f64()
     );
     let evicted = engine.stats().evicted_connections;

@@ -93,6 +93,12 @@ impl LiveOptions {
     }
 }
 
+/// Linux hands packet sockets each loopback packet twice, as sent and as received; libpcap keeps
+/// one, but the kernel's counters ("received by the filter", "dropped") count both.
+pub fn counters_count_twice(device: &str) -> bool {
+    cfg!(target_os = "linux") && device == "lo"
+}
+
 /// libpcap's read timeout; in immediate mode Linux ignores it, hence the non-blocking handle.
 const READ_TIMEOUT_MS: i32 = 100;
 /// How long an idle read waits before reporting "nothing yet", so the caller can stop promptly.

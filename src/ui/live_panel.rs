@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use egui::{RichText, Ui};
 
-use crate::capture::live::{check_filter, list_interfaces, Interface, LiveOptions};
+use crate::capture::live::{check_filter, counters_count_twice, list_interfaces, Interface, LiveOptions};
 use crate::capture::worker::{spawn_capture, CaptureStop};
 use crate::decode::LinkType;
 
@@ -248,6 +248,15 @@ impl LivePanel {
             self.dropped,
             if running { self.packets as f64 / elapsed } else { 0.0 }
         ));
+        if counters_count_twice(&self.device) {
+            ui.label(
+                RichText::new(
+                    "On loopback the kernel counts each packet twice, sent and received (libpcap keeps one): \
+                     halve both counters to compare them with the packets.",
+                )
+                .weak(),
+            );
+        }
         if let Some(engine) = document.map(|d| &d.engine) {
             let held = engine.held_bytes();
             let held = if held < 1 << 20 {
