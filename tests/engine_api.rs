@@ -120,3 +120,97 @@ fn a_live_document_drops_the_rows_of_dropped_connections() {
     assert_eq!(document.rows.first().map(|r| r.id), Some(first));
     assert!(document.rows.windows(2).all(|w| w[0].id + 1 == w[1].id));
 }
+
+/// Frames as the capture thread sends them: in batches.
+fn batches(frames: &[Vec<u8>], per_batch: usize) -> Vec<tcpladder::capture::worker::FrameBatch> {
+    let mut batches = Vec::new();
+    for (n, chunk) in frames.chunks(per_batch).enumerate() {
+        let mut batch = tcpladder::capture::worker::FrameBatch::default();
+        for (i, frame) in chunk.iter().enumerate() {
+            let start = batch.bytes.len();
+            batch.bytes.extend_from_slice(frame);
+            batch.frames.push(((n * per_batch + i) as i64, start..batch.bytes.len()));
+        }
+        batches.push(batch);
+    }
+    batches
+}
+
+#[test]
+fn the_live_analysis_fills_the_lent_document_and_hands_it_back_at_every_frame() {
+    use std::sync::mpsc::sync_channel;
+    use std::time::{Duration, Instant};
+    use tcpladder::capture::worker::LiveEvent;
+    use tcpladder::ui::live_model::LiveModel;
+
+    let frames = stream(20_000);
+    let (sender, events) = sync_channel(16);
+    let model = LiveModel::spawn(events, "live capture on lo".into(), 2 << 20, |_| {});
+    let feeder = std::thread::spawn(move || {
+        let _ = sender.send(LiveEvent::Started { link: tcpladder::decode::LinkType::RawIp });
+        for batch in batches(&frames, 8_192) {
+            let _ = sender.send(LiveEvent::Batch { batch, received: 0, dropped: 0 });
+        }
+        let _ = sender.send(LiveEvent::Stopped { error: None });
+    });
+    // The test plays the window: take the document back, look at it, lend it again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut frames_drawn, mut longest_wait, mut seen_growing) = (0, Duration::ZERO, 0u64);
+    let document = loop {
+        assert!(Instant::now() < deadline, "the analysis did not finish");
+        let returned = model.take_back();
+        longest_wait = longest_wait.max(returned.waited);
+        if let Some(error) = returned.stopped {
+            assert_eq!(error, None);
+            break returned.document;
+        }
+        if let Some(document) = returned.document {
+            frames_drawn += 1;
+            seen_growing = seen_growing.max(document.engine.stats().packets);
+            model.lend(document);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let _ = feeder.join();
+    let document = document.unwrap_or_else(|| panic!("the document came back with Stopped"));
+    assert_eq!(document.engine.stats().packets, 200_000, "every frame was analysed");
+    assert!(document.engine.stats().evicted_connections > 0, "the 2 MB limit evicted connections");
+    assert_eq!(document.rows.len(), document.engine.connections().len(), "one row per connection held");
+    assert_eq!(document.rows.first().map(|r| r.id), Some(document.engine.first_connection_id()));
+    assert!(frames_drawn > 1 && seen_growing > 0, "the window saw the document while it grew");
+    // Not a timing target: a window that waited this long would have been starved.
+    assert!(longest_wait < Duration::from_secs(2), "the window waited {longest_wait:?}");
+}
+
+#[test]
+fn closing_the_live_analysis_lets_go_of_the_capture() {
+    use std::sync::mpsc::sync_channel;
+    use std::time::{Duration, Instant};
+    use tcpladder::capture::worker::LiveEvent;
+    use tcpladder::ui::live_model::LiveModel;
+
+    let (sender, events) = sync_channel(1);
+    let model = LiveModel::spawn(events, "live capture on lo".into(), 1 << 20, |_| {});
+    let _ = sender.send(LiveEvent::Started { link: tcpladder::decode::LinkType::RawIp });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let document = loop {
+        assert!(Instant::now() < deadline, "no document");
+        if let Some(document) = model.take_back().document {
+            break document;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    // The window keeps the document (it opened another capture): the analysis ends, and the
+    // capture thread's next send fails, which stops it.
+    drop(document);
+    model.close();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let quiet = LiveEvent::Batch { batch: Default::default(), received: 0, dropped: 0 };
+        if let Err(std::sync::mpsc::TrySendError::Disconnected(_)) = sender.try_send(quiet) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the analysis still holds the capture's events");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
