@@ -2,6 +2,7 @@
 
 pub mod connection;
 pub mod flags;
+pub mod flow_index;
 pub mod machine;
 pub mod segment;
 pub mod seq;

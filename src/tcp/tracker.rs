@@ -1,26 +1,15 @@
 //! Connection tracking: which connection each segment belongs to, with port reuse.
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
-
-use rustc_hash::FxHashMap;
-
 use crate::decode::TcpPacket;
+use std::collections::VecDeque;
 
 use super::connection::Connection;
+use super::flow_index::{FlowIndex, FlowKey};
 
-/// A 4-tuple with its endpoints in a canonical order, so both directions map to one key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct FlowKey(SocketAddr, SocketAddr);
-
-impl FlowKey {
-    fn new(a: SocketAddr, b: SocketAddr) -> Self {
-        if a <= b {
-            Self(a, b)
-        } else {
-            Self(b, a)
-        }
-    }
+/// The 4-tuple of connection `id` among `connections`, whose first has id `first_id`.
+fn key_in(connections: &VecDeque<Connection>, first_id: u32, id: u32) -> Option<FlowKey> {
+    let index = id.checked_sub(first_id)? as usize;
+    connections.get(index).map(|c| FlowKey::new(c.client, c.server))
 }
 
 /// All connections of a capture, in order of their first packet. The oldest may have been evicted
@@ -30,20 +19,20 @@ pub struct Tracker {
     connections: VecDeque<Connection>,
     first_id: u32,
     /// The newest connection of each 4-tuple.
-    by_flow: FxHashMap<FlowKey, u32>,
+    by_flow: FlowIndex,
     time_wait_nanos: i64,
 }
 
 impl Tracker {
     /// A tracker whose connections hold TIME_WAIT for `time_wait_nanos` (2×MSL).
     pub fn new(time_wait_nanos: i64) -> Self {
-        Self { connections: VecDeque::new(), first_id: 0, by_flow: FxHashMap::default(), time_wait_nanos }
+        Self { connections: VecDeque::new(), first_id: 0, by_flow: FlowIndex::default(), time_wait_nanos }
     }
 
     /// Adds one segment, creating a connection when it starts one. Returns the connection's id.
     pub fn ingest(&mut self, frame: u32, ts_nanos: i64, packet: &TcpPacket<'_>) -> u32 {
         let key = FlowKey::new(packet.src, packet.dst);
-        let existing = self.by_flow.get(&key).copied();
+        let existing = self.by_flow.get(&key, |id| key_in(&self.connections, self.first_id, id));
         let id = match existing {
             Some(id) if !self.starts_new_connection(id, packet) => id,
             _ => {
@@ -51,7 +40,8 @@ impl Tracker {
                 let mut connection = Connection::new(id, packet, self.time_wait_nanos);
                 connection.reused_ports = existing.is_some();
                 self.connections.push_back(connection);
-                self.by_flow.insert(key, id);
+                let (connections, first_id) = (&self.connections, self.first_id);
+                self.by_flow.insert(key, id, |id| key_in(connections, first_id, id));
                 id
             }
         };
@@ -79,10 +69,7 @@ impl Tracker {
         }
         let evicted: Vec<Connection> = self.connections.drain(..count).collect();
         for connection in &evicted {
-            let key = FlowKey::new(connection.client, connection.server);
-            if self.by_flow.get(&key) == Some(&connection.id) {
-                self.by_flow.remove(&key);
-            }
+            self.by_flow.remove(&FlowKey::new(connection.client, connection.server), connection.id);
         }
         self.first_id = self.first_id.saturating_add(u32::try_from(count).unwrap_or(u32::MAX));
         evicted
@@ -120,7 +107,7 @@ impl Tracker {
 
     /// Bytes the 4-tuple index holds: its slots (key and id) and a control byte each.
     pub fn index_bytes(&self) -> usize {
-        self.by_flow.capacity() * (std::mem::size_of::<(FlowKey, u32)>() + 1)
+        self.by_flow.bytes()
     }
 
     /// All connections so far.
