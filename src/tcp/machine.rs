@@ -20,7 +20,8 @@ pub const DEFAULT_TIME_WAIT_NANOS: i64 = 60_000_000_000;
 /// A receipt assumed at capture time that the receiver's next segment has not yet confirmed.
 #[derive(Debug, Clone, Copy)]
 struct PendingReceipt {
-    index: usize,
+    /// Frame numbers are 32-bit, so segment indexes are too (the record is smaller).
+    index: u32,
     state_before: TcpState,
     segment: SegmentView,
 }
@@ -147,7 +148,7 @@ impl StateMachine {
             return None;
         }
         self.states[sender] = pending.state_before;
-        for earlier in history.iter_mut().skip(pending.index) {
+        for earlier in history.iter_mut().skip(pending.index as usize) {
             earlier.set_state(sender, pending.state_before);
         }
         Some(pending)
@@ -181,7 +182,11 @@ impl StateMachine {
         self.note_time_wait(receiver, before, ts_nanos);
         let consumes_sequence = segment.flags.syn() || segment.flags.fin();
         if after != before && consumes_sequence && !segment.flags.rst() {
-            self.pending[receiver] = Some(PendingReceipt { index, state_before: before, segment: *segment });
+            self.pending[receiver] = Some(PendingReceipt {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                state_before: before,
+                segment: *segment,
+            });
         }
         if !segment.flags.rst() {
             let end = segment.seq_end();
