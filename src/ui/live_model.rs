@@ -26,17 +26,17 @@ const REDRAW_EVERY: Duration = Duration::from_millis(40);
 
 /// What the window and the analysis thread share.
 #[derive(Default)]
-pub struct Slot {
+struct Slot {
     /// The document, while lent to the analysis (between frames).
     document: Option<Document>,
     /// The analysis made this document; the window has not shown it yet.
     fresh: bool,
     /// libpcap's counters and the packets analysed, as of the last batch.
-    pub received: u32,
-    pub dropped: u32,
-    pub packets: u64,
+    received: u32,
+    dropped: u32,
+    packets: u64,
     /// The capture ended: asked to, or failed (with the error's text).
-    pub stopped: Option<Option<String>>,
+    stopped: Option<Option<String>>,
     /// The window let go of the capture: the thread ends.
     closed: bool,
 }
