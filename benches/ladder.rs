@@ -50,7 +50,7 @@ fn document_of(segments: u32) -> Document {
     }
     let end = engine.capture_end_nanos();
     let rows = engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
-    Document::new(Loaded { path: "bench".into(), engine, rows, damage: None, cancelled: false })
+    Document::new(Loaded { path: "bench".into(), engine, rows, damage: None, cancelled: false, first_layout: None })
 }
 
 fn input() -> egui::RawInput {

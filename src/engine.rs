@@ -53,7 +53,7 @@ impl Stats {
 }
 
 /// Decoding and tracking state for one capture.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Engine {
     link: LinkType,
     tracker: Tracker,

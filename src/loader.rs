@@ -1,6 +1,7 @@
 //! Loads a capture on a background thread and feeds the UI through a channel: progress with the
 //! connections found so far, then the finished model. Cancellable; never blocks the caller.
 
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::capture::{read_capture, Progress};
 use crate::error::DamagedCapture;
+use crate::ladder::{LadderLayout, LayoutOptions};
 use crate::report::ConnRow;
 use crate::{Engine, EngineConfig};
 
@@ -28,6 +30,9 @@ pub struct Loaded {
     /// Damage found after part of the file was read; everything before it is in `engine`.
     pub damage: Option<DamagedCapture>,
     pub cancelled: bool,
+    /// The first connection's ladder, laid out here: the window shows it first, and laying out
+    /// ten million segments takes a third of a second.
+    pub first_layout: Option<LadderLayout>,
 }
 
 /// What the loading thread reports.
@@ -101,13 +106,18 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
     let event = match result {
         Ok(outcome) => {
             let end = outcome.engine.capture_end_nanos();
-            let rows = outcome.engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
+            let rows: Vec<ConnRow> = outcome.engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
+            let first_layout = outcome.engine.connections().front().zip(rows.first()).map(|(connection, row)| {
+                let noted: Vec<u32> = row.diagnoses.iter().map(|d| d.frame).collect();
+                LadderLayout::new(connection, &BTreeSet::new(), &noted, &LayoutOptions::default())
+            });
             LoadEvent::Finished(Box::new(Loaded {
                 path: path.to_path_buf(),
                 engine: outcome.engine,
                 rows,
                 damage: outcome.damage,
                 cancelled: outcome.cancelled,
+                first_layout,
             }))
         }
         Err(err) => LoadEvent::Failed(err.to_string()),

@@ -7,7 +7,7 @@ use tcpladder::analysis::series::connection_series;
 use tcpladder::tcp::{AnalysisFlags, Connection, Direction, TcpState};
 use tcpladder::Engine;
 
-use crate::synth::{bulk_transfer, engine, sack, syn_flood, syn_options, PcapFile, Talk, ACK, MSS, PSH, RST, SYN};
+use crate::synth::{bulk_transfer, engine, pcap_sink, sack, syn_flood, syn_options, Talk, ACK, MSS, PSH, RST, SYN};
 use crate::util::{tcpladder, temp_file};
 
 fn only_connection(engine: &Engine) -> &Connection {
@@ -216,13 +216,6 @@ fn one_connection_of_ten_million_segments() {
     assert!(codes(&engine, connection).contains(&"graceful_close"));
     let per_segment = connection.heap_bytes() as f64 / segments as f64;
     assert!(per_segment <= 64.0, "{per_segment:.1} bytes per segment");
-}
-
-/// A sink that writes each frame to a new pcap at `path`.
-fn pcap_sink(path: &std::path::Path) -> impl FnMut(i64, &[u8]) {
-    let file = std::fs::File::create(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-    let mut pcap = PcapFile::new(std::io::BufWriter::new(file)).unwrap_or_else(|err| panic!("{err}"));
-    move |t, f| pcap.write(t, f).unwrap_or_else(|err| panic!("{err}"))
 }
 
 /// The flood and the bulk transfer as files, read by the CLI with `--stats`: small here; set

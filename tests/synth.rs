@@ -214,3 +214,10 @@ impl<W: Write> PcapFile<W> {
         self.out.write_all(frame)
     }
 }
+
+/// A sink that writes each frame to a new pcap at `path`.
+pub fn pcap_sink(path: &std::path::Path) -> impl FnMut(i64, &[u8]) {
+    let file = std::fs::File::create(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let mut pcap = PcapFile::new(std::io::BufWriter::new(file)).unwrap_or_else(|err| panic!("{err}"));
+    move |t, f| pcap.write(t, f).unwrap_or_else(|err| panic!("{err}"))
+}

@@ -297,6 +297,34 @@ fn a_lesson_in_the_window_shows_the_errno_on_its_segment() {
 }
 
 #[test]
+fn a_long_connections_charts_are_computed_on_a_thread_while_the_window_draws() {
+    let path = crate::util::temp_file("long-connection.pcap", &[]);
+    crate::synth::bulk_transfer(60_000, &mut crate::synth::pcap_sink(&path));
+    let file = path.clone();
+    let mut harness = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, None, Some(file)));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while harness.state().is_loading() {
+        assert!(Instant::now() < deadline, "loading did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+        harness.step();
+    }
+    // The frame that showed the connection handed its 120,007 segments' series to a thread.
+    assert_eq!(harness.state().charts.computing_segments(), Some(120_007));
+    harness.get_by_label_contains("Computing the charts of 120007 segments");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while harness.state().charts.computing_segments().is_some() {
+        assert!(Instant::now() < deadline, "the series never came back");
+        std::thread::sleep(Duration::from_millis(5));
+        harness.step();
+    }
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("Computing the charts").is_none());
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
 fn charts_sit_under_the_ladder_and_switch() {
     let mut harness = open(Some(sample("zero-window.pcap")));
     harness.get_by_label("time-sequence");

@@ -23,7 +23,7 @@ impl FlowKey {
 }
 
 /// Connection ids by 4-tuple.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FlowIndex {
     by_hash: FxHashMap<u64, u32>,
     collided: FxHashMap<FlowKey, u32>,

@@ -14,7 +14,7 @@ fn key_in(connections: &VecDeque<Connection>, first_id: u32, id: u32) -> Option<
 
 /// All connections of a capture, in order of their first packet. The oldest may have been evicted
 /// to bound memory: ids stay stable, and `first_id` is the id of the oldest one still held.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Tracker {
     connections: VecDeque<Connection>,
     first_id: u32,

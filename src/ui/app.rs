@@ -715,7 +715,7 @@ impl TcpLadderApp {
                 write_packets(document, &ids, &path)
             }
             ExportKind::ChartSvg | ExportKind::ChartPng => {
-                let svg = self.charts.current(document).map(|chart| crate::render::chart_svg(&chart));
+                let svg = self.charts.current(document, None).map(|chart| crate::render::chart_svg(&chart));
                 let svg = svg.ok_or_else(|| "no chart to export".to_string());
                 svg.and_then(|svg| write_picture(&svg, kind == ExportKind::ChartPng, &path))
             }

@@ -3,6 +3,8 @@
 //! connection and decimated to the pixels in view, so a million points stay smooth.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc::{channel, Receiver, TryRecvError};
+use std::sync::Arc;
 
 use egui::{Color32, Stroke, Ui};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, PlotUi, Points, VLine};
@@ -12,14 +14,24 @@ use crate::analysis::series::{
     connection_series, decimate, decimate_bars, segment_at, CaptureRates, ConnectionSeries, Points as Series,
 };
 use crate::tcp::TcpState;
+use crate::Engine;
 
 use super::document::Document;
+
+/// A file's connections longer than this get their series computed on a thread: a
+/// 10-million-segment one takes seconds, and the window must not stop for them.
+const SERIES_IN_BACKGROUND: usize = 100_000;
+
+/// A connection's series are cached for (its id, its segment count).
+type SeriesKey = (u32, usize);
 
 /// The chart panel's state and caches.
 #[derive(Default)]
 pub struct ChartsState {
     pub chart: ChartKind,
-    series: Option<(u32, usize, ConnectionSeries)>,
+    series: Option<(SeriesKey, ConnectionSeries)>,
+    /// Series being computed on a thread.
+    computing: Option<(SeriesKey, Receiver<ConnectionSeries>)>,
     /// Capture-wide series, with the (connections, segments) they were computed for: a live
     /// capture grows, a loaded file does not, and neither is recomputed every frame.
     capture: Option<((usize, usize), CaptureSeries)>,
@@ -31,27 +43,61 @@ struct CaptureSeries {
 }
 
 impl ChartsState {
-    /// The chart on screen, built from the same series, for export.
-    pub fn current(&mut self, document: &Document) -> Option<Chart<'_>> {
+    /// The chart on screen, built from the same series. `window` is woken when series computed
+    /// on a thread are ready (`None` until then); without one (an export) this waits for them.
+    pub fn current(&mut self, document: &Document, window: Option<&egui::Context>) -> Option<Chart<'_>> {
         let kind = self.chart;
         match kind {
             ChartKind::States => Some(chart::states_chart(&self.capture_of(document).states, &document.title())),
             ChartKind::Rates => Some(chart::rates_chart(&self.capture_of(document).rates, &document.title())),
             _ => {
                 let title = chart::connection_title(document.connection()?, kind);
-                chart::connection_chart(kind, self.series_of(document)?, title)
+                chart::connection_chart(kind, self.series_of(document, window)?, title)
             }
         }
     }
 
-    fn series_of(&mut self, document: &Document) -> Option<&ConnectionSeries> {
+    /// Segments of the connection whose series are being computed on a thread.
+    pub fn computing_segments(&self) -> Option<usize> {
+        self.computing.as_ref().map(|((_, segments), _)| *segments)
+    }
+
+    fn series_of(&mut self, document: &Document, window: Option<&egui::Context>) -> Option<&ConnectionSeries> {
         let connection = document.connection()?;
-        let stale =
-            !matches!(&self.series, Some((id, len, _)) if *id == connection.id && *len == connection.segments.len());
-        if stale {
-            self.series = Some((connection.id, connection.segments.len(), connection_series(connection)));
+        let key = (connection.id, connection.segments.len());
+        if self.series.as_ref().map(|(cached, _)| *cached) != Some(key) {
+            let computed = match self.computing.take() {
+                Some((computing, receiver)) if computing == key => {
+                    let done = match window {
+                        Some(_) => receiver.try_recv(),
+                        None => receiver.recv().map_err(|_| TryRecvError::Disconnected),
+                    };
+                    match done {
+                        Ok(series) => series,
+                        Err(TryRecvError::Empty) => {
+                            self.computing = Some((computing, receiver));
+                            return None;
+                        }
+                        // The thread failed: compute here.
+                        Err(TryRecvError::Disconnected) => connection_series(connection),
+                    }
+                }
+                _ => match window {
+                    Some(window) if key.1 > SERIES_IN_BACKGROUND && document.capture_id.is_none() => {
+                        match spawn_series(Arc::clone(&document.engine), key, window.clone()) {
+                            Some(receiver) => {
+                                self.computing = Some((key, receiver));
+                                return None;
+                            }
+                            None => connection_series(connection),
+                        }
+                    }
+                    _ => connection_series(connection),
+                },
+            };
+            self.series = Some((key, computed));
         }
-        self.series.as_ref().map(|(_, _, series)| series)
+        self.series.as_ref().map(|(_, series)| series)
     }
 
     fn capture_of(&mut self, document: &Document) -> &CaptureSeries {
@@ -71,6 +117,18 @@ fn colour32(colour: Colour) -> Color32 {
     Color32::from_rgb(r, g, b).gamma_multiply(colour.opacity)
 }
 
+/// Computes the series of connection `key.0` on a thread; wakes `window` when they are ready.
+fn spawn_series(engine: Arc<Engine>, key: SeriesKey, window: egui::Context) -> Option<Receiver<ConnectionSeries>> {
+    let (sender, receiver) = channel();
+    let spawned = std::thread::Builder::new().name("tcpladder-series".into()).spawn(move || {
+        if let Some(connection) = engine.connection(key.0) {
+            let _ = sender.send(connection_series(connection));
+        }
+        window.request_repaint();
+    });
+    spawned.ok().map(|_| receiver)
+}
+
 /// Shows the chart picker and the chart; returns the segment the user clicked, if any.
 /// `hovered` is the ladder's segment under the pointer, marked too.
 pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState, hovered: Option<usize>) -> Option<usize> {
@@ -83,14 +141,22 @@ pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState, hove
         ui.label(egui::RichText::new("drag to pan, scroll to zoom, double-click to reset").weak());
     });
     let kind = state.chart;
-    let (selected_x, hovered_x) = match state.series_of(document) {
+    let window = ui.ctx().clone();
+    let (selected_x, hovered_x) = match state.series_of(document, Some(&window)) {
         Some(series) if kind.per_connection() => {
             let time_of = |i: Option<usize>| i.and_then(|i| series.segment_times.get(i)).copied();
             (time_of(document.selected_segment), time_of(hovered))
         }
         _ => (None, None),
     };
-    let chart = state.current(document)?;
+    if let (true, Some(segments)) = (kind.per_connection(), state.computing_segments()) {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("Computing the charts of {segments} segments…"));
+        });
+        return None;
+    }
+    let chart = state.current(document, Some(&window))?;
     let buckets = (ui.available_width() as usize).max(200);
     let dark = ui.visuals().dark_mode;
     let mut clicked_x = None;
@@ -112,7 +178,7 @@ pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState, hove
             }
         });
     let x = clicked_x.filter(|_| kind.per_connection())?;
-    state.series_of(document).and_then(|series| segment_at(series, x))
+    state.series_of(document, Some(&window)).and_then(|series| segment_at(series, x))
 }
 
 /// Draws the series of `chart`, each decimated to the pixel columns in view.

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use std::sync::mpsc::{channel, Receiver};
 
@@ -35,7 +36,9 @@ pub struct FrameBytes {
 /// A capture that finished loading.
 pub struct Document {
     pub path: PathBuf,
-    pub engine: Engine,
+    /// Shared with threads that compute a big connection's charts (files only: a live
+    /// capture's engine keeps changing).
+    pub engine: Arc<Engine>,
     pub rows: Vec<ConnRow>,
     /// Changes whenever `rows` do, so views of them know when to recompute.
     pub rows_version: u64,
@@ -74,9 +77,12 @@ impl Document {
     /// A document from a finished load, with its first connection selected.
     pub fn new(loaded: Loaded) -> Self {
         let selected_conn = loaded.rows.first().map(|row| row.id);
+        // The loader laid out the first connection: the one shown first.
+        let layout_len = selected_conn.and_then(|id| loaded.engine.connection(id)).map_or(0, |c| c.segments.len());
+        let layout = loaded.first_layout.zip(selected_conn).map(|(layout, id)| (id, BTreeSet::new(), layout));
         Self {
             path: loaded.path,
-            engine: loaded.engine,
+            engine: Arc::new(loaded.engine),
             rows: loaded.rows,
             rows_version: next_rows_version(),
             damage: loaded.damage,
@@ -84,8 +90,8 @@ impl Document {
             selected_conn,
             selected_segment: None,
             expanded: BTreeSet::new(),
-            layout: None,
-            layout_len: 0,
+            layout,
+            layout_len,
             frame_bytes: None,
             frame_request: None,
             row_lens: Vec::new(),
@@ -102,14 +108,27 @@ impl Document {
     pub fn live(label: &str, link: LinkType, memory_limit_bytes: u64, capture_id: u64) -> Self {
         let config = crate::EngineConfig { memory_limit_bytes: Some(memory_limit_bytes), ..Default::default() };
         let engine = crate::Engine::new(link, config);
-        let loaded = Loaded { path: PathBuf::from(label), engine, rows: Vec::new(), damage: None, cancelled: false };
+        let loaded = Loaded {
+            path: PathBuf::from(label),
+            engine,
+            rows: Vec::new(),
+            damage: None,
+            cancelled: false,
+            first_layout: None,
+        };
         Self { capture_id: Some(capture_id), ..Self::new(loaded) }
+    }
+
+    /// The engine, to change it (a copy is made only if a thread still reads it).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        Arc::make_mut(&mut self.engine)
     }
 
     /// Feeds captured frames to the engine.
     pub fn ingest(&mut self, batch: &crate::capture::worker::FrameBatch) {
+        let engine = self.engine_mut();
         for (ts_nanos, frame) in batch.iter() {
-            self.engine.ingest(ts_nanos, frame);
+            engine.ingest(ts_nanos, frame);
         }
     }
 
@@ -171,7 +190,7 @@ impl Document {
             let newest = &self.rows[self.rows.len().saturating_sub(256)..];
             if !newest.is_empty() {
                 let average = newest.iter().map(ConnRow::bytes).sum::<usize>() / newest.len();
-                self.engine.set_extra_bytes_per_connection(average as u64);
+                self.engine_mut().set_extra_bytes_per_connection(average as u64);
             }
         }
         if self.refresh_from.is_some() {
@@ -180,7 +199,7 @@ impl Document {
         if std::mem::take(&mut self.refresh_changed) {
             self.rows_version = next_rows_version();
         }
-        self.engine.measure_held();
+        self.engine_mut().measure_held();
         if self.selected_conn.is_none() {
             self.selected_conn = self.rows.first().map(|row| row.id);
         }
@@ -190,7 +209,7 @@ impl Document {
     /// What was evicted since the last call, for the caller to free when it suits it (freeing
     /// a hundred thousand connections takes a while).
     pub fn take_evicted(&mut self) -> Evicted {
-        Evicted { connections: self.engine.take_evicted(), rows: std::mem::take(&mut self.evicted_rows) }
+        Evicted { connections: self.engine_mut().take_evicted(), rows: std::mem::take(&mut self.evicted_rows) }
     }
 
     /// The bytes of `frame`, read from the file on a background thread the first time they are

@@ -238,8 +238,9 @@ impl Analysis {
         for turn in batch.frames.chunks(FRAMES_PER_TURN) {
             let Some(mut slot) = self.model.turn() else { return false };
             let Some(document) = slot.document.as_mut() else { continue };
+            let engine = document.engine_mut();
             for (ts_nanos, range) in turn {
-                document.engine.ingest(*ts_nanos, batch.bytes.get(range.clone()).unwrap_or(&[]));
+                engine.ingest(*ts_nanos, batch.bytes.get(range.clone()).unwrap_or(&[]));
             }
             self.rows.refresh(document, false);
             let evicted = document.take_evicted();
