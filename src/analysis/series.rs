@@ -123,9 +123,10 @@ pub fn connection_series(connection: &Connection) -> ConnectionSeries {
                     }
                 }
             }
-            let covered: Vec<(u32, i64)> = pending[peer].iter().copied().filter(|&(e, _)| !seq_gt(e, ack)).collect();
+            // The newest segment this ACK covers gives the sample (without a list per ACK).
+            let newest_covered = pending[peer].iter().rev().find(|&&(e, _)| !seq_gt(e, ack)).copied();
             pending[peer].retain(|&(e, _)| seq_gt(e, ack));
-            if let Some(&(_, sent)) = covered.last() {
+            if let Some((_, sent)) = newest_covered {
                 series.directions[peer].rtt.push([t, (segment.ts_nanos - sent) as f64 / 1e9]);
             }
         }
@@ -372,6 +373,23 @@ mod tests {
         assert_eq!(client.in_flight.last(), Some(&[0.025, 0.0]));
         assert_eq!(series.segment_times.len(), 7);
         assert_eq!(segment_at(&series, 0.0099), Some(3));
+    }
+
+    /// A cumulative ACK of two segments is one sample, timed from the newer one (as Wireshark's
+    /// ack_rtt: the segment the ACK answers).
+    #[test]
+    fn a_cumulative_ack_times_the_newest_segment_it_covers() {
+        let series = connection_series(&connection(&[
+            (true, S, 0, 0, 0, 0),
+            (false, S | A, 0, 1, 0, 1),
+            (true, A, 1, 1, 0, 2),
+            (true, P | A, 1, 1, 100, 10),
+            (true, P | A, 101, 1, 100, 20),
+            (false, A, 1, 201, 0, 25),
+        ]));
+        let rtt = &series.directions[0].rtt;
+        assert_eq!(rtt.len(), 1);
+        assert!((rtt[0][1] - 0.005).abs() < 1e-9, "{rtt:?}");
     }
 
     #[test]
