@@ -235,26 +235,27 @@ impl Analysis {
 
     /// Feeds `batch` to the document a turn at a time; false when the window let go.
     fn ingest(&mut self, batch: &FrameBatch) -> bool {
-        for turn in batch.frames.chunks(FRAMES_PER_TURN) {
-            let Some(mut slot) = self.model.turn() else { return false };
-            let Some(document) = slot.document.as_mut() else { continue };
-            let engine = document.engine_mut();
-            for (ts_nanos, range) in turn {
-                engine.ingest(*ts_nanos, batch.bytes.get(range.clone()).unwrap_or(&[]));
-            }
-            self.rows.refresh(document, false);
-            let evicted = document.take_evicted();
-            // Freed after the window may take the document back.
-            drop(slot);
-            drop(evicted);
-        }
-        true
+        batch.frames.chunks(FRAMES_PER_TURN).all(|turn| {
+            self.take_turn(|document| {
+                let engine = document.engine_mut();
+                for (ts_nanos, range) in turn {
+                    engine.ingest(*ts_nanos, batch.bytes.get(range.clone()).unwrap_or(&[]));
+                }
+            })
+        })
     }
 
     /// Continues or begins a row refresh when one is due; false when the window let go.
     fn refresh_if_due(&mut self) -> bool {
+        self.take_turn(|_| {})
+    }
+
+    /// One turn with the lent document: `work`, then the rows when due. What was evicted is
+    /// freed after the window may take the document back. False when the window let go.
+    fn take_turn(&mut self, work: impl FnOnce(&mut Document)) -> bool {
         let Some(mut slot) = self.model.turn() else { return false };
         let evicted = slot.document.as_mut().map(|document| {
+            work(document);
             self.rows.refresh(document, false);
             document.take_evicted()
         });
