@@ -471,7 +471,7 @@ fn export(
         render_text_ladder(connection, engine.capture_end_nanos(), numbering).into_bytes()
     } else {
         let row = ConnRow::new(connection, engine.capture_end_nanos());
-        let noted: Vec<u32> = row.diagnoses.iter().map(|d| d.frame).collect();
+        let noted = row.finding_frames();
         let options = LayoutOptions::default();
         let folded = LadderLayout::new(connection, &BTreeSet::new(), &noted, &options);
         let layout = if request.expand {

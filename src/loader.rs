@@ -108,8 +108,7 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
             let end = outcome.engine.capture_end_nanos();
             let rows: Vec<ConnRow> = outcome.engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
             let first_layout = outcome.engine.connections().front().zip(rows.first()).map(|(connection, row)| {
-                let noted: Vec<u32> = row.diagnoses.iter().map(|d| d.frame).collect();
-                LadderLayout::new(connection, &BTreeSet::new(), &noted, &LayoutOptions::default())
+                LadderLayout::new(connection, &BTreeSet::new(), &row.finding_frames(), &LayoutOptions::default())
             });
             LoadEvent::Finished(Box::new(Loaded {
                 path: path.to_path_buf(),

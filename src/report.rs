@@ -45,6 +45,11 @@ impl ConnRow {
             + self.diagnoses.iter().map(|d| d.text.capacity()).sum::<usize>()
     }
 
+    /// Frames of the findings, in order: the arrows the ladder notes and `n` steps through.
+    pub fn finding_frames(&self) -> Vec<u32> {
+        self.diagnoses.iter().map(|d| d.frame).collect()
+    }
+
     /// The row for `connection`, with final states at `capture_end_nanos`.
     pub fn new(connection: &Connection, capture_end_nanos: i64) -> Self {
         let zeek = zeek_summary(connection);

@@ -1,15 +1,20 @@
 //! Connection tracking: which connection each segment belongs to, with port reuse.
 
-use crate::decode::TcpPacket;
 use std::collections::VecDeque;
+
+use crate::decode::TcpPacket;
 
 use super::connection::Connection;
 use super::flow_index::{FlowIndex, FlowKey};
 
+/// Where connection `id` is held, when the first held has id `first_id`.
+fn index_of(first_id: u32, id: u32) -> Option<usize> {
+    id.checked_sub(first_id).map(|offset| offset as usize)
+}
+
 /// The 4-tuple of connection `id` among `connections`, whose first has id `first_id`.
 fn key_in(connections: &VecDeque<Connection>, first_id: u32, id: u32) -> Option<FlowKey> {
-    let index = id.checked_sub(first_id)? as usize;
-    connections.get(index).map(|c| FlowKey::new(c.client, c.server))
+    connections.get(index_of(first_id, id)?).map(|c| FlowKey::new(c.client, c.server))
 }
 
 /// All connections of a capture, in order of their first packet. The oldest may have been evicted
@@ -52,7 +57,7 @@ impl Tracker {
     }
 
     fn index(&self, id: u32) -> Option<usize> {
-        id.checked_sub(self.first_id).map(|offset| offset as usize)
+        index_of(self.first_id, id)
     }
 
     fn get_mut(&mut self, id: u32) -> Option<&mut Connection> {

@@ -357,7 +357,7 @@ impl TcpLadderApp {
     fn next_finding(&mut self) {
         let Some(document) = &mut self.document else { return };
         let Some(row) = document.row() else { return };
-        let frames: Vec<u32> = row.diagnoses.iter().map(|d| d.frame).collect();
+        let frames = row.finding_frames();
         let Some(connection) = document.connection() else { return };
         let current_frame = document.selected_segment.and_then(|i| connection.segments.get(i)).map_or(0, |s| s.frame);
         let next = frames.iter().find(|&&f| f > current_frame).or(frames.first()).copied();

@@ -279,8 +279,7 @@ impl Document {
         if stale {
             self.layout_len = len;
             let connection = self.engine.connection(id)?;
-            let noted: Vec<u32> =
-                self.row().map(|row| row.diagnoses.iter().map(|d| d.frame).collect()).unwrap_or_default();
+            let noted = self.row().map(ConnRow::finding_frames).unwrap_or_default();
             let layout = LadderLayout::new(connection, &self.expanded, &noted, &LayoutOptions::default());
             self.layout = Some((id, self.expanded.clone(), layout));
         }
