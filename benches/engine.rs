@@ -6,7 +6,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use etherparse::{PacketBuilder, TcpOptionElement};
 
-use tcpladder::decode::{decode_frame, LinkType};
+use tcpladder::decode::decode_frame;
+use tcpladder::wire::LinkType;
 use tcpladder::{Engine, EngineConfig};
 
 const CONNECTIONS: u16 = 1_000;

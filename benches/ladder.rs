@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use etherparse::PacketBuilder;
 
 use std::collections::BTreeSet;
-use tcpladder::decode::LinkType;
+use tcpladder::wire::LinkType;
 
 use tcpladder::ladder::{LadderLayout, LayoutOptions, RowKind};
 use tcpladder::loader::Loaded;

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::decode::{decode_frame, Decoded, LinkType, SkipReason};
+use crate::decode::{decode_frame, Decoded, SkipReason};
 use crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS;
 use crate::tcp::{Connection, Tracker};
+use crate::wire::LinkType;
 
 /// Settings of the analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

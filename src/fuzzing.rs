@@ -9,11 +9,12 @@ use crate::analysis::chart::{connection_chart, ChartKind};
 use crate::analysis::series::connection_series;
 use crate::analysis::{diagnose, zeek_summary};
 use crate::capture::reader::{CaptureReader, MAX_PACKET_LEN};
-use crate::decode::{decode_frame, header_spans, Decoded, LinkType, TcpPacket};
+use crate::decode::{decode_frame, header_spans, Decoded};
 use crate::engine::{Engine, EngineConfig};
 use crate::ladder::export::{export, Format};
 use crate::ladder::{render_text_ladder, LadderLayout, LayoutOptions, Numbering, RowKind};
-use crate::tcp::{Connection, TcpFlags, TcpState, Tracker};
+use crate::tcp::{Connection, TcpState, Tracker};
+use crate::wire::{LinkType, TcpFlags, TcpPacket};
 
 /// The link types a frame can be decoded as; the first input byte picks one.
 const LINKS: [LinkType; 9] = [

@@ -22,5 +22,6 @@ pub mod report;
 pub mod samples;
 pub mod tcp;
 pub mod ui;
+pub mod wire;
 
 pub use engine::{Engine, EngineConfig, Stats};

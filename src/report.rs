@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use crate::analysis::{diagnose, zeek_summary, Diagnosis};
-use crate::decode::options::render_options;
 use crate::tcp::{Connection, Segment, TcpState};
+use crate::wire::options::render_options;
 
 /// Seconds as a float from nanoseconds.
 pub fn secs(nanos: i64) -> f64 {

@@ -8,8 +8,8 @@ use std::ops::ControlFlow;
 use tcpladder::capture::pcapng::PcapNgWriter;
 use tcpladder::capture::reader::CaptureReader;
 use tcpladder::capture::{read_capture, ReadOutcome};
-use tcpladder::decode::LinkType;
 use tcpladder::error::CaptureError;
+use tcpladder::wire::LinkType;
 use tcpladder::EngineConfig;
 
 use crate::util::{sample, tcpladder, temp_file};

@@ -77,7 +77,7 @@ fn stream(connections: u16) -> Vec<Vec<u8>> {
 fn a_memory_limit_drops_the_oldest_connections_and_keeps_the_newest_whole() {
     let limit = 4 << 20;
     let config = EngineConfig { memory_limit_bytes: Some(limit), ..Default::default() };
-    let mut engine = tcpladder::Engine::new(tcpladder::decode::LinkType::RawIp, config);
+    let mut engine = tcpladder::Engine::new(tcpladder::wire::LinkType::RawIp, config);
     let mut peak = 0;
     for (i, frame) in stream(30_000).iter().enumerate() {
         engine.ingest(i as i64, frame);
@@ -101,7 +101,7 @@ fn a_memory_limit_drops_the_oldest_connections_and_keeps_the_newest_whole() {
 fn a_live_document_drops_the_rows_of_dropped_connections() {
     use tcpladder::capture::worker::FrameBatch;
     let mut document =
-        tcpladder::ui::document::Document::live("live capture on lo", tcpladder::decode::LinkType::RawIp, 1 << 20, 1);
+        tcpladder::ui::document::Document::live("live capture on lo", tcpladder::wire::LinkType::RawIp, 1 << 20, 1);
     let mut batch = FrameBatch::default();
     for (i, frame) in stream(5_000).iter().enumerate() {
         let start = batch.bytes.len();
@@ -147,7 +147,7 @@ fn the_live_analysis_fills_the_lent_document_and_hands_it_back_at_every_frame() 
     let (sender, events) = sync_channel(16);
     let model = LiveModel::spawn(events, "live capture on lo".into(), 2 << 20, |_| {});
     let feeder = std::thread::spawn(move || {
-        let _ = sender.send(LiveEvent::Started { link: tcpladder::decode::LinkType::RawIp });
+        let _ = sender.send(LiveEvent::Started { link: tcpladder::wire::LinkType::RawIp });
         for batch in batches(&frames, 8_192) {
             let _ = sender.send(LiveEvent::Batch { batch, received: 0, dropped: 0 });
         }
@@ -191,7 +191,7 @@ fn closing_the_live_analysis_lets_go_of_the_capture() {
 
     let (sender, events) = sync_channel(1);
     let model = LiveModel::spawn(events, "live capture on lo".into(), 1 << 20, |_| {});
-    let _ = sender.send(LiveEvent::Started { link: tcpladder::decode::LinkType::RawIp });
+    let _ = sender.send(LiveEvent::Started { link: tcpladder::wire::LinkType::RawIp });
     let deadline = Instant::now() + Duration::from_secs(10);
     let document = loop {
         assert!(Instant::now() < deadline, "no document");

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use tcpladder::decode::LinkType;
+use tcpladder::wire::LinkType;
 use tcpladder::{Engine, EngineConfig};
 
 pub const SYN: u8 = 0x02;

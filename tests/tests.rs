@@ -1,6 +1,7 @@
 //! Integration tests: the CLI over the captures in `sample-captures/`, checked against the kernel's
 //! own record of each socket's states, and over damaged and non-capture files.
 
+mod architecture;
 mod cli_errors;
 mod damaged;
 mod edge_cases;

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::decode::options::sack_blocks;
 use crate::tcp::seq::seq_gt;
 use crate::tcp::{AnalysisFlags, Connection, Segment, TcpState};
+use crate::wire::options::sack_blocks;
 
 /// A chart series: (x, y) points.
 pub type Points = Vec<[f64; 2]>;
@@ -342,8 +342,8 @@ pub fn capture_rates<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tcp::flags::TcpFlags;
     use crate::tcp::test_support::connection;
+    use crate::wire::TcpFlags;
 
     const S: u16 = TcpFlags::SYN;
     const A: u16 = TcpFlags::ACK;

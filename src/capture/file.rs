@@ -8,9 +8,9 @@ use std::path::Path;
 pub use super::reader::CaptureFormat;
 use super::reader::{CaptureReader, ReadError, MAX_PACKET_LEN};
 
-use crate::decode::LinkType;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{CaptureError, DamagedCapture};
+use crate::wire::LinkType;
 
 /// How far reading has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -10,7 +10,7 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::decode::LinkType;
+use crate::wire::LinkType;
 
 use super::live::{LiveCapture, LiveError, LiveOptions};
 use super::reader::CaptureReader;

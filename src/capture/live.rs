@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::decode::LinkType;
+use crate::wire::LinkType;
 
 use super::pcapng::PcapNgWriter;
 

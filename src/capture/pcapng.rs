@@ -115,7 +115,7 @@ mod tests {
     #[test]
     fn interfaces_of_different_link_types_read_back_in_one_file() {
         use crate::capture::reader::CaptureReader;
-        use crate::decode::LinkType;
+        use crate::wire::LinkType;
         let path = std::env::temp_dir().join(format!("tcpladder-mixed-{}.pcapng", std::process::id()));
         let mut writer = PcapNgWriter::create(&path, 65_535).unwrap_or_else(|err| panic!("{err}"));
         for (dlt, byte) in [(1, 1u8), (101, 2), (1, 3), (276, 4)] {

@@ -5,7 +5,7 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
-use crate::decode::LinkType;
+use crate::wire::LinkType;
 
 /// The largest packet accepted, in bytes. libpcap's own limit is 256 KiB (262,144), and D-Bus
 /// captures use 128 MiB; anything larger than this is damage, not a packet.

@@ -7,7 +7,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::decode::LinkType;
+use crate::wire::LinkType;
 
 use super::live::{LiveCapture, LiveOptions};
 

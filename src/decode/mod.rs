@@ -4,30 +4,13 @@
 //! borrowing from it, is some other protocol, or is undecodable for a counted [`SkipReason`].
 
 pub mod link;
-pub mod options;
 
 use std::net::{IpAddr, SocketAddr};
 
 use etherparse::{IpNumber, LaxIpSlice, TcpSlice};
 
-use crate::tcp::flags::TcpFlags;
-pub use link::LinkType;
+use crate::wire::{LinkType, TcpFlags, TcpPacket};
 use link::{skip_vlan_tags, unwrap_link, Inner, LinkError, ETHER_TYPE_IPV4, ETHER_TYPE_IPV6};
-
-/// One TCP segment as decoded from a frame, borrowing its options from the frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TcpPacket<'a> {
-    pub src: SocketAddr,
-    pub dst: SocketAddr,
-    pub seq: u32,
-    pub ack: u32,
-    pub flags: TcpFlags,
-    pub window: u16,
-    /// Payload length from the IP header, so a packet cut by the snaplen keeps its real length.
-    pub payload_len: u32,
-    /// Raw option bytes (possibly empty).
-    pub options: &'a [u8],
-}
 
 /// What a frame turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +186,7 @@ mod tests {
         assert_eq!(tcp.dst.port(), 8080);
         assert_eq!(tcp.seq, 1000);
         assert!(tcp.flags.syn());
-        assert_eq!(options::render_options(tcp.options, None), "mss 65495");
+        assert_eq!(crate::wire::options::render_options(tcp.options, None), "mss 65495");
     }
 
     #[test]

@@ -87,8 +87,8 @@ fn consequence(after: TcpState, sent: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tcp::flags::TcpFlags;
     use crate::tcp::test_support;
+    use crate::wire::TcpFlags;
 
     #[test]
     fn a_received_fin_explains_close_wait() {

@@ -1,7 +1,7 @@
 //! Labels for segments, the way tcpdump users read them: `[P.] seq 1:22 ack 1 win 65536 len 21`.
 
-use crate::decode::options::render_options;
 use crate::tcp::{Connection, Segment};
+use crate::wire::options::render_options;
 
 /// Relative (Wireshark's, the default) or absolute sequence numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

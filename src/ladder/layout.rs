@@ -355,8 +355,8 @@ fn phases(segments: &[Segment], segment_rows: &[u32], row_count: usize) -> Vec<P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tcp::flags::TcpFlags;
     use crate::tcp::test_support::connection;
+    use crate::wire::TcpFlags;
 
     const S: u16 = TcpFlags::SYN;
     const A: u16 = TcpFlags::ACK;

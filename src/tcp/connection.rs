@@ -2,8 +2,8 @@
 
 use std::net::SocketAddr;
 
-use crate::decode::options::SynOptions;
-use crate::decode::TcpPacket;
+use crate::wire::options::SynOptions;
+use crate::wire::TcpPacket;
 
 use super::machine::StateMachine;
 use super::segment::{AnalysisFlags, Direction, Segment};

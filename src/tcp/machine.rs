@@ -213,8 +213,8 @@ impl StateMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tcp::flags::TcpFlags;
     use crate::tcp::segment::{AnalysisFlags, Direction};
+    use crate::wire::TcpFlags;
     use TcpState::*;
 
     const S: u16 = TcpFlags::SYN;

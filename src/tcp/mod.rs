@@ -1,7 +1,6 @@
 //! TCP connection tracking and the state machine. Pure: no I/O, no UI.
 
 pub mod connection;
-pub mod flags;
 pub mod flow_index;
 pub mod machine;
 pub mod segment;
@@ -14,7 +13,6 @@ pub mod tracker;
 pub(crate) mod test_support;
 
 pub use connection::Connection;
-pub use flags::TcpFlags;
 pub use segment::{AnalysisFlags, Direction, Segment};
 pub use state::TcpState;
 pub use tracker::Tracker;

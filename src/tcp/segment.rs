@@ -1,7 +1,7 @@
 //! The compact per-segment record every connection keeps: 40 bytes, no heap.
 
-use super::flags::TcpFlags;
 use super::state::{SegmentView, TcpState};
+use crate::wire::TcpFlags;
 
 /// Which way a segment travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,9 +2,9 @@
 //! `tcp_analyze_sequence_number`: retransmissions, out-of-order, lost and ACKed-unseen segments,
 //! duplicate ACKs, zero windows and probes, keep-alives, window updates and window full.
 
-use super::flags::TcpFlags;
 use super::segment::AnalysisFlags;
 use super::seq::{seq_gt, seq_lt};
+use crate::wire::TcpFlags;
 
 /// Fast retransmissions follow the duplicate ACKs within 20 ms.
 const FAST_RETRANSMISSION_WINDOW_NANOS: i64 = 20_000_000;

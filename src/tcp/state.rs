@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::flags::TcpFlags;
 use super::seq::{seq_diff, seq_ge};
+use crate::wire::TcpFlags;
 
 /// One endpoint's TCP state, plus `Unknown` until the wire shows evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]

@@ -1,9 +1,9 @@
 //! Builds connections from short scripts of segments, for unit tests.
 
-use crate::decode::TcpPacket;
+use crate::wire::TcpPacket;
 
-use super::flags::TcpFlags;
 use super::{Connection, Tracker};
+use crate::wire::TcpFlags;
 
 /// One scripted segment: (sent by the client?, flags, seq, ack, payload length, time in ms).
 pub type Step = (bool, u16, u32, u32, u32, i64);

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use crate::decode::TcpPacket;
+use crate::wire::TcpPacket;
 
 use super::connection::Connection;
 use super::flow_index::{FlowIndex, FlowKey};
@@ -134,8 +134,8 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tcp::flags::TcpFlags;
     use crate::tcp::test_support;
+    use crate::wire::TcpFlags;
 
     /// Feeds (client?, flags, seq, ack) steps without payload.
     fn feed(tracker: &mut Tracker, steps: &[(bool, u16, u32, u32)]) -> Vec<u32> {

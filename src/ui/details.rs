@@ -183,9 +183,9 @@ fn flag_words(segment: &Segment) -> String {
         (flags.rst(), "RST"),
         (flags.psh(), "PSH"),
         (flags.ack(), "ACK"),
-        (flags.has(crate::tcp::TcpFlags::URG), "URG"),
-        (flags.has(crate::tcp::TcpFlags::ECE), "ECE"),
-        (flags.has(crate::tcp::TcpFlags::CWR), "CWR"),
+        (flags.has(crate::wire::TcpFlags::URG), "URG"),
+        (flags.has(crate::wire::TcpFlags::ECE), "ECE"),
+        (flags.has(crate::wire::TcpFlags::CWR), "CWR"),
     ];
     names.iter().filter(|(set, _)| *set).map(|(_, name)| *name).collect::<Vec<_>>().join(" ")
 }

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::sync::mpsc::{channel, Receiver};
 
 use crate::capture::read_frame;
-use crate::decode::LinkType;
 use crate::error::DamagedCapture;
 use crate::ladder::{LadderLayout, LayoutOptions};
 use crate::loader::Loaded;
 use crate::report::ConnRow;
 use crate::tcp::Connection;
+use crate::wire::LinkType;
 use crate::Engine;
 
 /// A rows version never used before, by any document.

@@ -9,7 +9,7 @@ use egui::{RichText, Ui};
 
 use crate::capture::live::{check_filter, counters_count_twice, list_interfaces, Interface, LiveOptions};
 use crate::capture::worker::{spawn_capture, CaptureStop};
-use crate::decode::LinkType;
+use crate::wire::LinkType;
 
 use super::document::Document;
 use super::live_model::LiveModel;

@@ -1,0 +1,20 @@
+//! One TCP segment as the wire carried it: what decoding yields and tracking consumes.
+
+use std::net::SocketAddr;
+
+use super::TcpFlags;
+
+/// One TCP segment as decoded from a frame, borrowing its options from the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpPacket<'a> {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+    /// Payload length from the IP header, so a packet cut by the snaplen keeps its real length.
+    pub payload_len: u32,
+    /// Raw option bytes (possibly empty).
+    pub options: &'a [u8],
+}
