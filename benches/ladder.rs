@@ -10,10 +10,10 @@ use std::collections::BTreeSet;
 use tcpladder::wire::LinkType;
 
 use tcpladder::ladder::{LadderLayout, LayoutOptions, RowKind};
-use tcpladder::loader::Loaded;
-use tcpladder::report::ConnRow;
+use tcpladder::session::document::Document;
+use tcpladder::session::loader::Loaded;
+use tcpladder::summary::ConnRow;
 use tcpladder::ui::charts::{charts_ui, ChartsState};
-use tcpladder::ui::document::Document;
 use tcpladder::ui::ladder_view::{ladder_ui, LadderViewState};
 use tcpladder::{Engine, EngineConfig};
 

@@ -12,15 +12,16 @@ use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeSet;
 use tcpladder::capture::live::{LiveCapture, LiveOptions};
 use tcpladder::capture::worker::{spawn_capture, LiveEvent};
-use tcpladder::capture::{read_capture, ReadOutcome};
+use tcpladder::session::{read_capture, ReadOutcome};
 
 use tcpladder::analysis::chart::{self, ChartKind};
 use tcpladder::analysis::series::connection_series;
-use tcpladder::ladder::export::{self, Format as ExportFormat};
-use tcpladder::ladder::{render_text_ladder, segment_label, LadderLayout, LayoutOptions, Numbering};
+use tcpladder::ladder::{segment_label, LadderLayout, LayoutOptions, Numbering};
 use tcpladder::lessons;
 use tcpladder::render;
-use tcpladder::report::{secs, ConnRow, PacketRow};
+use tcpladder::render::ladder::{self, Format as ExportFormat};
+use tcpladder::render::render_text_ladder;
+use tcpladder::summary::{secs, ConnRow, PacketRow};
 use tcpladder::{Engine, EngineConfig};
 
 #[derive(Debug, Parser)]
@@ -380,7 +381,7 @@ fn lesson(name: Option<&str>, config: Reading) -> anyhow::Result<ExitCode> {
     let mut engine = Engine::new(link, config.engine);
     while let Ok(event) = capture.events.recv_timeout(std::time::Duration::from_secs(5)) {
         match event {
-            LiveEvent::Batch { batch, .. } => batch.iter().for_each(|(ts, frame)| engine.ingest(ts, frame)),
+            LiveEvent::Batch { batch, .. } => engine.ingest_all(batch.iter()),
             LiveEvent::Stopped { .. } => break,
             LiveEvent::Started { .. } => {}
         }
@@ -486,7 +487,7 @@ fn export(
             _ => ExportFormat::PlantUml,
         };
         let findings: Vec<(u32, &str)> = row.diagnoses.iter().map(|d| (d.frame, d.code)).collect();
-        let text = export::export(connection, &layout, format, numbering, &findings);
+        let text = ladder::export(connection, &layout, format, numbering, &findings);
         if request.format == "png" {
             tcpladder::render::png(&text, request.scale)?
         } else {

@@ -89,6 +89,13 @@ impl Engine {
         self.ingest_link(self.link, ts_nanos, frame);
     }
 
+    /// Feeds frames of the engine's link type, in order: the one loop every live reader runs.
+    pub fn ingest_all<'a>(&mut self, frames: impl IntoIterator<Item = (i64, &'a [u8])>) {
+        for (ts_nanos, frame) in frames {
+            self.ingest(ts_nanos, frame);
+        }
+    }
+
     /// Feeds the next frame, of link type `link` (pcapng interfaces may differ from the first).
     pub fn ingest_link(&mut self, link: LinkType, ts_nanos: i64, frame: &[u8]) {
         self.stats.packets += 1;

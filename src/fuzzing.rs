@@ -11,8 +11,9 @@ use crate::analysis::{diagnose, zeek_summary};
 use crate::capture::reader::{CaptureReader, MAX_PACKET_LEN};
 use crate::decode::{decode_frame, header_spans, Decoded};
 use crate::engine::{Engine, EngineConfig};
-use crate::ladder::export::{export, Format};
-use crate::ladder::{render_text_ladder, LadderLayout, LayoutOptions, Numbering, RowKind};
+use crate::ladder::{LadderLayout, LayoutOptions, Numbering, RowKind};
+use crate::render::ladder::{export, Format};
+use crate::render::render_text_ladder;
 use crate::tcp::{Connection, TcpState, Tracker};
 use crate::wire::{LinkType, TcpFlags, TcpPacket};
 

@@ -16,10 +16,11 @@ pub mod error;
 pub mod fuzzing;
 pub mod ladder;
 pub mod lessons;
-pub mod loader;
+
 pub mod render;
-pub mod report;
 pub mod samples;
+pub mod session;
+pub mod summary;
 pub mod tcp;
 pub mod ui;
 pub mod wire;

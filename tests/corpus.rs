@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use tcpladder::analysis::zeek_summary;
-use tcpladder::capture::read_capture;
+use tcpladder::session::read_capture;
 use tcpladder::tcp::{AnalysisFlags, Connection, Segment};
 use tcpladder::{Engine, EngineConfig};
 

@@ -7,8 +7,8 @@ use std::ops::ControlFlow;
 
 use tcpladder::capture::pcapng::PcapNgWriter;
 use tcpladder::capture::reader::CaptureReader;
-use tcpladder::capture::{read_capture, ReadOutcome};
 use tcpladder::error::CaptureError;
+use tcpladder::session::{read_capture, ReadOutcome};
 use tcpladder::wire::LinkType;
 use tcpladder::EngineConfig;
 

@@ -3,7 +3,7 @@
 
 use std::ops::ControlFlow;
 
-use tcpladder::capture::read_capture;
+use tcpladder::session::read_capture;
 use tcpladder::EngineConfig;
 
 use crate::util::sample;
@@ -100,8 +100,12 @@ fn a_memory_limit_drops_the_oldest_connections_and_keeps_the_newest_whole() {
 #[test]
 fn a_live_document_drops_the_rows_of_dropped_connections() {
     use tcpladder::capture::worker::FrameBatch;
-    let mut document =
-        tcpladder::ui::document::Document::live("live capture on lo", tcpladder::wire::LinkType::RawIp, 1 << 20, 1);
+    let mut document = tcpladder::session::document::Document::live(
+        "live capture on lo",
+        tcpladder::wire::LinkType::RawIp,
+        1 << 20,
+        1,
+    );
     let mut batch = FrameBatch::default();
     for (i, frame) in stream(5_000).iter().enumerate() {
         let start = batch.bytes.len();
@@ -141,7 +145,7 @@ fn the_live_analysis_fills_the_lent_document_and_hands_it_back_at_every_frame() 
     use std::sync::mpsc::sync_channel;
     use std::time::{Duration, Instant};
     use tcpladder::capture::worker::LiveEvent;
-    use tcpladder::ui::live_model::LiveModel;
+    use tcpladder::session::live_model::LiveModel;
 
     let frames = stream(20_000);
     let (sender, events) = sync_channel(16);
@@ -187,7 +191,7 @@ fn closing_the_live_analysis_lets_go_of_the_capture() {
     use std::sync::mpsc::sync_channel;
     use std::time::{Duration, Instant};
     use tcpladder::capture::worker::LiveEvent;
-    use tcpladder::ui::live_model::LiveModel;
+    use tcpladder::session::live_model::LiveModel;
 
     let (sender, events) = sync_channel(1);
     let model = LiveModel::spawn(events, "live capture on lo".into(), 1 << 20, |_| {});

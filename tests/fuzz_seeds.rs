@@ -70,7 +70,7 @@ fn fuzz_bodies_hold_on_every_seed_and_regression() {
                 kept += 1;
             }
         }
-        let engine = tcpladder::capture::read_capture(path, Default::default(), u64::MAX, |_, _| {
+        let engine = tcpladder::session::read_capture(path, Default::default(), u64::MAX, |_, _| {
             std::ops::ControlFlow::Continue(())
         });
         let Ok(outcome) = engine else { continue };

@@ -299,7 +299,7 @@ fn close_wait_piles_up_on_a_server_that_never_closes() {
     }
     // The states chart shows the pile-up: one more CLOSE_WAIT about every 100 ms, 20 at the end.
     let path = sample("close-wait-pileup.pcap");
-    let outcome = tcpladder::capture::read_capture(&path, tcpladder::EngineConfig::default(), 1 << 20, |_, _| {
+    let outcome = tcpladder::session::read_capture(&path, tcpladder::EngineConfig::default(), 1 << 20, |_, _| {
         std::ops::ControlFlow::Continue(())
     })
     .unwrap_or_else(|err| panic!("{err}"));

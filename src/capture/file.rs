@@ -1,14 +1,14 @@
-//! Reads a pcap or pcapng file into an [`Engine`], reporting progress and honouring cancellation;
-//! reads single frames back, and copies chosen frames into a new pcapng.
+//! Opens a pcap or pcapng file and yields its packets with how far reading has got; reads single
+//! frames back, and copies chosen frames into a new pcapng. Whoever analyses the packets feeds
+//! them on (see `session::read`).
 
 use std::fs::File;
-use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use super::reader::CaptureFormat;
+pub use super::reader::Packet;
 use super::reader::{CaptureReader, ReadError, MAX_PACKET_LEN};
 
-use crate::engine::{Engine, EngineConfig};
 use crate::error::{CaptureError, DamagedCapture};
 use crate::wire::LinkType;
 
@@ -19,17 +19,6 @@ pub struct Progress {
     pub bytes_read: u64,
     pub bytes_total: u64,
     pub packets: u64,
-}
-
-/// What reading a file produced.
-#[derive(Debug)]
-pub struct ReadOutcome {
-    pub engine: Engine,
-    pub format: CaptureFormat,
-    /// Set when the file is damaged or cut off: everything before it is in `engine`.
-    pub damage: Option<DamagedCapture>,
-    /// True when the progress callback asked to stop.
-    pub cancelled: bool,
 }
 
 fn open(path: &Path) -> Result<(CaptureReader<File>, u64), CaptureError> {
@@ -44,54 +33,52 @@ fn open(path: &Path) -> Result<(CaptureReader<File>, u64), CaptureError> {
     Ok((reader, bytes_total))
 }
 
-/// Reads `path`, calling `on_progress` every `progress_every` packets; it may stop the read.
-/// Damage stops the read and is reported in the outcome with everything before it kept.
-pub fn read_capture(
-    path: &Path,
-    config: EngineConfig,
-    progress_every: u64,
-    mut on_progress: impl FnMut(&Progress, &Engine) -> ControlFlow<()>,
-) -> Result<ReadOutcome, CaptureError> {
-    let (mut reader, bytes_total) = open(path)?;
-    let format = reader.format();
-    let mut engine: Option<Engine> = None;
-    let mut progress = Progress { bytes_read: reader.offset(), bytes_total, packets: 0 };
-    let every = progress_every.max(1);
-    let mut damage = None;
-    let mut cancelled = false;
-    loop {
-        match reader.next_packet() {
+/// A capture file open for reading, packet by packet.
+pub struct CaptureFile {
+    path: PathBuf,
+    reader: CaptureReader<File>,
+    bytes_total: u64,
+    packets: u64,
+}
+
+impl CaptureFile {
+    /// Opens `path` and reads its file header.
+    pub fn open(path: &Path) -> Result<Self, CaptureError> {
+        let (reader, bytes_total) = open(path)?;
+        Ok(Self { path: path.to_path_buf(), reader, bytes_total, packets: 0 })
+    }
+
+    pub fn format(&self) -> CaptureFormat {
+        self.reader.format()
+    }
+
+    /// The link type of the first interface, once known.
+    pub fn link(&self) -> Option<LinkType> {
+        self.reader.link()
+    }
+
+    /// How far reading has got.
+    pub fn progress(&self) -> Progress {
+        Progress { bytes_read: self.reader.offset(), bytes_total: self.bytes_total, packets: self.packets }
+    }
+
+    /// The next packet, `None` at the end, or the damage that stops the read (everything before
+    /// it was yielded intact).
+    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, DamagedCapture> {
+        match self.reader.next_packet() {
             Ok(Some(packet)) => {
-                let engine = engine.get_or_insert_with(|| Engine::new(packet.link, config));
-                engine.ingest_link(packet.link, packet.ts_nanos, packet.data);
-                progress.packets += 1;
-                progress.bytes_read = reader.offset();
-                if progress.packets.is_multiple_of(every) && on_progress(&progress, engine).is_break() {
-                    cancelled = true;
-                    break;
-                }
+                self.packets += 1;
+                Ok(Some(packet))
             }
-            Ok(None) => break,
-            Err(err) => {
-                damage = Some(DamagedCapture {
-                    path: path.display().to_string(),
-                    packets_read: progress.packets,
-                    byte_offset: err.offset(),
-                    message: err.to_string(),
-                });
-                break;
-            }
+            Ok(None) => Ok(None),
+            Err(err) => Err(DamagedCapture {
+                path: self.path.display().to_string(),
+                packets_read: self.packets,
+                byte_offset: err.offset(),
+                message: err.to_string(),
+            }),
         }
     }
-    let link = reader.link().unwrap_or(LinkType::Ethernet);
-    let mut engine = engine.unwrap_or_else(|| Engine::new(link, config));
-    engine.finish();
-    if !cancelled {
-        progress.bytes_read = bytes_total;
-        // The final call reports completion; stopping now changes nothing.
-        let _ = on_progress(&progress, &engine);
-    }
-    Ok(ReadOutcome { engine, format, damage, cancelled })
 }
 
 /// The bytes of frame `frame` (1-based) of a capture, and its link type: for showing the real

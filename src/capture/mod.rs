@@ -9,7 +9,7 @@ pub mod pcapng;
 pub mod reader;
 pub mod worker;
 
-pub use file::{extract_frames, read_capture, read_frame, CaptureFormat, Progress, ReadOutcome};
+pub use file::{extract_frames, read_frame, CaptureFile, CaptureFormat, Packet, Progress};
 
 /// A packet's capture time in nanoseconds since the epoch. Captures are opened with nanosecond
 /// precision, so libpcap stores nanoseconds in `tv_usec`; the field types differ between platforms

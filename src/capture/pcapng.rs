@@ -89,7 +89,7 @@ impl PcapNgWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::read_capture;
+    use crate::session::read_capture;
     use crate::EngineConfig;
 
     #[test]

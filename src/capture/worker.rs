@@ -31,7 +31,16 @@ pub struct FrameBatch {
 impl FrameBatch {
     /// Each frame with its time.
     pub fn iter(&self) -> impl Iterator<Item = (i64, &[u8])> {
-        self.frames.iter().map(|(ts, range)| (*ts, self.bytes.get(range.clone()).unwrap_or(&[])))
+        self.frames_of(&self.frames)
+    }
+
+    /// The frames in turns of at most `per_turn`, for an analysis that yields between turns.
+    pub fn turns(&self, per_turn: usize) -> impl Iterator<Item = impl Iterator<Item = (i64, &[u8])>> {
+        self.frames.chunks(per_turn.max(1)).map(|turn| self.frames_of(turn))
+    }
+
+    fn frames_of<'a>(&'a self, frames: &'a [(i64, Range<usize>)]) -> impl Iterator<Item = (i64, &'a [u8])> {
+        frames.iter().map(|(ts, range)| (*ts, self.bytes.get(range.clone()).unwrap_or(&[])))
     }
 }
 

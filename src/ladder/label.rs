@@ -97,7 +97,7 @@ pub fn analysis_words(name: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::read_capture;
+    use crate::session::read_capture;
     use crate::EngineConfig;
 
     #[test]

@@ -1,10 +1,14 @@
-//! Pictures for slides: charts as SVG, and any SVG as PNG.
+//! Pictures and texts for slides and reports: a connection's ladder as SVG, Mermaid, PlantUML
+//! or text, charts as SVG, and any SVG as PNG.
 
 pub mod chart_svg;
+pub mod ladder;
 pub mod png;
+pub mod text;
 
 pub use chart_svg::chart_svg;
 pub use png::{png, PngError};
+pub use text::render_text_ladder;
 
 /// Escapes text for XML (SVG text and attributes).
 pub fn xml(text: &str) -> String {

@@ -8,14 +8,13 @@ use egui::{Key, RichText, Ui};
 
 use crate::capture::Progress;
 use crate::ladder::Numbering;
-use crate::loader::{spawn_load, LoadEvent, LoadHandle};
-use crate::report::ConnRow;
+use crate::session::loader::{spawn_load, LoadEvent, LoadHandle};
+use crate::summary::ConnRow;
 use crate::EngineConfig;
 
 use super::charts::{charts_ui, ChartsState};
 use super::conn_table::{filters_ui, state_counts_ui, table_ui, TableState};
 use super::details::{diagnoses_ui, segment_details_ui, Field};
-use super::document::Document;
 use super::frame_log::FrameLog;
 use super::ladder_view::{human_bytes, ladder_ui, LadderViewState, TimeMode};
 use super::lesson_panel::{segment_before, LessonRequest, LessonRun};
@@ -23,6 +22,7 @@ use super::live_panel::{LiveAction, LivePanel};
 use crate::analysis::chart::ChartKind;
 use crate::capture::live::LiveOptions;
 use crate::lessons;
+use crate::session::document::Document;
 
 /// What survives a restart (eframe persistence).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -746,7 +746,7 @@ fn write_picture(svg: &str, as_png: bool, path: &Path) -> Result<(), String> {
 }
 
 fn write_export(document: &mut Document, kind: ExportKind, path: &Path) -> Result<(), String> {
-    use crate::ladder::export::{export, Format};
+    use crate::render::ladder::{export, Format};
     let findings: Vec<(u32, &'static str)> =
         document.row().map(|r| r.diagnoses.iter().map(|d| (d.frame, d.code)).collect()).unwrap_or_default();
     let format = match kind {
@@ -755,7 +755,7 @@ fn write_export(document: &mut Document, kind: ExportKind, path: &Path) -> Resul
         ExportKind::Text => {
             let connection = document.connection().ok_or("no connection")?;
             let text =
-                crate::ladder::render_text_ladder(connection, document.engine.capture_end_nanos(), Numbering::Relative);
+                crate::render::render_text_ladder(connection, document.engine.capture_end_nanos(), Numbering::Relative);
             return std::fs::write(path, text).map_err(|err| err.to_string());
         }
         ExportKind::Pcapng => {

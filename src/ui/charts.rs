@@ -16,7 +16,7 @@ use crate::analysis::series::{
 use crate::tcp::TcpState;
 use crate::Engine;
 
-use super::document::Document;
+use crate::session::document::Document;
 
 /// A file's connections longer than this get their series computed on a thread: a
 /// 10-million-segment one takes seconds, and the window must not stop for them.

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use egui::{RichText, Sense, Ui, Vec2};
 
-use crate::report::ConnRow;
+use crate::summary::ConnRow;
 use crate::tcp::TcpState;
 
 use super::theme;
@@ -71,7 +71,7 @@ pub struct TableState {
     anchor: Option<u32>,
     visible: Vec<u32>,
     key: Option<(String, QuickFilter, Option<TcpState>, SortKey, bool, u64)>,
-    /// The version of the rows shown ([`super::document::Document::rows_version`]).
+    /// The version of the rows shown ([`crate::session::document::Document::rows_version`]).
     pub rows_version: u64,
     /// Sockets per final state, and the rows version they were counted for.
     state_counts: Option<(u64, Vec<(TcpState, usize)>)>,
@@ -266,7 +266,7 @@ pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected:
             visible.len(),
             |ui, range| {
                 for id in visible.get(range).unwrap_or(&[]) {
-                    let Some(row) = super::document::row_by_id(rows, *id) else { continue };
+                    let Some(row) = crate::session::document::row_by_id(rows, *id) else { continue };
                     let is_selected = selected == Some(row.id);
                     let response = ui
                         .horizontal(|ui| {

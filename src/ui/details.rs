@@ -10,10 +10,10 @@ use crate::decode::{header_spans, HeaderSpans};
 use crate::ladder::explain_change;
 use crate::ladder::label::{analysis_words, options_label};
 use crate::ladder::Numbering;
-use crate::report::{endpoints, secs};
+use crate::summary::{endpoints, secs};
 use crate::tcp::{Connection, Segment};
 
-use super::document::FrameBytes;
+use crate::session::document::FrameBytes;
 
 /// Which header field is highlighted in the hex dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

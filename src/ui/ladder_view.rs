@@ -7,11 +7,11 @@ use egui::{Align, Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stro
 use crate::ladder::label::{analysis_label_at, analysis_words, options_label};
 use crate::ladder::layout::{lifelines, FoldedRun, LadderLayout, PhaseSpan, Row, StateMark, ARROW_SLOPE};
 use crate::ladder::{segment_label, Numbering, RowKind};
-use crate::report::secs;
+use crate::summary::secs;
 use crate::tcp::{AnalysisFlags, Connection, Segment};
 
-use super::document::Document;
 use super::theme;
+use crate::session::document::Document;
 
 /// How the time column reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]

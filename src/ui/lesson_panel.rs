@@ -8,7 +8,7 @@ use egui::{RichText, Ui};
 
 use crate::lessons::{port_of, AppEvent, Lesson, Outcome};
 
-use super::document::Document;
+use crate::session::document::Document;
 
 /// How long the capture keeps running after the lesson's last call, for the last segments.
 const DRAIN: Duration = Duration::from_millis(300);

@@ -11,8 +11,8 @@ use crate::capture::live::{check_filter, counters_count_twice, list_interfaces, 
 use crate::capture::worker::{spawn_capture, CaptureStop};
 use crate::wire::LinkType;
 
-use super::document::Document;
-use super::live_model::LiveModel;
+use crate::session::document::Document;
+use crate::session::live_model::LiveModel;
 
 /// A running capture: the switch that stops it and the thread that analyses it.
 struct Running {

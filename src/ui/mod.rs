@@ -4,11 +4,11 @@ pub mod app;
 pub mod charts;
 pub mod conn_table;
 pub mod details;
-pub mod document;
+
 pub mod frame_log;
 pub mod ladder_view;
 pub mod lesson_panel;
-pub mod live_model;
+
 pub mod live_panel;
 pub mod theme;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::capture::worker::{FrameBatch, LiveEvent};
 
-use super::document::Document;
+use crate::session::document::Document;
 
 /// How often the table's rows are recomputed while packets arrive.
 const ROW_REFRESH: Duration = Duration::from_millis(250);
@@ -235,14 +235,7 @@ impl Analysis {
 
     /// Feeds `batch` to the document a turn at a time; false when the window let go.
     fn ingest(&mut self, batch: &FrameBatch) -> bool {
-        batch.frames.chunks(FRAMES_PER_TURN).all(|turn| {
-            self.take_turn(|document| {
-                let engine = document.engine_mut();
-                for (ts_nanos, range) in turn {
-                    engine.ingest(*ts_nanos, batch.bytes.get(range.clone()).unwrap_or(&[]));
-                }
-            })
-        })
+        batch.turns(FRAMES_PER_TURN).all(|turn| self.take_turn(|document| document.engine_mut().ingest_all(turn)))
     }
 
     /// Continues or begins a row refresh when one is due; false when the window let go.

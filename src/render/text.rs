@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::analysis::{diagnose, zeek_summary};
 use crate::tcp::{Connection, Direction, Segment, TcpState};
 
-use super::label::{analysis_label, options_label, segment_label, Numbering};
+use crate::ladder::label::{analysis_label, options_label, segment_label, Numbering};
 
 const TIME_WIDTH: usize = 11;
 const STATE_WIDTH: usize = 13;

@@ -9,8 +9,8 @@ use std::sync::mpsc::{channel, Receiver};
 use crate::capture::read_frame;
 use crate::error::DamagedCapture;
 use crate::ladder::{LadderLayout, LayoutOptions};
-use crate::loader::Loaded;
-use crate::report::ConnRow;
+use crate::session::loader::Loaded;
+use crate::summary::ConnRow;
 use crate::tcp::Connection;
 use crate::wire::LinkType;
 use crate::Engine;
@@ -126,10 +126,7 @@ impl Document {
 
     /// Feeds captured frames to the engine.
     pub fn ingest(&mut self, batch: &crate::capture::worker::FrameBatch) {
-        let engine = self.engine_mut();
-        for (ts_nanos, frame) in batch.iter() {
-            engine.ingest(ts_nanos, frame);
-        }
+        self.engine_mut().ingest_all(batch.iter());
     }
 
     /// Recomputes every row that is out of date ([`Self::refresh_rows_within`] without a limit).

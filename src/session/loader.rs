@@ -9,11 +9,12 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::capture::{read_capture, Progress};
+use crate::capture::Progress;
+use crate::engine::{Engine, EngineConfig};
 use crate::error::DamagedCapture;
 use crate::ladder::{LadderLayout, LayoutOptions};
-use crate::report::ConnRow;
-use crate::{Engine, EngineConfig};
+use crate::session::read_capture;
+use crate::summary::ConnRow;
 
 /// How often, at most, progress is sent.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);

@@ -3,11 +3,11 @@
 
 use std::fmt::Write as _;
 
-use crate::render::xml;
+use super::xml;
 use crate::tcp::{Connection, Segment, TcpState};
 
-use super::label::{analysis_label_at, options_label, segment_label, Numbering};
-use super::layout::{lifelines, LadderLayout, Phase, RowKind, ARROW_SLOPE};
+use crate::ladder::label::{analysis_label_at, options_label, segment_label, Numbering};
+use crate::ladder::layout::{lifelines, LadderLayout, Phase, RowKind, ARROW_SLOPE};
 
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,70 @@
+//! Reads a capture file into an [`Engine`]: the capture layer yields packets, this feeds them,
+//! reporting progress and honouring cancellation. The command line, the window's loader, the
+//! fuzz bodies and the tests all read files through here.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use crate::capture::{CaptureFile, CaptureFormat, Progress};
+use crate::engine::{Engine, EngineConfig};
+use crate::error::{CaptureError, DamagedCapture};
+use crate::wire::LinkType;
+
+/// What reading a file produced.
+#[derive(Debug)]
+pub struct ReadOutcome {
+    pub engine: Engine,
+    pub format: CaptureFormat,
+    /// Set when the file is damaged or cut off: everything before it is in `engine`.
+    pub damage: Option<DamagedCapture>,
+    /// True when the progress callback asked to stop.
+    pub cancelled: bool,
+}
+
+/// Reads `path`, calling `on_progress` every `progress_every` packets; it may stop the read.
+/// Damage stops the read and is reported in the outcome with everything before it kept.
+pub fn read_capture(
+    path: &Path,
+    config: EngineConfig,
+    progress_every: u64,
+    mut on_progress: impl FnMut(&Progress, &Engine) -> ControlFlow<()>,
+) -> Result<ReadOutcome, CaptureError> {
+    let mut file = CaptureFile::open(path)?;
+    let format = file.format();
+    let mut engine: Option<Engine> = None;
+    let every = progress_every.max(1);
+    let mut damage = None;
+    let mut cancelled = false;
+    loop {
+        match file.next_packet() {
+            Ok(Some(packet)) => {
+                let engine = engine.get_or_insert_with(|| Engine::new(packet.link, config));
+                engine.ingest_link(packet.link, packet.ts_nanos, packet.data);
+            }
+            Ok(None) => break,
+            Err(found) => {
+                damage = Some(found);
+                break;
+            }
+        }
+        let progress = file.progress();
+        if progress.packets.is_multiple_of(every) {
+            if let Some(engine) = &engine {
+                if on_progress(&progress, engine).is_break() {
+                    cancelled = true;
+                    break;
+                }
+            }
+        }
+    }
+    let link = file.link().unwrap_or(LinkType::Ethernet);
+    let mut engine = engine.unwrap_or_else(|| Engine::new(link, config));
+    engine.finish();
+    if !cancelled {
+        let mut progress = file.progress();
+        progress.bytes_read = progress.bytes_total;
+        // The final call reports completion; stopping now changes nothing.
+        let _ = on_progress(&progress, &engine);
+    }
+    Ok(ReadOutcome { engine, format, damage, cancelled })
+}
