@@ -10,7 +10,8 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
 
 use std::collections::BTreeSet;
-use tcpladder::capture::live::{LiveCapture, LiveOptions};
+use tcpladder::capture::live::LiveOptions;
+use tcpladder::capture::source::LiveCapture;
 use tcpladder::capture::worker::{spawn_capture, LiveEvent};
 use tcpladder::session::{read_capture, ReadOutcome};
 
@@ -523,9 +524,15 @@ fn chart(
 ) -> anyhow::Result<ExitCode> {
     let (engine, damaged) = load(path, config)?;
     let name = path.file_name().unwrap_or(path.as_os_str()).to_string_lossy();
+    let (start, end) = engine.capture_span();
+    let connections = engine.connections();
     let svg = match kind {
-        ChartKind::States => render::chart_svg(&chart::states_chart(&chart::capture_states(&engine), &name)),
-        ChartKind::Rates => render::chart_svg(&chart::rates_chart(&chart::capture_rates_of(&engine), &name)),
+        ChartKind::States => {
+            render::chart_svg(&chart::states_chart(&chart::capture_states(connections, start, end), &name))
+        }
+        ChartKind::Rates => {
+            render::chart_svg(&chart::rates_chart(&chart::capture_rates_of(connections, start, end), &name))
+        }
         _ => {
             let Some(id) = id else { bail!("the {} chart shows one connection: give --conn ID", kind.slug()) };
             let connection = find_connection(&engine, path, id)?;

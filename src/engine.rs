@@ -229,4 +229,9 @@ impl Engine {
     pub fn capture_end_nanos(&self) -> i64 {
         self.stats.last_ts_nanos.unwrap_or(0)
     }
+
+    /// The capture's first and last packet times (0 for a capture without packets).
+    pub fn capture_span(&self) -> (i64, i64) {
+        (self.stats.first_ts_nanos.unwrap_or(0), self.capture_end_nanos())
+    }
 }

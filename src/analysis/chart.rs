@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::engine::Engine;
 use crate::tcp::{Connection, TcpState};
 
 use super::series::{capture_rates, states_over_time, CaptureRates, ConnectionSeries};
@@ -270,16 +269,23 @@ pub fn connection_title(connection: &Connection, kind: ChartKind) -> String {
     format!("Connection {} ({} → {}): {}", connection.id, connection.client, connection.server, kind.name())
 }
 
-/// How many sockets are in each state over the whole capture held by `engine`.
-pub fn capture_states(engine: &Engine) -> BTreeMap<TcpState, Vec<[f64; 2]>> {
-    let start = engine.stats().first_ts_nanos.unwrap_or(0);
-    states_over_time(engine.connections(), start, engine.capture_end_nanos())
+/// How many sockets are in each state over a capture's connections, from `start_nanos` to
+/// `end_nanos` (the capture's first and last packets).
+pub fn capture_states<'a>(
+    connections: impl IntoIterator<Item = &'a Connection>,
+    start_nanos: i64,
+    end_nanos: i64,
+) -> BTreeMap<TcpState, Vec<[f64; 2]>> {
+    states_over_time(connections, start_nanos, end_nanos)
 }
 
-/// Connections opened and closed, and packets, per second over the capture held by `engine`.
-pub fn capture_rates_of(engine: &Engine) -> CaptureRates {
-    let start = engine.stats().first_ts_nanos.unwrap_or(0);
-    capture_rates(engine.connections(), start, engine.capture_end_nanos(), RATE_INTERVALS)
+/// Connections opened and closed, and packets, per second over a capture's connections.
+pub fn capture_rates_of<'a>(
+    connections: impl IntoIterator<Item = &'a Connection>,
+    start_nanos: i64,
+    end_nanos: i64,
+) -> CaptureRates {
+    capture_rates(connections, start_nanos, end_nanos, RATE_INTERVALS)
 }
 
 /// The rates chart averages over this many intervals of the capture.

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::wire::LinkType;
 
-use super::live::{LiveCapture, LiveError, LiveOptions};
-use super::reader::CaptureReader;
+use super::format::{pcap_file_header, pcap_record_header};
+use super::live::{DeviceCapture, LiveError, LiveOptions, Read};
+use super::reader::{CaptureReader, MAX_PACKET_LEN};
 
 /// The helper's file name; it is looked for beside the running program.
 pub const HELPER_NAME: &str = "tcpladder-capture";
@@ -38,7 +39,7 @@ pub fn helper_main(args: impl Iterator<Item = String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut live = match LiveCapture::open_here(&options) {
+    let mut live = match DeviceCapture::open(&options) {
         Ok(live) => live,
         Err(LiveError::Permission { message, .. }) => {
             eprintln!("permission {message}");
@@ -50,7 +51,7 @@ pub fn helper_main(args: impl Iterator<Item = String>) -> ExitCode {
         }
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-    let header = pcap_header(live.link());
+    let header = pcap_file_header(live.link().dlt(), MAX_PACKET_LEN);
     if out.write_all(&header).and_then(|()| out.flush()).is_err() {
         return ExitCode::SUCCESS;
     }
@@ -68,7 +69,7 @@ pub fn helper_main(args: impl Iterator<Item = String>) -> ExitCode {
                 return ExitCode::from(1);
             }
             Ok(read) => {
-                if read.is_none() || flushed.elapsed() >= FLUSH_EVERY {
+                if read == Read::Idle || flushed.elapsed() >= FLUSH_EVERY {
                     // The save file first: what the reader may later drop is already in it.
                     let saved = live.flush();
                     if saved.is_err() || out.flush().is_err() {
@@ -106,26 +107,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<LiveOptions, Str
     Ok(options)
 }
 
-/// A pcap header with nanosecond timestamps.
-fn pcap_header(link: LinkType) -> [u8; 24] {
-    let mut header = [0u8; 24];
-    header[0..4].copy_from_slice(&0xa1b2_3c4du32.to_le_bytes());
-    header[4..8].copy_from_slice(&[2, 0, 4, 0]);
-    header[16..20].copy_from_slice(&(1u32 << 20).to_le_bytes());
-    header[20..24].copy_from_slice(&(link.dlt() as u32).to_le_bytes());
-    header
-}
-
 fn write_record(out: &mut impl Write, ts_nanos: i64, frame: &[u8]) -> std::io::Result<()> {
-    let seconds = u32::try_from(ts_nanos.div_euclid(1_000_000_000)).unwrap_or(0);
-    let nanos = ts_nanos.rem_euclid(1_000_000_000) as u32;
     let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-    let mut header = [0u8; 16];
-    header[0..4].copy_from_slice(&seconds.to_le_bytes());
-    header[4..8].copy_from_slice(&nanos.to_le_bytes());
-    header[8..12].copy_from_slice(&len.to_le_bytes());
-    header[12..16].copy_from_slice(&len.to_le_bytes());
-    out.write_all(&header)?;
+    out.write_all(&pcap_record_header(ts_nanos, len, len))?;
     out.write_all(frame)
 }
 
@@ -135,6 +119,7 @@ pub struct HelperCapture {
     packets: Receiver<(i64, Vec<u8>)>,
     stats: Arc<Mutex<Option<(u32, u32)>>>,
     link: LinkType,
+    device: String,
 }
 
 impl HelperCapture {
@@ -188,7 +173,7 @@ impl HelperCapture {
                 }
             }
         });
-        Ok(Self { child, packets, stats, link })
+        Ok(Self { child, packets, stats, link, device })
     }
 
     /// The link type of the packets.
@@ -196,21 +181,29 @@ impl HelperCapture {
         self.link
     }
 
-    /// The next packet; `Ok(None)` when none came within `wait`; an error once the helper ended.
-    pub fn next(&mut self, wait: Duration, consume: impl FnOnce(i64, &[u8])) -> Result<Option<()>, String> {
+    /// The next packet, [`Read::Idle`] when none came within `wait`, an error once the helper ended.
+    pub fn next(&mut self, wait: Duration, consume: impl FnOnce(i64, &[u8])) -> Result<Read, LiveError> {
         match self.packets.recv_timeout(wait) {
             Ok((ts_nanos, frame)) => {
                 consume(ts_nanos, &frame);
-                Ok(Some(()))
+                Ok(Read::Packet)
             }
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err("the capture helper stopped".into()),
+            Err(RecvTimeoutError::Timeout) => Ok(Read::Idle),
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(LiveError::Device { device: self.device.clone(), message: "the capture helper stopped".into() })
+            }
         }
     }
 
     /// libpcap's received and dropped counters, as the helper last reported them.
     pub fn stats(&self) -> Option<(u32, u32)> {
         self.stats.lock().ok().and_then(|s| *s)
+    }
+}
+
+impl std::fmt::Debug for HelperCapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HelperCapture").field("link", &self.link()).finish()
     }
 }
 
@@ -261,7 +254,7 @@ mod tests {
 
     #[test]
     fn the_stream_the_helper_writes_is_a_pcap_our_reader_reads() {
-        let mut stream = pcap_header(LinkType::RawIp).to_vec();
+        let mut stream = pcap_file_header(LinkType::RawIp.dlt(), MAX_PACKET_LEN).to_vec();
         write_record(&mut stream, 1_700_000_000_123_456_789, &[0x45, 0, 0, 20]).unwrap_or_default();
         let mut reader = CaptureReader::new(&stream[..]).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(reader.link(), Some(LinkType::RawIp));

@@ -73,6 +73,9 @@ pub fn check_filter(filter: &str, link: LinkType) -> Result<(), String> {
     dead.compile(filter, true).map(|_| ()).map_err(|err| err.to_string())
 }
 
+/// libpcap's default and largest snapshot length: whole packets.
+pub const DEFAULT_SNAPLEN: i32 = 262_144;
+
 /// How to capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveOptions {
@@ -89,7 +92,7 @@ impl LiveOptions {
     /// Loopback, no filter, full packets, not promiscuous, not saved.
     pub fn loopback() -> Self {
         let device = if cfg!(target_os = "macos") { "lo0" } else { "lo" };
-        Self { device: device.to_string(), filter: None, snaplen: 262_144, promisc: false, save: None }
+        Self { device: device.to_string(), filter: None, snaplen: DEFAULT_SNAPLEN, promisc: false, save: None }
     }
 }
 
@@ -102,20 +105,23 @@ pub fn counters_count_twice(device: &str) -> bool {
 /// libpcap's read timeout; in immediate mode Linux ignores it, hence the non-blocking handle.
 const READ_TIMEOUT_MS: i32 = 100;
 /// How long an idle read waits before reporting "nothing yet", so the caller can stop promptly.
-const IDLE_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+pub const IDLE_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// An open live capture.
-pub struct LiveCapture {
-    source: Source,
+/// What a read from a live capture found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// A packet, handed to the caller.
+    Packet,
+    /// Nothing arrived within the wait: not an error, the caller may stop or read again.
+    Idle,
+}
+
+/// An interface opened by this process (which needs the capability itself).
+pub struct DeviceCapture {
+    capture: pcap::Capture<pcap::Active>,
     link: LinkType,
     save: Option<Saver>,
     device: String,
-}
-
-/// Who reads the interface: this process, or the capture helper that holds the capability.
-enum Source {
-    Here(pcap::Capture<pcap::Active>),
-    Helper(super::helper::HelperCapture),
 }
 
 /// Where saved packets go: libpcap writes pcap; pcapng is written here.
@@ -124,39 +130,18 @@ enum Saver {
     PcapNg(PcapNgWriter, PathBuf),
 }
 
-impl std::fmt::Debug for LiveCapture {
+impl std::fmt::Debug for DeviceCapture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LiveCapture").field("device", &self.device).field("link", &self.link).finish()
+        f.debug_struct("DeviceCapture").field("device", &self.device).field("link", &self.link).finish()
     }
 }
 
-impl LiveCapture {
-    /// Opens the device, applies the filter, and creates the save file. Without the permission to
-    /// capture here, the capture helper does it when it is installed (see [`super::helper`]).
+impl DeviceCapture {
+    /// Opens the device, applies the filter, and creates the save file.
     pub fn open(options: &LiveOptions) -> Result<Self, LiveError> {
-        match Self::open_here(options) {
-            Err(err @ LiveError::Permission { .. }) if std::env::var_os("TCPLADDER_NO_HELPER").is_none() => {
-                match super::helper::helper_path() {
-                    Some(helper) => Self::open_helper(&helper, options),
-                    None => Err(err),
-                }
-            }
-            opened => opened,
-        }
-    }
-
-    /// Lets the helper capture; it writes the save file itself.
-    fn open_helper(helper: &Path, options: &LiveOptions) -> Result<Self, LiveError> {
-        let capture = super::helper::HelperCapture::spawn(helper, options)?;
-        let link = capture.link();
-        Ok(Self { source: Source::Helper(capture), link, save: None, device: options.device.clone() })
-    }
-
-    /// Opens the device in this process (which needs the capability itself).
-    pub fn open_here(options: &LiveOptions) -> Result<Self, LiveError> {
         let device = options.device.clone();
         let classify = |err: pcap::Error| classify_open_error(&device, options.promisc, &err);
-        let capture = pcap::Capture::from_device(device.as_str())
+        let mut capture = pcap::Capture::from_device(device.as_str())
             .map_err(classify)?
             .promisc(options.promisc)
             .snaplen(options.snaplen)
@@ -167,7 +152,6 @@ impl LiveCapture {
             .map_err(classify)?
             .setnonblock()
             .map_err(classify)?;
-        let mut capture = capture;
         if let Some(filter) = &options.filter {
             capture
                 .filter(filter, true)
@@ -178,12 +162,7 @@ impl LiveCapture {
             Some(path) => Some(open_save(&capture, path, options.snaplen)?),
             None => None,
         };
-        Ok(Self { source: Source::Here(capture), link, save, device })
-    }
-
-    /// True when the capture helper reads the interface for this process.
-    pub fn through_helper(&self) -> bool {
-        matches!(self.source, Source::Helper(_))
+        Ok(Self { capture, link, save, device })
     }
 
     /// The link type of the packets.
@@ -191,17 +170,9 @@ impl LiveCapture {
         self.link
     }
 
-    /// The next packet, `Ok(None)` when the read timed out, after saving it if a save file is set.
-    pub fn next(&mut self, mut consume: impl FnMut(i64, &[u8])) -> Result<Option<()>, LiveError> {
-        let capture = match &mut self.source {
-            Source::Here(capture) => capture,
-            Source::Helper(helper) => {
-                return helper
-                    .next(IDLE_WAIT, consume)
-                    .map_err(|message| LiveError::Device { device: self.device.clone(), message });
-            }
-        };
-        match capture.next_packet() {
+    /// The next packet, after saving it if a save file is set, or [`Read::Idle`] when none waits.
+    pub fn next(&mut self, consume: impl FnOnce(i64, &[u8])) -> Result<Read, LiveError> {
+        match self.capture.next_packet() {
             Ok(packet) => {
                 let ts_nanos = super::ts_nanos(packet.header);
                 match &mut self.save {
@@ -212,12 +183,12 @@ impl LiveCapture {
                     None => {}
                 }
                 consume(ts_nanos, packet.data);
-                Ok(Some(()))
+                Ok(Read::Packet)
             }
             // Non-blocking: nothing is waiting. Pause briefly rather than spin.
             Err(pcap::Error::TimeoutExpired) => {
                 std::thread::sleep(IDLE_WAIT);
-                Ok(None)
+                Ok(Read::Idle)
             }
             Err(err) => Err(LiveError::Device { device: self.device.clone(), message: err.to_string() }),
         }
@@ -225,10 +196,7 @@ impl LiveCapture {
 
     /// Packets the kernel handed over and dropped so far, when libpcap knows.
     pub fn stats(&mut self) -> Option<(u32, u32)> {
-        match &mut self.source {
-            Source::Here(capture) => capture.stats().ok().map(|s| (s.received, s.dropped)),
-            Source::Helper(helper) => helper.stats(),
-        }
+        self.capture.stats().ok().map(|s| (s.received, s.dropped))
     }
 
     /// Flushes the save file.
@@ -245,7 +213,7 @@ impl LiveCapture {
 fn open_save(capture: &pcap::Capture<pcap::Active>, path: &Path, snaplen: i32) -> Result<Saver, LiveError> {
     let failed = |message: String| LiveError::Save { path: path.to_path_buf(), message };
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pcapng")) {
-        let snaplen = u32::try_from(snaplen).unwrap_or(262_144);
+        let snaplen = u32::try_from(snaplen).unwrap_or(DEFAULT_SNAPLEN as u32);
         let writer = PcapNgWriter::create(path, snaplen).map_err(|err| failed(err.to_string()))?;
         return Ok(Saver::PcapNg(writer, path.to_path_buf()));
     }

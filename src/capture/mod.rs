@@ -3,10 +3,12 @@
 //! used here and nowhere else), and a pcapng writer.
 
 pub mod file;
+pub mod format;
 pub mod helper;
 pub mod live;
 pub mod pcapng;
 pub mod reader;
+pub mod source;
 pub mod worker;
 
 pub use file::{extract_frames, read_frame, CaptureFile, CaptureFormat, Packet, Progress};

@@ -6,12 +6,11 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-const SECTION_HEADER: u32 = 0x0A0D_0D0A;
-const INTERFACE_DESCRIPTION: u32 = 1;
-const ENHANCED_PACKET: u32 = 6;
-const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
-/// Option `if_tsresol`: timestamps count units of 10^-9 s.
-const TSRESOL_OPTION: u16 = 9;
+use super::format::{
+    PCAPNG_BYTE_ORDER, PCAPNG_ENHANCED_PACKET, PCAPNG_IF_TSRESOL, PCAPNG_INTERFACE_DESCRIPTION, PCAPNG_SECTION_HEADER,
+};
+
+/// `if_tsresol`'s value: timestamps count units of 10^-9 s.
 const NANOSECONDS: u8 = 9;
 
 /// Writes packets to a pcapng file.
@@ -28,7 +27,7 @@ impl PcapNgWriter {
         let mut out = BufWriter::new(File::create(path)?);
         // Section header: no options, section length unknown (-1).
         let shb_len = 28u32;
-        for word in [SECTION_HEADER, shb_len, BYTE_ORDER_MAGIC] {
+        for word in [PCAPNG_SECTION_HEADER, shb_len, PCAPNG_BYTE_ORDER] {
             out.write_all(&word.to_le_bytes())?;
         }
         out.write_all(&1u16.to_le_bytes())?;
@@ -46,12 +45,12 @@ impl PcapNgWriter {
         // Interface description with if_tsresol = 9, then opt_endofopt.
         let idb_len = 32u32;
         let out = &mut self.out;
-        out.write_all(&INTERFACE_DESCRIPTION.to_le_bytes())?;
+        out.write_all(&PCAPNG_INTERFACE_DESCRIPTION.to_le_bytes())?;
         out.write_all(&idb_len.to_le_bytes())?;
         out.write_all(&u16::try_from(dlt).unwrap_or(u16::MAX).to_le_bytes())?;
         out.write_all(&0u16.to_le_bytes())?;
         out.write_all(&self.snaplen.to_le_bytes())?;
-        out.write_all(&TSRESOL_OPTION.to_le_bytes())?;
+        out.write_all(&PCAPNG_IF_TSRESOL.to_le_bytes())?;
         out.write_all(&1u16.to_le_bytes())?;
         out.write_all(&[NANOSECONDS, 0, 0, 0])?;
         out.write_all(&[0u8; 4])?;
@@ -68,7 +67,7 @@ impl PcapNgWriter {
         let padded = data.len().next_multiple_of(4);
         let block_len = u32::try_from(32 + padded).unwrap_or(u32::MAX);
         let ts = u64::try_from(ts_nanos).unwrap_or(0);
-        self.out.write_all(&ENHANCED_PACKET.to_le_bytes())?;
+        self.out.write_all(&PCAPNG_ENHANCED_PACKET.to_le_bytes())?;
         self.out.write_all(&block_len.to_le_bytes())?;
         self.out.write_all(&interface.to_le_bytes())?;
         self.out.write_all(&((ts >> 32) as u32).to_le_bytes())?;

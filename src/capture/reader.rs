@@ -7,6 +7,12 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use crate::wire::LinkType;
 
+use super::format::{
+    i64_at, u16_at, u32_at, units_to_nanos, PcapRecord, PCAPNG_BYTE_ORDER, PCAPNG_ENHANCED_PACKET,
+    PCAPNG_INTERFACE_DESCRIPTION, PCAPNG_OBSOLETE_PACKET, PCAPNG_SECTION_HEADER, PCAPNG_SIMPLE_PACKET, PCAP_KUZNETSOV,
+    PCAP_MICROS, PCAP_NANOS, PCAP_RECORD_HEADER_LEN,
+};
+
 /// The largest packet accepted, in bytes. libpcap's own limit is 256 KiB (262,144), and D-Bus
 /// captures use 128 MiB; anything larger than this is damage, not a packet.
 pub const MAX_PACKET_LEN: u32 = 1 << 20;
@@ -14,13 +20,6 @@ pub const MAX_PACKET_LEN: u32 = 1 << 20;
 /// name resolution): such blocks are skipped without being held in memory, so this bounds only
 /// what is obviously damage.
 const MAX_BLOCK_LEN: u32 = 1 << 28;
-
-const PCAP_MICROS: u32 = 0xa1b2_c3d4;
-const PCAP_NANOS: u32 = 0xa1b2_3c4d;
-/// Alexey Kuznetsov's patched format: four extra fields per record.
-const PCAP_KUZNETSOV: u32 = 0xa1b2_cd34;
-const PCAPNG_SECTION: u32 = 0x0a0d_0d0a;
-const PCAPNG_BYTE_ORDER: u32 = 0x1a2b_3c4d;
 
 /// Why a capture could not be read (further).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,72 +96,6 @@ pub struct CaptureReader<R: Read> {
     pending: usize,
 }
 
-/// `N` bytes at `at`, zeros where `bytes` ends (callers check lengths first).
-fn array_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
-    bytes.get(at..at + N).and_then(|b| <[u8; N]>::try_from(b).ok()).unwrap_or([0; N])
-}
-
-fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
-    let word = array_at(bytes, at);
-    if big_endian {
-        u16::from_be_bytes(word)
-    } else {
-        u16::from_le_bytes(word)
-    }
-}
-
-fn u32_at(bytes: &[u8], at: usize, big_endian: bool) -> u32 {
-    let word = array_at(bytes, at);
-    if big_endian {
-        u32::from_be_bytes(word)
-    } else {
-        u32::from_le_bytes(word)
-    }
-}
-
-fn i64_at(bytes: &[u8], at: usize, big_endian: bool) -> i64 {
-    let word = array_at(bytes, at);
-    if big_endian {
-        i64::from_be_bytes(word)
-    } else {
-        i64::from_le_bytes(word)
-    }
-}
-
-/// A pcap record header's fields.
-struct PcapRecord {
-    ts_nanos: i64,
-    captured: u32,
-    original_len: u32,
-}
-
-impl PcapRecord {
-    /// Reads the 16 bytes at the start of `header`; `nanos` for the nanosecond magic.
-    fn parse(header: &[u8], big_endian: bool, nanos: bool) -> Self {
-        let seconds = i64::from(u32_at(header, 0, big_endian));
-        let fraction = i64::from(u32_at(header, 4, big_endian));
-        let scale = if nanos { 1 } else { 1_000 };
-        Self {
-            ts_nanos: seconds.saturating_mul(1_000_000_000).saturating_add(fraction.saturating_mul(scale)),
-            captured: u32_at(header, 8, big_endian),
-            original_len: u32_at(header, 12, big_endian),
-        }
-    }
-}
-
-/// Nanoseconds from a count of `units` of 10^-n or 2^-n seconds, saturating.
-fn units_to_nanos(units: u64, (binary, exponent): (bool, u8)) -> i64 {
-    let nanos: u128 = if binary {
-        let exponent = u32::from(exponent.min(63));
-        (u128::from(units) * 1_000_000_000) >> exponent
-    } else if exponent <= 9 {
-        u128::from(units) * 10u128.pow(9 - u32::from(exponent))
-    } else {
-        u128::from(units) / 10u128.pow(u32::from(exponent.min(38)) - 9)
-    };
-    i64::try_from(nanos).unwrap_or(i64::MAX)
-}
-
 impl<R: Read> CaptureReader<R> {
     /// Reads the file header; fails when `input` is not a capture.
     pub fn new(input: R) -> Result<Self, ReadError> {
@@ -180,7 +113,7 @@ impl<R: Read> CaptureReader<R> {
         if got < 4 {
             return Err(ReadError::NotACapture(format!("{:02x?}", magic.get(..got).unwrap_or_default())));
         }
-        if u32::from_le_bytes(magic) == PCAPNG_SECTION {
+        if u32::from_le_bytes(magic) == PCAPNG_SECTION_HEADER {
             let mut length = [0u8; 4];
             reader.exact(&mut length, "a pcapng section header")?;
             reader.section_header(0, length)?;
@@ -289,7 +222,7 @@ impl<R: Read> CaptureReader<R> {
         link: LinkType,
     ) -> Result<Option<Packet<'_>>, ReadError> {
         let start = self.offset;
-        let header_len = 16 + extra;
+        let header_len = PCAP_RECORD_HEADER_LEN + extra;
         // Fast path: the whole record is in the read buffer, so the packet is handed out in place.
         let whole = self.input.fill_buf().ok().and_then(|buffered| {
             let captured = u32_at(buffered, 8, big_endian);
@@ -307,7 +240,7 @@ impl<R: Read> CaptureReader<R> {
             return Ok(Some(Packet { ts_nanos, link, data, original_len, offset: start }));
         }
         let mut header = [0u8; 24];
-        let header = header.get_mut(..16 + extra).unwrap_or_default();
+        let header = header.get_mut(..PCAP_RECORD_HEADER_LEN + extra).unwrap_or_default();
         let packet = self.packets + 1;
         match self.fill(header)? {
             0 => return Ok(None),
@@ -373,7 +306,7 @@ impl<R: Read> CaptureReader<R> {
                 let kind = u32_at(buffered, 0, big_endian);
                 let length = u32_at(buffered, 4, big_endian);
                 let whole = buffered.len() >= 8
-                    && matches!(kind, 2 | 3 | 6)
+                    && matches!(kind, PCAPNG_OBSOLETE_PACKET | PCAPNG_SIMPLE_PACKET | PCAPNG_ENHANCED_PACKET)
                     && length >= 12
                     && length.is_multiple_of(4)
                     && length <= MAX_PACKET_LEN + 64
@@ -401,7 +334,7 @@ impl<R: Read> CaptureReader<R> {
             }
             let big_endian = self.big_endian();
             let kind = u32_at(&head, 0, big_endian);
-            if kind == PCAPNG_SECTION {
+            if kind == PCAPNG_SECTION_HEADER {
                 // The type reads the same in both byte orders; the new section may use the other.
                 self.section_header(start, [head[4], head[5], head[6], head[7]])?;
                 continue;
@@ -411,7 +344,7 @@ impl<R: Read> CaptureReader<R> {
                 let message = format!("block type {kind:#x} claims {length} bytes (at least 12, a multiple of 4)");
                 return Err(ReadError::BadBlock { offset: start, message });
             }
-            let is_packet = matches!(kind, 2 | 3 | 6);
+            let is_packet = matches!(kind, PCAPNG_OBSOLETE_PACKET | PCAPNG_SIMPLE_PACKET | PCAPNG_ENHANCED_PACKET);
             let cap = if is_packet { MAX_PACKET_LEN + 64 } else { MAX_BLOCK_LEN };
             if length > cap {
                 let message = format!("block type {kind:#x} claims {length} bytes; the largest accepted is {cap}");
@@ -419,7 +352,10 @@ impl<R: Read> CaptureReader<R> {
             }
             let body_len = length as usize - 12;
             match kind {
-                1 | 2 | 3 | 6 => self.read_body(body_len, "a pcapng block")?,
+                PCAPNG_INTERFACE_DESCRIPTION
+                | PCAPNG_OBSOLETE_PACKET
+                | PCAPNG_SIMPLE_PACKET
+                | PCAPNG_ENHANCED_PACKET => self.read_body(body_len, "a pcapng block")?,
                 _ => self.skip(body_len as u64, "a pcapng block")?,
             }
             let mut trailer = [0u8; 4];
@@ -430,8 +366,10 @@ impl<R: Read> CaptureReader<R> {
                 return Err(ReadError::BadBlock { offset: start, message });
             }
             match kind {
-                1 => self.interface(start)?,
-                2 | 3 | 6 => return self.packet_block(kind, start).map(Some),
+                PCAPNG_INTERFACE_DESCRIPTION => self.interface(start)?,
+                PCAPNG_OBSOLETE_PACKET | PCAPNG_SIMPLE_PACKET | PCAPNG_ENHANCED_PACKET => {
+                    return self.packet_block(kind, start).map(Some)
+                }
                 _ => {}
             }
         }
@@ -511,13 +449,16 @@ fn parse_packet_block(kind: u32, body: &[u8], context: &BlockContext, start: u64
     let big_endian = context.big_endian;
     let bad = |message: String| ReadError::BadPacket { packet: context.packet, offset: start, message };
     let (interface_id, ts_units, captured, original_len, data_at) = match kind {
-        6 | 2 if body.len() >= 20 => {
+        PCAPNG_ENHANCED_PACKET | PCAPNG_OBSOLETE_PACKET if body.len() >= 20 => {
             let units = (u64::from(u32_at(body, 4, big_endian)) << 32) | u64::from(u32_at(body, 8, big_endian));
-            let interface =
-                if kind == 6 { u32_at(body, 0, big_endian) } else { u32::from(u16_at(body, 0, big_endian)) };
+            let interface = if kind == PCAPNG_ENHANCED_PACKET {
+                u32_at(body, 0, big_endian)
+            } else {
+                u32::from(u16_at(body, 0, big_endian))
+            };
             (interface, Some(units), u32_at(body, 12, big_endian), u32_at(body, 16, big_endian), 20)
         }
-        3 if body.len() >= 4 => {
+        PCAPNG_SIMPLE_PACKET if body.len() >= 4 => {
             let original = u32_at(body, 0, big_endian);
             let room = u32::try_from(body.len() - 4).unwrap_or(u32::MAX);
             (0, None, original.min(room), original, 4)
@@ -528,7 +469,8 @@ fn parse_packet_block(kind: u32, body: &[u8], context: &BlockContext, start: u64
         let described = context.interfaces.len();
         return Err(bad(format!("names interface {interface_id}, but the section describes {described}")));
     };
-    let captured = if kind == 3 && interface.snaplen > 0 { captured.min(interface.snaplen) } else { captured };
+    let captured =
+        if kind == PCAPNG_SIMPLE_PACKET && interface.snaplen > 0 { captured.min(interface.snaplen) } else { captured };
     let data = data_at..data_at + captured as usize;
     if data.end > body.len() {
         return Err(bad(format!("claims {captured} captured bytes, more than its block holds")));
@@ -544,18 +486,13 @@ fn parse_packet_block(kind: u32, body: &[u8], context: &BlockContext, start: u64
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::format::{pcap_file_header, pcap_record_header};
 
     fn pcap(records: &[(u32, u32, &[u8])]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for word in [PCAP_NANOS, 0x0004_0002, 0, 0, 65_535, 101] {
-            out.extend_from_slice(&word.to_le_bytes());
-        }
-        // The second word holds the version as two u16: 2, then 4.
-        out.splice(4..8, [2u8, 0, 4, 0]);
+        let mut out = pcap_file_header(101, 65_535).to_vec();
         for (seconds, nanos, data) in records {
-            for word in [*seconds, *nanos, data.len() as u32, data.len() as u32] {
-                out.extend_from_slice(&word.to_le_bytes());
-            }
+            let ts_nanos = i64::from(*seconds) * 1_000_000_000 + i64::from(*nanos);
+            out.extend_from_slice(&pcap_record_header(ts_nanos, data.len() as u32, data.len() as u32));
             out.extend_from_slice(data);
         }
         out
@@ -615,14 +552,5 @@ mod tests {
     fn not_a_capture() {
         assert!(matches!(CaptureReader::new(&b"<html>"[..]).err(), Some(ReadError::NotACapture(_))));
         assert!(matches!(CaptureReader::new(&b"ab"[..]).err(), Some(ReadError::NotACapture(_))));
-    }
-
-    #[test]
-    fn timestamp_resolutions() {
-        assert_eq!(units_to_nanos(1_500_000, (false, 6)), 1_500_000_000);
-        assert_eq!(units_to_nanos(3, (false, 9)), 3);
-        assert_eq!(units_to_nanos(1_000, (false, 12)), 1);
-        assert_eq!(units_to_nanos(1 << 20, (true, 20)), 1_000_000_000);
-        assert_eq!(units_to_nanos(u64::MAX, (false, 0)), i64::MAX, "saturates");
     }
 }

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::wire::LinkType;
 
-use super::live::{LiveCapture, LiveOptions};
+use super::live::LiveOptions;
+use super::source::LiveCapture;
 
 /// How often a batch is sent while packets arrive.
 const BATCH_INTERVAL: Duration = Duration::from_millis(50);

@@ -105,8 +105,9 @@ impl ChartsState {
         let key = (connections.len(), connections.iter().map(|c| c.segments.len()).sum());
         let cached = self.capture.take().filter(|(computed_for, _)| *computed_for == key);
         let (_, series) = self.capture.insert(cached.unwrap_or_else(|| {
-            let engine = &document.engine;
-            (key, CaptureSeries { states: chart::capture_states(engine), rates: chart::capture_rates_of(engine) })
+            let (start, end) = document.engine.capture_span();
+            let states = chart::capture_states(connections, start, end);
+            (key, CaptureSeries { states, rates: chart::capture_rates_of(connections, start, end) })
         }));
         series
     }
