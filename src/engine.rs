@@ -24,6 +24,9 @@ impl Default for EngineConfig {
     }
 }
 
+/// What a live capture holds at most unless told otherwise, in MB (files have no limit).
+pub const DEFAULT_LIVE_MEMORY_LIMIT_MB: u64 = 1024;
+
 /// How often, in packets, the memory held is measured against the limit.
 const MEMORY_CHECK_EVERY: u64 = 8_192;
 /// Eviction frees down to this share of the limit, so it does not run on every check.

@@ -81,7 +81,7 @@ pub fn capture_file(data: &[u8]) {
 /// with sequence numbers either raw or following on from what each side sent, so that both
 /// plausible and absurd conversations are explored.
 pub fn conversation(data: &[u8]) -> Vec<Connection> {
-    let mut tracker = Tracker::new(60_000_000_000);
+    let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
     let Some((isns, records)) = data.split_first_chunk::<8>() else { return Vec::new() };
     let client_isn = u32::from_le_bytes([isns[0], isns[1], isns[2], isns[3]]);
     let server_isn = u32::from_le_bytes([isns[4], isns[5], isns[6], isns[7]]);

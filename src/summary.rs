@@ -50,6 +50,11 @@ impl ConnRow {
         self.diagnoses.iter().map(|d| d.frame).collect()
     }
 
+    /// The findings as the ladder exports note them: (frame, diagnosis code).
+    pub fn finding_codes(&self) -> Vec<(u32, &'static str)> {
+        self.diagnoses.iter().map(|d| (d.frame, d.code)).collect()
+    }
+
     /// The row for `connection`, with final states at `capture_end_nanos`.
     pub fn new(connection: &Connection, capture_end_nanos: i64) -> Self {
         let zeek = zeek_summary(connection);

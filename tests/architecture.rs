@@ -94,10 +94,10 @@ fn code_only(text: &str) -> String {
             out.push_str("' '");
         } else if c == '"' {
             let mut hashes = 0;
-            while i >= hashes + 1 && chars[i - hashes - 1] == '#' {
+            while i > hashes && chars[i - hashes - 1] == '#' {
                 hashes += 1;
             }
-            let raw = i >= hashes + 1 && chars[i - hashes - 1] == 'r';
+            let raw = i > hashes && chars[i - hashes - 1] == 'r';
             i += 1;
             while i < chars.len() {
                 if !raw && chars[i] == '\\' {
@@ -206,7 +206,7 @@ impl Library {
         for path in paths {
             let relative = path.strip_prefix(&root).expect("under src").to_path_buf();
             // The binaries are crates of their own, above the library.
-            if relative == Path::new("main.rs") || relative == Path::new("cli.rs") || relative.starts_with("bin") {
+            if relative == Path::new("main.rs") || relative.starts_with("cli") || relative.starts_with("bin") {
                 continue;
             }
             let module = module_of(&relative);
@@ -230,23 +230,23 @@ impl Library {
 
     /// The file a path names: the longest module prefix that is a file, following re-exports.
     fn resolve(&self, path: &[String]) -> Vec<String> {
-        for depth in 0..10 {
-            let _ = depth;
+        let mut path = path.to_vec();
+        // Re-exports chain a few steps at most; the bound only guards against a loop of them.
+        for _ in 0..10 {
             let mut module_len = path.len();
             while module_len > 0 && !self.files.contains_key(&path[..module_len]) {
                 module_len -= 1;
             }
             let module = path[..module_len].to_vec();
-            if let Some(name) = path.get(module_len) {
-                if let Some(target) = self.reexports.get(&(module.clone(), name.clone())) {
-                    let mut followed = target.clone();
-                    followed.extend_from_slice(&path[module_len + 1..]);
-                    if followed.as_slice() != path {
-                        return self.resolve(&followed);
-                    }
+            let followed = path.get(module_len).and_then(|name| self.reexports.get(&(module.clone(), name.clone())));
+            match followed {
+                Some(target) if target[..] != path[..] => {
+                    let mut next = target.clone();
+                    next.extend_from_slice(&path[module_len + 1..]);
+                    path = next;
                 }
+                _ => return module,
             }
-            return module;
         }
         Vec::new()
     }

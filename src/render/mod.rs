@@ -2,6 +2,7 @@
 //! or text, charts as SVG, and any SVG as PNG.
 
 pub mod chart_svg;
+pub mod export;
 pub mod ladder;
 pub mod png;
 pub mod text;

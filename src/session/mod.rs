@@ -4,6 +4,7 @@
 //! it without one.
 
 pub mod document;
+pub mod export;
 pub mod live_model;
 pub mod loader;
 pub mod read;

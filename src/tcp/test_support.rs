@@ -24,7 +24,7 @@ pub fn feed(tracker: &mut Tracker, steps: &[Step]) -> Vec<u32> {
 
 /// The first connection the steps make.
 pub fn connection(steps: &[Step]) -> Connection {
-    let mut tracker = Tracker::new(60_000_000_000);
+    let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
     feed(&mut tracker, steps);
     tracker.into_connections().into_iter().next().unwrap_or_else(|| unreachable!())
 }

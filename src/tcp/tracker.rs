@@ -160,7 +160,7 @@ mod tests {
             payload_len: 0,
             options: &[],
         };
-        let mut tracker = Tracker::new(60_000_000_000);
+        let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
         for port in 0..10u16 {
             tracker.ingest(u32::from(port) + 1, 0, &syn_from(port));
         }
@@ -179,13 +179,13 @@ mod tests {
 
     #[test]
     fn a_retransmitted_syn_stays_in_its_connection() {
-        let mut tracker = Tracker::new(60_000_000_000);
+        let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
         assert_eq!(feed(&mut tracker, &[(true, S, 7, 0), (true, S, 7, 0), (false, S | A, 9, 8)]), [0, 0, 0]);
     }
 
     #[test]
     fn a_new_isn_or_a_syn_after_the_end_starts_a_new_connection() {
-        let mut tracker = Tracker::new(60_000_000_000);
+        let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
         let handshake_and_close = [
             (true, S, 7, 0),
             (false, S | A, 9, 8),
@@ -199,10 +199,10 @@ mod tests {
         let ids = feed(&mut tracker, &steps);
         assert_eq!(ids.last(), Some(&1), "same ISN after a full close: a new connection");
         assert!(tracker.connection(1).is_some_and(|c| c.reused_ports));
-        let mut tracker = Tracker::new(60_000_000_000);
+        let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
         let ids = feed(&mut tracker, &[(true, S, 7, 0), (false, R | A, 0, 8), (true, S, 5000, 0)]);
         assert_eq!(ids, [0, 0, 1], "a new ISN after a refusal");
-        let mut tracker = Tracker::new(60_000_000_000);
+        let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
         let ids = feed(&mut tracker, &[(true, S, 7, 0), (false, R | A, 0, 8), (true, S, 7, 0)]);
         assert_eq!(ids, [0, 0, 0], "the same SYN again after a refusal is a retry of the same connect()");
     }

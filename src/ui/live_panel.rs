@@ -58,7 +58,7 @@ impl Default for LivePanel {
             filter: String::new(),
             filter_error: None,
             checked_filter: None,
-            snaplen: 262_144,
+            snaplen: crate::capture::live::DEFAULT_SNAPLEN,
             promisc: false,
             save_path: String::new(),
             capture: None,
@@ -68,7 +68,7 @@ impl Default for LivePanel {
             packets: 0,
             started: None,
             follow: true,
-            memory_limit_mb: 1024,
+            memory_limit_mb: crate::engine::DEFAULT_LIVE_MEMORY_LIMIT_MB,
             device: LiveOptions::loopback().device,
             waited: std::time::Duration::ZERO,
         }
@@ -212,7 +212,7 @@ impl LivePanel {
             self.filter_ui(ui);
             ui.horizontal(|ui| {
                 ui.label("snaplen");
-                ui.add(egui::DragValue::new(&mut self.snaplen).range(64..=262_144));
+                ui.add(egui::DragValue::new(&mut self.snaplen).range(64..=crate::capture::live::DEFAULT_SNAPLEN));
                 ui.checkbox(&mut self.promisc, "promiscuous").on_hover_text("also needs cap_net_admin");
             });
             ui.horizontal(|ui| {

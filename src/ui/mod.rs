@@ -1,15 +1,18 @@
 //! The desktop app (egui/eframe). The only module that knows egui; it reads the engine's model.
 
+pub mod action;
 pub mod app;
 pub mod charts;
 pub mod conn_table;
 pub mod details;
-
+pub mod export_kind;
+mod exports;
 pub mod frame_log;
 pub mod ladder_view;
 pub mod lesson_panel;
-
 pub mod live_panel;
+mod menus;
+mod panels;
 pub mod theme;
 
 use std::path::PathBuf;

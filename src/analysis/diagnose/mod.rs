@@ -1,53 +1,14 @@
 //! Plain-language findings about a connection: what went wrong (or right), which side it concerns,
 //! the frame that shows it, and a sentence a person can act on.
 
-use serde::Serialize;
-
 use crate::tcp::{AnalysisFlags, Connection, Direction, Segment, TcpState};
 
-/// Which side a finding is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Client,
-    Server,
-}
+mod closing;
+pub mod finding;
 
-impl Role {
-    fn of_side(side: usize) -> Self {
-        if side == 0 {
-            Self::Client
-        } else {
-            Self::Server
-        }
-    }
-    /// "client" or "server".
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Client => "client",
-            Self::Server => "server",
-        }
-    }
-    fn other(self) -> Self {
-        match self {
-            Self::Client => Self::Server,
-            Self::Server => Self::Client,
-        }
-    }
-}
-
-/// One finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnosis {
-    /// Stable snake_case code, e.g. `reset_by_peer`.
-    pub code: &'static str,
-    /// The side concerned, when there is one.
-    pub side: Option<Role>,
-    /// The frame (1-based, among all packets of the capture) that shows it.
-    pub frame: u32,
-    /// What happened and what it means, in words.
-    pub text: String,
-}
+use closing::closes;
+use finding::{capitalize, role_of, Context};
+pub use finding::{Diagnosis, Role};
 
 /// Findings for `connection`, in frame order; `capture_end_nanos` is "now" for final states.
 pub fn diagnose(connection: &Connection, capture_end_nanos: i64) -> Vec<Diagnosis> {
@@ -66,45 +27,6 @@ pub fn diagnose(connection: &Connection, capture_end_nanos: i64) -> Vec<Diagnosi
         capitalize(&mut finding.text);
     }
     findings
-}
-
-fn capitalize(text: &mut String) {
-    if let Some(first) = text.get(..1) {
-        let upper = first.to_ascii_uppercase();
-        text.replace_range(..1, &upper);
-    }
-}
-
-struct Context<'a> {
-    connection: &'a Connection,
-    /// Both sides' states before each segment.
-    before: Vec<[TcpState; 2]>,
-}
-
-impl<'a> Context<'a> {
-    fn new(connection: &'a Connection) -> Self {
-        let mut before = Vec::with_capacity(connection.segments.len());
-        let mut states = [TcpState::Unknown; 2];
-        for segment in &connection.segments {
-            before.push(states);
-            states = segment.states();
-        }
-        Self { connection, before }
-    }
-    fn segments(&self) -> impl Iterator<Item = (usize, &'a Segment)> {
-        self.connection.segments.iter().enumerate()
-    }
-    fn addr(&self, role: Role) -> String {
-        let addr = if role == Role::Client { self.connection.client } else { self.connection.server };
-        format!("the {} ({addr})", role.name())
-    }
-    fn secs_since_start(&self, segment: &Segment) -> f64 {
-        (segment.ts_nanos - self.connection.first_ts_nanos()) as f64 / 1e9
-    }
-}
-
-fn role_of(segment: &Segment) -> Role {
-    Role::of_side(segment.dir.sender())
 }
 
 fn mid_stream(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
@@ -320,137 +242,6 @@ fn reset_cause(context: &Context<'_>, index: usize, rst: &Segment) -> &'static s
     } else {
         "Likely cause: an abortive close (SO_LINGER with a zero timeout), a process that exited or was \
          killed, or a middlebox or timeout dropping the connection."
-    }
-}
-
-fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diagnosis>) {
-    let connection = context.connection;
-    let fins: Vec<&Segment> = first_fins(connection);
-    let reset = connection.segments.iter().any(|s| s.flags.rst() && !s.analysis.has(AnalysisFlags::RST_IGNORED));
-    let final_states = connection.states_at(capture_end_nanos);
-    for (side, state) in final_states.iter().enumerate() {
-        if *state != TcpState::CloseWait {
-            continue;
-        }
-        let role = Role::of_side(side);
-        let Some(peer_fin) = fins.iter().find(|s| s.dir.receiver() == side) else {
-            continue;
-        };
-        let waited = (capture_end_nanos - peer_fin.ts_nanos) as f64 / 1e9;
-        findings.push(Diagnosis {
-            code: "close_wait",
-            side: Some(role),
-            frame: peer_fin.frame,
-            text: format!(
-                "{} received the peer's FIN at frame {} and had not sent its own FIN {waited:.1} s later, at the \
-                 end of the capture: it is stuck in CLOSE_WAIT because its application never called close() on \
-                 the socket. Such sockets pile up (count them with `ss -tan state close-wait`) until the \
-                 process closes them or exits: look for a missing close() on an error path or a pool that does \
-                 not notice the peer hung up.",
-                context.addr(role),
-                peer_fin.frame
-            ),
-        });
-    }
-    if let (Some(first), false) = (fins.first(), reset) {
-        if fins.len() == 2 && final_states.iter().all(|s| matches!(s, TcpState::TimeWait | TcpState::Closed)) {
-            let closer = role_of(first);
-            let simultaneous = connection
-                .segments
-                .iter()
-                .any(|s| s.client_state == TcpState::Closing || s.server_state == TcpState::Closing);
-            let how = if simultaneous {
-                "Both sides closed at the same time (a simultaneous close: their FINs crossed, so both went \
-                 FIN_WAIT_1 → CLOSING → TIME_WAIT)."
-                    .to_string()
-            } else {
-                format!(
-                    "{} closed first (active close: FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT) and the {} answered with \
-                     its own FIN (passive close: CLOSE_WAIT → LAST_ACK → CLOSED).",
-                    context.addr(closer),
-                    closer.other().name()
-                )
-            };
-            let mut how = how;
-            capitalize(&mut how);
-            findings.push(Diagnosis {
-                code: "graceful_close",
-                side: Some(closer),
-                frame: first.frame,
-                text: format!("Closed gracefully with a FIN from each side and no reset. {how}"),
-            });
-        }
-        if let Some(half) = half_close(connection, first) {
-            findings.push(Diagnosis {
-                code: "half_close",
-                side: Some(role_of(first)),
-                frame: first.frame,
-                text: format!(
-                    "{} shut down its sending side (a FIN, as shutdown(SHUT_WR) sends) and kept receiving: the \
-                     {} sent {half} more bytes after that FIN. A FIN ends one direction only.",
-                    context.addr(role_of(first)),
-                    role_of(first).other().name()
-                ),
-            });
-        }
-    }
-    time_wait(context, capture_end_nanos, findings);
-}
-
-fn first_fins(connection: &Connection) -> Vec<&Segment> {
-    let mut fins: Vec<&Segment> = Vec::new();
-    for segment in connection.segments.iter().filter(|s| s.flags.fin()) {
-        if fins.iter().all(|f| f.dir != segment.dir) {
-            fins.push(segment);
-        }
-    }
-    fins
-}
-
-/// Payload bytes the peer sent after `fin`'s sender closed its direction, when more than none.
-fn half_close(connection: &Connection, fin: &Segment) -> Option<u64> {
-    let bytes: u64 = connection
-        .segments
-        .iter()
-        .filter(|s| {
-            s.dir != fin.dir && s.ts_nanos > fin.ts_nanos && s.payload_len > 0 && !s.analysis.is_retransmission()
-        })
-        .map(|s| u64::from(s.payload_len))
-        .sum();
-    (bytes > 0).then_some(bytes)
-}
-
-fn time_wait(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diagnosis>) {
-    let connection = context.connection;
-    let (since, length) = connection.time_wait();
-    for (side, since) in since.iter().enumerate() {
-        let Some(since) = *since else { continue };
-        let Some(entered) =
-            connection.segments.iter().find(|s| s.ts_nanos >= since && s.state(side) == TcpState::TimeWait)
-        else {
-            continue;
-        };
-        let role = Role::of_side(side);
-        let until = (since + length - connection.first_ts_nanos()) as f64 / 1e9;
-        let over = if capture_end_nanos >= since + length {
-            "It has ended"
-        } else {
-            "It was still running at the end of the capture"
-        };
-        findings.push(Diagnosis {
-            code: "time_wait",
-            side: Some(role),
-            frame: entered.frame,
-            text: format!(
-                "{} closed actively, so it holds TIME_WAIT from {:.3} s until {until:.3} s (2×MSL = {} s, \
-                 counted from the connection's start); meanwhile this port pair cannot start a new \
-                 connection. {over}. TIME_WAIT is normal; thousands of them only mean many short \
-                 connections closed by this side.",
-                context.addr(role),
-                context.secs_since_start(entered),
-                length / 1_000_000_000
-            ),
-        });
     }
 }
 

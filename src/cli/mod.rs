@@ -1,0 +1,237 @@
+//! The command line: `conns`, `packets`, `ladder`, `export`, `chart`, `capture`, `lesson`.
+//! Prints what the engine found.
+
+mod files;
+mod live;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use tcpladder::analysis::chart::ChartKind;
+use tcpladder::capture::live::{LiveOptions, DEFAULT_SNAPLEN};
+use tcpladder::engine::{EngineConfig, DEFAULT_LIVE_MEMORY_LIMIT_MB};
+use tcpladder::ladder::Numbering;
+use tcpladder::render::export::ExportFormat;
+
+use files::{chart, conns, export, ladder, packets, ExportRequest};
+use live::{capture, lesson};
+
+#[derive(Debug, Parser)]
+#[command(name = "tcpladder", version, about = "Turns TCP traffic into ladder diagrams a person can read")]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// A capture to open (pcap or pcapng); without one, the bundled handshake sample.
+    pub file: Option<PathBuf>,
+    /// How long TIME_WAIT lasts (2×MSL), in seconds; Linux uses 60.
+    #[arg(long, global = true, default_value_t = 60.0)]
+    pub time_wait: f64,
+    /// Print read time and memory held per segment and per connection on stderr.
+    #[arg(long, global = true)]
+    pub stats: bool,
+    /// Drop the oldest connections above this many MB held (default: none for files, 1024 for
+    /// `capture`).
+    #[arg(long, global = true, value_name = "MB")]
+    pub memory_limit: Option<u64>,
+}
+
+/// What to capture live, for `watch` and `capture`.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (`lo` on Linux, `lo0` on macOS).
+    #[arg(short = 'i', long, default_value = if cfg!(target_os = "macos") { "lo0" } else { "lo" })]
+    interface: String,
+    /// BPF capture filter, as for tcpdump (e.g. "tcp port 8080").
+    #[arg(short = 'f', long)]
+    filter: Option<String>,
+    /// Also write every packet to this file (pcap, or pcapng by extension).
+    #[arg(short = 'w', long)]
+    write: Option<PathBuf>,
+    /// Bytes to keep of each packet (128 keeps every header).
+    #[arg(long, default_value_t = DEFAULT_SNAPLEN)]
+    snaplen: i32,
+    /// Promiscuous mode (needs cap_net_admin as well).
+    #[arg(long)]
+    promisc: bool,
+}
+
+impl LiveArgs {
+    fn options(self) -> LiveOptions {
+        let Self { interface, filter, write, snaplen, promisc } = self;
+        LiveOptions { device: interface, filter, snaplen, promisc, save: write }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open a capture in the window (the same as `tcpladder FILE`).
+    Open { file: PathBuf },
+    /// One row per connection: endpoints, counts, final states, conn_state, history, diagnoses.
+    Conns {
+        file: PathBuf,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One line per TCP segment, like tcpdump, followed by both sides' states.
+    Packets {
+        file: PathBuf,
+        /// Only this connection.
+        #[arg(long)]
+        conn: Option<u32>,
+        /// Print JSON Lines.
+        #[arg(long)]
+        json: bool,
+        /// Absolute sequence numbers instead of relative ones.
+        #[arg(long)]
+        absolute: bool,
+    },
+    /// Open the window capturing live at once, like `wireshark -k -i IFACE` (the memory limit
+    /// is `--memory-limit`, 1024 MB unless given).
+    Watch {
+        #[command(flatten)]
+        live: LiveArgs,
+    },
+    /// Capture live without a window, then print what `conns` prints.
+    Capture {
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Stop after this many packets.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Perform a TCP scenario for real on loopback while capturing it, and explain it.
+    /// Without NAME, list the lessons.
+    Lesson { name: Option<String> },
+    /// Export one connection's whole ladder for slides and reports, or the packets of several
+    /// connections as a new pcapng.
+    Export {
+        file: PathBuf,
+        /// The connection (as `conns` numbers them); for pcapng, several: --conn 3,7,9.
+        #[arg(long, value_delimiter = ',', required = true)]
+        conn: Vec<u32>,
+        /// svg, png, mermaid, plantuml, txt, or pcapng (the connections' packets; needs -o).
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// For png: pixels per SVG unit (2 for a crisp slide).
+        #[arg(long, default_value_t = 2.0)]
+        scale: f32,
+        /// Write here instead of to standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// Show folded data runs in full.
+        #[arg(long)]
+        expand: bool,
+        /// Absolute sequence numbers instead of relative ones.
+        #[arg(long)]
+        absolute: bool,
+    },
+    /// A chart as SVG or PNG: of one connection (--conn), or of the whole capture (states, rates).
+    Chart {
+        file: PathBuf,
+        /// time-sequence, tcptrace, window, throughput, rtt, in-flight, states or rates.
+        #[arg(long, value_parser = ChartKind::ALL.map(ChartKind::slug))]
+        kind: String,
+        /// The connection, for the per-connection charts.
+        #[arg(long)]
+        conn: Option<u32>,
+        /// svg or png (by default from the output's extension, else svg).
+        #[arg(long, value_parser = ["svg", "png"])]
+        format: Option<String>,
+        /// For png: pixels per SVG unit.
+        #[arg(long, default_value_t = 2.0)]
+        scale: f32,
+        /// Write here instead of to standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+    /// A text ladder diagram of one connection.
+    Ladder {
+        file: PathBuf,
+        #[arg(long)]
+        conn: u32,
+        /// Absolute sequence numbers instead of relative ones.
+        #[arg(long)]
+        absolute: bool,
+    },
+}
+
+/// Runs a subcommand; returns the process's exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Reading {
+        engine: EngineConfig {
+            time_wait_nanos: (cli.time_wait * 1e9) as i64,
+            memory_limit_bytes: cli.memory_limit.map(|mb| mb.saturating_mul(1 << 20)),
+        },
+        print_stats: cli.stats,
+    };
+    let Some(command) = cli.command else {
+        return open(cli.file);
+    };
+    match command {
+        Command::Open { file } => open(Some(file)),
+        Command::Watch { live } => {
+            let limit_mb = cli.memory_limit.unwrap_or(DEFAULT_LIVE_MEMORY_LIMIT_MB);
+            window(tcpladder::ui::Start::Live { options: live.options(), memory_limit_mb: limit_mb })
+        }
+        Command::Conns { file, json } => conns(&file, config, json),
+        Command::Lesson { name } => lesson(name.as_deref(), config),
+        Command::Export { file, conn, format, scale, output, expand, absolute } => {
+            let request = ExportRequest { format, scale, output: output.as_deref(), expand };
+            export(&file, config, &conn, request, numbering(absolute))
+        }
+        Command::Chart { file, kind, conn, format, scale, output } => {
+            let png = format.as_deref() == Some("png")
+                || (format.is_none() && output.as_ref().is_some_and(|o| o.extension().is_some_and(|e| e == "png")));
+            let kind = ChartKind::from_slug(&kind).context("unknown chart")?;
+            chart(&file, config, kind, conn, png.then_some(scale), output.as_deref())
+        }
+        Command::Capture { live, duration, count, json } => capture(&live.options(), config, duration, count, json),
+        Command::Packets { file, conn, json, absolute } => packets(&file, config, conn, json, numbering(absolute)),
+        Command::Ladder { file, conn, absolute } => ladder(&file, config, conn, numbering(absolute)),
+    }
+}
+
+/// Without a subcommand: the window, on FILE or on the bundled sample.
+fn open(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    if let Some(file) = &file {
+        // Fail here, in one line, rather than with an empty window.
+        std::fs::metadata(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    }
+    window(tcpladder::ui::Start::File(file))
+}
+
+fn window(start: tcpladder::ui::Start) -> anyhow::Result<ExitCode> {
+    tcpladder::ui::run(start).map_err(|err| {
+        anyhow::anyhow!(
+            "cannot open a window ({err}); without a display, use a subcommand such as `tcpladder conns FILE` \
+             or `tcpladder ladder FILE --conn 0`"
+        )
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn numbering(absolute: bool) -> Numbering {
+    if absolute {
+        Numbering::Absolute
+    } else {
+        Numbering::Relative
+    }
+}
+
+/// How to read a capture: the engine's settings, and whether to report time and memory.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    engine: EngineConfig,
+    print_stats: bool,
+}

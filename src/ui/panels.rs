@@ -1,0 +1,108 @@
+//! The panels beside the ladder: the connection table on the left, the selected segment's
+//! details and the findings on the right, and the one-line summary above the ladder.
+
+use egui::{RichText, Ui};
+
+use crate::summary::ConnRow;
+
+use super::action::Action;
+use super::app::TcpLadderApp;
+use super::conn_table::{filters_ui, state_counts_ui, table_ui};
+use super::details::{diagnoses_ui, segment_details_ui};
+
+impl TcpLadderApp {
+    pub(super) fn connections_ui(&mut self, ui: &mut Ui) {
+        let rows: &[ConnRow] = match (&self.document, &self.loading) {
+            (_, Some(loading)) if self.document.is_none() => &loading.rows,
+            (Some(document), _) => &document.rows,
+            _ => &[],
+        };
+        ui.heading(format!("Connections ({})", rows.len()));
+        let evicted = self.document.as_ref().map_or(0, |d| d.engine.stats().evicted_connections);
+        if evicted > 0 {
+            ui.label(
+                RichText::new(format!("{evicted} older connections were dropped to stay under the memory limit."))
+                    .color(ui.visuals().warn_fg_color),
+            );
+        }
+        state_counts_ui(ui, rows, &mut self.table);
+        filters_ui(ui, &mut self.table);
+        let selected = self.document.as_ref().and_then(|d| d.selected_conn);
+        if let Some(id) = table_ui(ui, rows, &mut self.table, selected) {
+            if let Some(document) = &mut self.document {
+                document.select_connection(id);
+            }
+        }
+    }
+
+    pub(super) fn side_panel_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
+        let Some(document) = &mut self.document else { return };
+        let Some(connection) = document.connection() else {
+            ui.label("No connection selected.");
+            return;
+        };
+        let findings = document.row().map(|r| r.diagnoses.clone()).unwrap_or_default();
+        let frame = document.selected_segment.and_then(|i| connection.segments.get(i)).map(|s| s.frame);
+        let waker = ui.ctx().clone();
+        let frame_bytes = frame.and_then(|f| document.frame_bytes(f, move || waker.request_repaint()).cloned());
+        let Some(connection) = document.connection() else { return };
+        egui::ScrollArea::vertical().id_salt("side").show(ui, |ui| {
+            match document.selected_segment {
+                Some(index) => segment_details_ui(
+                    ui,
+                    connection,
+                    index,
+                    &mut self.field,
+                    self.view.numbering,
+                    frame_bytes.as_ref(),
+                ),
+                None => {
+                    ui.heading("Segment");
+                    ui.label(
+                        RichText::new(
+                            "Click an arrow, or press j, to see every field and why each side's state changed.",
+                        )
+                        .weak(),
+                    );
+                }
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.heading("Findings");
+                if ui.button("next finding (n)").clicked() {
+                    actions.push(Action::NextFinding);
+                }
+            });
+            if let Some(index) = diagnoses_ui(ui, connection, &findings) {
+                actions.push(Action::Select(index));
+            }
+        });
+    }
+
+    /// The selected connection in one line, and its first finding's headline.
+    pub(super) fn connection_summary_ui(ui: &mut Ui, row: &ConnRow) {
+        ui.label(
+            RichText::new(format!(
+                "Connection {}: {} → {} · {} segments · {:.3} s · {} {}",
+                row.id, row.client, row.server, row.packets, row.duration, row.conn_state, row.history
+            ))
+            .strong(),
+        );
+        let summary = row.diagnoses.first().map_or(String::new(), |d| headline(&d.text));
+        if !summary.is_empty() {
+            ui.label(RichText::new(summary).weak());
+        }
+    }
+}
+
+/// The first sentence of a finding, and the one that says what the application saw, if another.
+fn headline(text: &str) -> String {
+    let sentences: Vec<&str> = text.split_inclusive(". ").collect();
+    let mut out = sentences.first().copied().unwrap_or(text).trim().to_string();
+    let consequence = sentences.iter().skip(1).find(|s| ["fails", "ECONN", "EPIPE"].iter().any(|k| s.contains(k)));
+    if let Some(sentence) = consequence {
+        out.push(' ');
+        out.push_str(sentence.trim());
+    }
+    out
+}
