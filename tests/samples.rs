@@ -16,7 +16,10 @@ struct Kernel {
 }
 
 fn kernel(name: &str) -> Kernel {
-    let text = std::fs::read_to_string(sample(&format!("{name}.kernel.txt"))).unwrap_or_default();
+    // A missing or empty oracle fails: a comparison that silently compares nothing proves nothing.
+    let path = sample(&format!("{name}.kernel.txt"));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("the kernel record {}: {err}", path.display()));
     let mut record = Kernel { events: Vec::new(), sockets: Vec::new() };
     for line in text.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -28,6 +31,7 @@ fn kernel(name: &str) -> Kernel {
             _ => {}
         }
     }
+    assert!(!record.events.is_empty(), "{}: the kernel record holds no state changes", path.display());
     record
 }
 
