@@ -181,12 +181,12 @@ pub fn ladder(data: &[u8]) {
 /// with real conversations.
 pub fn script_of(connection: &Connection) -> Vec<u8> {
     let mut out = Vec::new();
-    for side in &connection.sides {
+    for (_, side) in connection.sides.iter() {
         out.extend_from_slice(&side.base_seq.unwrap_or(0).to_le_bytes());
     }
     let mut last_ts = connection.first_ts_nanos();
     for segment in &connection.segments {
-        let from_client = u8::from(segment.dir.sender() == 0);
+        let from_client = u8::from(segment.dir == crate::tcp::Direction::ClientToServer);
         let (len, thousands) = match segment.payload_len {
             len @ 0..=255 => (len as u8, 0),
             len => (u8::try_from(len / 1000).unwrap_or(u8::MAX), 64),
@@ -274,7 +274,7 @@ fn check_connections<'a>(connections: impl IntoIterator<Item = &'a Connection>, 
     for connection in connections {
         assert!(!connection.segments.is_empty(), "a connection without packets");
         segments += connection.segments.len() as u64;
-        let mut states = [TcpState::Unknown; 2];
+        let mut states = crate::wire::PerSide::new(TcpState::Unknown, TcpState::Unknown);
         let mut last_frame = 0;
         for segment in &connection.segments {
             assert!(segment.frame > last_frame, "segments in frame order");
@@ -283,10 +283,13 @@ fn check_connections<'a>(connections: impl IntoIterator<Item = &'a Connection>, 
             if let Some(base) = connection.sides[sender].base_seq {
                 assert_eq!(connection.relative_seq(segment).wrapping_add(base), segment.seq_raw, "relative seq");
             }
-            if let (Some(ack), Some(base)) = (connection.relative_ack(segment), connection.sides[1 - sender].base_seq) {
+            if let (Some(ack), Some(base)) =
+                (connection.relative_ack(segment), connection.sides[sender.other()].base_seq)
+            {
                 assert_eq!(ack.wrapping_add(base), segment.ack_raw, "relative ack");
             }
-            for (side, state) in states.iter_mut().enumerate() {
+            for side in crate::wire::Side::BOTH {
+                let state = &mut states[side];
                 let after = segment.state(side);
                 let path = segment.via(side).into_iter().chain([after]);
                 for next in path {
@@ -318,7 +321,7 @@ mod tests {
         }
         let connections = conversation(&data);
         assert_eq!(connections.len(), 1);
-        assert_eq!(connections[0].current_states(), [TcpState::Established, TcpState::Established]);
+        assert_eq!(connections[0].current_states().into_array(), [TcpState::Established, TcpState::Established]);
         tracker(&data);
         ladder(&[0xff].iter().chain(&data).copied().collect::<Vec<_>>());
     }

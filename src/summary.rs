@@ -3,8 +3,9 @@
 use serde::Serialize;
 
 use crate::analysis::{diagnose, zeek_summary, Diagnosis};
-use crate::tcp::{Connection, Segment, TcpState};
+use crate::tcp::{Connection, Direction, Segment, TcpState};
 use crate::wire::options::render_options;
+use crate::wire::PerSide;
 
 /// Seconds as a float from nanoseconds.
 pub fn secs(nanos: i64) -> f64 {
@@ -58,8 +59,8 @@ impl ConnRow {
     /// The row for `connection`, with final states at `capture_end_nanos`.
     pub fn new(connection: &Connection, capture_end_nanos: i64) -> Self {
         let zeek = zeek_summary(connection);
-        let [client_state, server_state] = connection.states_at(capture_end_nanos);
-        let [client, server] = &connection.sides;
+        let PerSide { client: client_state, server: server_state } = connection.states_at(capture_end_nanos);
+        let PerSide { client, server } = &connection.sides;
         Self {
             id: connection.id,
             client: connection.client.to_string(),
@@ -142,10 +143,10 @@ impl PacketRow {
             win_scaled: connection.scaled_window(segment.dir, segment.window_raw, segment.flags.syn()),
             len: segment.payload_len,
             options: render_options(connection.options_of(segment), sack_base),
-            client_state: segment.client_state,
-            server_state: segment.server_state,
-            client_via: segment.via(0),
-            server_via: segment.via(1),
+            client_state: segment.states.client,
+            server_state: segment.states.server,
+            client_via: segment.via.client,
+            server_via: segment.via.server,
             analysis: segment.analysis.names().collect(),
             dup_ack_num: (dup > 0).then_some(dup),
         }
@@ -154,8 +155,8 @@ impl PacketRow {
 
 /// Sender and receiver of a segment.
 pub fn endpoints(connection: &Connection, segment: &Segment) -> (std::net::SocketAddr, std::net::SocketAddr) {
-    match segment.dir.sender() {
-        0 => (connection.client, connection.server),
-        _ => (connection.server, connection.client),
+    match segment.dir {
+        Direction::ClientToServer => (connection.client, connection.server),
+        Direction::ServerToClient => (connection.server, connection.client),
     }
 }

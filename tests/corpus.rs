@@ -427,7 +427,7 @@ fn tcptrace_sack_blocks_agree_with_tcpdump() {
     let mut ours: Vec<(f64, u32, u32)> = Vec::new();
     for connection in engine.connections() {
         let series = tcpladder::analysis::series::connection_series(connection);
-        for direction in &series.directions {
+        for (_, direction) in series.directions.iter() {
             ours.extend(direction.sack_blocks.iter().map(|b| (b[0], b[1] as u32, b[2] as u32)));
         }
     }

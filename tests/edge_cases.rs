@@ -55,14 +55,14 @@ fn sequence_numbers_wrap_mid_connection_without_confusing_the_analysis() {
         "no retransmission or out-of-order across the wrap: {:?}",
         flagged(connection)
     );
-    assert_eq!(connection.states_at(engine.capture_end_nanos()), [TcpState::TimeWait, TcpState::Closed]);
-    assert_eq!(connection.sides[0].payload_bytes, 10_000);
+    assert_eq!(connection.states_at(engine.capture_end_nanos()).into_array(), [TcpState::TimeWait, TcpState::Closed]);
+    assert_eq!(connection.sides.client.payload_bytes, 10_000);
     let codes = codes(&engine, connection);
     assert!(codes.contains(&"graceful_close"), "{codes:?}");
     assert!(!codes.contains(&"retransmissions"), "{codes:?}");
     // The time-sequence chart climbs across the wrap instead of falling to 0.
     let series = connection_series(connection);
-    let seq: Vec<f64> = series.directions[0].seq.iter().map(|p| p[1]).collect();
+    let seq: Vec<f64> = series.directions.client.seq.iter().map(|p| p[1]).collect();
     assert!(seq.windows(2).all(|w| w[1] > w[0]), "{seq:?}");
     assert_eq!(seq.last().copied(), Some(10_001.0));
 }
@@ -82,15 +82,18 @@ fn window_scale_above_14_is_used_as_14() {
     feed(t, f);
 
     let connection = only_connection(&engine);
-    let shift = connection.sides[0].window_shift(&connection.sides[1]);
+    let shift = connection.sides.client.window_shift(&connection.sides.server);
     assert_eq!(shift, Some(14), "RFC 7323 §2.3");
-    assert_eq!(connection.sides[1].window_shift(&connection.sides[0]), Some(14));
+    assert_eq!(connection.sides.server.window_shift(&connection.sides.client), Some(14));
     assert_eq!(connection.scaled_window(Direction::ClientToServer, 65_535, false), Some(65_535 << 14));
     // The SYN's own window is never scaled.
     assert_eq!(connection.scaled_window(Direction::ClientToServer, 65_535, true), Some(65_535));
     // What the SYN announced is shown as it was sent, like tcpdump does.
-    assert_eq!(connection.sides[0].syn_options.and_then(|o| o.window_scale), Some(15));
-    assert_eq!(connection.states_at(engine.capture_end_nanos()), [TcpState::Established, TcpState::Established]);
+    assert_eq!(connection.sides.client.syn_options.and_then(|o| o.window_scale), Some(15));
+    assert_eq!(
+        connection.states_at(engine.capture_end_nanos()).into_array(),
+        [TcpState::Established, TcpState::Established]
+    );
 }
 
 #[test]
@@ -121,9 +124,12 @@ fn sack_blocks_outside_the_window_change_nothing_and_stay_off_the_chart() {
     feed(t, f);
 
     let connection = only_connection(&engine);
-    assert_eq!(connection.states_at(engine.capture_end_nanos()), [TcpState::Established, TcpState::Established]);
+    assert_eq!(
+        connection.states_at(engine.capture_end_nanos()).into_array(),
+        [TcpState::Established, TcpState::Established]
+    );
     let blocks: Vec<[f64; 2]> =
-        connection_series(connection).directions[0].sack_blocks.iter().map(|b| [b[1], b[2]]).collect();
+        connection_series(connection).directions.client.sack_blocks.iter().map(|b| [b[1], b[2]]).collect();
     assert_eq!(blocks, vec![[2_001.0, 3_001.0], [2_001.0, 3_001.0], [1.0, 1_001.0]]);
     let codes = codes(&engine, connection);
     assert!(!codes.contains(&"reset_by_peer") && !codes.contains(&"retransmissions"), "{codes:?}");
@@ -158,10 +164,10 @@ fn a_rst_storm_out_of_window_is_ignored_until_one_lands() {
     let ignored = connection.segments.iter().filter(|s| s.analysis.has(AnalysisFlags::RST_IGNORED)).count();
     assert_eq!(ignored, 1_000);
     let before = &connection.segments[4 + 999];
-    assert_eq!(before.states(), [TcpState::Established, TcpState::Established], "blind RSTs are ignored");
+    assert_eq!(before.states.into_array(), [TcpState::Established, TcpState::Established], "blind RSTs are ignored");
     let accepted = &connection.segments[4 + 1_000];
     assert_eq!(accepted.frame, accepted_frame);
-    assert_eq!(accepted.states(), [TcpState::Closed, TcpState::Closed]);
+    assert_eq!(accepted.states.into_array(), [TcpState::Closed, TcpState::Closed]);
     let findings = diagnose(connection, engine.capture_end_nanos());
     let resets: Vec<_> = findings.iter().filter(|d| d.code == "reset_by_peer").collect();
     assert_eq!(resets.len(), 1, "{findings:?}");
@@ -186,7 +192,7 @@ fn a_flood_of_a_million_syns_from_distinct_ports() {
     assert_eq!(connections.len(), SYNS as usize);
     assert!(connections.iter().all(|c| c.segments.len() == 1 && !c.mid_stream));
     let end = engine.capture_end_nanos();
-    assert!(connections.iter().all(|c| c.states_at(end) == [TcpState::SynSent, TcpState::Unknown]));
+    assert!(connections.iter().all(|c| c.states_at(end).into_array() == [TcpState::SynSent, TcpState::Unknown]));
     // One SYN each, no answer, no retransmission: nothing to say about any single connection.
     assert!(codes(&engine, &connections[SYNS as usize / 2]).is_empty());
     // Held per connection: record (528), its one segment and options (52), index slots (~31).
@@ -205,12 +211,12 @@ fn one_connection_of_ten_million_segments() {
     let connection = only_connection(&engine);
     let segments = connection.segments.len();
     assert_eq!(segments, 3 + 2 * ROUNDS as usize + 4);
-    assert_eq!(connection.sides[0].payload_bytes, u64::from(ROUNDS) * MSS as u64);
-    assert_eq!(connection.sides[0].packets, u64::from(ROUNDS) + 4);
+    assert_eq!(connection.sides.client.payload_bytes, u64::from(ROUNDS) * MSS as u64);
+    assert_eq!(connection.sides.client.packets, u64::from(ROUNDS) + 4);
     // 7.2 GB went by: the client's numbers wrapped more than once, and nothing was misread.
     let flagged = connection.segments.iter().filter(|s| s.analysis.0 != 0).count();
     assert_eq!(flagged, 0, "{:?}", connection.segments.iter().find(|s| s.analysis.0 != 0));
-    assert_eq!(connection.states_at(engine.capture_end_nanos()), [TcpState::TimeWait, TcpState::Closed]);
+    assert_eq!(connection.states_at(engine.capture_end_nanos()).into_array(), [TcpState::TimeWait, TcpState::Closed]);
     let last_data = connection.segments.iter().rev().find(|s| s.payload_len > 0).map(|s| connection.relative_seq(s));
     assert_eq!(last_data, Some(((u64::from(ROUNDS - 1) * MSS as u64 + 1) % (1u64 << 32)) as u32));
     assert!(codes(&engine, connection).contains(&"graceful_close"));
@@ -272,5 +278,5 @@ fn a_rst_to_every_port_makes_a_connection_each() {
     assert_eq!(engine.connections().len(), 10_000);
     let end = engine.capture_end_nanos();
     assert!(engine.connections().iter().all(|c| c.mid_stream && c.segments.len() == 1));
-    assert!(engine.connections().iter().all(|c| c.states_at(end).contains(&TcpState::Closed)));
+    assert!(engine.connections().iter().all(|c| c.states_at(end).into_array().contains(&TcpState::Closed)));
 }

@@ -50,7 +50,7 @@ fn time_wait_length_is_configurable() {
                 .unwrap_or_else(|err| panic!("{err}"));
         let engine = outcome.engine;
         let end = engine.capture_end_nanos();
-        engine.connections().front().map(|c| c.states_at(end)[1].name()).unwrap_or_default()
+        engine.connections().front().map(|c| c.states_at(end).server.name()).unwrap_or_default()
     };
     // The server closed first; its TIME_WAIT outlasts the capture only when it is long enough.
     assert_eq!(server_final_state(60_000_000_000), "TIME_WAIT");

@@ -202,7 +202,9 @@ pub fn connection_chart<'a>(kind: ChartKind, series: &'a ConnectionSeries, title
         return None;
     }
     let mut out = Vec::new();
-    for ((direction_name, colour), direction) in DIRECTIONS.iter().zip(&series.directions) {
+    for ((direction_name, colour), direction) in
+        DIRECTIONS.iter().zip([&series.directions.client, &series.directions.server])
+    {
         let colour = *colour;
         let mut add = |name: &str, colour: Colour, mark: Mark, values: Values<'a>| {
             if !values.is_empty() {
@@ -361,7 +363,8 @@ mod tests {
             ..DirectionSeries::default()
         };
         let server = DirectionSeries { window_edge: vec![[0.0, 5.0]], ..DirectionSeries::default() };
-        let series = ConnectionSeries { directions: [client, server], segment_times: vec![0.0] };
+        let series =
+            ConnectionSeries { directions: crate::wire::PerSide::new(client, server), segment_times: vec![0.0] };
         let chart = connection_chart(ChartKind::Tcptrace, &series, String::new()).unwrap_or_else(|| unreachable!());
         let names: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["client → server segments", "client → server ACK", "client → server SACK blocks"]);

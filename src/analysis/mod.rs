@@ -5,5 +5,5 @@ pub mod diagnose;
 pub mod series;
 pub mod zeek;
 
-pub use diagnose::{diagnose, Diagnosis, Role};
+pub use diagnose::{diagnose, Diagnosis};
 pub use zeek::{zeek_summary, ZeekSummary};

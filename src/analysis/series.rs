@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::tcp::seq::seq_gt;
 use crate::tcp::{AnalysisFlags, Connection, Segment, TcpState};
 use crate::wire::options::sack_blocks;
+use crate::wire::{PerSide, Side};
 
 /// A chart series: (x, y) points.
 pub type Points = Vec<[f64; 2]>;
@@ -48,7 +49,7 @@ pub struct DirectionSeries {
 /// Everything the per-connection charts draw.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectionSeries {
-    pub directions: [DirectionSeries; 2],
+    pub directions: PerSide<DirectionSeries>,
     /// Time of each segment, for finding the segment under a click.
     pub segment_times: Vec<f64>,
 }
@@ -61,15 +62,15 @@ pub fn connection_series(connection: &Connection) -> ConnectionSeries {
     let start = connection.first_ts_nanos();
     let secs = |ts: i64| (ts - start) as f64 / 1e9;
     let mut series = ConnectionSeries::default();
-    let mut highest_end: [Option<u32>; 2] = [None, None];
-    let mut acked: [Option<u32>; 2] = [None, None];
+    let mut highest_end: PerSide<Option<u32>> = PerSide::default();
+    let mut acked: PerSide<Option<u32>> = PerSide::default();
     // Unacknowledged data segments per direction: (end seq raw, time), oldest first.
-    let mut pending: [Vec<(u32, i64)>; 2] = [Vec::new(), Vec::new()];
+    let mut pending: PerSide<Vec<(u32, i64)>> = PerSide::default();
     for segment in &connection.segments {
         let t = secs(segment.ts_nanos);
         series.segment_times.push(t);
         let me = segment.dir.sender();
-        let peer = 1 - me;
+        let peer = me.other();
         let window = connection.scaled_window(segment.dir, segment.window_raw, segment.flags.syn());
         let window_value = f64::from(window.unwrap_or(u32::from(segment.window_raw)));
         series.directions[me].advertised_window.push([t, window_value]);
@@ -130,7 +131,7 @@ pub fn connection_series(connection: &Connection) -> ConnectionSeries {
                 series.directions[peer].rtt.push([t, (segment.ts_nanos - sent) as f64 / 1e9]);
             }
         }
-        for side in 0..2 {
+        for side in Side::BOTH {
             if let (Some(high), Some(ack)) = (highest_end[side], acked[side]) {
                 let flight = high.wrapping_sub(ack);
                 if flight < u32::MAX / 2 {
@@ -139,14 +140,15 @@ pub fn connection_series(connection: &Connection) -> ConnectionSeries {
             }
         }
     }
-    for (side, direction) in series.directions.iter_mut().enumerate() {
+    for side in Side::BOTH {
+        let direction = &mut series.directions[side];
         direction.throughput = throughput(connection, side, start, true);
         direction.goodput = throughput(connection, side, start, false);
     }
     series
 }
 
-fn throughput(connection: &Connection, side: usize, start: i64, with_retransmissions: bool) -> Points {
+fn throughput(connection: &Connection, side: Side, start: i64, with_retransmissions: bool) -> Points {
     let duration = (connection.last_ts_nanos() - start).max(1);
     let interval = (duration / THROUGHPUT_INTERVALS as i64).max(1);
     let mut bytes = vec![0u64; THROUGHPUT_INTERVALS + 1];
@@ -256,13 +258,13 @@ pub fn states_over_time<'a>(
     // Every change of a side's state, as (time, state left, state entered).
     let mut changes: Vec<(i64, TcpState, TcpState)> = Vec::new();
     for connection in connections {
-        let mut previous = [TcpState::Unknown; 2];
+        let mut previous = PerSide::new(TcpState::Unknown, TcpState::Unknown);
         for segment in &connection.segments {
-            for (side, before) in previous.iter_mut().enumerate() {
-                let now = segment.state(side);
-                if now != *before {
-                    changes.push((segment.ts_nanos, *before, now));
-                    *before = now;
+            for side in Side::BOTH {
+                let (before, now) = (previous[side], segment.state(side));
+                if now != before {
+                    changes.push((segment.ts_nanos, before, now));
+                    previous[side] = now;
                 }
             }
         }
@@ -321,7 +323,7 @@ pub fn capture_rates<'a>(
             opened[bucket(first.ts_nanos)] += 1;
         }
         let end = connection.segments.iter().find(|s| {
-            let [client, server] = s.states();
+            let PerSide { client, server } = s.states;
             matches!(client, TcpState::Closed | TcpState::TimeWait)
                 && matches!(server, TcpState::Closed | TcpState::TimeWait)
         });
@@ -365,7 +367,7 @@ mod tests {
     #[test]
     fn time_sequence_acks_and_rtt() {
         let series = connection_series(&transfer());
-        let client = &series.directions[0];
+        let client = &series.directions.client;
         assert_eq!(client.seq, vec![[0.010, 101.0], [0.020, 201.0]]);
         assert_eq!(client.ack.last(), Some(&[0.025, 201.0]));
         assert_eq!(client.rtt.len(), 2);
@@ -387,7 +389,7 @@ mod tests {
             (true, P | A, 101, 1, 100, 20),
             (false, A, 1, 201, 0, 25),
         ]));
-        let rtt = &series.directions[0].rtt;
+        let rtt = &series.directions.client.rtt;
         assert_eq!(rtt.len(), 1);
         assert!((rtt[0][1] - 0.005).abs() < 1e-9, "{rtt:?}");
     }
@@ -400,7 +402,7 @@ mod tests {
         steps.push((false, A, 1, 101, 0, 301));
         let series = connection_series(&connection(&steps));
         let sum = |points: &Points| points.iter().map(|p| p[1]).sum::<f64>();
-        let client = &series.directions[0];
+        let client = &series.directions.client;
         assert_eq!(client.retransmitted_bars.len(), 1);
         assert!((sum(&client.throughput) - 2.0 * sum(&client.goodput)).abs() < 1e-6);
         assert!(sum(&client.goodput) > 0.0);
@@ -409,9 +411,9 @@ mod tests {
     #[test]
     fn data_segments_become_bars() {
         let series = connection_series(&transfer());
-        assert_eq!(series.directions[0].bars, vec![[0.010, 1.0, 101.0], [0.020, 101.0, 201.0]]);
-        assert!(series.directions[0].retransmitted_bars.is_empty());
-        assert!(series.directions[1].bars.is_empty(), "the server sent no data");
+        assert_eq!(series.directions.client.bars, vec![[0.010, 1.0, 101.0], [0.020, 101.0, 201.0]]);
+        assert!(series.directions.client.retransmitted_bars.is_empty());
+        assert!(series.directions.server.bars.is_empty(), "the server sent no data");
     }
 
     #[test]

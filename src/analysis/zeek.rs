@@ -4,6 +4,7 @@
 
 use crate::tcp::seq::seq_diff;
 use crate::tcp::{Connection, Direction, Segment};
+use crate::wire::{PerSide, Side};
 
 /// Zeek's per-endpoint states (`TCP_ENDPOINT_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +88,7 @@ pub struct ZeekSummary {
 
 /// Replays `connection` through Zeek's endpoint machine.
 pub fn zeek_summary(connection: &Connection) -> ZeekSummary {
-    let mut endpoints = [ZeekEndpoint::new(), ZeekEndpoint::new()];
+    let mut endpoints = PerSide::new(ZeekEndpoint::new(), ZeekEndpoint::new());
     let mut history = String::new();
     if connection.segments.first().is_some_and(|s| s.dir == Direction::ServerToClient) {
         history.push('^');
@@ -95,19 +96,19 @@ pub fn zeek_summary(connection: &Connection) -> ZeekSummary {
     for segment in &connection.segments {
         process(connection, segment, &mut endpoints, &mut history);
     }
-    let [orig, resp] = endpoints;
+    let PerSide { client: orig, server: resp } = endpoints;
     ZeekSummary { conn_state: conn_state(&orig, &resp, &history), history }
 }
 
-fn process(connection: &Connection, segment: &Segment, endpoints: &mut [ZeekEndpoint; 2], history: &mut String) {
+fn process(connection: &Connection, segment: &Segment, endpoints: &mut PerSide<ZeekEndpoint>, history: &mut String) {
     let me = segment.dir.sender();
-    let is_orig = me == 0;
+    let is_orig = me == Side::Client;
     let flags = segment.flags;
     let len = if flags.rst() { 0 } else { segment.payload_len };
     let seq = segment.seq_raw;
     let seq_one_past = seq.wrapping_add(len).wrapping_add(flags.seq_space());
-    let (first, second) = endpoints.split_at_mut(1);
-    let (endpoint, peer) = if is_orig { (&mut first[0], &mut second[0]) } else { (&mut second[0], &mut first[0]) };
+    let PerSide { client, server } = endpoints;
+    let (endpoint, peer) = if is_orig { (client, server) } else { (server, client) };
 
     if endpoint.state == Endpoint::Inactive {
         if flags.syn() {

@@ -1,10 +1,11 @@
 //! Why a side's state changed at a segment, in words a student can follow.
 
 use crate::tcp::{Connection, Segment, TcpState};
+use crate::wire::Side;
 
-/// The state change of side `side` (0 client, 1 server) at segment `index`, explained; `None`
-/// when that side's state did not change there.
-pub fn explain_change(connection: &Connection, index: usize, side: usize) -> Option<String> {
+/// The state change of `side` at segment `index`, explained; `None` when that side's state did
+/// not change there.
+pub fn explain_change(connection: &Connection, index: usize, side: Side) -> Option<String> {
     let segment = connection.segments.get(index)?;
     let before = index
         .checked_sub(1)
@@ -15,7 +16,7 @@ pub fn explain_change(connection: &Connection, index: usize, side: usize) -> Opt
     if before == after && via.is_none() {
         return None;
     }
-    let who = if side == 0 { "client" } else { "server" };
+    let who = side.name();
     let sent = segment.dir.sender() == side;
     let path = match via {
         Some(via) => format!("{before} → {via} → {after}"),
@@ -100,10 +101,10 @@ mod tests {
             (true, f | a, 1, 1, 0, 0),
         ]);
         assert_eq!(
-            explain_change(connection, 3, 1).as_deref(),
+            explain_change(connection, 3, Side::Server).as_deref(),
             Some("The server received FIN: the peer will send no more, so it moved ESTABLISHED → CLOSE_WAIT; it stays there until its application calls close().")
         );
-        assert!(explain_change(connection, 3, 0).is_some_and(|text| text.contains("close() or shutdown")));
-        assert_eq!(explain_change(connection, 2, 0), None);
+        assert!(explain_change(connection, 3, Side::Client).is_some_and(|text| text.contains("close() or shutdown")));
+        assert_eq!(explain_change(connection, 2, Side::Client), None);
     }
 }

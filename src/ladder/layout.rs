@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use crate::tcp::{Connection, Segment, TcpState};
+use crate::tcp::{Connection, Direction, Segment, TcpState};
+use crate::wire::{PerSide, Side};
 
 /// Sizes in layout units (logical points at zoom 1).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,11 +79,11 @@ pub struct Row {
     pub height: f32,
 }
 
-/// A side's state changed at a row (0 client, 1 server), possibly passing through `via`.
+/// A side's state changed at a row, possibly passing through `via`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateMark {
     pub row: usize,
-    pub side: usize,
+    pub side: Side,
     pub from: TcpState,
     pub via: Option<TcpState>,
     pub to: TcpState,
@@ -262,14 +263,13 @@ fn segment_height(segment: &Segment, noted: bool, options: &LayoutOptions) -> f3
 
 /// A segment is plain when it changes no state and has nothing to flag: data and ACKs in bulk.
 fn plain_flags(segments: &[Segment]) -> Vec<bool> {
-    let mut previous = [TcpState::Unknown; 2];
+    let mut previous = PerSide::new(TcpState::Unknown, TcpState::Unknown);
     segments
         .iter()
         .map(|segment| {
-            let states = segment.states();
+            let states = segment.states;
             let plain = states == previous
-                && segment.via(0).is_none()
-                && segment.via(1).is_none()
+                && segment.via == PerSide::new(None, None)
                 && !segment.flags.syn()
                 && !segment.flags.fin()
                 && !segment.flags.rst()
@@ -295,9 +295,9 @@ fn run_end(segments: &[Segment], plain: &[bool], start: usize, idle_nanos: i64) 
 fn fold_of(segments: &[Segment], first: usize, last: usize) -> FoldedRun {
     let mut run = FoldedRun { first, last, bytes_c2s: 0, bytes_s2c: 0 };
     for segment in &segments[first..=last] {
-        match segment.dir.sender() {
-            0 => run.bytes_c2s += u64::from(segment.payload_len),
-            _ => run.bytes_s2c += u64::from(segment.payload_len),
+        match segment.dir {
+            Direction::ClientToServer => run.bytes_c2s += u64::from(segment.payload_len),
+            Direction::ServerToClient => run.bytes_s2c += u64::from(segment.payload_len),
         }
     }
     run
@@ -305,16 +305,15 @@ fn fold_of(segments: &[Segment], first: usize, last: usize) -> FoldedRun {
 
 fn state_marks(segments: &[Segment], segment_rows: &[u32]) -> Vec<StateMark> {
     let mut marks = Vec::new();
-    let mut previous = [TcpState::Unknown; 2];
+    let mut previous = PerSide::new(TcpState::Unknown, TcpState::Unknown);
     for (index, segment) in segments.iter().enumerate() {
-        for (side, from) in previous.iter_mut().enumerate() {
-            let to = segment.state(side);
-            let via = segment.via(side);
-            if to != *from || via.is_some() {
+        for side in Side::BOTH {
+            let (from, to, via) = (previous[side], segment.state(side), segment.via(side));
+            if to != from || via.is_some() {
                 let row = segment_rows.get(index).map_or(0, |&r| r as usize);
-                marks.push(StateMark { row, side, from: *from, via, to });
+                marks.push(StateMark { row, side, from, via, to });
             }
-            *from = to;
+            previous[side] = to;
         }
     }
     marks
@@ -322,7 +321,8 @@ fn state_marks(segments: &[Segment], segment_rows: &[u32]) -> Vec<StateMark> {
 
 fn phases(segments: &[Segment], segment_rows: &[u32], row_count: usize) -> Vec<PhaseSpan> {
     let row = |index: usize| segment_rows.get(index).map_or(0, |&r| r as usize);
-    let established = segments.iter().position(|s| s.states() == [TcpState::Established; 2]);
+    let established =
+        segments.iter().position(|s| s.states == PerSide::new(TcpState::Established, TcpState::Established));
     let closing = segments.iter().position(|s| s.flags.fin() || s.flags.rst());
     let mut spans = Vec::new();
     let data_start = match established {
@@ -341,7 +341,7 @@ fn phases(segments: &[Segment], segment_rows: &[u32], row_count: usize) -> Vec<P
             Teardown::Reset
         } else if segments
             .iter()
-            .any(|s| s.states().contains(&TcpState::Closing) || s.via(0) == Some(TcpState::Closing))
+            .any(|s| s.states.into_array().contains(&TcpState::Closing) || s.via.client == Some(TcpState::Closing))
         {
             Teardown::Simultaneous
         } else {
@@ -439,15 +439,15 @@ mod tests {
     #[test]
     fn state_marks_sit_on_the_side_that_changed() {
         let layout = LadderLayout::new(&bulk(2), &BTreeSet::new(), &[], &LayoutOptions::default());
-        let first: Vec<(usize, usize, TcpState)> =
+        let first: Vec<(usize, Side, TcpState)> =
             layout.state_marks.iter().take(4).map(|m| (m.row, m.side, m.to)).collect();
         assert_eq!(
             first,
             [
-                (0, 0, TcpState::SynSent),
-                (0, 1, TcpState::Listen),
-                (1, 0, TcpState::Established),
-                (1, 1, TcpState::SynReceived)
+                (0, Side::Client, TcpState::SynSent),
+                (0, Side::Server, TcpState::Listen),
+                (1, Side::Client, TcpState::Established),
+                (1, Side::Server, TcpState::SynReceived)
             ]
         );
     }

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use super::xml;
-use crate::tcp::{Connection, Segment, TcpState};
+use crate::tcp::{Connection, Direction, Segment, TcpState};
+use crate::wire::Side;
 
 use crate::ladder::label::{analysis_label_at, options_label, segment_label, Numbering};
 use crate::ladder::layout::{lifelines, LadderLayout, Phase, RowKind, ARROW_SLOPE};
@@ -18,7 +19,7 @@ pub enum Format {
 }
 
 /// The states a side took at a segment, as "A → B" text, or `None` if it did not change.
-fn change_text(connection: &Connection, index: usize, side: usize) -> Option<String> {
+fn change_text(connection: &Connection, index: usize, side: Side) -> Option<String> {
     let segment = connection.segments.get(index)?;
     let before =
         index.checked_sub(1).and_then(|i| connection.segments.get(i)).map_or(TcpState::Unknown, |s| s.state(side));
@@ -65,9 +66,9 @@ pub fn mermaid(
                 let arrow = if segment.flags.rst() { "-x" } else { "->>" };
                 let label = mermaid_text(&segment_label(connection, segment, numbering));
                 let _ = writeln!(out, "    {from}{arrow}{to}: {label}");
-                for (side, name) in [(0, "C"), (1, "S")] {
+                for (side, name) in [(Side::Client, "C"), (Side::Server, "S")] {
                     if let Some(change) = change_text(connection, index, side) {
-                        let place = if side == 0 { "left of" } else { "right of" };
+                        let place = if side == Side::Client { "left of" } else { "right of" };
                         let _ = writeln!(out, "    Note {place} {name}: {}", mermaid_text(&change));
                     }
                 }
@@ -114,7 +115,7 @@ pub fn plantuml(
                 // A reset is drawn red and ends in a cross.
                 let arrow = if segment.flags.rst() { "-[#red]>x" } else { "->" };
                 let _ = writeln!(out, "{from} {arrow} {to} : {}", segment_label(connection, segment, numbering));
-                for (side, name) in [(0, "C"), (1, "S")] {
+                for (side, name) in [(Side::Client, "C"), (Side::Server, "S")] {
                     if let Some(change) = change_text(connection, index, side) {
                         let _ = writeln!(out, "hnote over {name} : {change}");
                     }
@@ -137,9 +138,9 @@ pub fn plantuml(
 }
 
 fn ends(segment: &Segment) -> (&'static str, &'static str) {
-    match segment.dir.sender() {
-        0 => ("C", "S"),
-        _ => ("S", "C"),
+    match segment.dir {
+        Direction::ClientToServer => ("C", "S"),
+        Direction::ServerToClient => ("S", "C"),
     }
 }
 
@@ -234,7 +235,7 @@ pub fn svg(connection: &Connection, layout: &LadderLayout, numbering: Numbering,
             None => mark.to.name().to_string(),
         };
         let width = 7.3 * text.chars().count() as f32 + 12.0;
-        let x = if mark.side == 0 { client - 8.0 - width } else { server + 8.0 };
+        let x = if mark.side == Side::Client { client - 8.0 - width } else { server + 8.0 };
         let _ = writeln!(
             out,
             r##"<rect x="{x}" y="{}" width="{width}" height="16" rx="8" fill="{}"/><text x="{}" y="{}" fill="#1a1a1a">{}</text>"##,
@@ -282,7 +283,7 @@ fn svg_segment(
     numbering: Numbering,
     start: i64,
 ) {
-    let (from, to) = if segment.dir.sender() == 0 { (client, server) } else { (server, client) };
+    let (from, to) = if segment.dir == Direction::ClientToServer { (client, server) } else { (server, client) };
     let tail = top + 18.0;
     let head = tail + ARROW_SLOPE * 34.0;
     let colour = if segment.flags.rst() {

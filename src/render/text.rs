@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::analysis::{diagnose, zeek_summary};
 use crate::tcp::{Connection, Direction, Segment, TcpState};
+use crate::wire::PerSide;
 
 use crate::ladder::label::{analysis_label, options_label, segment_label, Numbering};
 
@@ -21,12 +22,12 @@ pub fn render_text_ladder(connection: &Connection, capture_end_nanos: i64, numbe
     let mut out = String::new();
     header(&mut out, connection, capture_end_nanos, arrow);
     let start = connection.first_ts_nanos();
-    let mut previous = [TcpState::Unknown; 2];
+    let mut previous = PerSide::new(TcpState::Unknown, TcpState::Unknown);
     for ((segment, label), index) in connection.segments.iter().zip(&labels).zip(0..) {
-        let states = segment.states();
+        let states = segment.states;
         let time = format!("{:.3}", (segment.ts_nanos - start) as f64 / 1e6);
-        let left = changed(previous[0], states[0], index == 0);
-        let right = changed(previous[1], states[1], index == 0);
+        let left = changed(previous.client, states.client, index == 0);
+        let right = changed(previous.server, states.server, index == 0);
         let _ =
             writeln!(out, "{time:>TIME_WIDTH$} {left:>STATE_WIDTH$} |{}| {right}", arrow_line(segment, label, arrow));
         for note in notes(connection, segment, numbering) {
@@ -39,9 +40,9 @@ pub fn render_text_ladder(connection: &Connection, capture_end_nanos: i64, numbe
         out,
         "{:>TIME_WIDTH$} {:>STATE_WIDTH$} |{}| {}",
         "end",
-        final_states[0].name(),
+        final_states.client.name(),
         " ".repeat(arrow),
-        final_states[1].name()
+        final_states.server.name()
     );
     let findings = diagnose(connection, capture_end_nanos);
     if !findings.is_empty() {

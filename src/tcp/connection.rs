@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use crate::wire::options::SynOptions;
-use crate::wire::TcpPacket;
+use crate::wire::{PerSide, Side, TcpPacket};
 
 use super::machine::StateMachine;
 use super::segment::{AnalysisFlags, Direction, Segment};
@@ -12,7 +12,7 @@ use super::state::TcpState;
 
 /// What one side of a connection announced and sent.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Side {
+pub struct Endpoint {
     /// Packets sent by this side.
     pub packets: u64,
     /// Payload bytes sent by this side.
@@ -25,10 +25,10 @@ pub struct Side {
     pub syn_options: Option<SynOptions>,
 }
 
-impl Side {
+impl Endpoint {
     /// Window scale shift this side's windows are scaled by, once known (RFC 7323: only when
     /// both SYNs carried the option; SYNs themselves are never scaled).
-    pub fn window_shift(&self, peer: &Side) -> Option<u8> {
+    pub fn window_shift(&self, peer: &Endpoint) -> Option<u8> {
         let mine = self.syn_options?;
         // With the peer's SYN unseen, assume it agreed (Wireshark does the same).
         let peer_agreed = peer.syn_options.is_none_or(|theirs| theirs.window_scale.is_some());
@@ -52,7 +52,7 @@ pub struct Connection {
     /// The first SYN reused the 4-tuple of an earlier connection.
     pub reused_ports: bool,
     /// Client first, server second.
-    pub sides: [Side; 2],
+    pub sides: PerSide<Endpoint>,
     pub segments: Vec<Segment>,
     option_bytes: Vec<u8>,
     machine: StateMachine,
@@ -89,7 +89,7 @@ impl Connection {
             server,
             mid_stream,
             reused_ports: false,
-            sides: [Side::default(); 2],
+            sides: PerSide::default(),
             // Most connections of a scan or flood never get a second segment.
             segments: Vec::with_capacity(1),
             option_bytes: Vec::new(),
@@ -122,7 +122,7 @@ impl Connection {
         if flags.syn() {
             self.sides[me].syn_options = Some(SynOptions::from_bytes(packet.options));
             self.note_handshake_time(flags.ack(), ts_nanos);
-        } else if flags.ack() && me == 0 && self.synack_seen && self.handshake_rtt_nanos.is_none() {
+        } else if flags.ack() && me == Side::Client && self.synack_seen && self.handshake_rtt_nanos.is_none() {
             self.handshake_rtt_nanos = self.syn_ts_nanos.map(|syn| ts_nanos.saturating_sub(syn));
         }
         let scaled_window = self.scaled_window(dir, packet.window, flags.syn());
@@ -137,7 +137,7 @@ impl Connection {
             reverse_window_shift_known: self.sides[peer].window_shift(&self.sides[me]).is_some(),
         };
         let [client_flow, server_flow] = &mut self.flows;
-        let (fwd, rev) = if me == 0 { (client_flow, server_flow) } else { (server_flow, client_flow) };
+        let (fwd, rev) = if me == Side::Client { (client_flow, server_flow) } else { (server_flow, client_flow) };
         let (mut analysis, dup_ack_num) = analyze(fwd, rev, &facts, self.handshake_rtt_nanos);
         if dup_ack_num > 0 {
             self.dup_ack_numbers.push((self.segments.len() as u32, dup_ack_num));
@@ -151,7 +151,7 @@ impl Connection {
         }
         self.reset |= flags.rst() && !analysis.has(AnalysisFlags::RST_IGNORED);
         let transition = self.machine.on_segment(me, &view, window, ts_nanos, &mut self.segments);
-        self.established |= transition.states.contains(&TcpState::Established);
+        self.established |= transition.states.into_array().contains(&TcpState::Established);
         let (options_at, options_len) = self.store_options(packet.options);
         self.segments.push(Segment {
             ts_nanos,
@@ -165,17 +165,15 @@ impl Connection {
             analysis,
             options_len,
             dir,
-            client_state: transition.states[0],
-            server_state: transition.states[1],
-            client_via: transition.via[0],
-            server_via: transition.via[1],
+            states: transition.states,
+            via: transition.via,
         });
         let side = &mut self.sides[me];
         side.packets += 1;
         side.payload_bytes += u64::from(packet.payload_len);
     }
 
-    fn note_bases(&mut self, me: usize, peer: usize, packet: &TcpPacket<'_>) {
+    fn note_bases(&mut self, me: Side, peer: Side, packet: &TcpPacket<'_>) {
         let side = &mut self.sides[me];
         if packet.flags.syn() {
             if side.isn.is_none() {
@@ -256,17 +254,17 @@ impl Connection {
     }
 
     /// States right now, client first, without TIME_WAIT expiry.
-    pub fn current_states(&self) -> [TcpState; 2] {
+    pub fn current_states(&self) -> PerSide<TcpState> {
         self.machine.states()
     }
 
     /// Final states at capture time `end_ts_nanos` (TIME_WAIT older than 2×MSL is CLOSED).
-    pub fn states_at(&self, end_ts_nanos: i64) -> [TcpState; 2] {
+    pub fn states_at(&self, end_ts_nanos: i64) -> PerSide<TcpState> {
         self.machine.states_at(end_ts_nanos)
     }
 
     /// When each side entered TIME_WAIT, and 2×MSL.
-    pub fn time_wait(&self) -> ([Option<i64>; 2], i64) {
+    pub fn time_wait(&self) -> (PerSide<Option<i64>>, i64) {
         (self.machine.time_wait_since(), self.machine.time_wait_nanos())
     }
 
@@ -282,13 +280,13 @@ impl Connection {
 
     /// Total packets both ways.
     pub fn packets(&self) -> u64 {
-        self.sides[0].packets + self.sides[1].packets
+        self.sides.client.packets + self.sides.server.packets
     }
 
     /// True when both sides are done with the connection: both closed or in TIME_WAIT, or reset.
     pub fn is_finished(&self) -> bool {
         use TcpState::*;
-        let [client, server] = self.machine.states();
+        let PerSide { client, server } = self.machine.states();
         let done = |state| matches!(state, Closed | TimeWait);
         self.reset || (done(client) && done(server))
     }

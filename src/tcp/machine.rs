@@ -13,6 +13,7 @@
 use super::segment::Segment;
 use super::seq::seq_ge;
 use super::state::{after_receive, after_send, receive_path, ReceiverView, SegmentView, TcpState};
+use crate::wire::{PerSide, Side};
 
 /// Linux's TIME_WAIT length (2×MSL), 60 s.
 pub const DEFAULT_TIME_WAIT_NANOS: i64 = 60_000_000_000;
@@ -29,18 +30,18 @@ struct PendingReceipt {
 /// Both sides' states after a segment, and any state each passed through within it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
-    pub states: [TcpState; 2],
-    /// `Unknown` where a side passed through no intermediate state.
-    pub via: [TcpState; 2],
+    pub states: PerSide<TcpState>,
+    /// The state a side passed through within the segment, if any.
+    pub via: PerSide<Option<TcpState>>,
 }
 
 /// Both endpoints' inferred states and what the inference needs to remember.
 #[derive(Debug, Clone)]
 pub struct StateMachine {
-    states: [TcpState; 2],
-    views: [ReceiverView; 2],
-    pending: [Option<PendingReceipt>; 2],
-    time_wait_since: [Option<i64>; 2],
+    states: PerSide<TcpState>,
+    views: PerSide<ReceiverView>,
+    pending: PerSide<Option<PendingReceipt>>,
+    time_wait_since: PerSide<Option<i64>>,
     time_wait_nanos: i64,
 }
 
@@ -48,32 +49,34 @@ impl StateMachine {
     /// A machine for a new connection; `time_wait_nanos` is 2×MSL.
     pub fn new(time_wait_nanos: i64) -> Self {
         Self {
-            states: [TcpState::Unknown; 2],
-            views: [ReceiverView::default(); 2],
-            pending: [None; 2],
-            time_wait_since: [None; 2],
+            states: PerSide::new(TcpState::Unknown, TcpState::Unknown),
+            views: PerSide::default(),
+            pending: PerSide::default(),
+            time_wait_since: PerSide::default(),
             time_wait_nanos,
         }
     }
 
     /// Current states, client first, without TIME_WAIT expiry.
-    pub fn states(&self) -> [TcpState; 2] {
+    pub fn states(&self) -> PerSide<TcpState> {
         self.states
     }
 
     /// States at capture time `ts_nanos`: a TIME_WAIT older than 2×MSL has become CLOSED.
-    pub fn states_at(&self, ts_nanos: i64) -> [TcpState; 2] {
-        let mut states = self.states;
-        for (side, state) in states.iter_mut().enumerate() {
-            if self.time_wait_expired(side, ts_nanos) {
-                *state = TcpState::Closed;
-            }
-        }
-        states
+    pub fn states_at(&self, ts_nanos: i64) -> PerSide<TcpState> {
+        PerSide::from_fn(
+            |side| {
+                if self.time_wait_expired(side, ts_nanos) {
+                    TcpState::Closed
+                } else {
+                    self.states[side]
+                }
+            },
+        )
     }
 
     /// When each side entered TIME_WAIT, if it did.
-    pub fn time_wait_since(&self) -> [Option<i64>; 2] {
+    pub fn time_wait_since(&self) -> PerSide<Option<i64>> {
         self.time_wait_since
     }
 
@@ -82,31 +85,30 @@ impl StateMachine {
         self.time_wait_nanos
     }
 
-    fn time_wait_expired(&self, side: usize, ts_nanos: i64) -> bool {
+    fn time_wait_expired(&self, side: Side, ts_nanos: i64) -> bool {
         self.states[side] == TcpState::TimeWait
             && self.time_wait_since[side].is_some_and(|since| ts_nanos.saturating_sub(since) >= self.time_wait_nanos)
     }
 
-    /// Processes `segment`, sent by side `sender` (0 client, 1 server) at `ts_nanos`, advertising
+    /// Processes `segment`, sent by `sender` at `ts_nanos`, advertising
     /// `window` (scaled when known). `history` holds the connection's earlier segments, whose
     /// recorded states may be corrected. Returns both sides' states after the segment.
     pub fn on_segment(
         &mut self,
-        sender: usize,
+        sender: Side,
         segment: &SegmentView,
         window: u32,
         ts_nanos: i64,
         history: &mut [Segment],
     ) -> Transition {
-        let receiver = 1 - sender;
-        let mut expired = [false; 2];
-        for (side, expired) in expired.iter_mut().enumerate() {
-            if self.time_wait_expired(side, ts_nanos) {
+        let receiver = sender.other();
+        let expired = PerSide::from_fn(|side| self.time_wait_expired(side, ts_nanos));
+        for side in Side::BOTH {
+            if expired[side] {
                 self.states[side] = TcpState::Closed;
-                *expired = true;
             }
         }
-        let mut via = [TcpState::Unknown; 2];
+        let mut via = PerSide::new(None, None);
         // A RST outside the receiver's window is blind, stale or forged: no evidence that the
         // socket it claims to come from closed (a storm of them must not close the sender).
         if self.rst_would_be_ignored(receiver, segment) {
@@ -120,14 +122,14 @@ impl StateMachine {
             self.states[sender] = after_receive(after_send, &pending.segment, &self.views[sender]);
             self.note_time_wait(sender, after_send, ts_nanos);
             if after_send != sender_before && after_send != self.states[sender] {
-                via[sender] = after_send;
+                via[sender] = Some(after_send);
             }
         }
         via[receiver] = self.receive(receiver, segment, history.len(), ts_nanos);
-        for side in 0..2 {
+        for side in Side::BOTH {
             // An expired TIME_WAIT closed silently; a side that moves on went through CLOSED.
-            if expired[side] && via[side] == TcpState::Unknown && self.states[side] != TcpState::Closed {
-                via[side] = TcpState::Closed;
+            if expired[side] && via[side].is_none() && self.states[side] != TcpState::Closed {
+                via[side] = Some(TcpState::Closed);
             }
         }
         Transition { states: self.states, via }
@@ -137,7 +139,7 @@ impl StateMachine {
     /// not processed it yet, after rewriting the states recorded since.
     fn check_pending(
         &mut self,
-        sender: usize,
+        sender: Side,
         segment: &SegmentView,
         history: &mut [Segment],
     ) -> Option<PendingReceipt> {
@@ -154,7 +156,7 @@ impl StateMachine {
         Some(pending)
     }
 
-    fn send(&mut self, sender: usize, segment: &SegmentView, window: u32, history: &mut [Segment]) {
+    fn send(&mut self, sender: Side, segment: &SegmentView, window: u32, history: &mut [Segment]) {
         let before = self.states[sender];
         let after = after_send(before, segment);
         if after == TcpState::SynReceived && before == TcpState::Unknown {
@@ -174,8 +176,8 @@ impl StateMachine {
         view.rcv_window = window;
     }
 
-    /// Applies a receipt; returns the state passed through on the way (`Unknown` if none).
-    fn receive(&mut self, receiver: usize, segment: &SegmentView, index: usize, ts_nanos: i64) -> TcpState {
+    /// Applies a receipt; returns the state passed through on the way, if any.
+    fn receive(&mut self, receiver: Side, segment: &SegmentView, index: usize, ts_nanos: i64) -> Option<TcpState> {
         let before = self.states[receiver];
         let (via, after) = receive_path(before, segment, &self.views[receiver]);
         self.states[receiver] = after;
@@ -195,17 +197,17 @@ impl StateMachine {
                 view.rcv_next = Some(end);
             }
         }
-        via.unwrap_or(TcpState::Unknown)
+        via
     }
 
-    fn note_time_wait(&mut self, side: usize, before: TcpState, ts_nanos: i64) {
+    fn note_time_wait(&mut self, side: Side, before: TcpState, ts_nanos: i64) {
         if self.states[side] == TcpState::TimeWait && before != TcpState::TimeWait {
             self.time_wait_since[side] = Some(ts_nanos);
         }
     }
 
     /// True when the receiver ignored this RST (its sequence number is outside the window).
-    pub fn rst_would_be_ignored(&self, receiver: usize, segment: &SegmentView) -> bool {
+    pub fn rst_would_be_ignored(&self, receiver: Side, segment: &SegmentView) -> bool {
         segment.flags.rst() && !self.views[receiver].accepts_rst(self.states[receiver], segment)
     }
 }
@@ -229,7 +231,7 @@ mod tests {
         let mut history: Vec<Segment> = Vec::new();
         for (i, &(sender, flags, seq, ack, len)) in steps.iter().enumerate() {
             let view = SegmentView { flags: TcpFlags(flags), seq, ack, payload_len: len };
-            let transition = machine.on_segment(sender, &view, 65535, i as i64, &mut history);
+            let transition = machine.on_segment(side(sender), &view, 65535, i as i64, &mut history);
             let states = transition.states;
             history.push(Segment {
                 ts_nanos: i as i64,
@@ -242,14 +244,21 @@ mod tests {
                 flags: TcpFlags(flags),
                 analysis: AnalysisFlags::default(),
                 options_len: 0,
-                dir: if sender == 0 { Direction::ClientToServer } else { Direction::ServerToClient },
-                client_state: states[0],
-                server_state: states[1],
-                client_via: transition.via[0],
-                server_via: transition.via[1],
+                dir: Direction::sent_by(side(sender)),
+                states,
+                via: transition.via,
             });
         }
-        history.iter().map(Segment::states).collect()
+        history.iter().map(|segment| segment.states.into_array()).collect()
+    }
+
+    /// The tables below write the client as 0 and the server as 1.
+    fn side(index: usize) -> Side {
+        if index == 0 {
+            Side::Client
+        } else {
+            Side::Server
+        }
     }
 
     const HANDSHAKE: [(usize, u16, u32, u32, u32); 3] =
@@ -355,16 +364,16 @@ mod tests {
         let mut machine = StateMachine::new(10);
         let mut history = Vec::new();
         let seg = |flags, seq, ack| SegmentView { flags: TcpFlags(flags), seq, ack, payload_len: 0 };
-        machine.on_segment(0, &seg(S, 100, 0), 1, 0, &mut history);
-        machine.on_segment(1, &seg(S | A, 500, 101), 1, 1, &mut history);
-        machine.on_segment(0, &seg(A, 101, 501), 1, 2, &mut history);
-        machine.on_segment(0, &seg(F | A, 101, 501), 1, 3, &mut history);
-        machine.on_segment(1, &seg(F | A, 501, 102), 1, 4, &mut history);
-        assert_eq!(machine.states_at(5)[0], TimeWait);
-        assert_eq!(machine.states_at(14)[0], Closed);
+        machine.on_segment(side(0), &seg(S, 100, 0), 1, 0, &mut history);
+        machine.on_segment(side(1), &seg(S | A, 500, 101), 1, 1, &mut history);
+        machine.on_segment(side(0), &seg(A, 101, 501), 1, 2, &mut history);
+        machine.on_segment(side(0), &seg(F | A, 101, 501), 1, 3, &mut history);
+        machine.on_segment(side(1), &seg(F | A, 501, 102), 1, 4, &mut history);
+        assert_eq!(machine.states_at(5).client, TimeWait);
+        assert_eq!(machine.states_at(14).client, Closed);
         // Sending again after expiry goes through CLOSED, never straight out of TIME_WAIT.
-        let moved = machine.on_segment(0, &seg(S | A | F, 102, 502), 1, 20, &mut history);
-        assert_eq!(moved.states[0], FinWait1);
-        assert_eq!(moved.via[0], Closed);
+        let moved = machine.on_segment(side(0), &seg(S | A | F, 102, 502), 1, 20, &mut history);
+        assert_eq!(moved.states.client, FinWait1);
+        assert_eq!(moved.via.client, Some(Closed));
     }
 }

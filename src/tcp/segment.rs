@@ -1,7 +1,7 @@
 //! The compact per-segment record every connection keeps: 40 bytes, no heap.
 
 use super::state::{SegmentView, TcpState};
-use crate::wire::TcpFlags;
+use crate::wire::{PerSide, Side, TcpFlags};
 
 /// Which way a segment travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,13 +26,23 @@ impl Direction {
             Self::ServerToClient => Self::ClientToServer,
         }
     }
-    /// Index of the sending side: 0 for the client, 1 for the server.
-    pub fn sender(self) -> usize {
-        self as usize
+    /// The side that sends a segment going this way.
+    pub fn sender(self) -> Side {
+        match self {
+            Self::ClientToServer => Side::Client,
+            Self::ServerToClient => Side::Server,
+        }
     }
-    /// Index of the receiving side.
-    pub fn receiver(self) -> usize {
-        1 - self.sender()
+    /// The side that receives it.
+    pub fn receiver(self) -> Side {
+        self.sender().other()
+    }
+    /// The direction in which `side` sends.
+    pub fn sent_by(side: Side) -> Self {
+        match side {
+            Side::Client => Self::ClientToServer,
+            Side::Server => Self::ServerToClient,
+        }
     }
 }
 
@@ -115,13 +125,11 @@ pub struct Segment {
     pub analysis: AnalysisFlags,
     pub(crate) options_len: u8,
     pub dir: Direction,
-    pub client_state: TcpState,
-    pub server_state: TcpState,
-    /// A state the client passed through within this segment (`Unknown` when none), e.g.
-    /// FIN_WAIT_2 on the way from FIN_WAIT_1 to TIME_WAIT.
-    pub client_via: TcpState,
-    /// The same for the server.
-    pub server_via: TcpState,
+    /// Each side's state after this segment.
+    pub states: PerSide<TcpState>,
+    /// A state a side passed through within this segment, e.g. FIN_WAIT_2 on the way from
+    /// FIN_WAIT_1 to TIME_WAIT (one byte each: `TcpState` leaves `Option` a niche).
+    pub via: PerSide<Option<TcpState>>,
 }
 
 impl Segment {
@@ -129,32 +137,18 @@ impl Segment {
     pub fn view(&self) -> SegmentView {
         SegmentView { flags: self.flags, seq: self.seq_raw, ack: self.ack_raw, payload_len: self.payload_len }
     }
-    /// Both sides' states after this segment, client first.
-    pub fn states(&self) -> [TcpState; 2] {
-        [self.client_state, self.server_state]
-    }
-    /// Sets one side's state (0 client, 1 server), clearing any state passed through.
-    pub fn set_state(&mut self, side: usize, state: TcpState) {
-        if side == 0 {
-            self.client_state = state;
-            self.client_via = TcpState::Unknown;
-        } else {
-            self.server_state = state;
-            self.server_via = TcpState::Unknown;
-        }
+    /// Sets one side's state, clearing any state passed through.
+    pub fn set_state(&mut self, side: Side, state: TcpState) {
+        self.states[side] = state;
+        self.via[side] = None;
     }
     /// The state one side passed through within this segment, if any.
-    pub fn via(&self, side: usize) -> Option<TcpState> {
-        let via = if side == 0 { self.client_via } else { self.server_via };
-        (via != TcpState::Unknown).then_some(via)
+    pub fn via(&self, side: Side) -> Option<TcpState> {
+        self.via[side]
     }
-    /// The state of one side (0 client, 1 server).
-    pub fn state(&self, side: usize) -> TcpState {
-        if side == 0 {
-            self.client_state
-        } else {
-            self.server_state
-        }
+    /// The state of one side after this segment.
+    pub fn state(&self, side: Side) -> TcpState {
+        self.states[side]
     }
     /// Sequence number just past this segment (payload, SYN and FIN counted).
     pub fn seq_end_raw(&self) -> u32 {

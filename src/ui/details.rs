@@ -12,6 +12,7 @@ use crate::ladder::label::{analysis_words, options_label};
 use crate::ladder::Numbering;
 use crate::summary::{endpoints, secs};
 use crate::tcp::{Connection, Segment};
+use crate::wire::Side;
 
 use crate::session::document::FrameBytes;
 
@@ -53,7 +54,6 @@ pub fn segment_details_ui(
 ) {
     let Some(segment) = connection.segments.get(index) else { return };
     let (src, dst) = endpoints(connection, segment);
-    let role = |side: usize| if side == 0 { "client" } else { "server" };
     ui.heading(format!("Segment {} · frame {}", index + 1, segment.frame));
     let scaled = connection.scaled_window(segment.dir, segment.window_raw, segment.flags.syn());
     let rel_seq = connection.relative_seq(segment);
@@ -64,11 +64,7 @@ pub fn segment_details_ui(
             format!("{:.6} s since the connection began", secs(segment.ts_nanos - connection.first_ts_nanos())),
             Field::None,
         ),
-        (
-            "from → to",
-            format!("{} {src} → {} {dst}", role(segment.dir.sender()), role(segment.dir.receiver())),
-            Field::Ports,
-        ),
+        ("from → to", format!("{} {src} → {} {dst}", segment.dir.sender(), segment.dir.receiver()), Field::Ports),
         ("flags", format!("[{}]  {}", segment.flags, flag_words(segment)), Field::Flags),
         (
             "seq",
@@ -118,11 +114,11 @@ pub fn segment_details_ui(
     }
     ui.add_space(6.0);
     ui.label(RichText::new("State after this segment").strong());
-    for side in 0..2 {
+    for side in Side::BOTH {
         let state = segment.state(side);
         match explain_change(connection, index, side) {
             Some(text) => ui.label(text),
-            None => ui.label(format!("The {} stays {state}.", role(side))),
+            None => ui.label(format!("The {side} stays {state}.")),
         };
     }
     ui.add_space(6.0);

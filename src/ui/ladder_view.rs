@@ -8,7 +8,8 @@ use crate::ladder::label::{analysis_label_at, analysis_words, options_label};
 use crate::ladder::layout::{lifelines, FoldedRun, LadderLayout, PhaseSpan, Row, StateMark, ARROW_SLOPE};
 use crate::ladder::{segment_label, Numbering, RowKind};
 use crate::summary::secs;
-use crate::tcp::{AnalysisFlags, Connection, Segment};
+use crate::tcp::{AnalysisFlags, Connection, Direction, Segment};
+use crate::wire::Side;
 
 use super::theme;
 use crate::session::document::Document;
@@ -291,9 +292,9 @@ impl Paint<'_> {
         selected: bool,
         hovered: bool,
     ) {
-        let (from, to) = match segment.dir.sender() {
-            0 => (self.columns.client, self.columns.server),
-            _ => (self.columns.server, self.columns.client),
+        let (from, to) = match segment.dir {
+            Direction::ClientToServer => (self.columns.client, self.columns.server),
+            Direction::ServerToClient => (self.columns.server, self.columns.client),
         };
         let colour = arrow_colour(ui, segment, self.dark);
         if selected || hovered {
@@ -391,12 +392,12 @@ impl Paint<'_> {
         let size = galley.size() + Vec2::new(12.0, 4.0);
         let gap = 8.0;
         let min = match mark.side {
-            0 => Pos2::new(self.columns.client - gap - size.x, y - size.y / 2.0),
-            _ => Pos2::new(self.columns.server + gap, y - size.y / 2.0),
+            Side::Client => Pos2::new(self.columns.client - gap - size.x, y - size.y / 2.0),
+            Side::Server => Pos2::new(self.columns.server + gap, y - size.y / 2.0),
         };
         let pill = Rect::from_min_size(min, size);
         // Pills are painted, so give each an accessible node: tests and screen readers read states.
-        let role = if mark.side == 0 { "client" } else { "server" };
+        let role = mark.side.name();
         let response = ui.interact(pill, ui.scope_id().with(("pill", mark.row, mark.side)), Sense::hover());
         let description = format!("{role} state {}", mark.to);
         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &description));

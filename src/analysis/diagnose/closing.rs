@@ -1,6 +1,6 @@
 //! How each side closed: who closed first, half-closes, CLOSE_WAIT left open, TIME_WAIT.
 
-use super::finding::{capitalize, role_of, Context, Diagnosis, Role};
+use super::finding::{capitalize, role_of, Context, Diagnosis};
 use crate::tcp::{AnalysisFlags, Connection, Segment, TcpState};
 
 pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diagnosis>) {
@@ -8,11 +8,11 @@ pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &m
     let fins: Vec<&Segment> = first_fins(connection);
     let reset = connection.segments.iter().any(|s| s.flags.rst() && !s.analysis.has(AnalysisFlags::RST_IGNORED));
     let final_states = connection.states_at(capture_end_nanos);
-    for (side, state) in final_states.iter().enumerate() {
+    for (side, state) in final_states.iter() {
         if *state != TcpState::CloseWait {
             continue;
         }
-        let role = Role::of_side(side);
+        let role = side;
         let Some(peer_fin) = fins.iter().find(|s| s.dir.receiver() == side) else {
             continue;
         };
@@ -33,12 +33,11 @@ pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &m
         });
     }
     if let (Some(first), false) = (fins.first(), reset) {
-        if fins.len() == 2 && final_states.iter().all(|s| matches!(s, TcpState::TimeWait | TcpState::Closed)) {
+        if fins.len() == 2
+            && final_states.into_array().iter().all(|s| matches!(s, TcpState::TimeWait | TcpState::Closed))
+        {
             let closer = role_of(first);
-            let simultaneous = connection
-                .segments
-                .iter()
-                .any(|s| s.client_state == TcpState::Closing || s.server_state == TcpState::Closing);
+            let simultaneous = connection.segments.iter().any(|s| s.states.into_array().contains(&TcpState::Closing));
             let how = if simultaneous {
                 "Both sides closed at the same time (a simultaneous close: their FINs crossed, so both went \
                  FIN_WAIT_1 → CLOSING → TIME_WAIT)."
@@ -103,14 +102,14 @@ pub(super) fn half_close(connection: &Connection, fin: &Segment) -> Option<u64> 
 fn time_wait(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diagnosis>) {
     let connection = context.connection;
     let (since, length) = connection.time_wait();
-    for (side, since) in since.iter().enumerate() {
+    for (side, since) in since.iter() {
         let Some(since) = *since else { continue };
         let Some(entered) =
             connection.segments.iter().find(|s| s.ts_nanos >= since && s.state(side) == TcpState::TimeWait)
         else {
             continue;
         };
-        let role = Role::of_side(side);
+        let role = side;
         let until = (since + length - connection.first_ts_nanos()) as f64 / 1e9;
         let over = if capture_end_nanos >= since + length {
             "It has ended"

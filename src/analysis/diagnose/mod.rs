@@ -6,9 +6,10 @@ use crate::tcp::{AnalysisFlags, Connection, Direction, Segment, TcpState};
 mod closing;
 pub mod finding;
 
+use crate::wire::{PerSide, Side};
 use closing::closes;
+pub use finding::Diagnosis;
 use finding::{capitalize, role_of, Context};
-pub use finding::{Diagnosis, Role};
 
 /// Findings for `connection`, in frame order; `capture_end_nanos` is "now" for final states.
 pub fn diagnose(connection: &Connection, capture_end_nanos: i64) -> Vec<Diagnosis> {
@@ -55,7 +56,7 @@ fn port_reuse(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
     if connection.reused_ports {
         findings.push(Diagnosis {
             code: "port_reuse",
-            side: Some(Role::Client),
+            side: Some(Side::Client),
             frame: first.frame,
             text: format!(
                 "This connection reuses the 4-tuple {} ↔ {} of an earlier one in the capture: a new SYN \
@@ -81,7 +82,7 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
             let waited = (last.ts_nanos - first.ts_nanos) as f64 / 1e9;
             findings.push(Diagnosis {
                 code: "syn_retransmit",
-                side: Some(Role::Client),
+                side: Some(Side::Client),
                 frame: syns.get(1).map_or(first.frame, |s| s.frame),
                 text: format!(
                     "{} sent its SYN {unanswered} times over {waited:.1} s with no SYN-ACK in between. Either \
@@ -89,7 +90,7 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
                      accept queue is full: a listener whose application does not call accept() fast enough \
                      (its listen backlog is exhausted) silently drops new SYNs, and the client's connect() \
                      waits, then times out.",
-                    context.addr(Role::Client)
+                    context.addr(Side::Client)
                 ),
             });
         }
@@ -103,14 +104,14 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         if let Some(second) = synacks.get(1) {
             findings.push(Diagnosis {
                 code: "synack_retransmit",
-                side: Some(Role::Server),
+                side: Some(Side::Server),
                 frame: second.frame,
                 text: format!(
                     "{} sent its SYN-ACK {} times: it never counted the client's final ACK. Either that ACK \
                      was lost, or the server dropped it because its accept queue was full (Linux keeps the \
                      half-open connection and resends the SYN-ACK until the application calls accept() or \
                      it gives up). The client already believes it is ESTABLISHED and may send data meanwhile.",
-                    context.addr(Role::Server),
+                    context.addr(Side::Server),
                     synacks.len()
                 ),
             });
@@ -120,7 +121,7 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
 
 fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
     // One finding per receiver for ignored RSTs, however many arrive (a storm is one event).
-    let mut ignored: [Option<(usize, usize)>; 2] = [None; 2];
+    let mut ignored: PerSide<Option<(usize, usize)>> = PerSide::default();
     for (index, segment) in context.segments() {
         if !segment.flags.rst() {
             continue;
@@ -185,7 +186,7 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
             });
         }
     }
-    for (at, count) in ignored.into_iter().flatten() {
+    for (at, count) in ignored.into_array().into_iter().flatten() {
         if let Some(finding) = findings.get_mut(at).filter(|_| count > 1) {
             finding.text.push_str(&format!(
                 " {} more RSTs like it followed and were ignored too ({count} in all): a RST storm, \
@@ -205,7 +206,7 @@ fn write_after_close<'a>(context: &Context<'a>, index: usize, rst: &Segment) -> 
     earlier.iter().skip(fin_at).rev().find(|s| s.dir != rst.dir && s.payload_len > 0)
 }
 
-fn broken_pipe(context: &Context<'_>, writer: Role, write: &Segment, rst: &Segment) -> Diagnosis {
+fn broken_pipe(context: &Context<'_>, writer: Side, write: &Segment, rst: &Segment) -> Diagnosis {
     Diagnosis {
         code: "broken_pipe",
         side: Some(writer),
@@ -254,7 +255,7 @@ fn zero_window(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
             .filter(|s| s.dir == dir && s.analysis.has(AnalysisFlags::ZERO_WINDOW))
             .collect();
         let Some(first) = zero.first() else { continue };
-        let role = Role::of_side(dir.sender());
+        let role = dir.sender();
         findings.push(Diagnosis {
             code: "zero_window",
             side: Some(role),
@@ -281,7 +282,7 @@ fn retransmissions(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         let Some(first) = retransmitted.first() else {
             continue;
         };
-        let role = Role::of_side(dir.sender());
+        let role = dir.sender();
         let bytes: u64 = retransmitted.iter().map(|s| u64::from(s.payload_len)).sum();
         findings.push(Diagnosis {
             code: "retransmissions",
@@ -312,7 +313,7 @@ fn keep_alive(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         let Some(first) = probes.first() else {
             continue;
         };
-        let role = Role::of_side(dir.sender());
+        let role = dir.sender();
         findings.push(Diagnosis {
             code: "keep_alive",
             side: Some(role),
