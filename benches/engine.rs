@@ -1,6 +1,9 @@
 //! Throughput of the engine: decoding frames and tracking connections, on a synthetic loopback
 //! conversation built in memory (1,000 connections of 100 segments with Linux's options).
 
+// Tests and benchmarks fail by panicking: the library's no-panic lints do not apply here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -1,6 +1,9 @@
 //! One frame of the ladder of a 100,000-segment connection: layout lookup, painting the rows in
 //! view and tessellating them into triangles, as the app does each frame, without a GPU.
 
+// Tests and benchmarks fail by panicking: the library's no-panic lints do not apply here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};

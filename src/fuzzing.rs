@@ -15,7 +15,7 @@ use crate::ladder::{LadderLayout, LayoutOptions, Numbering, RowKind};
 use crate::render::ladder::{export, Format};
 use crate::render::render_text_ladder;
 use crate::tcp::{Connection, TcpState, Tracker};
-use crate::wire::{LinkType, TcpFlags, TcpPacket};
+use crate::wire::{LinkType, PerSide, Side, TcpFlags, TcpPacket};
 
 /// The link types a frame can be decoded as; the first input byte picks one.
 const LINKS: [LinkType; 9] = [
@@ -41,7 +41,7 @@ pub fn decode_input(link: LinkType, frame: &[u8]) -> Vec<u8> {
 /// Link, IP and TCP decoding of one frame.
 pub fn decode(data: &[u8]) {
     let Some((&selector, frame)) = data.split_first() else { return };
-    let link = LINKS[usize::from(selector) % LINKS.len()];
+    let link = LINKS.get(usize::from(selector) % LINKS.len()).copied().unwrap_or(LinkType::Ethernet);
     if let Ok(Decoded::Tcp(packet)) = decode_frame(link, frame) {
         assert!(packet.options.len() <= 40, "TCP options are at most 40 bytes");
         assert_eq!(packet.dst.ip().is_ipv4(), packet.src.ip().is_ipv4(), "one IP version per packet");
@@ -87,7 +87,7 @@ pub fn conversation(data: &[u8]) -> Vec<Connection> {
     let server_isn = u32::from_le_bytes([isns[4], isns[5], isns[6], isns[7]]);
     let server: SocketAddr = ([127, 0, 0, 1], 80).into();
     // Where each side's next byte is, per client port: [client, server].
-    let mut next = [[client_isn, server_isn]; 4];
+    let mut next = [PerSide::new(client_isn, server_isn); 4];
     let mut ts_nanos = 0i64;
     let mut options = Vec::with_capacity(40);
     let mut ingested = 0u64;
@@ -97,10 +97,10 @@ pub fn conversation(data: &[u8]) -> Vec<Connection> {
         let from_client = control & 1 == 1;
         let port_index = usize::from(control >> 1 & 3);
         let client: SocketAddr = ([127, 0, 0, 1], 40_000 + port_index as u16).into();
-        let (me, peer) = if from_client { (0, 1) } else { (1, 0) };
+        let (me, peer) = if from_client { (Side::Client, Side::Server) } else { (Side::Server, Side::Client) };
         let raw_seq = u32::from_le_bytes([s0, s1, s2, s3]);
         let raw_ack = u32::from_le_bytes([a0, a1, a2, a3]);
-        let sides = &mut next[port_index];
+        let Some(sides) = next.get_mut(port_index) else { continue };
         let seq = if control & 8 == 0 { sides[me].wrapping_add(raw_seq % 3) } else { raw_seq };
         let ack = if control & 16 == 0 { sides[peer].wrapping_sub(raw_ack % 3) } else { raw_ack };
         let mut flag_bits = u16::from(flags);

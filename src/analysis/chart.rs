@@ -365,7 +365,8 @@ mod tests {
         let server = DirectionSeries { window_edge: vec![[0.0, 5.0]], ..DirectionSeries::default() };
         let series =
             ConnectionSeries { directions: crate::wire::PerSide::new(client, server), segment_times: vec![0.0] };
-        let chart = connection_chart(ChartKind::Tcptrace, &series, String::new()).unwrap_or_else(|| unreachable!());
+        let chart =
+            connection_chart(ChartKind::Tcptrace, &series, String::new()).expect("a tcptrace chart of this connection");
         let names: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["client → server segments", "client → server ACK", "client → server SACK blocks"]);
         assert_eq!(chart.x_range(), Some((0.0, 0.1)));

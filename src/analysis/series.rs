@@ -315,12 +315,17 @@ pub fn capture_rates<'a>(
     let span = (capture_end_nanos - capture_start_nanos).max(1);
     let width = (span / intervals as i64).max(1);
     let bucket = |ts: i64| (((ts - capture_start_nanos) / width).max(0) as usize).min(intervals);
+    let count = |counts: &mut [u64], ts: i64| {
+        if let Some(slot) = counts.get_mut(bucket(ts)) {
+            *slot += 1;
+        }
+    };
     let mut opened = vec![0u64; intervals + 1];
     let mut closed = vec![0u64; intervals + 1];
     let mut packets = vec![0u64; intervals + 1];
     for connection in connections {
         if let Some(first) = connection.segments.first() {
-            opened[bucket(first.ts_nanos)] += 1;
+            count(&mut opened, first.ts_nanos);
         }
         let end = connection.segments.iter().find(|s| {
             let PerSide { client, server } = s.states;
@@ -328,10 +333,10 @@ pub fn capture_rates<'a>(
                 && matches!(server, TcpState::Closed | TcpState::TimeWait)
         });
         if let Some(end) = end {
-            closed[bucket(end.ts_nanos)] += 1;
+            count(&mut closed, end.ts_nanos);
         }
         for segment in &connection.segments {
-            packets[bucket(segment.ts_nanos)] += 1;
+            count(&mut packets, segment.ts_nanos);
         }
     }
     let seconds = width as f64 / 1e9;

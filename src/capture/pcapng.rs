@@ -75,7 +75,7 @@ impl PcapNgWriter {
         self.out.write_all(&captured.to_le_bytes())?;
         self.out.write_all(&original_len.to_le_bytes())?;
         self.out.write_all(data)?;
-        self.out.write_all(&[0u8; 3][..padded - data.len()])?;
+        self.out.write_all([0u8; 3][..].get(..padded - data.len()).unwrap_or_default())?;
         self.out.write_all(&block_len.to_le_bytes())
     }
 

@@ -47,7 +47,7 @@ pub fn unwrap_link(link: LinkType, frame: &[u8]) -> Result<Inner<'_>, LinkError>
         }
         LinkType::BsdNull | LinkType::BsdLoop => {
             let (header, rest) = split(frame, BSD_HEADER_LEN)?;
-            let bytes = [header[0], header[1], header[2], header[3]];
+            let bytes: [u8; 4] = header.try_into().map_err(|_| LinkError::Truncated)?;
             // NULL is in the writer's byte order, which the file does not record: try both.
             let family_be = u32::from_be_bytes(bytes);
             let family_le = u32::from_le_bytes(bytes);

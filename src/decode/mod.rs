@@ -172,9 +172,9 @@ mod tests {
             .tcp(40000, 8080, 1000, 65495)
             .syn()
             .options(&[etherparse::TcpOptionElement::MaximumSegmentSize(65495)])
-            .unwrap_or_else(|_| unreachable!());
+            .expect("etherparse takes an MSS option on a SYN");
         let mut out = Vec::new();
-        builder.write(&mut out, payload).unwrap_or_else(|_| unreachable!());
+        builder.write(&mut out, payload).expect("writing to a Vec cannot fail");
         out
     }
 

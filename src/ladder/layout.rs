@@ -163,17 +163,29 @@ impl LadderLayout {
         let mut rows = Vec::new();
         let mut segment_rows = vec![0u32; segments.len()];
         let mut y = 0.0;
-        let mut push = |rows: &mut Vec<Row>, kind: RowKind, height: f32| {
+        // Appends a row; returns its index. A segment whose row this is learns it.
+        let mut push = |rows: &mut Vec<Row>, segment_rows: &mut [u32], kind: RowKind| {
+            let height = match kind {
+                RowKind::Segment(i) => segments.get(i).map_or(options.row_height, &segment_height),
+                RowKind::Folded(_) | RowKind::Idle { .. } => options.band_height,
+            };
             rows.push(Row { kind, y, height });
             y += height;
-            rows.len() - 1
+            let row = u32::try_from(rows.len() - 1).unwrap_or(u32::MAX);
+            if let Some(slot) = match kind {
+                RowKind::Segment(i) => segment_rows.get_mut(i),
+                _ => None,
+            } {
+                *slot = row;
+            }
+            row
         };
         let mut index = 0;
         while index < segments.len() {
             if let Some(previous) = index.checked_sub(1).and_then(|i| segments.get(i)) {
                 let gap = segments.get(index).map_or(0, |s| s.ts_nanos - previous.ts_nanos);
                 if gap > options.idle_nanos {
-                    push(&mut rows, RowKind::Idle { nanos: gap }, options.band_height);
+                    push(&mut rows, &mut segment_rows, RowKind::Idle { nanos: gap });
                 }
             }
             let run_end = run_end(segments, &plain, index, options.idle_nanos);
@@ -181,28 +193,29 @@ impl LadderLayout {
             if run_len > options.fold_longer_than && !expanded.contains(&(index + options.fold_keep)) {
                 let keep = options.fold_keep;
                 for i in index..index + keep {
-                    segment_rows[i] = push(&mut rows, RowKind::Segment(i), segment_height(&segments[i])) as u32;
+                    push(&mut rows, &mut segment_rows, RowKind::Segment(i));
                 }
                 let fold = fold_of(segments, index + keep, run_end - keep - 1);
-                let row = push(&mut rows, RowKind::Folded(fold), options.band_height) as u32;
-                for slot in &mut segment_rows[fold.first..=fold.last] {
+                let row = push(&mut rows, &mut segment_rows, RowKind::Folded(fold));
+                for slot in segment_rows.iter_mut().take(fold.last + 1).skip(fold.first) {
                     *slot = row;
                 }
                 for i in run_end - keep..run_end {
-                    segment_rows[i] = push(&mut rows, RowKind::Segment(i), segment_height(&segments[i])) as u32;
+                    push(&mut rows, &mut segment_rows, RowKind::Segment(i));
                 }
                 index = run_end;
                 continue;
             }
             let end = if run_len > 0 { run_end } else { index + 1 };
             for i in index..end {
-                if i > index {
-                    let gap = segments[i].ts_nanos - segments[i - 1].ts_nanos;
-                    if gap > options.idle_nanos {
-                        push(&mut rows, RowKind::Idle { nanos: gap }, options.band_height);
-                    }
+                let gap = match (i.checked_sub(1).and_then(|p| segments.get(p)), segments.get(i)) {
+                    (Some(previous), Some(segment)) if i > index => segment.ts_nanos - previous.ts_nanos,
+                    _ => 0,
+                };
+                if gap > options.idle_nanos {
+                    push(&mut rows, &mut segment_rows, RowKind::Idle { nanos: gap });
                 }
-                segment_rows[i] = push(&mut rows, RowKind::Segment(i), segment_height(&segments[i])) as u32;
+                push(&mut rows, &mut segment_rows, RowKind::Segment(i));
             }
             index = end;
         }
@@ -284,7 +297,11 @@ fn plain_flags(segments: &[Segment]) -> Vec<bool> {
 fn run_end(segments: &[Segment], plain: &[bool], start: usize, idle_nanos: i64) -> usize {
     let mut end = start;
     while end < segments.len() && plain.get(end).copied().unwrap_or(false) {
-        if end > start && segments[end].ts_nanos - segments[end - 1].ts_nanos > idle_nanos {
+        let gap = match (end.checked_sub(1).and_then(|p| segments.get(p)), segments.get(end)) {
+            (Some(previous), Some(segment)) => segment.ts_nanos - previous.ts_nanos,
+            _ => 0,
+        };
+        if end > start && gap > idle_nanos {
             break;
         }
         end += 1;
@@ -294,7 +311,7 @@ fn run_end(segments: &[Segment], plain: &[bool], start: usize, idle_nanos: i64) 
 
 fn fold_of(segments: &[Segment], first: usize, last: usize) -> FoldedRun {
     let mut run = FoldedRun { first, last, bytes_c2s: 0, bytes_s2c: 0 };
-    for segment in &segments[first..=last] {
+    for segment in segments.get(first..=last).unwrap_or_default() {
         match segment.dir {
             Direction::ClientToServer => run.bytes_c2s += u64::from(segment.payload_len),
             Direction::ServerToClient => run.bytes_s2c += u64::from(segment.payload_len),

@@ -184,7 +184,7 @@ impl Document {
             self.refresh_changed = true;
             // The table's rows count against a live capture's memory limit too: their average
             // size, over the newest rows.
-            let newest = &self.rows[self.rows.len().saturating_sub(256)..];
+            let newest = self.rows.get(self.rows.len().saturating_sub(256)..).unwrap_or_default();
             if !newest.is_empty() {
                 let average = newest.iter().map(ConnRow::bytes).sum::<usize>() / newest.len();
                 self.engine_mut().set_extra_bytes_per_connection(average as u64);

@@ -203,7 +203,7 @@ impl Connection {
         let at = u32::try_from(self.option_bytes.len()).unwrap_or(u32::MAX);
         // TCP options are at most 40 bytes, so the length always fits.
         let len = u8::try_from(options.len()).unwrap_or(u8::MAX);
-        self.option_bytes.extend_from_slice(&options[..usize::from(len)]);
+        self.option_bytes.extend_from_slice(options.get(..usize::from(len)).unwrap_or(options));
         (at, len)
     }
 

@@ -10,8 +10,8 @@ pub type Step = (bool, u16, u32, u32, u32, i64);
 
 /// Feeds the steps between 127.0.0.1:40000 (client) and 127.0.0.1:80; returns each step's connection id.
 pub fn feed(tracker: &mut Tracker, steps: &[Step]) -> Vec<u32> {
-    let client = "127.0.0.1:40000".parse().unwrap_or_else(|_| unreachable!());
-    let server = "127.0.0.1:80".parse().unwrap_or_else(|_| unreachable!());
+    let client = "127.0.0.1:40000".parse().expect("a socket address");
+    let server = "127.0.0.1:80".parse().expect("a socket address");
     let mut ids = Vec::new();
     for (frame, &(from_client, flags, seq, ack, len, ms)) in steps.iter().enumerate() {
         let (src, dst) = if from_client { (client, server) } else { (server, client) };
@@ -26,5 +26,5 @@ pub fn feed(tracker: &mut Tracker, steps: &[Step]) -> Vec<u32> {
 pub fn connection(steps: &[Step]) -> Connection {
     let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
     feed(&mut tracker, steps);
-    tracker.into_connections().into_iter().next().unwrap_or_else(|| unreachable!())
+    tracker.into_connections().into_iter().next().expect("the packets make a connection")
 }

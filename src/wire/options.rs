@@ -61,12 +61,16 @@ fn decode_option(kind: u8, len: u8, body: &[u8]) -> TcpOption {
             let mut edges = [(0u32, 0u32); 4];
             let mut count = 0u8;
             for (slot, block) in edges.iter_mut().zip(blocks.chunks_exact(8)) {
-                *slot = (be32(&block[..4]), be32(&block[4..]));
+                let (left, right) = block.split_at(4);
+                *slot = (be32(left), be32(right));
                 count += 1;
             }
             TcpOption::Sack(edges, count)
         }
-        (8, ts) if ts.len() == 8 => TcpOption::Timestamp { val: be32(&ts[..4]), ecr: be32(&ts[4..]) },
+        (8, &[v0, v1, v2, v3, e0, e1, e2, e3]) => TcpOption::Timestamp {
+            val: u32::from_be_bytes([v0, v1, v2, v3]),
+            ecr: u32::from_be_bytes([e0, e1, e2, e3]),
+        },
         _ => TcpOption::Other { kind, len },
     }
 }
