@@ -12,6 +12,24 @@ pub fn secs(nanos: i64) -> f64 {
     nanos as f64 / 1e9
 }
 
+/// "1.2 MB", "3.0 KB", "512 B".
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b if b >= 1_000 => format!("{:.1} KB", b as f64 / 1e3),
+        b => format!("{b} B"),
+    }
+}
+
+/// "3.2 s", "450 ms".
+pub fn human_duration(nanos: i64) -> String {
+    if nanos >= 1_000_000_000 {
+        format!("{:.1} s", nanos as f64 / 1e9)
+    } else {
+        format!("{:.0} ms", nanos as f64 / 1e6)
+    }
+}
+
 /// One connection, as `tcpladder conns --json` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnRow {
@@ -53,7 +71,7 @@ impl ConnRow {
 
     /// The findings as the ladder exports note them: (frame, diagnosis code).
     pub fn finding_codes(&self) -> Vec<(u32, &'static str)> {
-        self.diagnoses.iter().map(|d| (d.frame, d.code)).collect()
+        self.diagnoses.iter().map(|d| (d.frame, d.code.name())).collect()
     }
 
     /// The row for `connection`, with final states at `capture_end_nanos`.
@@ -88,7 +106,7 @@ impl ConnRow {
         if self.diagnoses.is_empty() {
             return "-".to_string();
         }
-        self.diagnoses.iter().map(|d| d.code).collect::<Vec<_>>().join(",")
+        self.diagnoses.iter().map(|d| d.code.name()).collect::<Vec<_>>().join(",")
     }
 }
 

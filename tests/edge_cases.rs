@@ -16,7 +16,7 @@ fn only_connection(engine: &Engine) -> &Connection {
 }
 
 fn codes(engine: &Engine, connection: &Connection) -> Vec<&'static str> {
-    diagnose(connection, engine.capture_end_nanos()).iter().map(|d| d.code).collect()
+    diagnose(connection, engine.capture_end_nanos()).iter().map(|d| d.code.name()).collect()
 }
 
 fn flagged(connection: &Connection) -> Vec<(u32, Vec<&'static str>)> {
@@ -169,14 +169,14 @@ fn a_rst_storm_out_of_window_is_ignored_until_one_lands() {
     assert_eq!(accepted.frame, accepted_frame);
     assert_eq!(accepted.states.into_array(), [TcpState::Closed, TcpState::Closed]);
     let findings = diagnose(connection, engine.capture_end_nanos());
-    let resets: Vec<_> = findings.iter().filter(|d| d.code == "reset_by_peer").collect();
+    let resets: Vec<_> = findings.iter().filter(|d| d.code.name() == "reset_by_peer").collect();
     assert_eq!(resets.len(), 1, "{findings:?}");
     assert_eq!(resets[0].frame, accepted_frame);
     // The finding is about the side that was reset, and names who reset it.
     assert_eq!(resets[0].side.map(|r| r.name()), Some("client"), "{}", resets[0].text);
     assert!(resets[0].text.starts_with("The server (10.0.0.2:80) reset the connection"), "{}", resets[0].text);
     // The storm is one finding, not a thousand.
-    let ignored: Vec<_> = findings.iter().filter(|d| d.code == "rst_ignored").collect();
+    let ignored: Vec<_> = findings.iter().filter(|d| d.code.name() == "rst_ignored").collect();
     assert_eq!(ignored.len(), 1, "{ignored:?}");
     assert!(ignored[0].text.contains("1000 in all"), "{}", ignored[0].text);
 }

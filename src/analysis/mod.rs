@@ -5,5 +5,5 @@ pub mod diagnose;
 pub mod series;
 pub mod zeek;
 
-pub use diagnose::{diagnose, Diagnosis};
+pub use diagnose::{diagnose, Code, Diagnosis};
 pub use zeek::{zeek_summary, ZeekSummary};

@@ -71,29 +71,6 @@ pub fn analysis_label_at(connection: &Connection, index: usize) -> String {
     names.collect::<Vec<_>>().join(", ")
 }
 
-/// What an analysis flag means, in plain words.
-pub fn analysis_words(name: &str) -> &'static str {
-    match name {
-        "retransmission" => "sent again: the first copy, or its ACK, was lost or late",
-        "fast_retransmission" => "sent again at once after duplicate ACKs said it was missing",
-        "spurious_retransmission" => "sent again although the receiver had already acknowledged it",
-        "out_of_order" => "arrived before an earlier segment of the same direction",
-        "previous_segment_not_captured" => "there is a gap before it: a segment was lost or not captured",
-        "acked_unseen_segment" => "acknowledges data the capture never saw",
-        "duplicate_ack" => "repeats the previous ACK: the receiver is missing something",
-        "zero_window" => "the receiver's buffer is full: its application is not reading",
-        "zero_window_probe" => "a one-byte probe to see whether the peer's window opened",
-        "zero_window_probe_ack" => "answers a zero-window probe; the window is still closed",
-        "keep_alive" => "a keep-alive: checks that an idle peer is still there",
-        "keep_alive_ack" => "answers a keep-alive",
-        "window_update" => "only announces a larger window",
-        "window_full" => "fills the receiver's window to its last byte",
-        "reused_ports" => "a new connection on a 4-tuple used before",
-        "rst_out_of_window" => "a reset outside the receiver's window: ignored",
-        _ => "",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,12 @@ pub struct FoldedRun {
 }
 
 impl FoldedRun {
+    /// What a fold says, with the byte counts written by `bytes`: "92 segments folded: 2.9 KB →
+    /// · 9.0 KB ←" in the window, "… 2900 bytes → …" in exports.
+    pub fn describe(&self, bytes: impl Fn(u64) -> String) -> String {
+        format!("{} segments folded: {} → · {} ←", self.len(), bytes(self.bytes_c2s), bytes(self.bytes_s2c))
+    }
+
     /// Segments in the run.
     pub fn len(&self) -> usize {
         self.last - self.first + 1

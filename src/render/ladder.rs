@@ -8,7 +8,7 @@ use crate::tcp::{Connection, Direction, Segment, TcpState};
 use crate::wire::Side;
 
 use crate::ladder::label::{analysis_label_at, options_label, segment_label, Numbering};
-use crate::ladder::layout::{lifelines, LadderLayout, Phase, RowKind, ARROW_SLOPE};
+use crate::ladder::layout::{lifelines, FoldedRun, LadderLayout, Phase, RowKind, ARROW_SLOPE};
 
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +31,9 @@ fn change_text(connection: &Connection, index: usize, side: Side) -> Option<Stri
     }
 }
 
-fn fold_text(first: usize, last: usize, bytes_c2s: u64, bytes_s2c: u64) -> String {
-    format!("{} segments folded: {bytes_c2s} bytes → · {bytes_s2c} bytes ←", last - first + 1)
+/// A fold as exports write it: exact byte counts.
+fn fold_text(run: &FoldedRun) -> String {
+    run.describe(|bytes| format!("{bytes} bytes"))
 }
 
 /// The notes an arrow carries: analysis flags, then the findings shown at its frame.
@@ -78,11 +79,7 @@ pub fn mermaid(
                 }
             }
             RowKind::Folded(run) => {
-                let _ = writeln!(
-                    out,
-                    "    Note over C,S: {}",
-                    mermaid_text(&fold_text(run.first, run.last, run.bytes_c2s, run.bytes_s2c))
-                );
+                let _ = writeln!(out, "    Note over C,S: {}", mermaid_text(&fold_text(&run)));
             }
             RowKind::Idle { nanos } => {
                 let _ = writeln!(out, "    Note over C,S: idle {:.3} s", nanos as f64 / 1e9);
@@ -126,7 +123,7 @@ pub fn plantuml(
                 }
             }
             RowKind::Folded(run) => {
-                let _ = writeln!(out, "... {} ...", fold_text(run.first, run.last, run.bytes_c2s, run.bytes_s2c));
+                let _ = writeln!(out, "... {} ...", fold_text(&run));
             }
             RowKind::Idle { nanos } => {
                 let _ = writeln!(out, "... idle {:.3} s ...", nanos as f64 / 1e9);
@@ -208,7 +205,7 @@ pub fn svg(connection: &Connection, layout: &LadderLayout, numbering: Numbering,
                     r##"<text x="{}" y="{}" text-anchor="middle" fill="#333">{}</text>"##,
                     (client + server) / 2.0,
                     top + row.height / 2.0 + 4.0,
-                    xml(&fold_text(run.first, run.last, run.bytes_c2s, run.bytes_s2c))
+                    xml(&fold_text(&run))
                 );
             }
             RowKind::Idle { nanos } => {

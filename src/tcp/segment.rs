@@ -69,24 +69,40 @@ impl AnalysisFlags {
     /// Not Wireshark's: a RST the receiver ignores because its sequence number is out of window.
     pub const RST_IGNORED: u16 = 1 << 15;
 
-    /// Every flag with its snake_case name, in Wireshark's order.
-    pub const NAMES: [(u16, &'static str); 16] = [
-        (Self::RETRANSMISSION, "retransmission"),
-        (Self::FAST_RETRANSMISSION, "fast_retransmission"),
-        (Self::SPURIOUS_RETRANSMISSION, "spurious_retransmission"),
-        (Self::OUT_OF_ORDER, "out_of_order"),
-        (Self::LOST_SEGMENT, "previous_segment_not_captured"),
-        (Self::ACK_LOST_SEGMENT, "acked_unseen_segment"),
-        (Self::DUPLICATE_ACK, "duplicate_ack"),
-        (Self::ZERO_WINDOW, "zero_window"),
-        (Self::ZERO_WINDOW_PROBE, "zero_window_probe"),
-        (Self::ZERO_WINDOW_PROBE_ACK, "zero_window_probe_ack"),
-        (Self::KEEP_ALIVE, "keep_alive"),
-        (Self::KEEP_ALIVE_ACK, "keep_alive_ack"),
-        (Self::WINDOW_UPDATE, "window_update"),
-        (Self::WINDOW_FULL, "window_full"),
-        (Self::REUSED_PORTS, "reused_ports"),
-        (Self::RST_IGNORED, "rst_out_of_window"),
+    /// Every flag with its snake_case name and what it means in words, in Wireshark's order.
+    pub const NAMES: [(u16, &'static str, &'static str); 16] = [
+        (Self::RETRANSMISSION, "retransmission", "sent again: the first copy, or its ACK, was lost or late"),
+        (
+            Self::FAST_RETRANSMISSION,
+            "fast_retransmission",
+            "sent again at once after duplicate ACKs said it was missing",
+        ),
+        (
+            Self::SPURIOUS_RETRANSMISSION,
+            "spurious_retransmission",
+            "sent again although the receiver had already acknowledged it",
+        ),
+        (Self::OUT_OF_ORDER, "out_of_order", "arrived before an earlier segment of the same direction"),
+        (
+            Self::LOST_SEGMENT,
+            "previous_segment_not_captured",
+            "there is a gap before it: a segment was lost or not captured",
+        ),
+        (Self::ACK_LOST_SEGMENT, "acked_unseen_segment", "acknowledges data the capture never saw"),
+        (Self::DUPLICATE_ACK, "duplicate_ack", "repeats the previous ACK: the receiver is missing something"),
+        (Self::ZERO_WINDOW, "zero_window", "the receiver's buffer is full: its application is not reading"),
+        (Self::ZERO_WINDOW_PROBE, "zero_window_probe", "a one-byte probe to see whether the peer's window opened"),
+        (
+            Self::ZERO_WINDOW_PROBE_ACK,
+            "zero_window_probe_ack",
+            "answers a zero-window probe; the window is still closed",
+        ),
+        (Self::KEEP_ALIVE, "keep_alive", "a keep-alive: checks that an idle peer is still there"),
+        (Self::KEEP_ALIVE_ACK, "keep_alive_ack", "answers a keep-alive"),
+        (Self::WINDOW_UPDATE, "window_update", "only announces a larger window"),
+        (Self::WINDOW_FULL, "window_full", "fills the receiver's window to its last byte"),
+        (Self::REUSED_PORTS, "reused_ports", "a new connection on a 4-tuple used before"),
+        (Self::RST_IGNORED, "rst_out_of_window", "a reset outside the receiver's window: ignored"),
     ];
 
     pub fn has(self, bit: u16) -> bool {
@@ -97,7 +113,11 @@ impl AnalysisFlags {
     }
     /// Names of the flags that are set.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        Self::NAMES.into_iter().filter(move |(bit, _)| self.has(*bit)).map(|(_, name)| name)
+        self.described().map(|(name, _)| name)
+    }
+    /// Names of the flags that are set, each with what it means.
+    pub fn described(self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        Self::NAMES.into_iter().filter(move |(bit, _, _)| self.has(*bit)).map(|(_, name, words)| (name, words))
     }
     /// True when any retransmission flavour is set.
     pub fn is_retransmission(self) -> bool {

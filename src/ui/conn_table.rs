@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use egui::{RichText, Sense, Ui, Vec2};
 
+use crate::analysis::Code;
 use crate::summary::ConnRow;
 use crate::tcp::TcpState;
 
@@ -34,13 +35,15 @@ impl QuickFilter {
     }
 
     fn matches(self, row: &ConnRow) -> bool {
-        let has = |code: &str| row.diagnoses.iter().any(|d| d.code == code);
+        let has = |code: Code| row.diagnoses.iter().any(|d| d.code == code);
         match self {
             Self::All => true,
-            Self::Resets => has("reset_by_peer") || has("broken_pipe") || row.conn_state.starts_with("RST"),
+            Self::Resets => has(Code::ResetByPeer) || has(Code::BrokenPipe) || row.conn_state.starts_with("RST"),
             Self::CloseWait => row.client_state == TcpState::CloseWait || row.server_state == TcpState::CloseWait,
-            Self::Refused => has("refused"),
-            Self::Retransmissions => has("retransmissions") || has("syn_retransmit") || has("synack_retransmit"),
+            Self::Refused => has(Code::Refused),
+            Self::Retransmissions => {
+                has(Code::Retransmissions) || has(Code::SynRetransmit) || has(Code::SynackRetransmit)
+            }
         }
     }
 }
@@ -136,7 +139,7 @@ fn matches_text(row: &ConnRow, needle: &str) -> bool {
         || row.conn_state.to_lowercase().contains(needle)
         || row.client_state.name().to_lowercase().contains(needle)
         || row.server_state.name().to_lowercase().contains(needle)
-        || row.diagnoses.iter().any(|d| d.code.contains(needle))
+        || row.diagnoses.iter().any(|d| d.code.name().contains(needle))
         || row.id.to_string() == needle
 }
 

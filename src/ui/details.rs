@@ -8,7 +8,7 @@ use egui::{Color32, RichText, Ui};
 use crate::analysis::Diagnosis;
 use crate::decode::{header_spans, HeaderSpans};
 use crate::ladder::explain_change;
-use crate::ladder::label::{analysis_words, options_label};
+use crate::ladder::label::options_label;
 use crate::ladder::Numbering;
 use crate::summary::{endpoints, secs};
 use crate::tcp::{Connection, Segment};
@@ -105,11 +105,10 @@ pub fn segment_details_ui(
             ui.end_row();
         }
     });
-    let analysis: Vec<&str> = segment.analysis.names().collect();
-    if !analysis.is_empty() {
+    if segment.analysis.0 != 0 {
         ui.add_space(4.0);
-        for name in analysis {
-            ui.label(RichText::new(format!("! {name}: {}", analysis_words(name))).color(ui.visuals().warn_fg_color));
+        for (name, words) in segment.analysis.described() {
+            ui.label(RichText::new(format!("! {name}: {words}")).color(ui.visuals().warn_fg_color));
         }
     }
     ui.add_space(6.0);
@@ -236,7 +235,7 @@ pub fn diagnoses_ui(ui: &mut Ui, connection: &Connection, findings: &[Diagnosis]
     for finding in findings {
         ui.horizontal_wrapped(|ui| {
             let side = finding.side.map_or("", |s| s.name());
-            ui.label(RichText::new(finding.code).strong().monospace());
+            ui.label(RichText::new(finding.code.name()).strong().monospace());
             ui.label(RichText::new(side).weak());
             if ui.small_button(format!("frame {}", finding.frame)).on_hover_text("select this segment").clicked() {
                 jump = connection.segments.iter().position(|s| s.frame == finding.frame);

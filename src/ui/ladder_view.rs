@@ -4,10 +4,10 @@
 
 use egui::{Align, Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
-use crate::ladder::label::{analysis_label_at, analysis_words, options_label};
+use crate::ladder::label::{analysis_label_at, options_label};
 use crate::ladder::layout::{lifelines, FoldedRun, LadderLayout, PhaseSpan, Row, StateMark, ARROW_SLOPE};
 use crate::ladder::{segment_label, Numbering, RowKind};
-use crate::summary::secs;
+use crate::summary::{human_bytes, human_duration, secs};
 use crate::tcp::{AnalysisFlags, Connection, Direction, Segment};
 use crate::wire::Side;
 
@@ -98,8 +98,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
     let layout = document.layout_cached()?;
     let selected = document.selected_segment;
     // Findings sit on the arrow of the frame that shows them.
-    let mut findings: Vec<(u32, &str)> =
-        document.row().map(|row| row.diagnoses.iter().map(|d| (d.frame, d.code)).collect()).unwrap_or_default();
+    let mut findings: Vec<(u32, &str)> = document.row().map(|row| row.finding_codes()).unwrap_or_default();
     findings.extend(document.annotations.iter().map(|(frame, text)| (*frame, text.as_str())));
     let mut clicked = None;
     let mut expand = None;
@@ -452,14 +451,9 @@ fn arrow_colour(ui: &Ui, segment: &Segment, dark: bool) -> Color32 {
     }
 }
 
-/// What a fold row says: "412 segments, 1.2 MB → · 3.0 KB ← (click to expand)".
+/// What a fold row says: "412 segments folded: 1.2 MB → · 3.0 KB ←   (click to expand)".
 pub fn fold_text(run: &FoldedRun) -> String {
-    format!(
-        "{} segments folded: {} → · {} ←   (click to expand)",
-        run.len(),
-        human_bytes(run.bytes_c2s),
-        human_bytes(run.bytes_s2c)
-    )
+    format!("{}   (click to expand)", run.describe(human_bytes))
 }
 
 fn segment_tooltip(connection: &Connection, segment: &Segment) -> String {
@@ -472,26 +466,8 @@ fn segment_tooltip(connection: &Connection, segment: &Segment) -> String {
         Some(_) => format!("window {} (not scaled)", segment.window_raw),
         None => format!("window {} raw (the sender's scale is unknown: its SYN was not captured)", segment.window_raw),
     });
-    for name in segment.analysis.names() {
-        lines.push(format!("{name}: {}", analysis_words(name)));
+    for (name, words) in segment.analysis.described() {
+        lines.push(format!("{name}: {words}"));
     }
     lines.join("\n")
-}
-
-/// "1.2 MB", "3.0 KB", "512 B".
-pub fn human_bytes(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
-        b if b >= 1_000 => format!("{:.1} KB", b as f64 / 1e3),
-        b => format!("{b} B"),
-    }
-}
-
-/// "3.2 s", "450 ms".
-pub fn human_duration(nanos: i64) -> String {
-    if nanos >= 1_000_000_000 {
-        format!("{:.1} s", nanos as f64 / 1e9)
-    } else {
-        format!("{:.0} ms", nanos as f64 / 1e6)
-    }
 }

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use egui::{Key, RichText, Ui};
 
 use crate::lessons;
+use crate::summary::human_bytes;
 
 use super::action::{Action, Zoom};
 use super::app::TcpLadderApp;
-use super::ladder_view::{human_bytes, TimeMode};
+use super::ladder_view::TimeMode;
 
 impl TcpLadderApp {
     pub(super) fn menu_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {

@@ -88,21 +88,9 @@ impl TcpLadderApp {
             ))
             .strong(),
         );
-        let summary = row.diagnoses.first().map_or(String::new(), |d| headline(&d.text));
+        let summary = row.diagnoses.first().map_or(String::new(), |d| d.headline());
         if !summary.is_empty() {
             ui.label(RichText::new(summary).weak());
         }
     }
-}
-
-/// The first sentence of a finding, and the one that says what the application saw, if another.
-fn headline(text: &str) -> String {
-    let sentences: Vec<&str> = text.split_inclusive(". ").collect();
-    let mut out = sentences.first().copied().unwrap_or(text).trim().to_string();
-    let consequence = sentences.iter().skip(1).find(|s| ["fails", "ECONN", "EPIPE"].iter().any(|k| s.contains(k)));
-    if let Some(sentence) = consequence {
-        out.push(' ');
-        out.push_str(sentence.trim());
-    }
-    out
 }

@@ -1,6 +1,6 @@
 //! How each side closed: who closed first, half-closes, CLOSE_WAIT left open, TIME_WAIT.
 
-use super::finding::{capitalize, role_of, Context, Diagnosis};
+use super::finding::{capitalize, role_of, Code, Context, Diagnosis};
 use crate::tcp::{AnalysisFlags, Connection, Segment, TcpState};
 
 pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diagnosis>) {
@@ -18,7 +18,8 @@ pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &m
         };
         let waited = (capture_end_nanos - peer_fin.ts_nanos) as f64 / 1e9;
         findings.push(Diagnosis {
-            code: "close_wait",
+            effect: None,
+            code: Code::CloseWait,
             side: Some(role),
             frame: peer_fin.frame,
             text: format!(
@@ -53,7 +54,8 @@ pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &m
             let mut how = how;
             capitalize(&mut how);
             findings.push(Diagnosis {
-                code: "graceful_close",
+                effect: None,
+                code: Code::GracefulClose,
                 side: Some(closer),
                 frame: first.frame,
                 text: format!("Closed gracefully with a FIN from each side and no reset. {how}"),
@@ -61,7 +63,8 @@ pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &m
         }
         if let Some(half) = half_close(connection, first) {
             findings.push(Diagnosis {
-                code: "half_close",
+                effect: None,
+                code: Code::HalfClose,
                 side: Some(role_of(first)),
                 frame: first.frame,
                 text: format!(
@@ -117,7 +120,8 @@ fn time_wait(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<D
             "It was still running at the end of the capture"
         };
         findings.push(Diagnosis {
-            code: "time_wait",
+            effect: None,
+            code: Code::TimeWait,
             side: Some(role),
             frame: entered.frame,
             text: format!(

@@ -5,17 +5,82 @@ use serde::Serialize;
 use crate::tcp::{Connection, Segment, TcpState};
 use crate::wire::{PerSide, Side};
 
+/// What a finding is about: its stable snake_case name is what `conns --json`, the filter box and
+/// the exports print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    MidStream,
+    PortReuse,
+    Refused,
+    SynRetransmit,
+    SynackRetransmit,
+    ResetByPeer,
+    BrokenPipe,
+    RstIgnored,
+    CloseWait,
+    HalfClose,
+    GracefulClose,
+    TimeWait,
+    ZeroWindow,
+    Retransmissions,
+    KeepAlive,
+}
+
+impl Code {
+    /// The stable snake_case name, e.g. `reset_by_peer`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MidStream => "mid_stream",
+            Self::PortReuse => "port_reuse",
+            Self::Refused => "refused",
+            Self::SynRetransmit => "syn_retransmit",
+            Self::SynackRetransmit => "synack_retransmit",
+            Self::ResetByPeer => "reset_by_peer",
+            Self::BrokenPipe => "broken_pipe",
+            Self::RstIgnored => "rst_ignored",
+            Self::CloseWait => "close_wait",
+            Self::HalfClose => "half_close",
+            Self::GracefulClose => "graceful_close",
+            Self::TimeWait => "time_wait",
+            Self::ZeroWindow => "zero_window",
+            Self::Retransmissions => "retransmissions",
+            Self::KeepAlive => "keep_alive",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnosis {
-    /// Stable snake_case code, e.g. `reset_by_peer`.
-    pub code: &'static str,
+    pub code: Code,
     /// The side concerned, when there is one.
     pub side: Option<Side>,
     /// The frame (1-based, among all packets of the capture) that shows it.
     pub frame: u32,
     /// What happened and what it means, in words.
     pub text: String,
+    /// The sentence of `text` that says what the application saw (the errno a call returned),
+    /// when it is not in the first: the window's headline joins the two.
+    #[serde(skip)]
+    pub effect: Option<&'static str>,
+}
+
+impl Diagnosis {
+    /// The first sentence of the text, and what the application saw when that is elsewhere.
+    pub fn headline(&self) -> String {
+        let first = self.text.split_inclusive(". ").next().unwrap_or(&self.text).trim();
+        match self.effect {
+            Some(effect) if !first.contains(effect) => format!("{first} {effect}"),
+            _ => first.to_string(),
+        }
+    }
 }
 
 pub(super) fn capitalize(text: &mut String) {
@@ -55,4 +120,31 @@ impl<'a> Context<'a> {
 
 pub(super) fn role_of(segment: &Segment) -> Side {
     segment.dir.sender()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_headline_joins_what_the_application_saw() {
+        let effect = "The client's connect() fails with ECONNREFUSED.";
+        let refused = Diagnosis {
+            code: Code::Refused,
+            side: Some(Side::Client),
+            frame: 2,
+            text: format!("The server answered the SYN with RST. {effect} More words."),
+            effect: Some(effect),
+        };
+        assert_eq!(refused.headline(), format!("The server answered the SYN with RST. {effect}"));
+        let plain = Diagnosis { effect: None, ..refused };
+        assert_eq!(plain.headline(), "The server answered the SYN with RST.");
+    }
+
+    #[test]
+    fn a_code_prints_as_it_serializes() {
+        for code in [Code::ResetByPeer, Code::SynackRetransmit, Code::CloseWait] {
+            assert_eq!(serde_json::to_string(&code).expect("a code serializes"), format!("\"{}\"", code.name()));
+        }
+    }
 }

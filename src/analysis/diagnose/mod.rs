@@ -8,8 +8,8 @@ pub mod finding;
 
 use crate::wire::{PerSide, Side};
 use closing::closes;
-pub use finding::Diagnosis;
 use finding::{capitalize, role_of, Context};
+pub use finding::{Code, Diagnosis};
 
 /// Findings for `connection`, in frame order; `capture_end_nanos` is "now" for final states.
 pub fn diagnose(connection: &Connection, capture_end_nanos: i64) -> Vec<Diagnosis> {
@@ -37,7 +37,8 @@ fn mid_stream(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
     };
     if connection.mid_stream {
         findings.push(Diagnosis {
-            code: "mid_stream",
+            effect: None,
+            code: Code::MidStream,
             side: None,
             frame: first.frame,
             text: "The capture starts in the middle of this connection: no SYN was seen, so the client was \
@@ -55,7 +56,8 @@ fn port_reuse(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
     };
     if connection.reused_ports {
         findings.push(Diagnosis {
-            code: "port_reuse",
+            effect: None,
+            code: Code::PortReuse,
             side: Some(Side::Client),
             frame: first.frame,
             text: format!(
@@ -81,7 +83,8 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         if unanswered > 1 {
             let waited = (last.ts_nanos - first.ts_nanos) as f64 / 1e9;
             findings.push(Diagnosis {
-                code: "syn_retransmit",
+                effect: None,
+                code: Code::SynRetransmit,
                 side: Some(Side::Client),
                 frame: syns.get(1).map_or(first.frame, |s| s.frame),
                 text: format!(
@@ -103,7 +106,8 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
     if synacks.len() > 1 {
         if let Some(second) = synacks.get(1) {
             findings.push(Diagnosis {
-                code: "synack_retransmit",
+                effect: None,
+                code: Code::SynackRetransmit,
                 side: Some(Side::Server),
                 frame: second.frame,
                 text: format!(
@@ -140,7 +144,8 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
             }
             *seen = Some((findings.len(), 1));
             findings.push(Diagnosis {
-                code: "rst_ignored",
+                effect: None,
+                code: Code::RstIgnored,
                 side: Some(receiver),
                 frame: segment.frame,
                 text: format!(
@@ -155,12 +160,12 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         }
         if receiver_before == TcpState::SynSent {
             findings.push(Diagnosis {
-                code: "refused",
+                effect: Some(REFUSED_EFFECT),
+                code: Code::Refused,
                 side: Some(receiver),
                 frame: segment.frame,
                 text: format!(
-                    "{} answered the SYN with RST: nothing was listening on port {}. The client's connect() \
-                     fails with ECONNREFUSED, \"Connection refused\".",
+                    "{} answered the SYN with RST: nothing was listening on port {}. {REFUSED_EFFECT}",
                     context.addr(sender),
                     context.connection.server.port()
                 ),
@@ -173,7 +178,8 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         }
         if receiver_before.is_synchronized() || receiver_before == TcpState::SynReceived {
             findings.push(Diagnosis {
-                code: "reset_by_peer",
+                effect: None,
+                code: Code::ResetByPeer,
                 side: Some(receiver),
                 frame: segment.frame,
                 text: format!(
@@ -197,6 +203,10 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
     }
 }
 
+const REFUSED_EFFECT: &str = "The client's connect() fails with ECONNREFUSED, \"Connection refused\".";
+const BROKEN_PIPE_EFFECT: &str = "The writer's next write() fails with EPIPE, \"broken pipe\" (SIGPIPE unless \
+                                  ignored), and a read() sees ECONNRESET.";
+
 /// The data segment that drew this RST, when the receiver of the RST wrote after the RST's
 /// sender had closed (sent its FIN).
 fn write_after_close<'a>(context: &Context<'a>, index: usize, rst: &Segment) -> Option<&'a Segment> {
@@ -208,13 +218,13 @@ fn write_after_close<'a>(context: &Context<'a>, index: usize, rst: &Segment) -> 
 
 fn broken_pipe(context: &Context<'_>, writer: Side, write: &Segment, rst: &Segment) -> Diagnosis {
     Diagnosis {
-        code: "broken_pipe",
+        effect: Some(BROKEN_PIPE_EFFECT),
+        code: Code::BrokenPipe,
         side: Some(writer),
         frame: rst.frame,
         text: format!(
             "{} kept writing after {} had closed: it received the peer's FIN, then sent {} bytes at frame {}. \
-             The peer's socket was already closed, so it answered with RST. The writer's next write() fails \
-             with EPIPE, \"broken pipe\" (SIGPIPE unless ignored), and a read() sees ECONNRESET. A FIN only \
+             The peer's socket was already closed, so it answered with RST. {BROKEN_PIPE_EFFECT} A FIN only \
              says \"I will send no more\"; check for EOF (read() returning 0) before writing, and in a load \
              test, this is the server closing idle or keep-alive connections that the client still reuses.",
             context.addr(writer),
@@ -257,7 +267,8 @@ fn zero_window(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         let Some(first) = zero.first() else { continue };
         let role = dir.sender();
         findings.push(Diagnosis {
-            code: "zero_window",
+            effect: None,
+            code: Code::ZeroWindow,
             side: Some(role),
             frame: first.frame,
             text: format!(
@@ -285,7 +296,8 @@ fn retransmissions(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         let role = dir.sender();
         let bytes: u64 = retransmitted.iter().map(|s| u64::from(s.payload_len)).sum();
         findings.push(Diagnosis {
-            code: "retransmissions",
+            effect: None,
+            code: Code::Retransmissions,
             side: Some(role),
             frame: first.frame,
             text: format!(
@@ -315,7 +327,8 @@ fn keep_alive(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         };
         let role = dir.sender();
         findings.push(Diagnosis {
-            code: "keep_alive",
+            effect: None,
+            code: Code::KeepAlive,
             side: Some(role),
             frame: first.frame,
             text: format!(
