@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::tcp::{Connection, TcpState};
 
+pub use super::palette::Colour;
+use super::palette::{state_line, GREY};
 use super::series::{capture_rates, states_over_time, CaptureRates, ConnectionSeries};
 
 /// The charts there are.
@@ -114,29 +116,6 @@ pub enum Mark {
     Bars,
 }
 
-/// An sRGB colour with its opacity (0..=1).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Colour {
-    pub rgb: [u8; 3],
-    pub opacity: f32,
-}
-
-impl Colour {
-    const fn rgb(r: u8, g: u8, b: u8) -> Self {
-        Self { rgb: [r, g, b], opacity: 1.0 }
-    }
-
-    const fn faded(self, opacity: f32) -> Self {
-        Self { rgb: self.rgb, opacity }
-    }
-
-    /// `#rrggbb`, for SVG.
-    pub fn hex(self) -> String {
-        let [r, g, b] = self.rgb;
-        format!("#{r:02x}{g:02x}{b:02x}")
-    }
-}
-
 /// The values of a series: points for lines and dots, bars for bars.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values<'a> {
@@ -186,7 +165,6 @@ const DIRECTIONS: [(&str, Colour); 2] =
 const RETRANSMISSION: Colour = Colour::rgb(0xe6, 0x8a, 0x00);
 const ZERO_WINDOW: Colour = Colour::rgb(0xd9, 0x30, 0x25);
 const SACK: Colour = Colour::rgb(0x9c, 0x27, 0xb0);
-const GREY: Colour = Colour::rgb(0x80, 0x80, 0x80);
 
 fn points(points: &[[f64; 2]]) -> Values<'_> {
     Values::Points(Cow::Borrowed(points))
@@ -253,19 +231,6 @@ pub fn steps(points: &[[f64; 2]]) -> Vec<[f64; 2]> {
     out
 }
 
-/// The line colour of a state on the states chart (by phase, as everywhere in tcpladder).
-pub fn state_colour(state: TcpState) -> Colour {
-    use TcpState::*;
-    match state {
-        Listen | SynSent | SynReceived => Colour::rgb(0x1e, 0x6f, 0xd9),
-        Established => Colour::rgb(0x1e, 0x9e, 0x4a),
-        CloseWait => Colour::rgb(0xd9, 0x30, 0x25),
-        FinWait1 | FinWait2 | Closing | LastAck => Colour::rgb(0xe6, 0x8a, 0x00),
-        TimeWait => Colour::rgb(0x8e, 0x44, 0xd6),
-        Closed | Unknown => GREY,
-    }
-}
-
 /// A per-connection chart's title.
 pub fn connection_title(connection: &Connection, kind: ChartKind) -> String {
     format!("Connection {} ({} → {}): {}", connection.id, connection.client, connection.server, kind.name())
@@ -303,7 +268,7 @@ pub fn states_chart<'a>(states: &'a BTreeMap<TcpState, Vec<[f64; 2]>>, capture_n
         .into_iter()
         .map(|(state, values)| ChartSeries {
             name: state.name().to_string(),
-            colour: state_colour(*state),
+            colour: state_line(*state),
             mark: Mark::Line,
             values: points(values),
         })

@@ -140,14 +140,14 @@ pub enum Command {
     Chart {
         file: PathBuf,
         /// time-sequence, tcptrace, window, throughput, rtt, in-flight, states or rates.
-        #[arg(long, value_parser = ChartKind::ALL.map(ChartKind::slug))]
-        kind: String,
+        #[arg(long)]
+        kind: ChartChoice,
         /// The connection, for the per-connection charts.
         #[arg(long)]
         conn: Option<u32>,
         /// svg or png (by default from the output's extension, else svg).
-        #[arg(long, value_parser = ["svg", "png"])]
-        format: Option<String>,
+        #[arg(long, value_enum)]
+        format: Option<PictureFormat>,
         /// For png: pixels per SVG unit.
         #[arg(long, default_value_t = 2.0)]
         scale: f32,
@@ -164,6 +164,29 @@ pub enum Command {
         #[arg(long)]
         absolute: bool,
     },
+}
+
+/// A chart, as `--kind` names it (its slug).
+#[derive(Debug, Clone, Copy)]
+pub struct ChartChoice(ChartKind);
+
+impl clap::ValueEnum for ChartChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        static CHOICES: std::sync::LazyLock<Vec<ChartChoice>> =
+            std::sync::LazyLock::new(|| ChartKind::ALL.into_iter().map(ChartChoice).collect());
+        &CHOICES
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.slug()))
+    }
+}
+
+/// What a chart is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PictureFormat {
+    Svg,
+    Png,
 }
 
 /// Runs a subcommand; returns the process's exit code.
@@ -191,10 +214,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             export(&file, config, &conn, request, numbering(absolute))
         }
         Command::Chart { file, kind, conn, format, scale, output } => {
-            let png = format.as_deref() == Some("png")
+            let png = format == Some(PictureFormat::Png)
                 || (format.is_none() && output.as_ref().is_some_and(|o| o.extension().is_some_and(|e| e == "png")));
-            let kind = ChartKind::from_slug(&kind).context("unknown chart")?;
-            chart(&file, config, kind, conn, png.then_some(scale), output.as_deref())
+            chart(&file, config, kind.0, conn, png.then_some(scale), output.as_deref())
         }
         Command::Capture { live, duration, count, json } => capture(&live.options(), config, duration, count, json),
         Command::Packets { file, conn, json, absolute } => packets(&file, config, conn, json, numbering(absolute)),

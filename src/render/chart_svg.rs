@@ -269,13 +269,13 @@ mod tests {
             series: vec![
                 ChartSeries {
                     name: "segments".into(),
-                    colour: crate::analysis::chart::state_colour(crate::tcp::TcpState::Established),
+                    colour: crate::analysis::palette::state_line(crate::tcp::TcpState::Established),
                     mark: Mark::Bars,
                     values: Values::Bars(Cow::Owned(vec![[0.0, 0.0, 100.0], [1.0, 100.0, 200.0]])),
                 },
                 ChartSeries {
                     name: "ACK".into(),
-                    colour: crate::analysis::chart::state_colour(crate::tcp::TcpState::TimeWait),
+                    colour: crate::analysis::palette::state_line(crate::tcp::TcpState::TimeWait),
                     mark: Mark::Line,
                     values: Values::Points(Cow::Owned(vec![[0.5, 100.0], [1.5, 200.0]])),
                 },

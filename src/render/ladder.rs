@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::xml;
+use crate::analysis::palette;
 use crate::tcp::{Connection, Direction, Segment, TcpState};
 use crate::wire::Side;
 
@@ -235,11 +236,12 @@ pub fn svg(connection: &Connection, layout: &LadderLayout, numbering: Numbering,
         let x = if mark.side == Side::Client { client - 8.0 - width } else { server + 8.0 };
         let _ = writeln!(
             out,
-            r##"<rect x="{x}" y="{}" width="{width}" height="16" rx="8" fill="{}"/><text x="{}" y="{}" fill="#1a1a1a">{}</text>"##,
+            r##"<rect x="{x}" y="{}" width="{width}" height="16" rx="8" fill="{}"/><text x="{}" y="{}" fill="{}">{}</text>"##,
             y - 8.0,
             svg_state_fill(mark.to),
             x + 6.0,
             y + 4.0,
+            palette::pill_text(false).hex(),
             xml(&text)
         );
     }
@@ -284,11 +286,11 @@ fn svg_segment(
     let tail = top + 18.0;
     let head = tail + ARROW_SLOPE * 34.0;
     let colour = if segment.flags.rst() {
-        "#c62828"
+        palette::reset(false).hex()
     } else if segment.analysis.is_retransmission() || segment.analysis.has(crate::tcp::AnalysisFlags::ZERO_WINDOW) {
-        "#b36b00"
+        palette::warning(false).hex()
     } else {
-        "#222222"
+        ARROW_INK.to_string()
     };
     let _ = writeln!(
         out,
@@ -335,16 +337,11 @@ fn svg_segment(
     }
 }
 
-fn svg_state_fill(state: TcpState) -> &'static str {
-    use TcpState::*;
-    match state {
-        Listen | SynSent | SynReceived => "#cfe3ff",
-        Established => "#cdefd2",
-        FinWait1 | FinWait2 | CloseWait | Closing | LastAck => "#ffe2b8",
-        TimeWait => "#e6d5fb",
-        Closed => "#e3e3e3",
-        Unknown => "#f2f2f2",
-    }
+/// An ordinary arrow on a white slide.
+const ARROW_INK: &str = "#222222";
+
+fn svg_state_fill(state: TcpState) -> String {
+    palette::state_fill(state, false).hex()
 }
 
 /// Renders `connection` in `format`; `findings` are (frame, code) to write on their arrows.

@@ -14,5 +14,5 @@ pub(crate) mod test_support;
 
 pub use connection::Connection;
 pub use segment::{AnalysisFlags, Direction, Segment};
-pub use state::TcpState;
+pub use state::{StatePhase, TcpState};
 pub use tracker::Tracker;

@@ -28,7 +28,31 @@ pub enum TcpState {
     TimeWait,
 }
 
+/// The phase of a connection's life a state belongs to: what decides its colour everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatePhase {
+    Opening,
+    Established,
+    Closing,
+    TimeWait,
+    Closed,
+    Unknown,
+}
+
 impl TcpState {
+    /// The phase this state belongs to.
+    pub fn phase(self) -> StatePhase {
+        use TcpState::*;
+        match self {
+            Listen | SynSent | SynReceived => StatePhase::Opening,
+            Established => StatePhase::Established,
+            FinWait1 | FinWait2 | CloseWait | Closing | LastAck => StatePhase::Closing,
+            TimeWait => StatePhase::TimeWait,
+            Closed => StatePhase::Closed,
+            Unknown => StatePhase::Unknown,
+        }
+    }
+
     /// Every state, in RFC order.
     pub const ALL: [TcpState; 12] = [
         Self::Unknown,
