@@ -5,10 +5,15 @@ use std::path::PathBuf;
 /// Failure to read a capture file.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("{}: cannot read: {source}", path.display())]
+    /// The I/O error is the source: the message names only the file, so a chain of errors
+    /// printed whole does not say the OS's words twice.
+    #[error("{}: cannot read", path.display())]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{}: not a pcap or pcapng capture ({message})", path.display())]
-    NotACapture { path: PathBuf, message: String },
+    #[error("{}: cannot write", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    /// `why` says how it fell short: its first bytes, or where it ends.
+    #[error("{}: not a pcap or pcapng capture ({why})", path.display())]
+    NotACapture { path: PathBuf, why: String },
     #[error("{}: {message}", path.display())]
     Open { path: PathBuf, message: String },
 }

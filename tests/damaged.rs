@@ -63,7 +63,7 @@ fn cut_at_every_byte_keeps_every_whole_packet_and_says_where() {
     for end in 0..=whole.len() {
         let complete = ends.iter().filter(|&&e| e <= end).count() as u64;
         match read(&whole[..end]) {
-            Err(CaptureError::NotACapture { message, .. }) => assert!(end < 24, "{end}: {message}"),
+            Err(CaptureError::NotACapture { why, .. }) => assert!(end < 24, "{end}: {why}"),
             Err(other) => panic!("{end}: {other}"),
             Ok(outcome) => {
                 assert_eq!(outcome.engine.stats().packets, complete, "cut at {end}");

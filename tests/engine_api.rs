@@ -155,7 +155,7 @@ fn the_live_analysis_fills_the_lent_document_and_hands_it_back_at_every_frame() 
         for batch in batches(&frames, 8_192) {
             let _ = sender.send(LiveEvent::Batch { batch, received: 0, dropped: 0 });
         }
-        let _ = sender.send(LiveEvent::Stopped { error: None });
+        let _ = sender.send(LiveEvent::Stopped(tcpladder::capture::worker::CaptureEnd::Asked));
     });
     // The test plays the window: take the document back, look at it, lend it again.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -164,8 +164,8 @@ fn the_live_analysis_fills_the_lent_document_and_hands_it_back_at_every_frame() 
         assert!(Instant::now() < deadline, "the analysis did not finish");
         let returned = model.take_back();
         longest_wait = longest_wait.max(returned.waited);
-        if let Some(error) = returned.stopped {
-            assert_eq!(error, None);
+        if let Some(end) = returned.stopped {
+            assert_eq!(end.error_text(), None);
             break returned.document;
         }
         if let Some(document) = returned.document {

@@ -26,8 +26,10 @@ fn open(path: &Path) -> Result<(CaptureReader<File>, u64), CaptureError> {
     let file = File::open(path).map_err(io_error)?;
     let bytes_total = file.metadata().map_err(io_error)?.len();
     let reader = CaptureReader::new(file).map_err(|err| match err {
-        ReadError::NotACapture(_) => CaptureError::NotACapture { path: path.to_path_buf(), message: err.to_string() },
-        _ if bytes_total < 24 => CaptureError::NotACapture { path: path.to_path_buf(), message: err.to_string() },
+        ReadError::NotACapture(first_bytes) => {
+            CaptureError::NotACapture { path: path.to_path_buf(), why: format!("the first bytes are {first_bytes}") }
+        }
+        _ if bytes_total < 24 => CaptureError::NotACapture { path: path.to_path_buf(), why: err.to_string() },
         _ => CaptureError::Open { path: path.to_path_buf(), message: err.to_string() },
     })?;
     Ok((reader, bytes_total))
@@ -101,7 +103,7 @@ pub fn read_frame(path: &Path, frame: u32) -> Result<(LinkType, Vec<u8>), Captur
 pub fn extract_frames(path: &Path, frames: &std::collections::BTreeSet<u32>, out: &Path) -> Result<u64, CaptureError> {
     let (mut reader, _) = open(path)?;
     let damaged = |err: ReadError| CaptureError::Open { path: path.to_path_buf(), message: err.to_string() };
-    let write_error = |err: std::io::Error| CaptureError::Io { path: out.to_path_buf(), source: err };
+    let write_error = |err: std::io::Error| CaptureError::Write { path: out.to_path_buf(), source: err };
     let mut writer = super::pcapng::PcapNgWriter::create(out, MAX_PACKET_LEN).map_err(write_error)?;
     let last = frames.iter().next_back().copied().unwrap_or(0);
     let (mut index, mut written) = (0u32, 0u64);

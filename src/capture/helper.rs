@@ -157,6 +157,8 @@ impl HelperCapture {
             Ok(reader) => reader,
             Err(_) => {
                 // No header: the helper failed to open the device; its stderr says why.
+                // Reap the failed helper and read its last words; its stderr below says why it
+                // failed, which matters more than how waiting for it went.
                 let _ = child.wait();
                 let _ = stderr_thread.join();
                 let lines = errors.lock().map(|e| e.clone()).unwrap_or_default();
@@ -209,6 +211,7 @@ impl std::fmt::Debug for HelperCapture {
 
 impl Drop for HelperCapture {
     fn drop(&mut self) {
+        // Stopping a helper that already exited fails harmlessly; nothing in a drop can report it.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

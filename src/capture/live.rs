@@ -21,6 +21,8 @@ pub enum LiveError {
     Save { path: PathBuf, message: String },
     #[error("cannot list interfaces: {0}")]
     List(String),
+    #[error("cannot start the {which} thread: {source}")]
+    Thread { which: &'static str, source: std::io::Error },
 }
 
 /// What to run so that capturing works, for this platform. `promisc` needs `cap_net_admin` too.

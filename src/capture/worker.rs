@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::wire::LinkType;
 
-use super::live::LiveOptions;
+use super::live::{LiveError, LiveOptions};
 use super::source::LiveCapture;
 
 /// How often a batch is sent while packets arrive.
@@ -52,8 +52,27 @@ pub enum LiveEvent {
     Started { link: LinkType },
     /// Frames, and libpcap's received and dropped counters so far.
     Batch { batch: FrameBatch, received: u32, dropped: u32 },
-    /// The capture stopped: asked to, or failed (with the error's text, remedy included).
-    Stopped { error: Option<String> },
+    /// The capture stopped: asked to, or failed (the error says what to do).
+    Stopped(CaptureEnd),
+}
+
+/// How a capture ended.
+#[derive(Debug)]
+pub enum CaptureEnd {
+    /// Asked to stop, or its reader went away.
+    Asked,
+    /// Reading or saving failed; the error carries the remedy.
+    Failed(LiveError),
+}
+
+impl CaptureEnd {
+    /// The failure's text, remedy included; `None` when the capture was asked to stop.
+    pub fn error_text(&self) -> Option<String> {
+        match self {
+            Self::Asked => None,
+            Self::Failed(err) => Some(err.to_string()),
+        }
+    }
 }
 
 /// The caller's side of a running capture.
@@ -96,7 +115,9 @@ pub fn spawn_capture(options: LiveOptions, notify: impl Fn() + Send + 'static) -
         .name("tcpladder-capture".into())
         .spawn(move || run(&options, &stop, &thread_sender, &notify));
     if let Err(err) = spawned {
-        let _ = sender.send(LiveEvent::Stopped { error: Some(format!("cannot start the capture thread: {err}")) });
+        // Sends fail only when the receiver is gone: nobody is left to tell.
+        let _ =
+            sender.send(LiveEvent::Stopped(CaptureEnd::Failed(LiveError::Thread { which: "capture", source: err })));
     }
     handle
 }
@@ -105,16 +126,19 @@ fn run(options: &LiveOptions, stop: &AtomicBool, sender: &SyncSender<LiveEvent>,
     let mut live = match LiveCapture::open(options) {
         Ok(live) => live,
         Err(err) => {
-            let _ = sender.send(LiveEvent::Stopped { error: Some(err.to_string()) });
+            // Nobody may be left to tell: then there is nothing to do.
+            // Nobody may be left to tell: then there is nothing to do.
+            let _ = sender.send(LiveEvent::Stopped(CaptureEnd::Failed(err)));
             notify();
             return;
         }
     };
+    // Sends fail only when the receiver is gone: nobody is left to tell.
     let _ = sender.send(LiveEvent::Started { link: live.link() });
     notify();
     let mut batch = FrameBatch::default();
     let mut last_sent = Instant::now();
-    let mut error = None;
+    let mut end = CaptureEnd::Asked;
     while !stop.load(Ordering::Relaxed) {
         let read = live.next(|ts_nanos, frame| {
             let start = batch.bytes.len();
@@ -122,7 +146,7 @@ fn run(options: &LiveOptions, stop: &AtomicBool, sender: &SyncSender<LiveEvent>,
             batch.frames.push((ts_nanos, start..batch.bytes.len()));
         });
         if let Err(err) = read {
-            error = Some(err.to_string());
+            end = CaptureEnd::Failed(err);
             break;
         }
         if last_sent.elapsed() >= BATCH_INTERVAL || batch.frames.len() >= BATCH_PACKETS {
@@ -135,7 +159,8 @@ fn run(options: &LiveOptions, stop: &AtomicBool, sender: &SyncSender<LiveEvent>,
     }
     // The last batch flushes the save file; when that fails it has already reported Stopped.
     if send_batch(&mut live, &mut batch, sender) {
-        let _ = sender.send(LiveEvent::Stopped { error });
+        // Sends fail only when the receiver is gone: nobody is left to tell.
+        let _ = sender.send(LiveEvent::Stopped(end));
     }
     notify();
 }
@@ -145,7 +170,8 @@ fn run(options: &LiveOptions, stop: &AtomicBool, sender: &SyncSender<LiveEvent>,
 /// is already in the file.
 fn send_batch(live: &mut LiveCapture, batch: &mut FrameBatch, sender: &SyncSender<LiveEvent>) -> bool {
     if let Err(err) = live.flush() {
-        let _ = sender.send(LiveEvent::Stopped { error: Some(err.to_string()) });
+        // Nobody may be left to tell: then there is nothing to do.
+        let _ = sender.send(LiveEvent::Stopped(CaptureEnd::Failed(err)));
         return false;
     }
     let (received, dropped) = live.stats().unwrap_or_default();

@@ -94,7 +94,9 @@ pub(super) fn lesson(name: Option<&str>, config: Reading) -> anyhow::Result<Exit
     let capture = spawn_capture(options, || {});
     let link = match capture.events.recv_timeout(std::time::Duration::from_secs(5)) {
         Ok(LiveEvent::Started { link }) => link,
-        Ok(LiveEvent::Stopped { error }) => return lesson_from_recording(lesson, error.unwrap_or_default(), config),
+        Ok(LiveEvent::Stopped(end)) => {
+            return lesson_from_recording(lesson, end.error_text().unwrap_or_default(), config)
+        }
         _ => bail!("the capture did not start"),
     };
     let outcome = lesson.run(port).with_context(|| format!("performing the lesson `{}`", lesson.id))?;
@@ -105,7 +107,7 @@ pub(super) fn lesson(name: Option<&str>, config: Reading) -> anyhow::Result<Exit
     while let Ok(event) = capture.events.recv_timeout(std::time::Duration::from_secs(5)) {
         match event {
             LiveEvent::Batch { batch, .. } => engine.ingest_all(batch.iter()),
-            LiveEvent::Stopped { .. } => break,
+            LiveEvent::Stopped(_) => break,
             LiveEvent::Started { .. } => {}
         }
     }

@@ -1,5 +1,7 @@
 //! The scenarios themselves: ordinary socket calls on loopback, each recorded as the application
-//! saw it.
+//! saw it. The recorder keeps every call's outcome, errors included (an ECONNRESET is the lesson),
+//! so where a scenario goes on after a call it drops the returned `Result` with `let _ =`: the
+//! error is already in the record, and the scenario must play on as its application would.
 
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -94,6 +96,8 @@ pub(super) fn simultaneous_close(port: u16) -> io::Result<Outcome> {
         })
         .collect();
     for thread in threads {
+        // A side's thread only records its call; had it panicked, its call would be missing from
+        // the record, which the lesson's expectations report.
         let _ = thread.join();
     }
     done(&rec)

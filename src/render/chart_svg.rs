@@ -1,6 +1,8 @@
 //! A chart as SVG for slides: axes with round ticks and units, a legend, text as text.
 //! Each series is decimated to the plot's pixel columns, so a million points make a small file.
 
+// Every `let _ = write!(…)` below writes into a String, which cannot fail: the fmt::Result is
+// dropped for that reason alone.
 use std::fmt::Write as _;
 
 use crate::analysis::chart::{steps, Chart, Colour, Mark, Values};

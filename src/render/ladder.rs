@@ -1,6 +1,8 @@
 //! A connection's whole ladder for slides and reports: SVG (text as text), Mermaid
 //! `sequenceDiagram`, PlantUML. Folded data runs stay folded unless expanded in the layout.
 
+// Every `let _ = write!(…)` below writes into a String, which cannot fail: the fmt::Result is
+// dropped for that reason alone.
 use std::fmt::Write as _;
 
 use super::xml;

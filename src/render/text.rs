@@ -1,6 +1,8 @@
 //! A text ladder diagram for the terminal: two lifelines, one arrow per segment, each side's
 //! state printed where it changes.
 
+// Every `let _ = write!(…)` below writes into a String, which cannot fail: the fmt::Result is
+// dropped for that reason alone.
 use std::fmt::Write as _;
 
 use crate::analysis::{diagnose, zeek_summary};
@@ -20,7 +22,7 @@ pub fn render_text_ladder(connection: &Connection, capture_end_nanos: i64, numbe
     let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let arrow = (widest + 6).clamp(MIN_ARROW, MAX_ARROW);
     let mut out = String::new();
-    header(&mut out, connection, capture_end_nanos, arrow);
+    header(&mut out, connection, arrow);
     let start = connection.first_ts_nanos();
     let mut previous = PerSide::new(TcpState::Unknown, TcpState::Unknown);
     for ((segment, label), index) in connection.segments.iter().zip(&labels).zip(0..) {
@@ -55,7 +57,7 @@ pub fn render_text_ladder(connection: &Connection, capture_end_nanos: i64, numbe
     out
 }
 
-fn header(out: &mut String, connection: &Connection, capture_end_nanos: i64, arrow: usize) {
+fn header(out: &mut String, connection: &Connection, arrow: usize) {
     let zeek = zeek_summary(connection);
     let duration_ms = (connection.last_ts_nanos() - connection.first_ts_nanos()) as f64 / 1e6;
     let _ = writeln!(
@@ -68,7 +70,6 @@ fn header(out: &mut String, connection: &Connection, capture_end_nanos: i64, arr
         zeek.conn_state,
         zeek.history
     );
-    let _ = capture_end_nanos;
     let client = format!("client {}", connection.client);
     let server = format!("server {}", connection.server);
     let _ = writeln!(

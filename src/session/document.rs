@@ -227,6 +227,7 @@ impl Document {
             let path = self.path.clone();
             let spawned = std::thread::Builder::new().name("tcpladder-frame".into()).spawn(move || {
                 let bytes = read_frame(&path, frame).map_err(|err| err.to_string());
+                // The document was closed meanwhile: the bytes are not wanted any more.
                 let _ = sender.send(FrameBytes { frame, bytes });
                 notify();
             });

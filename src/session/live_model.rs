@@ -9,7 +9,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::capture::worker::{FrameBatch, LiveEvent};
+use crate::capture::live::LiveError;
+use crate::capture::worker::{CaptureEnd, FrameBatch, LiveEvent};
 
 use crate::session::document::Document;
 
@@ -35,8 +36,8 @@ struct Slot {
     received: u32,
     dropped: u32,
     packets: u64,
-    /// The capture ended: asked to, or failed (with the error's text).
-    stopped: Option<Option<String>>,
+    /// The capture ended, and how.
+    stopped: Option<CaptureEnd>,
     /// The window let go of the capture: the thread ends.
     closed: bool,
 }
@@ -60,7 +61,8 @@ pub struct Returned {
     pub received: u32,
     pub dropped: u32,
     pub packets: u64,
-    pub stopped: Option<Option<String>>,
+    /// Set once: the capture ended, and how.
+    pub stopped: Option<CaptureEnd>,
     /// How long the window waited for the analysis to pause.
     pub waited: Duration,
 }
@@ -92,7 +94,7 @@ impl LiveModel {
         let spawned =
             std::thread::Builder::new().name("tcpladder-analysis".into()).spawn(move || analysis.run(&events, &wake));
         if let Err(err) = spawned {
-            model.lock().stopped = Some(Some(format!("cannot start the analysis thread: {err}")));
+            model.lock().stopped = Some(CaptureEnd::Failed(LiveError::Thread { which: "analysis", source: err }));
         }
         model
     }
@@ -196,7 +198,7 @@ impl Analysis {
                 Ok(event) => Some(event),
                 Err(RecvTimeoutError::Timeout) => None,
                 // The capture thread ends with `Stopped`; without it, it ended all the same.
-                Err(RecvTimeoutError::Disconnected) => Some(LiveEvent::Stopped { error: None }),
+                Err(RecvTimeoutError::Disconnected) => Some(LiveEvent::Stopped(CaptureEnd::Asked)),
             };
             let carry_on = match event {
                 Some(LiveEvent::Started { link }) => {
@@ -219,8 +221,8 @@ impl Analysis {
                         self.ingest(&batch)
                     }
                 }
-                Some(LiveEvent::Stopped { error }) => {
-                    self.finish(error);
+                Some(LiveEvent::Stopped(end)) => {
+                    self.finish(end);
                     wake(Duration::ZERO);
                     return;
                 }
@@ -258,15 +260,15 @@ impl Analysis {
     }
 
     /// The capture ended: the rows are brought up to date before the window takes them.
-    fn finish(&mut self, error: Option<String>) {
+    fn finish(&mut self, end: CaptureEnd) {
         if !self.started {
-            self.model.lock().stopped = Some(error);
+            self.model.lock().stopped = Some(end);
             return;
         }
         let Some(mut slot) = self.model.turn() else { return };
         if let Some(document) = slot.document.as_mut() {
             self.rows.refresh(document, true);
         }
-        slot.stopped = Some(error);
+        slot.stopped = Some(end);
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::capture::Progress;
 use crate::engine::{Engine, EngineConfig};
-use crate::error::DamagedCapture;
+use crate::error::{CaptureError, DamagedCapture};
 use crate::ladder::{LadderLayout, LayoutOptions};
 use crate::session::read_capture;
 use crate::summary::ConnRow;
@@ -46,7 +46,16 @@ pub enum LoadEvent {
     },
     Finished(Box<Loaded>),
     /// The file could not be read at all.
-    Failed(String),
+    Failed(LoadError),
+}
+
+/// Why a file could not be loaded at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error("cannot start the loading thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// The caller's side of a load in progress.
@@ -75,7 +84,8 @@ pub fn spawn_load(path: &Path, config: EngineConfig, notify: impl Fn() + Send + 
         move || load(&path, config, &cancel, &sender, &notify)
     });
     if let Err(err) = spawned {
-        let _ = sender.send(LoadEvent::Failed(format!("cannot start the loading thread: {err}")));
+        // The handle is returned below, so its receiver is alive: this send cannot fail.
+        let _ = sender.send(LoadEvent::Failed(LoadError::Thread(err)));
     }
     handle
 }
@@ -120,8 +130,9 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
                 first_layout,
             }))
         }
-        Err(err) => LoadEvent::Failed(err.to_string()),
+        Err(err) => LoadEvent::Failed(err.into()),
     };
+    // A cancelled load dropped the receiver: the outcome is not wanted.
     let _ = sender.send(event);
     notify();
 }
@@ -155,7 +166,8 @@ mod tests {
     #[test]
     fn a_bad_file_fails_with_its_reason() {
         let handle = spawn_load(Path::new("/nonexistent.pcap"), EngineConfig::default(), || {});
-        let LoadEvent::Failed(message) = finish(&handle) else { panic!("should fail") };
+        let LoadEvent::Failed(err) = finish(&handle) else { panic!("should fail") };
+        let message = err.to_string();
         assert!(message.contains("/nonexistent.pcap"), "{message}");
     }
 }

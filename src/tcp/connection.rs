@@ -8,7 +8,7 @@ use crate::wire::{PerSide, Side, TcpPacket};
 use super::machine::StateMachine;
 use super::segment::{AnalysisFlags, Direction, Segment};
 use super::sequence_analysis::{analyze, FlowAnalysis, SegmentFacts};
-use super::state::TcpState;
+use super::state::{SegmentView, TcpState};
 
 /// What one side of a connection announced and sent.
 #[derive(Debug, Clone, Copy, Default)]
@@ -145,7 +145,7 @@ impl Connection {
         if self.reused_ports && self.segments.is_empty() {
             analysis.set(AnalysisFlags::REUSED_PORTS);
         }
-        let view = facts_view(packet);
+        let view = SegmentView::from(packet);
         if self.machine.rst_would_be_ignored(peer, &view) {
             analysis.set(AnalysisFlags::RST_IGNORED);
         }
@@ -310,8 +310,4 @@ impl Connection {
             + self.option_bytes.capacity()
             + self.dup_ack_numbers.capacity() * std::mem::size_of::<(u32, u32)>()
     }
-}
-
-fn facts_view(packet: &TcpPacket<'_>) -> super::state::SegmentView {
-    super::state::SegmentView { flags: packet.flags, seq: packet.seq, ack: packet.ack, payload_len: packet.payload_len }
 }

@@ -25,7 +25,10 @@ pub struct FlowAnalysis {
     last_segment_flags: AnalysisFlags,
 }
 
-/// The facts about one segment the analysis needs.
+/// The facts about one segment Wireshark's sequence analysis needs, computed once as the packet
+/// arrives: the scaled window and the time, which neither the decoded packet nor the state
+/// machine's [`super::state::SegmentView`] carries. A struct of its own so the analysis is tested
+/// without building a connection.
 #[derive(Debug, Clone, Copy)]
 pub struct SegmentFacts {
     pub ts_nanos: i64,

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::seq::{seq_diff, seq_ge};
-use crate::wire::TcpFlags;
+use crate::wire::{TcpFlags, TcpPacket};
 
 /// One endpoint's TCP state, plus `Unknown` until the wire shows evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -119,13 +119,22 @@ impl Serialize for TcpState {
     }
 }
 
-/// What a segment carries, as far as the state machine cares.
+/// What a segment carries, as far as the state machine cares: 13 bytes, built from the decoded
+/// packet as it arrives or from a stored [`super::Segment`]. It exists so that a receipt waiting
+/// to be confirmed (`machine::PendingReceipt`) keeps only this, not a 40-byte segment, and so the
+/// transition functions are tested on four fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentView {
     pub flags: TcpFlags,
     pub seq: u32,
     pub ack: u32,
     pub payload_len: u32,
+}
+
+impl From<&TcpPacket<'_>> for SegmentView {
+    fn from(packet: &TcpPacket<'_>) -> Self {
+        Self { flags: packet.flags, seq: packet.seq, ack: packet.ack, payload_len: packet.payload_len }
+    }
 }
 
 impl SegmentView {

@@ -178,8 +178,8 @@ impl TcpLadderApp {
                 self.remember(&path);
                 self.view.scroll_to_segment = None;
             }
-            Some(LoadEvent::Failed(message)) => {
-                self.error = Some(message);
+            Some(LoadEvent::Failed(err)) => {
+                self.error = Some(err.to_string());
                 self.loading = None;
             }
             _ => {}

@@ -123,6 +123,7 @@ fn spawn_series(engine: Arc<Engine>, key: SeriesKey, window: egui::Context) -> O
     let (sender, receiver) = channel();
     let spawned = std::thread::Builder::new().name("tcpladder-series".into()).spawn(move || {
         if let Some(connection) = engine.connection(key.0) {
+            // The window may have moved on to another connection and dropped the receiver: nothing to tell.
             let _ = sender.send(connection_series(connection));
         }
         window.request_repaint();

@@ -90,6 +90,7 @@ impl LessonRun {
                     let lesson = self.lesson;
                     let waker = ctx.clone();
                     std::thread::spawn(move || {
+                        // A closed lesson window dropped the receiver: the outcome has no one to go to.
                         let _ = sender.send(lesson.run(port_of(lesson)));
                         waker.request_repaint();
                     });

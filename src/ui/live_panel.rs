@@ -162,8 +162,8 @@ impl LivePanel {
             Some(lent) => *document = Some(lent),
             None => {}
         }
-        if let Some(error) = returned.stopped {
-            self.error = error;
+        if let Some(end) = returned.stopped {
+            self.error = end.error_text();
             self.capture = None;
         }
         action

@@ -1,5 +1,7 @@
 //! TCP options: decoded from the header's raw bytes on demand, and printed as tcpdump prints them.
 
+// Every `let _ = write!(…)` below writes into a String, which cannot fail: the fmt::Result is
+// dropped for that reason alone.
 use std::fmt::Write as _;
 
 /// One TCP option.

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 
 use super::TcpFlags;
 
-/// One TCP segment as decoded from a frame, borrowing its options from the frame.
+/// One TCP segment as decoded from a frame, borrowing its options from the frame: what decoding
+/// yields and tracking consumes. It lives only while its frame is ingested; a connection keeps
+/// the compact `tcp::Segment` instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpPacket<'a> {
     pub src: SocketAddr,

@@ -26,6 +26,7 @@ const MAX_BLOCK_LEN: u32 = 1 << 28;
 /// Why a capture could not be read (further).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
+    /// The first bytes, as hex, match no capture format.
     #[error("not a pcap or pcapng file (the first bytes are {0})")]
     NotACapture(String),
     #[error("the file ends inside {what} at byte {offset}")]
