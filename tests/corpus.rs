@@ -15,9 +15,15 @@ use tcpladder::session::read_capture;
 use tcpladder::tcp::{AnalysisFlags, Connection, Segment};
 use tcpladder::{Engine, EngineConfig};
 
-fn corpus_dir() -> Option<PathBuf> {
+/// The shared conformance corpus. Missing, the comparison fails rather than passing unchecked.
+fn corpus_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    dir.join("SOURCES.md").exists().then_some(dir)
+    assert!(
+        dir.join("SOURCES.md").exists(),
+        "the conformance corpus is not at {}: put ../shared beside the checkout (CI does)",
+        dir.display()
+    );
+    dir
 }
 
 /// Agreement counts per field.
@@ -192,7 +198,7 @@ fn static_name(name: &str) -> &'static str {
 
 /// Zeek's baselines for each trace, from SOURCES.md's trace table.
 fn zeek_baselines(corpus: &Path) -> Vec<(String, Vec<String>)> {
-    let sources = fs::read_to_string(corpus.join("SOURCES.md")).unwrap_or_default();
+    let sources = fs::read_to_string(corpus.join("SOURCES.md")).expect("the corpus lists its sources");
     let mut traces = Vec::new();
     for line in sources.lines().filter(|l| l.starts_with("| `zeek/Traces/")) {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
@@ -306,10 +312,7 @@ fn oracle_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn agrees_with_tshark_and_zeek_on_the_shared_corpus() {
-    let Some(corpus) = corpus_dir() else {
-        eprintln!("../shared/corpus not found: corpus comparison skipped");
-        return;
-    };
+    let corpus = corpus_dir();
     let mut oracles = Vec::new();
     oracle_files(&corpus.join("oracle"), &mut oracles);
     oracles.sort();
@@ -322,7 +325,7 @@ fn agrees_with_tshark_and_zeek_on_the_shared_corpus() {
             unreadable.push(capture);
             continue;
         };
-        let text = fs::read_to_string(oracle).unwrap_or_default();
+        let text = fs::read_to_string(oracle).unwrap_or_else(|err| panic!("the oracle {}: {err}", oracle.display()));
         // The oracle is static text; leaking it gives the cell closure a 'static lifetime.
         let text: &'static str = Box::leak(text.into_boxed_str());
         compare_tshark(&capture, &engine, text, &mut tshark);
@@ -420,11 +423,10 @@ fn tcpdump_sack_blocks(out: &str) -> Vec<(u32, u32)> {
 
 #[test]
 fn tcptrace_sack_blocks_agree_with_tcpdump() {
-    let Some(corpus) = corpus_dir() else {
-        eprintln!("../shared/corpus not found: SACK comparison skipped");
-        return;
-    };
-    let expected = tcpdump_sack_blocks(&fs::read_to_string(corpus.join("tcpdump/ssh.out")).unwrap_or_default());
+    let corpus = corpus_dir();
+    let expected = tcpdump_sack_blocks(
+        &fs::read_to_string(corpus.join("tcpdump/ssh.out")).expect("tcpdump's output for ssh.pcap"),
+    );
     assert!(expected.len() >= 3, "tcpdump prints SACK blocks for ssh.pcap");
     let engine = load(&corpus.join("tcpdump/ssh.pcap")).unwrap_or_else(|| panic!("ssh.pcap reads"));
     let mut ours: Vec<(f64, u32, u32)> = Vec::new();

@@ -7,7 +7,9 @@ use tcpladder::analysis::series::connection_series;
 use tcpladder::tcp::{AnalysisFlags, Connection, Direction, TcpState};
 use tcpladder::Engine;
 
-use crate::synth::{bulk_transfer, engine, pcap_sink, sack, syn_flood, syn_options, Talk, ACK, MSS, PSH, RST, SYN};
+use crate::synth::{
+    bulk_transfer, engine, pcap_sink, sack, syn_flood, syn_options, Talk, ACK, CLIENT, MSS, PSH, RST, SERVER, SYN,
+};
 use crate::util::{tcpladder, temp_file};
 
 fn only_connection(engine: &Engine) -> &Connection {
@@ -30,12 +32,12 @@ fn sequence_numbers_wrap_mid_connection_without_confusing_the_analysis() {
     let mut talk = Talk::new(40_000, u32::MAX - 3_000, u32::MAX - 100);
     talk.handshake(&syn_options(7), &mut feed);
     for _ in 0..10 {
-        let (t, f) = talk.send(0, PSH | ACK, 1_000, &[]);
+        let (t, f) = talk.send(CLIENT, PSH | ACK, 1_000, &[]);
         feed(t, f);
-        let (t, f) = talk.send(1, PSH | ACK, 100, &[]);
+        let (t, f) = talk.send(SERVER, PSH | ACK, 100, &[]);
         feed(t, f);
     }
-    let (t, f) = talk.send(0, ACK, 0, &[]);
+    let (t, f) = talk.send(CLIENT, ACK, 0, &[]);
     feed(t, f);
     talk.close(&mut feed);
 
@@ -72,13 +74,13 @@ fn window_scale_above_14_is_used_as_14() {
     let mut engine = engine();
     let mut feed = |t, f: &[u8]| engine.ingest(t, f);
     let mut talk = Talk::new(40_001, 1_000, 5_000);
-    let (t, f) = talk.send(0, SYN, 0, &syn_options(15));
+    let (t, f) = talk.send(CLIENT, SYN, 0, &syn_options(15));
     feed(t, f);
-    let (t, f) = talk.send(1, SYN | ACK, 0, &syn_options(255));
+    let (t, f) = talk.send(SERVER, SYN | ACK, 0, &syn_options(255));
     feed(t, f);
-    let (t, f) = talk.send(0, ACK, 0, &[]);
+    let (t, f) = talk.send(CLIENT, ACK, 0, &[]);
     feed(t, f);
-    let (t, f) = talk.send(0, PSH | ACK, 100, &[]);
+    let (t, f) = talk.send(CLIENT, PSH | ACK, 100, &[]);
     feed(t, f);
 
     let connection = only_connection(&engine);
@@ -103,10 +105,10 @@ fn sack_blocks_outside_the_window_change_nothing_and_stay_off_the_chart() {
     let isn = 7_000_000;
     let mut talk = Talk::new(40_002, isn, 9_000_000);
     talk.handshake(&syn_options(0), &mut feed);
-    let first = talk.send(0, PSH | ACK, 1_000, &[]);
+    let first = talk.send(CLIENT, PSH | ACK, 1_000, &[]);
     feed(first.0, first.1);
-    talk.send(0, PSH | ACK, 1_000, &[]); // lost before the capture point
-    let third = talk.send(0, PSH | ACK, 1_000, &[]);
+    talk.send(CLIENT, PSH | ACK, 1_000, &[]); // lost before the capture point
+    let third = talk.send(CLIENT, PSH | ACK, 1_000, &[]);
     feed(third.0, third.1);
     let ack_of_first = isn + 1 + 1_000;
     let legit = (isn + 2_001, isn + 3_001);
@@ -116,11 +118,11 @@ fn sack_blocks_outside_the_window_change_nothing_and_stay_off_the_chart() {
         vec![legit, (isn + 0x8000_0000, isn + 0x8000_1000)],
         vec![(isn - 50_000, isn - 40_000), (isn + 2_500, isn + 2_100)],
     ] {
-        let (t, f) = talk.raw(1, ACK, 9_000_001, ack_of_first, 0, &sack(&blocks));
+        let (t, f) = talk.raw(SERVER, ACK, 9_000_001, ack_of_first, 0, &sack(&blocks));
         feed(t, f);
     }
     // A D-SACK (RFC 2883) below the cumulative ACK is real and stays.
-    let (t, f) = talk.raw(1, ACK, 9_000_001, isn + 3_001, 0, &sack(&[(isn + 1, isn + 1_001)]));
+    let (t, f) = talk.raw(SERVER, ACK, 9_000_001, isn + 3_001, 0, &sack(&[(isn + 1, isn + 1_001)]));
     feed(t, f);
 
     let connection = only_connection(&engine);
@@ -141,21 +143,21 @@ fn a_rst_storm_out_of_window_is_ignored_until_one_lands() {
     let mut feed = |t, f: &[u8]| engine.ingest(t, f);
     let mut talk = Talk::new(40_003, 100, 200_000);
     talk.handshake(&syn_options(0), &mut feed);
-    let (t, f) = talk.send(0, PSH | ACK, 500, &[]);
+    let (t, f) = talk.send(CLIENT, PSH | ACK, 500, &[]);
     feed(t, f);
-    let server_next = talk.ends[1].next_seq;
+    let server_next = talk.ends.server.next_seq;
     // 1,000 blind RSTs, each beyond the client's 65,535-byte window (RFC 5961's attack).
     for i in 0..1_000u32 {
-        let (t, f) = talk.raw(1, RST, server_next.wrapping_add(70_000 + i * 1_000), 0, 0, &[]);
+        let (t, f) = talk.raw(SERVER, RST, server_next.wrapping_add(70_000 + i * 1_000), 0, 0, &[]);
         feed(t, f);
     }
-    let (t, f) = talk.raw(1, RST, server_next, 0, 0, &[]);
+    let (t, f) = talk.raw(SERVER, RST, server_next, 0, 0, &[]);
     feed(t, f);
     // Frames so far: the handshake, the data, the storm, and this one.
     let accepted_frame = 3 + 1 + 1_000 + 1;
     // More RSTs after the connection is gone change nothing.
     for i in 0..1_000u32 {
-        let (t, f) = talk.raw(1, RST | ACK, server_next.wrapping_add(i), 600, 0, &[]);
+        let (t, f) = talk.raw(SERVER, RST | ACK, server_next.wrapping_add(i), 600, 0, &[]);
         feed(t, f);
     }
 
@@ -271,8 +273,8 @@ fn a_rst_to_every_port_makes_a_connection_each() {
     let mut engine = engine();
     let mut talk = Talk::new(1, 0, 0);
     for port in 1..=10_000u16 {
-        talk.ends[1].port = port;
-        let (t, f) = talk.raw(1, RST | ACK, 0, u32::from(port), 0, &[]);
+        talk.ends.server.port = port;
+        let (t, f) = talk.raw(SERVER, RST | ACK, 0, u32::from(port), 0, &[]);
         engine.ingest(t, f);
     }
     assert_eq!(engine.connections().len(), 10_000);

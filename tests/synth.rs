@@ -3,7 +3,8 @@
 
 use std::io::Write;
 
-use tcpladder::wire::LinkType;
+use tcpladder::capture::format::{pcap_file_header, pcap_record_header};
+use tcpladder::wire::{LinkType, PerSide, Side};
 use tcpladder::{Engine, EngineConfig};
 
 pub const SYN: u8 = 0x02;
@@ -11,6 +12,10 @@ pub const ACK: u8 = 0x10;
 pub const FIN: u8 = 0x01;
 pub const RST: u8 = 0x04;
 pub const PSH: u8 = 0x08;
+
+/// The two ends, as the tests below write them.
+pub const CLIENT: Side = Side::Client;
+pub const SERVER: Side = Side::Server;
 
 /// One endpoint: address, port, and the next sequence number it will send.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +27,7 @@ pub struct End {
 
 /// Builds the frames of one conversation, keeping each side's seq and ack as a real stack would.
 pub struct Talk {
-    pub ends: [End; 2],
+    pub ends: PerSide<End>,
     pub ts_nanos: i64,
     /// Time between frames.
     pub step_nanos: i64,
@@ -35,10 +40,10 @@ impl Talk {
     /// Client `10.0.0.1:port` to server `10.0.0.2:80`, with the given ISNs.
     pub fn new(client_port: u16, client_isn: u32, server_isn: u32) -> Self {
         Self {
-            ends: [
+            ends: PerSide::new(
                 End { ip: [10, 0, 0, 1], port: client_port, next_seq: client_isn },
                 End { ip: [10, 0, 0, 2], port: 80, next_seq: server_isn },
-            ],
+            ),
             ts_nanos: 1_700_000_000_000_000_000,
             step_nanos: 10_000,
             window: 65_535,
@@ -46,11 +51,11 @@ impl Talk {
         }
     }
 
-    /// Side `side` (0 client) sends `payload_len` bytes with `flags` and TCP `options` (padded to
+    /// `side` sends `payload_len` bytes with `flags` and TCP `options` (padded to
     /// 4 bytes); the ack is everything the peer sent. Returns (time, frame).
-    pub fn send(&mut self, side: usize, flags: u8, payload_len: usize, options: &[u8]) -> (i64, &[u8]) {
+    pub fn send(&mut self, side: Side, flags: u8, payload_len: usize, options: &[u8]) -> (i64, &[u8]) {
         let seq = self.ends[side].next_seq;
-        let ack = if flags & ACK != 0 { self.ends[1 - side].next_seq } else { 0 };
+        let ack = if flags & ACK != 0 { self.ends[side.other()].next_seq } else { 0 };
         let consumed = payload_len as u32 + u32::from(flags & (SYN | FIN) != 0);
         self.ends[side].next_seq = seq.wrapping_add(consumed);
         self.raw(side, flags, seq, ack, payload_len, options)
@@ -59,7 +64,7 @@ impl Talk {
     /// A frame with exactly these numbers; nothing is remembered.
     pub fn raw(
         &mut self,
-        side: usize,
+        side: Side,
         flags: u8,
         seq: u32,
         ack: u32,
@@ -67,24 +72,24 @@ impl Talk {
         options: &[u8],
     ) -> (i64, &[u8]) {
         self.ts_nanos += self.step_nanos;
-        let (from, to) = (self.ends[side], self.ends[1 - side]);
+        let (from, to) = (self.ends[side], self.ends[side.other()]);
         ipv4_tcp(&mut self.frame, from, to, flags, seq, ack, self.window, options, payload_len);
         (self.ts_nanos, &self.frame)
     }
 
     /// SYN, SYN-ACK, ACK, with `syn_options` on both SYNs.
     pub fn handshake(&mut self, syn_options: &[u8], sink: &mut impl FnMut(i64, &[u8])) {
-        let (t, f) = self.send(0, SYN, 0, syn_options);
+        let (t, f) = self.send(CLIENT, SYN, 0, syn_options);
         sink(t, f);
-        let (t, f) = self.send(1, SYN | ACK, 0, syn_options);
+        let (t, f) = self.send(SERVER, SYN | ACK, 0, syn_options);
         sink(t, f);
-        let (t, f) = self.send(0, ACK, 0, &[]);
+        let (t, f) = self.send(CLIENT, ACK, 0, &[]);
         sink(t, f);
     }
 
     /// Client FIN, server ACK, server FIN, client ACK.
     pub fn close(&mut self, sink: &mut impl FnMut(i64, &[u8])) {
-        for (side, flags) in [(0, FIN | ACK), (1, ACK), (1, FIN | ACK), (0, ACK)] {
+        for (side, flags) in [(CLIENT, FIN | ACK), (SERVER, ACK), (SERVER, FIN | ACK), (CLIENT, ACK)] {
             let (t, f) = self.send(side, flags, 0, &[]);
             sink(t, f);
         }
@@ -97,9 +102,9 @@ pub fn syn_flood(count: u32, sink: &mut impl FnMut(i64, &[u8])) {
     let mut talk = Talk::new(1, 0, 0);
     let options = syn_options(7);
     for i in 0..count {
-        talk.ends[0].ip = [10, 1, (i / 62_500) as u8, 1];
-        talk.ends[0].port = 1_024 + (i % 62_500) as u16;
-        let (t, f) = talk.raw(0, SYN, i.wrapping_mul(2_654_435_761), 0, 0, &options);
+        talk.ends.client.ip = [10, 1, (i / 62_500) as u8, 1];
+        talk.ends.client.port = 1_024 + (i % 62_500) as u16;
+        let (t, f) = talk.raw(CLIENT, SYN, i.wrapping_mul(2_654_435_761), 0, 0, &options);
         sink(t, f);
     }
 }
@@ -118,9 +123,9 @@ pub fn bulk_transfer(rounds: u32, sink: &mut impl FnMut(i64, &[u8])) {
     let mut timestamps = [1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0];
     for round in 0..rounds {
         timestamps[4..8].copy_from_slice(&round.to_be_bytes());
-        let (t, f) = talk.send(0, ACK, MSS, &timestamps);
+        let (t, f) = talk.send(CLIENT, ACK, MSS, &timestamps);
         sink(t, f);
-        let (t, f) = talk.send(1, ACK, 0, &timestamps);
+        let (t, f) = talk.send(SERVER, ACK, 0, &timestamps);
         sink(t, f);
     }
     talk.close(sink);
@@ -188,29 +193,20 @@ pub fn engine() -> Engine {
     Engine::new(LinkType::RawIp, EngineConfig::default())
 }
 
-/// A pcap (microseconds, LINKTYPE_RAW) written frame by frame.
+/// A pcap (nanoseconds, LINKTYPE_RAW) written frame by frame, in the library's own layout.
 pub struct PcapFile<W: Write> {
     out: W,
 }
 
 impl<W: Write> PcapFile<W> {
     pub fn new(mut out: W) -> std::io::Result<Self> {
-        out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
-        out.write_all(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0])?;
-        out.write_all(&65_535u32.to_le_bytes())?;
-        out.write_all(&101u32.to_le_bytes())?;
+        out.write_all(&pcap_file_header(LinkType::RawIp.dlt(), 65_535))?;
         Ok(Self { out })
     }
 
     pub fn write(&mut self, ts_nanos: i64, frame: &[u8]) -> std::io::Result<()> {
-        let (secs, micros) = (ts_nanos / 1_000_000_000, ts_nanos % 1_000_000_000 / 1_000);
         let len = frame.len() as u32;
-        let mut header = [0u8; 16];
-        header[0..4].copy_from_slice(&(secs as u32).to_le_bytes());
-        header[4..8].copy_from_slice(&(micros as u32).to_le_bytes());
-        header[8..12].copy_from_slice(&len.to_le_bytes());
-        header[12..16].copy_from_slice(&len.to_le_bytes());
-        self.out.write_all(&header)?;
+        self.out.write_all(&pcap_record_header(ts_nanos, len, len))?;
         self.out.write_all(frame)
     }
 }

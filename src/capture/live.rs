@@ -70,9 +70,10 @@ pub fn list_interfaces() -> Result<Vec<Interface>, LiveError> {
 }
 
 /// Checks a BPF filter for a link type without opening a device; the error is libpcap's.
-pub fn check_filter(filter: &str, link: LinkType) -> Result<(), String> {
-    let dead = pcap::Capture::dead(pcap::Linktype(link.dlt())).map_err(|err| err.to_string())?;
-    dead.compile(filter, true).map(|_| ()).map_err(|err| err.to_string())
+pub fn check_filter(filter: &str, link: LinkType) -> Result<(), LiveError> {
+    let failed = |err: pcap::Error| LiveError::Filter { filter: filter.to_string(), message: err.to_string() };
+    let dead = pcap::Capture::dead(pcap::Linktype(link.dlt())).map_err(failed)?;
+    dead.compile(filter, true).map(|_| ()).map_err(failed)
 }
 
 /// libpcap's default and largest snapshot length: whole packets.
@@ -239,7 +240,8 @@ mod tests {
     #[test]
     fn filters_are_checked_without_a_device() {
         assert!(check_filter("tcp port 8080", LinkType::Ethernet).is_ok());
-        let error = check_filter("tcp prot 8080", LinkType::Ethernet).err().unwrap_or_default();
+        let error =
+            check_filter("tcp prot 8080", LinkType::Ethernet).err().map(|err| err.to_string()).unwrap_or_default();
         assert!(error.contains("syntax error"), "{error}");
     }
 

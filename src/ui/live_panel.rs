@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use egui::{RichText, Ui};
 
-use crate::capture::live::{check_filter, counters_count_twice, list_interfaces, Interface, LiveOptions};
+use crate::capture::live::{check_filter, counters_count_twice, list_interfaces, Interface, LiveError, LiveOptions};
 use crate::capture::worker::{spawn_capture, CaptureStop};
 use crate::wire::LinkType;
 
@@ -324,7 +324,13 @@ impl LivePanel {
         if self.checked_filter.as_deref() != Some(self.filter.as_str()) {
             let filter = self.filter.trim();
             // Loopback on Linux and most interfaces are Ethernet; the device re-checks on start.
-            self.filter_error = if filter.is_empty() { None } else { check_filter(filter, LinkType::Ethernet).err() };
+            // Beside the filter box, libpcap's own words are enough: the box shows which filter.
+            self.filter_error = match check_filter(filter, LinkType::Ethernet) {
+                _ if filter.is_empty() => None,
+                Ok(()) => None,
+                Err(LiveError::Filter { message, .. }) => Some(message),
+                Err(other) => Some(other.to_string()),
+            };
             self.checked_filter = Some(self.filter.clone());
         }
         match &self.filter_error {
