@@ -113,28 +113,41 @@ impl ConnRow {
 /// One segment, as `tcpladder packets --json` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PacketRow {
+    /// 1-based, among all packets of the capture.
     pub frame: u32,
+    /// Capture time, seconds since the epoch.
     pub ts: f64,
+    /// The connection, as `conns` numbers them.
     pub conn: u32,
+    /// `c2s` or `s2c`.
     pub dir: &'static str,
     pub src: String,
     pub dst: String,
+    /// tcpdump's flag letters.
     pub flags: String,
+    /// Relative to the sender's ISN, as Wireshark and tcpdump show it.
     pub seq: u32,
+    /// Relative to the receiver's ISN; absent without the ACK flag.
     pub ack: Option<u32>,
     pub next_seq: u32,
     pub seq_raw: u32,
     pub ack_raw: u32,
+    /// The raw window field, and scaled by the sender's window scale when that is known.
     pub win: u16,
     pub win_scaled: Option<u32>,
+    /// Payload bytes (from the IP header, so a snaplen does not shorten it).
     pub len: u32,
+    /// The TCP options as tcpdump prints them.
     pub options: String,
+    /// Each side's state after the segment.
     pub client_state: TcpState,
     pub server_state: TcpState,
     /// A state the client passed through within this segment, if any.
     pub client_via: Option<TcpState>,
     pub server_via: Option<TcpState>,
+    /// Wireshark's analysis flags (`retransmission`, `duplicate_ack` …).
     pub analysis: Vec<&'static str>,
+    /// Which duplicate ACK this is (Wireshark's `tcp.analysis.duplicate_ack_num`).
     pub dup_ack_num: Option<u32>,
 }
 

@@ -350,11 +350,7 @@ pub fn capture_rates<'a>(
 mod tests {
     use super::*;
     use crate::tcp::test_support::connection;
-    use crate::wire::TcpFlags;
-
-    const S: u16 = TcpFlags::SYN;
-    const A: u16 = TcpFlags::ACK;
-    const P: u16 = TcpFlags::PSH;
+    use crate::tcp::test_support::flags::{A, P, S};
 
     fn transfer() -> Connection {
         // Handshake, two data segments 10 ms apart, each acknowledged 5 ms later.

@@ -10,39 +10,47 @@ pub const PCAP_NANOS: u32 = 0xa1b2_3c4d;
 pub const PCAP_KUZNETSOV: u32 = 0xa1b2_cd34;
 /// pcap's version, 2.4, as written after the magic.
 const PCAP_VERSION: [u8; 4] = [2, 0, 4, 0];
+/// Magic, version, zone, accuracy, snapshot length and link type: six 32-bit words.
 pub const PCAP_FILE_HEADER_LEN: usize = 24;
+/// Seconds, fraction, captured and original length.
 pub const PCAP_RECORD_HEADER_LEN: usize = 16;
 
+/// pcapng's section header block type, which is also the file's magic.
 pub const PCAPNG_SECTION_HEADER: u32 = 0x0a0d_0d0a;
+/// Written after it in the writer's byte order: how a reader learns that order.
 pub const PCAPNG_BYTE_ORDER: u32 = 0x1a2b_3c4d;
+/// An interface: its link type, snapshot length and timestamp unit.
 pub const PCAPNG_INTERFACE_DESCRIPTION: u32 = 1;
 /// The obsolete packet block of pcapng's first drafts.
 pub const PCAPNG_OBSOLETE_PACKET: u32 = 2;
+/// A packet of the first interface, without a timestamp.
 pub const PCAPNG_SIMPLE_PACKET: u32 = 3;
+/// A packet with its interface, timestamp and lengths: what everyone writes.
 pub const PCAPNG_ENHANCED_PACKET: u32 = 6;
 /// Interface option `if_tsresol`: the timestamp unit.
 pub const PCAPNG_IF_TSRESOL: u16 = 9;
 
 /// A little-endian pcap file header with nanosecond timestamps.
 pub fn pcap_file_header(dlt: i32, snaplen: u32) -> [u8; PCAP_FILE_HEADER_LEN] {
-    let mut header = [0u8; PCAP_FILE_HEADER_LEN];
-    header[0..4].copy_from_slice(&PCAP_NANOS.to_le_bytes());
-    header[4..8].copy_from_slice(&PCAP_VERSION);
-    header[16..20].copy_from_slice(&snaplen.to_le_bytes());
-    header[20..24].copy_from_slice(&u32::try_from(dlt).unwrap_or(0).to_le_bytes());
-    header
+    // magic, version, time zone and accuracy (always 0), snapshot length, link type.
+    let link = u32::try_from(dlt).unwrap_or(0);
+    le_words(&[PCAP_NANOS, u32::from_le_bytes(PCAP_VERSION), 0, 0, snaplen, link])
 }
 
 /// A little-endian pcap record header for [`pcap_file_header`]'s nanosecond timestamps.
 pub fn pcap_record_header(ts_nanos: i64, captured: u32, original_len: u32) -> [u8; PCAP_RECORD_HEADER_LEN] {
     let seconds = u32::try_from(ts_nanos.div_euclid(1_000_000_000)).unwrap_or(0);
     let nanos = u32::try_from(ts_nanos.rem_euclid(1_000_000_000)).unwrap_or(0);
-    let mut header = [0u8; PCAP_RECORD_HEADER_LEN];
-    header[0..4].copy_from_slice(&seconds.to_le_bytes());
-    header[4..8].copy_from_slice(&nanos.to_le_bytes());
-    header[8..12].copy_from_slice(&captured.to_le_bytes());
-    header[12..16].copy_from_slice(&original_len.to_le_bytes());
-    header
+    le_words(&[seconds, nanos, captured, original_len])
+}
+
+/// `words` as little-endian bytes, in an array of `N` bytes (the rest zero).
+fn le_words<const N: usize>(words: &[u32]) -> [u8; N] {
+    let mut out = [0u8; N];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    out
 }
 
 /// `N` bytes at `at`, zeros where `bytes` ends (callers check lengths first).
@@ -50,31 +58,29 @@ pub fn array_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
     bytes.get(at..at + N).and_then(|b| <[u8; N]>::try_from(b).ok()).unwrap_or([0; N])
 }
 
-pub fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
+/// How a word of `N` bytes is read in each byte order: (big-endian, little-endian).
+type WordReaders<const N: usize, T> = (fn([u8; N]) -> T, fn([u8; N]) -> T);
+
+/// A word of `N` bytes at `at`, in the file's byte order.
+fn word_at<const N: usize, T>(bytes: &[u8], at: usize, big_endian: bool, (from_be, from_le): WordReaders<N, T>) -> T {
     let word = array_at(bytes, at);
     if big_endian {
-        u16::from_be_bytes(word)
+        from_be(word)
     } else {
-        u16::from_le_bytes(word)
+        from_le(word)
     }
+}
+
+pub fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
+    word_at(bytes, at, big_endian, (u16::from_be_bytes, u16::from_le_bytes))
 }
 
 pub fn u32_at(bytes: &[u8], at: usize, big_endian: bool) -> u32 {
-    let word = array_at(bytes, at);
-    if big_endian {
-        u32::from_be_bytes(word)
-    } else {
-        u32::from_le_bytes(word)
-    }
+    word_at(bytes, at, big_endian, (u32::from_be_bytes, u32::from_le_bytes))
 }
 
 pub fn i64_at(bytes: &[u8], at: usize, big_endian: bool) -> i64 {
-    let word = array_at(bytes, at);
-    if big_endian {
-        i64::from_be_bytes(word)
-    } else {
-        i64::from_le_bytes(word)
-    }
+    word_at(bytes, at, big_endian, (i64::from_be_bytes, i64::from_le_bytes))
 }
 
 /// A pcap record header's fields.

@@ -379,12 +379,7 @@ fn phases(segments: &[Segment], segment_rows: &[u32], row_count: usize) -> Vec<P
 mod tests {
     use super::*;
     use crate::tcp::test_support::connection;
-    use crate::wire::TcpFlags;
-
-    const S: u16 = TcpFlags::SYN;
-    const A: u16 = TcpFlags::ACK;
-    const F: u16 = TcpFlags::FIN;
-    const P: u16 = TcpFlags::PSH;
+    use crate::tcp::test_support::flags::{A, F, P, S};
 
     /// Handshake, `n` data segments 1 ms apart each acknowledged by the server, client-first close.
     fn bulk(n: u32) -> Connection {

@@ -52,6 +52,83 @@ fn arrow_notes(connection: &Connection, index: usize, findings: &[(u32, &str)]) 
     notes
 }
 
+/// How one text format for sequence diagrams writes each part of a ladder; [`sequence_diagram`]
+/// walks the rows once for every dialect.
+trait Dialect {
+    fn header(&self, out: &mut String, connection: &Connection);
+    fn arrow(&self, out: &mut String, ends: (&str, &str), reset: bool, label: &str);
+    fn state(&self, out: &mut String, side: Side, name: &str, change: &str);
+    /// A note across both lifelines: an arrow's notes, a fold, an idle gap.
+    fn note(&self, out: &mut String, text: &str);
+    fn idle(&self, out: &mut String, seconds: f64);
+    fn fold(&self, out: &mut String, text: &str);
+    fn footer(&self, _out: &mut String) {}
+}
+
+fn sequence_diagram(
+    dialect: &dyn Dialect,
+    connection: &Connection,
+    layout: &LadderLayout,
+    numbering: Numbering,
+    findings: &[(u32, &str)],
+) -> String {
+    let mut out = String::new();
+    dialect.header(&mut out, connection);
+    for row in &layout.rows {
+        match row.kind {
+            RowKind::Segment(index) => {
+                let Some(segment) = connection.segments.get(index) else { continue };
+                dialect.arrow(
+                    &mut out,
+                    ends(segment),
+                    segment.flags.rst(),
+                    &segment_label(connection, segment, numbering),
+                );
+                for (side, name) in [(Side::Client, "C"), (Side::Server, "S")] {
+                    if let Some(change) = change_text(connection, index, side) {
+                        dialect.state(&mut out, side, name, &change);
+                    }
+                }
+                let notes = arrow_notes(connection, index, findings);
+                if !notes.is_empty() {
+                    dialect.note(&mut out, &notes);
+                }
+            }
+            RowKind::Folded(run) => dialect.fold(&mut out, &fold_text(&run)),
+            RowKind::Idle { nanos } => dialect.idle(&mut out, nanos as f64 / 1e9),
+        }
+    }
+    dialect.footer(&mut out);
+    out
+}
+
+struct Mermaid;
+
+impl Dialect for Mermaid {
+    fn header(&self, out: &mut String, connection: &Connection) {
+        out.push_str("sequenceDiagram\n");
+        let _ = writeln!(out, "    participant C as client {}", connection.client);
+        let _ = writeln!(out, "    participant S as server {}", connection.server);
+    }
+    fn arrow(&self, out: &mut String, (from, to): (&str, &str), reset: bool, label: &str) {
+        let arrow = if reset { "-x" } else { "->>" };
+        let _ = writeln!(out, "    {from}{arrow}{to}: {}", mermaid_text(label));
+    }
+    fn state(&self, out: &mut String, side: Side, name: &str, change: &str) {
+        let place = if side == Side::Client { "left of" } else { "right of" };
+        let _ = writeln!(out, "    Note {place} {name}: {}", mermaid_text(change));
+    }
+    fn note(&self, out: &mut String, text: &str) {
+        let _ = writeln!(out, "    Note over C,S: {}", mermaid_text(text));
+    }
+    fn idle(&self, out: &mut String, seconds: f64) {
+        let _ = writeln!(out, "    Note over C,S: idle {seconds:.3} s");
+    }
+    fn fold(&self, out: &mut String, text: &str) {
+        self.note(out, text);
+    }
+}
+
 /// Mermaid `sequenceDiagram` of the ladder.
 pub fn mermaid(
     connection: &Connection,
@@ -59,42 +136,42 @@ pub fn mermaid(
     numbering: Numbering,
     findings: &[(u32, &str)],
 ) -> String {
-    let mut out = String::from("sequenceDiagram\n");
-    let _ = writeln!(out, "    participant C as client {}", connection.client);
-    let _ = writeln!(out, "    participant S as server {}", connection.server);
-    for row in &layout.rows {
-        match row.kind {
-            RowKind::Segment(index) => {
-                let Some(segment) = connection.segments.get(index) else { continue };
-                let (from, to) = ends(segment);
-                let arrow = if segment.flags.rst() { "-x" } else { "->>" };
-                let label = mermaid_text(&segment_label(connection, segment, numbering));
-                let _ = writeln!(out, "    {from}{arrow}{to}: {label}");
-                for (side, name) in [(Side::Client, "C"), (Side::Server, "S")] {
-                    if let Some(change) = change_text(connection, index, side) {
-                        let place = if side == Side::Client { "left of" } else { "right of" };
-                        let _ = writeln!(out, "    Note {place} {name}: {}", mermaid_text(&change));
-                    }
-                }
-                let notes = arrow_notes(connection, index, findings);
-                if !notes.is_empty() {
-                    let _ = writeln!(out, "    Note over C,S: {}", mermaid_text(&notes));
-                }
-            }
-            RowKind::Folded(run) => {
-                let _ = writeln!(out, "    Note over C,S: {}", mermaid_text(&fold_text(&run)));
-            }
-            RowKind::Idle { nanos } => {
-                let _ = writeln!(out, "    Note over C,S: idle {:.3} s", nanos as f64 / 1e9);
-            }
-        }
-    }
-    out
+    sequence_diagram(&Mermaid, connection, layout, numbering, findings)
 }
 
 /// Mermaid treats `;` and `#` specially in messages: use its entity codes.
 fn mermaid_text(text: &str) -> String {
     text.replace('#', "#35;").replace(';', "#59;")
+}
+
+struct PlantUml;
+
+impl Dialect for PlantUml {
+    fn header(&self, out: &mut String, connection: &Connection) {
+        out.push_str("@startuml\n");
+        let _ = writeln!(out, "participant \"client\\n{}\" as C", connection.client);
+        let _ = writeln!(out, "participant \"server\\n{}\" as S", connection.server);
+    }
+    fn arrow(&self, out: &mut String, (from, to): (&str, &str), reset: bool, label: &str) {
+        // A reset is drawn red and ends in a cross.
+        let arrow = if reset { "-[#red]>x" } else { "->" };
+        let _ = writeln!(out, "{from} {arrow} {to} : {label}");
+    }
+    fn state(&self, out: &mut String, _side: Side, name: &str, change: &str) {
+        let _ = writeln!(out, "hnote over {name} : {change}");
+    }
+    fn note(&self, out: &mut String, text: &str) {
+        let _ = writeln!(out, "note across : {text}");
+    }
+    fn idle(&self, out: &mut String, seconds: f64) {
+        let _ = writeln!(out, "... idle {seconds:.3} s ...");
+    }
+    fn fold(&self, out: &mut String, text: &str) {
+        let _ = writeln!(out, "... {text} ...");
+    }
+    fn footer(&self, out: &mut String) {
+        out.push_str("@enduml\n");
+    }
 }
 
 /// PlantUML sequence diagram of the ladder.
@@ -104,37 +181,7 @@ pub fn plantuml(
     numbering: Numbering,
     findings: &[(u32, &str)],
 ) -> String {
-    let mut out = String::from("@startuml\n");
-    let _ = writeln!(out, "participant \"client\\n{}\" as C", connection.client);
-    let _ = writeln!(out, "participant \"server\\n{}\" as S", connection.server);
-    for row in &layout.rows {
-        match row.kind {
-            RowKind::Segment(index) => {
-                let Some(segment) = connection.segments.get(index) else { continue };
-                let (from, to) = ends(segment);
-                // A reset is drawn red and ends in a cross.
-                let arrow = if segment.flags.rst() { "-[#red]>x" } else { "->" };
-                let _ = writeln!(out, "{from} {arrow} {to} : {}", segment_label(connection, segment, numbering));
-                for (side, name) in [(Side::Client, "C"), (Side::Server, "S")] {
-                    if let Some(change) = change_text(connection, index, side) {
-                        let _ = writeln!(out, "hnote over {name} : {change}");
-                    }
-                }
-                let notes = arrow_notes(connection, index, findings);
-                if !notes.is_empty() {
-                    let _ = writeln!(out, "note across : {notes}");
-                }
-            }
-            RowKind::Folded(run) => {
-                let _ = writeln!(out, "... {} ...", fold_text(&run));
-            }
-            RowKind::Idle { nanos } => {
-                let _ = writeln!(out, "... idle {:.3} s ...", nanos as f64 / 1e9);
-            }
-        }
-    }
-    out.push_str("@enduml\n");
-    out
+    sequence_diagram(&PlantUml, connection, layout, numbering, findings)
 }
 
 fn ends(segment: &Segment) -> (&'static str, &'static str) {

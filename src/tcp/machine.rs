@@ -216,14 +216,9 @@ impl StateMachine {
 mod tests {
     use super::*;
     use crate::tcp::segment::{AnalysisFlags, Direction};
+    use crate::tcp::test_support::flags::{A, F, P, R, S};
     use crate::wire::TcpFlags;
     use TcpState::*;
-
-    const S: u16 = TcpFlags::SYN;
-    const A: u16 = TcpFlags::ACK;
-    const F: u16 = TcpFlags::FIN;
-    const R: u16 = TcpFlags::RST;
-    const P: u16 = TcpFlags::PSH;
 
     /// Feeds (sender, flags, seq, ack, len) and returns the states after each.
     fn run(steps: &[(usize, u16, u32, u32, u32)]) -> Vec<[TcpState; 2]> {

@@ -281,15 +281,12 @@ fn receive_fin(state: TcpState, segment: &SegmentView, me: &ReceiverView) -> Tcp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tcp::test_support::flags::{A, F, R, S};
     use TcpState::*;
 
     fn seg(flags: u16, seq: u32, ack: u32, len: u32) -> SegmentView {
         SegmentView { flags: TcpFlags(flags), seq, ack, payload_len: len }
     }
-    const S: u16 = TcpFlags::SYN;
-    const A: u16 = TcpFlags::ACK;
-    const F: u16 = TcpFlags::FIN;
-    const R: u16 = TcpFlags::RST;
 
     // Tests for sending.
 

@@ -5,6 +5,17 @@ use crate::wire::TcpPacket;
 use super::{Connection, Tracker};
 use crate::wire::TcpFlags;
 
+/// Flag bits by their tcpdump letters, for the scripts of the unit tests.
+pub mod flags {
+    use crate::wire::TcpFlags;
+
+    pub const S: u16 = TcpFlags::SYN;
+    pub const A: u16 = TcpFlags::ACK;
+    pub const F: u16 = TcpFlags::FIN;
+    pub const R: u16 = TcpFlags::RST;
+    pub const P: u16 = TcpFlags::PSH;
+}
+
 /// One scripted segment: (sent by the client?, flags, seq, ack, payload length, time in ms).
 pub type Step = (bool, u16, u32, u32, u32, i64);
 

@@ -135,6 +135,7 @@ impl Tracker {
 mod tests {
     use super::*;
     use crate::tcp::test_support;
+    use crate::tcp::test_support::flags::{A, F, R, S};
     use crate::wire::TcpFlags;
 
     /// Feeds (client?, flags, seq, ack) steps without payload.
@@ -142,11 +143,6 @@ mod tests {
         let steps: Vec<_> = steps.iter().map(|&(c, flags, seq, ack)| (c, flags, seq, ack, 0, 0)).collect();
         test_support::feed(tracker, &steps)
     }
-
-    const S: u16 = TcpFlags::SYN;
-    const A: u16 = TcpFlags::ACK;
-    const F: u16 = TcpFlags::FIN;
-    const R: u16 = TcpFlags::RST;
 
     #[test]
     fn evicting_keeps_ids_and_forgets_the_flows() {

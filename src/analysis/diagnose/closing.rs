@@ -17,12 +17,11 @@ pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &m
             continue;
         };
         let waited = (capture_end_nanos - peer_fin.ts_nanos) as f64 / 1e9;
-        findings.push(Diagnosis {
-            effect: None,
-            code: Code::CloseWait,
-            side: Some(role),
-            frame: peer_fin.frame,
-            text: format!(
+        findings.push(Diagnosis::new(
+            Code::CloseWait,
+            Some(role),
+            peer_fin.frame,
+            format!(
                 "{} received the peer's FIN at frame {} and had not sent its own FIN {waited:.1} s later, at the \
                  end of the capture: it is stuck in CLOSE_WAIT because its application never called close() on \
                  the socket. Such sockets pile up (count them with `ss -tan state close-wait`) until the \
@@ -31,7 +30,7 @@ pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &m
                 context.addr(role),
                 peer_fin.frame
             ),
-        });
+        ));
     }
     if let (Some(first), false) = (fins.first(), reset) {
         if fins.len() == 2
@@ -53,27 +52,25 @@ pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &m
             };
             let mut how = how;
             capitalize(&mut how);
-            findings.push(Diagnosis {
-                effect: None,
-                code: Code::GracefulClose,
-                side: Some(closer),
-                frame: first.frame,
-                text: format!("Closed gracefully with a FIN from each side and no reset. {how}"),
-            });
+            findings.push(Diagnosis::new(
+                Code::GracefulClose,
+                Some(closer),
+                first.frame,
+                format!("Closed gracefully with a FIN from each side and no reset. {how}"),
+            ));
         }
         if let Some(half) = half_close(connection, first) {
-            findings.push(Diagnosis {
-                effect: None,
-                code: Code::HalfClose,
-                side: Some(role_of(first)),
-                frame: first.frame,
-                text: format!(
+            findings.push(Diagnosis::new(
+                Code::HalfClose,
+                Some(role_of(first)),
+                first.frame,
+                format!(
                     "{} shut down its sending side (a FIN, as shutdown(SHUT_WR) sends) and kept receiving: the \
                      {} sent {half} more bytes after that FIN. A FIN ends one direction only.",
                     context.addr(role_of(first)),
                     role_of(first).other().name()
                 ),
-            });
+            ));
         }
     }
     time_wait(context, capture_end_nanos, findings);
@@ -119,12 +116,11 @@ fn time_wait(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<D
         } else {
             "It was still running at the end of the capture"
         };
-        findings.push(Diagnosis {
-            effect: None,
-            code: Code::TimeWait,
-            side: Some(role),
-            frame: entered.frame,
-            text: format!(
+        findings.push(Diagnosis::new(
+            Code::TimeWait,
+            Some(role),
+            entered.frame,
+            format!(
                 "{} closed actively, so it holds TIME_WAIT from {:.3} s until {until:.3} s (2×MSL = {} s, \
                  counted from the connection's start); meanwhile this port pair cannot start a new \
                  connection. {over}. TIME_WAIT is normal; thousands of them only mean many short \
@@ -133,6 +129,6 @@ fn time_wait(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<D
                 context.secs_since_start(entered),
                 length / 1_000_000_000
             ),
-        });
+        ));
     }
 }

@@ -73,6 +73,16 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
+    /// A finding about `side` (when it concerns one) shown by `frame`.
+    pub fn new(code: Code, side: Option<Side>, frame: u32, text: String) -> Self {
+        Self { code, side, frame, text, effect: None }
+    }
+
+    /// Marks `effect`, a sentence of the text, as what the application saw.
+    pub fn showing(self, effect: &'static str) -> Self {
+        Self { effect: Some(effect), ..self }
+    }
+
     /// The first sentence of the text, and what the application saw when that is elsewhere.
     pub fn headline(&self) -> String {
         let first = self.text.split_inclusive(". ").next().unwrap_or(&self.text).trim();
@@ -106,6 +116,10 @@ impl<'a> Context<'a> {
         }
         Self { connection, before }
     }
+    /// The segments `side` sent that `keep` picks, in order.
+    pub(super) fn sent_by(&self, side: Side, keep: impl Fn(&Segment) -> bool) -> Vec<&'a Segment> {
+        self.connection.segments.iter().filter(|s| s.dir.sender() == side && keep(s)).collect()
+    }
     pub(super) fn segments(&self) -> impl Iterator<Item = (usize, &'a Segment)> {
         self.connection.segments.iter().enumerate()
     }
@@ -129,13 +143,13 @@ mod tests {
     #[test]
     fn the_headline_joins_what_the_application_saw() {
         let effect = "The client's connect() fails with ECONNREFUSED.";
-        let refused = Diagnosis {
-            code: Code::Refused,
-            side: Some(Side::Client),
-            frame: 2,
-            text: format!("The server answered the SYN with RST. {effect} More words."),
-            effect: Some(effect),
-        };
+        let refused = Diagnosis::new(
+            Code::Refused,
+            Some(Side::Client),
+            2,
+            format!("The server answered the SYN with RST. {effect} More words."),
+        )
+        .showing(effect);
         assert_eq!(refused.headline(), format!("The server answered the SYN with RST. {effect}"));
         let plain = Diagnosis { effect: None, ..refused };
         assert_eq!(plain.headline(), "The server answered the SYN with RST.");

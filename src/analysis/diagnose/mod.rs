@@ -15,8 +15,7 @@ pub use finding::{Code, Diagnosis};
 pub fn diagnose(connection: &Connection, capture_end_nanos: i64) -> Vec<Diagnosis> {
     let mut findings = Vec::new();
     let context = Context::new(connection);
-    mid_stream(&context, &mut findings);
-    port_reuse(&context, &mut findings);
+    how_it_began(&context, &mut findings);
     handshake_trouble(&context, &mut findings);
     resets(&context, &mut findings);
     closes(&context, capture_end_nanos, &mut findings);
@@ -30,43 +29,36 @@ pub fn diagnose(connection: &Connection, capture_end_nanos: i64) -> Vec<Diagnosi
     findings
 }
 
-fn mid_stream(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
+/// What the first segment says about the connection: the capture began mid-stream, or the
+/// connection reuses an earlier one's 4-tuple.
+fn how_it_began(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
     let connection = context.connection;
     let Some(first) = connection.segments.first() else {
         return;
     };
     if connection.mid_stream {
-        findings.push(Diagnosis {
-            effect: None,
-            code: Code::MidStream,
-            side: None,
-            frame: first.frame,
-            text: "The capture starts in the middle of this connection: no SYN was seen, so the client was \
-                   guessed from the ports (the higher, ephemeral port) and sequence numbers are relative to \
-                   the first ones seen. States stay UNKNOWN until a side's segments show them."
+        findings.push(Diagnosis::new(
+            Code::MidStream,
+            None,
+            first.frame,
+            "The capture starts in the middle of this connection: no SYN was seen, so the client was \
+             guessed from the ports (the higher, ephemeral port) and sequence numbers are relative to \
+             the first ones seen. States stay UNKNOWN until a side's segments show them."
                 .to_string(),
-        });
+        ));
     }
-}
-
-fn port_reuse(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
-    let connection = context.connection;
-    let Some(first) = connection.segments.first() else {
-        return;
-    };
     if connection.reused_ports {
-        findings.push(Diagnosis {
-            effect: None,
-            code: Code::PortReuse,
-            side: Some(Side::Client),
-            frame: first.frame,
-            text: format!(
+        findings.push(Diagnosis::new(
+            Code::PortReuse,
+            Some(Side::Client),
+            first.frame,
+            format!(
                 "This connection reuses the 4-tuple {} ↔ {} of an earlier one in the capture: a new SYN \
                  (new initial sequence number) after the old connection ended. Fast reuse of a port pair is \
                  what TIME_WAIT guards against; many such reuses mean many short connections from one client.",
                 connection.client, connection.server
             ),
-        });
+        ));
     }
 }
 
@@ -82,12 +74,11 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         let unanswered = syns.iter().filter(|s| first_synack.is_none_or(|sa| s.ts_nanos < sa.ts_nanos)).count();
         if unanswered > 1 {
             let waited = (last.ts_nanos - first.ts_nanos) as f64 / 1e9;
-            findings.push(Diagnosis {
-                effect: None,
-                code: Code::SynRetransmit,
-                side: Some(Side::Client),
-                frame: syns.get(1).map_or(first.frame, |s| s.frame),
-                text: format!(
+            findings.push(Diagnosis::new(
+                Code::SynRetransmit,
+                Some(Side::Client),
+                syns.get(1).map_or(first.frame, |s| s.frame),
+                format!(
                     "{} sent its SYN {unanswered} times over {waited:.1} s with no SYN-ACK in between. Either \
                      nothing reachable is listening (a firewall or route dropping the SYN), or the server's \
                      accept queue is full: a listener whose application does not call accept() fast enough \
@@ -95,7 +86,7 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
                      waits, then times out.",
                     context.addr(Side::Client)
                 ),
-            });
+            ));
         }
     }
     let synacks: Vec<&Segment> = connection
@@ -105,12 +96,11 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         .collect();
     if synacks.len() > 1 {
         if let Some(second) = synacks.get(1) {
-            findings.push(Diagnosis {
-                effect: None,
-                code: Code::SynackRetransmit,
-                side: Some(Side::Server),
-                frame: second.frame,
-                text: format!(
+            findings.push(Diagnosis::new(
+                Code::SynackRetransmit,
+                Some(Side::Server),
+                second.frame,
+                format!(
                     "{} sent its SYN-ACK {} times: it never counted the client's final ACK. Either that ACK \
                      was lost, or the server dropped it because its accept queue was full (Linux keeps the \
                      half-open connection and resends the SYN-ACK until the application calls accept() or \
@@ -118,7 +108,7 @@ fn handshake_trouble(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
                     context.addr(Side::Server),
                     synacks.len()
                 ),
-            });
+            ));
         }
     }
 }
@@ -143,33 +133,34 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
                 continue;
             }
             *seen = Some((findings.len(), 1));
-            findings.push(Diagnosis {
-                effect: None,
-                code: Code::RstIgnored,
-                side: Some(receiver),
-                frame: segment.frame,
-                text: format!(
+            findings.push(Diagnosis::new(
+                Code::RstIgnored,
+                Some(receiver),
+                segment.frame,
+                format!(
                     "{} sent a RST whose sequence number lies outside the window {} expects, so {} ignores \
                      it (RFC 5961: a blind or stale reset changes nothing).",
                     context.addr(sender),
                     context.addr(receiver),
                     receiver.name()
                 ),
-            });
+            ));
             continue;
         }
         if receiver_before == TcpState::SynSent {
-            findings.push(Diagnosis {
-                effect: Some(REFUSED_EFFECT),
-                code: Code::Refused,
-                side: Some(receiver),
-                frame: segment.frame,
-                text: format!(
-                    "{} answered the SYN with RST: nothing was listening on port {}. {REFUSED_EFFECT}",
-                    context.addr(sender),
-                    context.connection.server.port()
-                ),
-            });
+            findings.push(
+                Diagnosis::new(
+                    Code::Refused,
+                    Some(receiver),
+                    segment.frame,
+                    format!(
+                        "{} answered the SYN with RST: nothing was listening on port {}. {REFUSED_EFFECT}",
+                        context.addr(sender),
+                        context.connection.server.port()
+                    ),
+                )
+                .showing(REFUSED_EFFECT),
+            );
             continue;
         }
         if let Some(write) = write_after_close(context, index, segment) {
@@ -177,19 +168,18 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
             continue;
         }
         if receiver_before.is_synchronized() || receiver_before == TcpState::SynReceived {
-            findings.push(Diagnosis {
-                effect: None,
-                code: Code::ResetByPeer,
-                side: Some(receiver),
-                frame: segment.frame,
-                text: format!(
+            findings.push(Diagnosis::new(
+                Code::ResetByPeer,
+                Some(receiver),
+                segment.frame,
+                format!(
                     "{} reset the connection while {} was in {receiver_before}: its next read() fails with \
                      ECONNRESET, \"connection reset by peer\" (a write() fails too, with EPIPE after that). {}",
                     context.addr(sender),
                     context.addr(receiver),
                     reset_cause(context, index, segment)
                 ),
-            });
+            ));
         }
     }
     for (at, count) in ignored.into_array().into_iter().flatten() {
@@ -217,12 +207,11 @@ fn write_after_close<'a>(context: &Context<'a>, index: usize, rst: &Segment) -> 
 }
 
 fn broken_pipe(context: &Context<'_>, writer: Side, write: &Segment, rst: &Segment) -> Diagnosis {
-    Diagnosis {
-        effect: Some(BROKEN_PIPE_EFFECT),
-        code: Code::BrokenPipe,
-        side: Some(writer),
-        frame: rst.frame,
-        text: format!(
+    Diagnosis::new(
+        Code::BrokenPipe,
+        Some(writer),
+        rst.frame,
+        format!(
             "{} kept writing after {} had closed: it received the peer's FIN, then sent {} bytes at frame {}. \
              The peer's socket was already closed, so it answered with RST. {BROKEN_PIPE_EFFECT} A FIN only \
              says \"I will send no more\"; check for EOF (read() returning 0) before writing, and in a load \
@@ -232,7 +221,8 @@ fn broken_pipe(context: &Context<'_>, writer: Side, write: &Segment, rst: &Segme
             write.payload_len,
             write.frame
         ),
-    }
+    )
+    .showing(BROKEN_PIPE_EFFECT)
 }
 
 fn reset_cause(context: &Context<'_>, index: usize, rst: &Segment) -> &'static str {
@@ -257,56 +247,42 @@ fn reset_cause(context: &Context<'_>, index: usize, rst: &Segment) -> &'static s
 }
 
 fn zero_window(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
-    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-        let zero: Vec<&Segment> = context
-            .connection
-            .segments
-            .iter()
-            .filter(|s| s.dir == dir && s.analysis.has(AnalysisFlags::ZERO_WINDOW))
-            .collect();
+    for role in Side::BOTH {
+        let zero = context.sent_by(role, |s| s.analysis.has(AnalysisFlags::ZERO_WINDOW));
         let Some(first) = zero.first() else { continue };
-        let role = dir.sender();
-        findings.push(Diagnosis {
-            effect: None,
-            code: Code::ZeroWindow,
-            side: Some(role),
-            frame: first.frame,
-            text: format!(
+        findings.push(Diagnosis::new(
+            Code::ZeroWindow,
+            Some(role),
+            first.frame,
+            format!(
                 "{} advertised a zero window ({} times): its receive buffer was full because its application \
                  stopped reading. The {} had to stop sending and probe until the window opened again.",
                 context.addr(role),
                 zero.len(),
                 role.other().name()
             ),
-        });
+        ));
     }
 }
 
 fn retransmissions(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
-    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-        let retransmitted: Vec<&Segment> = context
-            .connection
-            .segments
-            .iter()
-            .filter(|s| s.dir == dir && s.analysis.is_retransmission() && !s.flags.syn())
-            .collect();
+    for role in Side::BOTH {
+        let retransmitted = context.sent_by(role, |s| s.analysis.is_retransmission() && !s.flags.syn());
         let Some(first) = retransmitted.first() else {
             continue;
         };
-        let role = dir.sender();
         let bytes: u64 = retransmitted.iter().map(|s| u64::from(s.payload_len)).sum();
-        findings.push(Diagnosis {
-            effect: None,
-            code: Code::Retransmissions,
-            side: Some(role),
-            frame: first.frame,
-            text: format!(
+        findings.push(Diagnosis::new(
+            Code::Retransmissions,
+            Some(role),
+            first.frame,
+            format!(
                 "{} retransmitted {} segments ({bytes} bytes): segments or their ACKs were lost or delayed, and \
                  each retransmission timeout stalls the application.",
                 context.addr(role),
                 retransmitted.len()
             ),
-        });
+        ));
     }
 }
 
@@ -326,18 +302,17 @@ fn keep_alive(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
             continue;
         };
         let role = dir.sender();
-        findings.push(Diagnosis {
-            effect: None,
-            code: Code::KeepAlive,
-            side: Some(role),
-            frame: first.frame,
-            text: format!(
+        findings.push(Diagnosis::new(
+            Code::KeepAlive,
+            Some(role),
+            first.frame,
+            format!(
                 "{} sent {} TCP keep-alive probes (SO_KEEPALIVE): on an idle connection it checks that the peer \
                  is still there; a peer that answers keeps it open, one that is gone makes the probes end in a \
                  reset or a timeout.",
                 context.addr(role),
                 probes.len()
             ),
-        });
+        ));
     }
 }
