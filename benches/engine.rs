@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
             for frame in &frames {
                 let _ = black_box(decode_frame(LinkType::Ethernet, black_box(frame)));
             }
-        })
+        });
     });
     group.bench_function("ingest_100k_frames", |b| {
         b.iter(|| {
@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
                 engine.ingest(i as i64 * 1_000, frame);
             }
             black_box(engine.connections().len())
-        })
+        });
     });
     group.finish();
 }

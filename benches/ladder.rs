@@ -96,7 +96,7 @@ fn bench(c: &mut Criterion) {
                     ladder_ui(ui, &mut document, &mut view);
                 });
                 black_box(ctx.tessellate(output.shapes, output.pixels_per_point))
-            })
+            });
         });
     }
     let document = document();
@@ -112,7 +112,7 @@ fn bench(c: &mut Criterion) {
         .collect::<BTreeSet<usize>>();
     // Done once when a connection is selected or a run is expanded, not every frame.
     group.bench_function("layout_100k_expanded", |b| {
-        b.iter(|| black_box(LadderLayout::new(connection, &fold, &[], &LayoutOptions::default()).rows.len()))
+        b.iter(|| black_box(LadderLayout::new(connection, &fold, &[], &LayoutOptions::default()).rows.len()));
     });
     group.finish();
 }

@@ -219,7 +219,7 @@ fn check_layout(connection: &Connection, layout: &LadderLayout) {
                 shown += 1;
             }
             RowKind::Folded(run) => shown += run.len(),
-            _ => {}
+            RowKind::Idle { .. } => {}
         }
     }
     assert_eq!(shown, connection.segments.len(), "every segment is drawn or folded exactly once");
@@ -237,10 +237,8 @@ fn rfc_edge(from: TcpState, to: TcpState) -> bool {
             | (SynReceived, Established | FinWait1 | CloseWait)
             | (Established, FinWait1 | CloseWait)
             | (FinWait1, FinWait2 | Closing | TimeWait)
-            | (FinWait2, TimeWait)
+            | (FinWait2 | Closing | LastAck, TimeWait)
             | (CloseWait, LastAck)
-            | (Closing, TimeWait)
-            | (LastAck, TimeWait)
     )
 }
 

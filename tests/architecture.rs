@@ -334,7 +334,7 @@ fn layering_violations(graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> 
             }
             match layer(target) {
                 None if target.is_empty() => {
-                    violations.push(format!("{} names the crate root: name the module instead", show(module)))
+                    violations.push(format!("{} names the crate root: name the module instead", show(module)));
                 }
                 None => violations.push(format!("{} names {}, which is in no layer", show(module), show(target))),
                 Some(theirs) if theirs >= own => violations.push(format!(
@@ -492,7 +492,7 @@ fn the_checks_catch_a_wrong_import() {
 fn paths_are_read_as_rust_writes_them() {
     let mut found = paths_from("use crate::{tcp::{Connection, TcpState}, engine::Engine};", "crate");
     found.sort();
-    let words = |path: &[&str]| path.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let words = |path: &[&str]| path.iter().map(std::string::ToString::to_string).collect::<Vec<_>>();
     assert_eq!(
         found,
         vec![

@@ -188,7 +188,9 @@ fn timestamps_backwards_and_far_ahead_change_no_state() {
     bytes.splice(fifth..fifth + 4, u32::MAX.to_le_bytes());
     let outcome = read(&bytes).unwrap_or_else(|err| panic!("{err}"));
     assert!(outcome.damage.is_none());
-    let states = |o: &ReadOutcome| o.engine.connections().iter().map(|c| c.current_states()).collect::<Vec<_>>();
+    let states = |o: &ReadOutcome| {
+        o.engine.connections().iter().map(tcpladder::tcp::Connection::current_states).collect::<Vec<_>>()
+    };
     assert_eq!(states(&outcome), states(&sound));
     let path = temp_file("time-travel.pcap", &bytes);
     let output = tcpladder(&["conns", "--json", path.to_str().unwrap_or_default()]);

@@ -175,7 +175,7 @@ fn a_rst_storm_out_of_window_is_ignored_until_one_lands() {
     assert_eq!(resets.len(), 1, "{findings:?}");
     assert_eq!(resets[0].frame, accepted_frame);
     // The finding is about the side that was reset, and names who reset it.
-    assert_eq!(resets[0].side.map(|r| r.name()), Some("client"), "{}", resets[0].text);
+    assert_eq!(resets[0].side.map(tcpladder::wire::Side::name), Some("client"), "{}", resets[0].text);
     assert!(resets[0].text.starts_with("The server (10.0.0.2:80) reset the connection"), "{}", resets[0].text);
     // The storm is one finding, not a thousand.
     let ignored: Vec<_> = findings.iter().filter(|d| d.code.name() == "rst_ignored").collect();

@@ -25,7 +25,7 @@ fn kernel(name: &str) -> Kernel {
         let fields: Vec<&str> = line.split_whitespace().collect();
         match fields.as_slice() {
             ["event", sport, dport, old, new] => {
-                record.events.push((sport.to_string(), dport.to_string(), old.to_string(), new.to_string()))
+                record.events.push((sport.to_string(), dport.to_string(), old.to_string(), new.to_string()));
             }
             ["ss", state, local, peer] => record.sockets.push((state.to_string(), local.to_string(), peer.to_string())),
             _ => {}

@@ -274,7 +274,7 @@ fn a_lesson_in_the_window_shows_the_errno_on_its_segment() {
     harness.run_steps(2);
     harness.get_by_label("Writing after the peer closed: broken pipe").click();
     let deadline = Instant::now() + Duration::from_secs(15);
-    while harness.state().lesson.as_ref().is_none_or(|run| run.in_progress()) {
+    while harness.state().lesson.as_ref().is_none_or(tcpladder::ui::lesson_panel::LessonRun::in_progress) {
         assert!(Instant::now() < deadline, "the lesson did not finish");
         std::thread::sleep(Duration::from_millis(10));
         harness.step();

@@ -153,17 +153,13 @@ impl HelperCapture {
             let (stats, errors) = (Arc::clone(&stats), Arc::clone(&errors));
             std::thread::spawn(move || read_reports(stderr, &stats, &errors))
         };
-        let reader = match CaptureReader::new(stdout) {
-            Ok(reader) => reader,
-            Err(_) => {
-                // No header: the helper failed to open the device; its stderr says why.
-                // Reap the failed helper and read its last words; its stderr below says why it
-                // failed, which matters more than how waiting for it went.
-                let _ = child.wait();
-                let _ = stderr_thread.join();
-                let lines = errors.lock().map(|e| e.clone()).unwrap_or_default();
-                return Err(helper_error(helper, options, &lines));
-            }
+        let Ok(reader) = CaptureReader::new(stdout) else {
+            // No header: the helper failed to open the device. Reap it and read its last words:
+            // its stderr says why it failed, which matters more than how waiting for it went.
+            let _ = child.wait();
+            let _ = stderr_thread.join();
+            let lines = errors.lock().map(|e| e.clone()).unwrap_or_default();
+            return Err(helper_error(helper, options, &lines));
         };
         let link = reader.link().unwrap_or(LinkType::Ethernet);
         let (sender, packets) = sync_channel(QUEUED_PACKETS);
@@ -268,12 +264,13 @@ mod tests {
     #[test]
     fn arguments_become_options() {
         let args = ["x", "-i", "eth0", "-f", "tcp port 80", "-s", "128", "-w", "/tmp/a.pcap", "-p"];
-        let options = parse_args(args.iter().map(|s| s.to_string())).unwrap_or_else(|err| panic!("{err}"));
+        let options =
+            parse_args(args.iter().map(std::string::ToString::to_string)).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(options.device, "eth0");
         assert_eq!(options.filter.as_deref(), Some("tcp port 80"));
         assert_eq!((options.snaplen, options.promisc), (128, true));
         assert_eq!(options.save, Some(PathBuf::from("/tmp/a.pcap")));
-        assert!(parse_args(["x", "-s"].iter().map(|s| s.to_string())).is_err());
+        assert!(parse_args(["x", "-s"].iter().map(std::string::ToString::to_string)).is_err());
     }
 
     #[test]

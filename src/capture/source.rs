@@ -1,7 +1,7 @@
 //! The one way to capture live: open the interface here when this process may, else through the
 //! capture helper that holds the capability (see [`super::helper`]). The choice sits above both.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use crate::wire::LinkType;
 
@@ -29,7 +29,7 @@ impl LiveCapture {
         match Self::open_here(options) {
             Err(err @ LiveError::Permission { .. }) if std::env::var_os("TCPLADDER_NO_HELPER").is_none() => {
                 match helper_path() {
-                    Some(helper) => Self::open_helper(helper, options),
+                    Some(helper) => Self::open_helper(&helper, options),
                     None => Err(err),
                 }
             }
@@ -38,8 +38,8 @@ impl LiveCapture {
     }
 
     /// Lets the helper capture; it writes the save file itself.
-    fn open_helper(helper: PathBuf, options: &LiveOptions) -> Result<Self, LiveError> {
-        let capture = HelperCapture::spawn(&helper, options)?;
+    fn open_helper(helper: &Path, options: &LiveOptions) -> Result<Self, LiveError> {
+        let capture = HelperCapture::spawn(helper, options)?;
         Ok(Self { source: Source::Helper(capture) })
     }
 

@@ -71,6 +71,7 @@ pub(super) fn conns(path: &Path, config: Reading, json: bool) -> anyhow::Result<
 }
 
 /// What `export` writes, and where.
+#[derive(Clone, Copy)]
 pub(super) struct ExportRequest<'a> {
     pub(super) format: ExportFormat,
     pub(super) scale: f32,

@@ -95,7 +95,7 @@ pub(super) fn lesson(name: Option<&str>, config: Reading) -> anyhow::Result<Exit
     let link = match capture.events.recv_timeout(std::time::Duration::from_secs(5)) {
         Ok(LiveEvent::Started { link }) => link,
         Ok(LiveEvent::Stopped(end)) => {
-            return lesson_from_recording(lesson, end.error_text().unwrap_or_default(), config)
+            return lesson_from_recording(lesson, &end.error_text().unwrap_or_default(), config)
         }
         _ => bail!("the capture did not start"),
     };
@@ -118,7 +118,7 @@ pub(super) fn lesson(name: Option<&str>, config: Reading) -> anyhow::Result<Exit
 }
 
 /// Capturing is not allowed: show the recording of the same scenario, and say so.
-fn lesson_from_recording(lesson: &lessons::Lesson, why: String, config: Reading) -> anyhow::Result<ExitCode> {
+fn lesson_from_recording(lesson: &lessons::Lesson, why: &str, config: Reading) -> anyhow::Result<ExitCode> {
     eprintln!("tcpladder: cannot capture: {why}");
     let Some(sample) = lesson.sample else { bail!("this lesson has no recording to fall back to") };
     let path = tcpladder::samples::bundled_sample()

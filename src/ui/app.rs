@@ -207,7 +207,7 @@ impl TcpLadderApp {
             (&failed, run.in_progress() && run.events.is_empty(), run.lesson.sample)
         {
             let lesson = run.lesson;
-            self.lesson = Some(LessonRun::recorded(lesson, error.clone()));
+            self.lesson = Some(LessonRun::recorded(lesson, error));
             if let Some(path) = crate::samples::bundled_sample().and_then(|b| b.parent().map(|d| d.join(sample))) {
                 self.open(ctx, &path);
             }

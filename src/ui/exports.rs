@@ -111,7 +111,7 @@ fn write_picture(svg: &str, as_png: bool, path: &Path) -> anyhow::Result<()> {
 /// Writes the shown connection's ladder as the window lays it out (folds the user opened stay
 /// open), numbered relatively.
 fn write_ladder(document: &mut Document, format: ExportFormat, path: &Path) -> anyhow::Result<()> {
-    let findings = document.row().map(|row| row.finding_codes()).unwrap_or_default();
+    let findings = document.row().map(super::super::summary::ConnRow::finding_codes).unwrap_or_default();
     let capture_end_nanos = document.engine.capture_end_nanos();
     document.layout();
     let (Some(connection), Some(layout)) = (document.connection(), document.layout_cached()) else {

@@ -98,7 +98,8 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
     let layout = document.layout_cached()?;
     let selected = document.selected_segment;
     // Findings sit on the arrow of the frame that shows them.
-    let mut findings: Vec<(u32, &str)> = document.row().map(|row| row.finding_codes()).unwrap_or_default();
+    let mut findings: Vec<(u32, &str)> =
+        document.row().map(super::super::summary::ConnRow::finding_codes).unwrap_or_default();
     findings.extend(document.annotations.iter().map(|(frame, text)| (*frame, text.as_str())));
     let mut clicked = None;
     let mut expand = None;

@@ -65,7 +65,7 @@ impl LessonRun {
     }
 
     /// A lesson shown from its recording, because capturing is not possible.
-    pub fn recorded(lesson: &'static Lesson, why: String) -> Self {
+    pub fn recorded(lesson: &'static Lesson, why: &str) -> Self {
         let mut run = Self::new(lesson);
         run.stage = Stage::Done;
         run.note =

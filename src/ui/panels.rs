@@ -88,7 +88,8 @@ impl TcpLadderApp {
             ))
             .strong(),
         );
-        let summary = row.diagnoses.first().map_or(String::new(), |d| d.headline());
+        let summary =
+            row.diagnoses.first().map_or(String::new(), super::super::analysis::diagnose::finding::Diagnosis::headline);
         if !summary.is_empty() {
             ui.label(RichText::new(summary).weak());
         }
