@@ -16,10 +16,12 @@ pub mod error;
 pub mod fuzzing;
 pub mod ladder;
 pub mod lessons;
+pub mod protocols;
 
 pub mod render;
 pub mod samples;
 pub mod session;
+pub mod stream;
 pub mod summary;
 pub mod tcp;
 pub mod ui;

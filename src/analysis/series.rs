@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::tcp::seq::seq_gt;
 use crate::tcp::{AnalysisFlags, Connection, Segment, TcpState};
 use crate::wire::options::sack_blocks;
+use crate::wire::seq::seq_gt;
 use crate::wire::{PerSide, Side};
 
 /// A chart series: (x, y) points.

@@ -2,8 +2,8 @@
 //! computed by replaying a connection's segments through Zeek's endpoint state machine
 //! (`TCPSessionAdapter::UpdateStateMachine`) with the client as Zeek's originator.
 
-use crate::tcp::seq::seq_diff;
 use crate::tcp::{Connection, Direction, Segment};
+use crate::wire::seq::seq_diff;
 use crate::wire::{PerSide, Side};
 
 /// Zeek's per-endpoint states (`TCP_ENDPOINT_*`).

@@ -113,6 +113,7 @@ fn decode_ip(ip: &[u8]) -> Result<Decoded<'_>, SkipReason> {
         window: tcp.window_size(),
         payload_len,
         options: tcp.slice().get(20..header_len).unwrap_or(&[]),
+        payload: tcp.payload().get(..payload_len as usize).unwrap_or(tcp.payload()),
     }))
 }
 

@@ -11,8 +11,8 @@
 //! CLOSING → TIME_WAIT on both sides) although the capture lists one FIN first.
 
 use super::segment::Segment;
-use super::seq::seq_ge;
 use super::state::{after_receive, after_send, receive_path, ReceiverView, SegmentView, TcpState};
+use crate::wire::seq::seq_ge;
 use crate::wire::{PerSide, Side};
 
 /// Linux's TIME_WAIT length (2×MSL), 60 s.

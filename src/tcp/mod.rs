@@ -4,7 +4,6 @@ pub mod connection;
 pub mod flow_index;
 pub mod machine;
 pub mod segment;
-pub mod seq;
 pub mod sequence_analysis;
 pub mod state;
 pub mod tracker;

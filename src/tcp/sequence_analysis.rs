@@ -3,7 +3,7 @@
 //! duplicate ACKs, zero windows and probes, keep-alives, window updates and window full.
 
 use super::segment::AnalysisFlags;
-use super::seq::{seq_gt, seq_lt};
+use crate::wire::seq::{seq_gt, seq_lt};
 use crate::wire::TcpFlags;
 
 /// Fast retransmissions follow the duplicate ACKs within 20 ms.

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::seq::{seq_diff, seq_ge};
+use crate::wire::seq::{seq_diff, seq_ge};
 use crate::wire::{TcpFlags, TcpPacket};
 
 /// One endpoint's TCP state, plus `Unknown` until the wire shows evidence.

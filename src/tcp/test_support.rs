@@ -26,8 +26,17 @@ pub fn feed(tracker: &mut Tracker, steps: &[Step]) -> Vec<u32> {
     let mut ids = Vec::new();
     for (frame, &(from_client, flags, seq, ack, len, ms)) in steps.iter().enumerate() {
         let (src, dst) = if from_client { (client, server) } else { (server, client) };
-        let packet =
-            TcpPacket { src, dst, seq, ack, flags: TcpFlags(flags), window: 1000, payload_len: len, options: &[] };
+        let packet = TcpPacket {
+            src,
+            dst,
+            seq,
+            ack,
+            flags: TcpFlags(flags),
+            window: 1000,
+            payload_len: len,
+            options: &[],
+            payload: &[],
+        };
         ids.push(tracker.ingest(frame as u32 + 1, ms * 1_000_000, &packet));
     }
     ids

@@ -155,6 +155,7 @@ mod tests {
             window: 1,
             payload_len: 0,
             options: &[],
+            payload: &[],
         };
         let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
         for port in 0..10u16 {

@@ -5,6 +5,7 @@ pub mod flags;
 pub mod link;
 pub mod options;
 pub mod packet;
+pub mod seq;
 pub mod side;
 
 pub use flags::TcpFlags;

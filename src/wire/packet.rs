@@ -17,6 +17,9 @@ pub struct TcpPacket<'a> {
     pub window: u16,
     /// Payload length from the IP header, so a packet cut by the snaplen keeps its real length.
     pub payload_len: u32,
+    /// The payload bytes the capture holds: `payload_len` of them, or fewer when the snaplen cut
+    /// the frame.
+    pub payload: &'a [u8],
     /// Raw option bytes (possibly empty).
     pub options: &'a [u8],
 }

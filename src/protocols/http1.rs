@@ -1,0 +1,422 @@
+//! HTTP/1.0 and 1.1 with `httparse`: request and status lines, `Host`, bodies by
+//! `Content-Length` or chunked (so the next message on a keep-alive connection is found),
+//! pipelining, `Connection: close`, the `Keep-Alive` timeout a server announces, `Expect:
+//! 100-continue`, and upgrades. After a hole the reader waits for a segment that starts a message.
+
+use std::collections::VecDeque;
+
+use crate::stream::StreamEvent;
+use crate::wire::{PerSide, Side};
+
+use super::message::{Found, Message, MessageKind, Protocol, MAX_HEAD_BYTES};
+
+const METHODS: [&[u8]; 9] =
+    [b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE "];
+/// Headers parsed at most per message; a head with more is still read, its extra headers unseen.
+const MAX_HEADERS: usize = 64;
+/// A chunk-size line longer than this is not HTTP.
+const MAX_CHUNK_LINE: usize = 1_024;
+
+/// True when `bytes`, sent by `side`, start an HTTP message: a request line from the client, a
+/// status line from the server.
+pub fn starts_message(side: Side, bytes: &[u8]) -> bool {
+    match side {
+        Side::Client => METHODS.iter().any(|method| bytes.starts_with(method)),
+        Side::Server => bytes.starts_with(b"HTTP/1."),
+    }
+}
+
+/// Both directions of an HTTP/1 connection.
+#[derive(Debug, Clone, Default)]
+pub struct Http {
+    readers: PerSide<Reader>,
+    /// Methods of the requests not answered yet, oldest first (a `HEAD` response has no body).
+    unanswered: VecDeque<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+enum Reader {
+    /// Reading a head: its bytes so far, and where its first byte came.
+    #[default]
+    Idle,
+    Head {
+        bytes: Vec<u8>,
+        first: (u32, i64),
+    },
+    Body {
+        remaining: u64,
+    },
+    Chunked(Chunk),
+    /// A body that ends when the connection does.
+    UntilClose,
+    /// After a hole or bytes that are not HTTP: wait for a segment that starts a message.
+    Lost,
+    /// Switched to another protocol (101): its bytes are not HTTP.
+    Upgraded,
+}
+
+#[derive(Debug, Clone)]
+enum Chunk {
+    /// The chunk-size line, read so far.
+    Size(Vec<u8>),
+    Data(u64),
+    /// The CRLF after a chunk's data: how many bytes of it are left.
+    DataEnd(u8),
+    /// Trailer lines after the last chunk, up to the empty line.
+    Trailers(Vec<u8>),
+}
+
+impl Http {
+    pub(crate) fn feed(&mut self, side: Side, event: &StreamEvent<'_>, out: &mut Found<'_>) {
+        match *event {
+            StreamEvent::Data { frame, ts_nanos, bytes, .. } => self.data(side, bytes, (frame, ts_nanos), out),
+            StreamEvent::Hole { len, .. } => self.hole(side, len, out),
+        }
+    }
+
+    /// The connection ended: a head being read is reported with what it holds.
+    pub(crate) fn finish(&mut self, out: &mut Found<'_>) {
+        for side in Side::BOTH {
+            if let Reader::Head { bytes, first } = std::mem::take(&mut self.readers[side]) {
+                if let Some(message) = first_line_only(side, &bytes, first) {
+                    out.push(message);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let reader = |reader: &Reader| match reader {
+            Reader::Head { bytes, .. } | Reader::Chunked(Chunk::Size(bytes) | Chunk::Trailers(bytes)) => {
+                bytes.capacity()
+            }
+            _ => 0,
+        };
+        reader(&self.readers.client)
+            + reader(&self.readers.server)
+            + self.unanswered.iter().map(String::capacity).sum::<usize>()
+    }
+
+    fn data(&mut self, side: Side, mut bytes: &[u8], at: (u32, i64), out: &mut Found<'_>) {
+        while !bytes.is_empty() {
+            let used = match &mut self.readers[side] {
+                Reader::Idle | Reader::Lost if !starts_message(side, bytes) => {
+                    self.readers[side] = Reader::Lost;
+                    return;
+                }
+                Reader::Idle | Reader::Lost => {
+                    self.readers[side] = Reader::Head { bytes: Vec::new(), first: at };
+                    0
+                }
+                Reader::Head { .. } => self.head(side, bytes, at, out),
+                Reader::Body { remaining } => {
+                    let take = (*remaining).min(bytes.len() as u64);
+                    *remaining -= take;
+                    let done = *remaining == 0;
+                    body_bytes(side, take, at.0, done, out);
+                    if done {
+                        self.readers[side] = Reader::Idle;
+                    }
+                    take as usize
+                }
+                Reader::Chunked(chunk) => {
+                    let (used, done) = chunked(chunk, bytes);
+                    body_bytes(side, used as u64, at.0, done, out);
+                    if done {
+                        self.readers[side] = Reader::Idle;
+                    }
+                    used
+                }
+                Reader::UntilClose => {
+                    body_bytes(side, bytes.len() as u64, at.0, false, out);
+                    bytes.len()
+                }
+                Reader::Upgraded => return,
+            };
+            bytes = bytes.get(used..).unwrap_or_default();
+        }
+    }
+
+    fn hole(&mut self, side: Side, len: u64, out: &mut Found<'_>) {
+        if let Some(message) = out.latest_of(side) {
+            message.gaps = true;
+        }
+        match &mut self.readers[side] {
+            Reader::Body { remaining } if len < *remaining => {
+                *remaining -= len;
+                if let Some(message) = out.last_of(side) {
+                    message.bytes += len;
+                }
+            }
+            Reader::Body { remaining } if len == *remaining => {
+                if let Some(message) = out.last_of(side) {
+                    message.bytes += len;
+                }
+                self.readers[side] = Reader::Idle;
+            }
+            Reader::UntilClose => {
+                if let Some(message) = out.last_of(side) {
+                    message.bytes += len;
+                }
+            }
+            Reader::Head { bytes, first } => {
+                let (bytes, first) = (std::mem::take(bytes), *first);
+                if let Some(mut message) = first_line_only(side, &bytes, first) {
+                    message.gaps = true;
+                    out.push(message);
+                }
+                self.readers[side] = Reader::Lost;
+            }
+            Reader::Upgraded => {}
+            _ => self.readers[side] = Reader::Lost,
+        }
+    }
+
+    /// Reads head bytes; returns how many of `bytes` were used.
+    fn head(&mut self, side: Side, bytes: &[u8], (frame, ts_nanos): (u32, i64), out: &mut Found<'_>) -> usize {
+        let Reader::Head { bytes: head, first } = &mut self.readers[side] else { return 0 };
+        let before = head.len();
+        let room = MAX_HEAD_BYTES.saturating_sub(before);
+        head.extend_from_slice(bytes.get(..room).unwrap_or(bytes));
+        let first = *first;
+        let parsed = match side {
+            Side::Client => parse_request(head, first),
+            Side::Server => parse_response(head, first),
+        };
+        match parsed {
+            Parsed::Complete(mut message, head_len, body) => {
+                message.head_frame = frame;
+                message.head_ts_nanos = ts_nanos;
+                message.last_frame = frame;
+                message.bytes = head_len as u64;
+                let used = head_len.saturating_sub(before);
+                let next = self.after_head(side, &message, body);
+                message.complete = matches!(next, Reader::Idle);
+                self.readers[side] = next;
+                out.push(message);
+                used
+            }
+            Parsed::Partial if head.len() < MAX_HEAD_BYTES => bytes.len(),
+            // Too long a head, or not HTTP: say what the first line says, then wait.
+            Parsed::Partial | Parsed::Invalid => {
+                let head = std::mem::take(head);
+                if let Some(mut message) = first_line_only(side, &head, first) {
+                    message.gaps = true;
+                    out.push(message);
+                }
+                self.readers[side] = Reader::Lost;
+                bytes.len()
+            }
+        }
+    }
+
+    /// What follows a head: its body, read as its framing says.
+    fn after_head(&mut self, side: Side, message: &Message, body: Body) -> Reader {
+        let MessageKind::Response { status, .. } = message.kind else {
+            if let MessageKind::Request { method, .. } = &message.kind {
+                self.unanswered.push_back(method.clone());
+            }
+            return body.reader();
+        };
+        if message.is_interim() {
+            return Reader::Idle;
+        }
+        let method = self.unanswered.pop_front();
+        if status == 101 {
+            self.readers[side.other()] = Reader::Upgraded;
+            return Reader::Upgraded;
+        }
+        let bodiless = method.as_deref() == Some("HEAD") || status == 204 || status == 304;
+        match body {
+            _ if bodiless => Reader::Idle,
+            Body::None => Reader::UntilClose,
+            framed => framed.reader(),
+        }
+    }
+}
+
+/// How a message's body is framed.
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    /// No length and not chunked: none for a request, until the close for a response.
+    None,
+    Length(u64),
+    Chunked,
+}
+
+impl Body {
+    fn reader(self) -> Reader {
+        match self {
+            Body::None | Body::Length(0) => Reader::Idle,
+            Body::Length(remaining) => Reader::Body { remaining },
+            Body::Chunked => Reader::Chunked(Chunk::Size(Vec::new())),
+        }
+    }
+}
+
+enum Parsed {
+    /// The message, the head's length, and its body's framing.
+    Complete(Message, usize, Body),
+    Partial,
+    Invalid,
+}
+
+fn protocol_of(version: Option<u8>) -> Protocol {
+    match version {
+        Some(0) => Protocol::Http10,
+        _ => Protocol::Http11,
+    }
+}
+
+fn header<'h>(headers: &'h [httparse::Header<'_>], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|header| header.name.eq_ignore_ascii_case(name))
+        .and_then(|header| std::str::from_utf8(header.value).ok())
+        .map(str::trim)
+}
+
+/// Framing, close and upgrade, as the headers say.
+fn headers_into(message: &mut Message, headers: &[httparse::Header<'_>]) -> Body {
+    let connection = header(headers, "Connection").map(str::to_ascii_lowercase).unwrap_or_default();
+    message.closes =
+        connection.contains("close") || (message.protocol == Protocol::Http10 && !connection.contains("keep-alive"));
+    message.upgrade = header(headers, "Upgrade").map(str::to_string);
+    message.expects_continue = header(headers, "Expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue"));
+    message.keep_alive_timeout = header(headers, "Keep-Alive")
+        .and_then(|value| value.split(',').find_map(|part| part.trim().strip_prefix("timeout=")))
+        .and_then(|seconds| seconds.trim().parse().ok());
+    let chunked = header(headers, "Transfer-Encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
+    match header(headers, "Content-Length").and_then(|length| length.parse().ok()) {
+        _ if chunked => Body::Chunked,
+        Some(length) => Body::Length(length),
+        None => Body::None,
+    }
+}
+
+fn parse_request(head: &[u8], first: (u32, i64)) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(head) {
+        Ok(httparse::Status::Complete(len)) => {
+            let kind = MessageKind::Request {
+                method: request.method.unwrap_or_default().to_string(),
+                target: request.path.unwrap_or_default().to_string(),
+                host: header(request.headers, "Host").map(str::to_string),
+            };
+            let mut message = Message::starting(Side::Client, protocol_of(request.version), kind, first);
+            let body = headers_into(&mut message, request.headers);
+            // A request without a length has no body.
+            let body = if matches!(body, Body::None) { Body::Length(0) } else { body };
+            Parsed::Complete(message, len, body)
+        }
+        Ok(httparse::Status::Partial) => Parsed::Partial,
+        Err(httparse::Error::TooManyHeaders) => Parsed::Partial,
+        Err(_) => Parsed::Invalid,
+    }
+}
+
+fn parse_response(head: &[u8], first: (u32, i64)) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(head) {
+        Ok(httparse::Status::Complete(len)) => {
+            let kind = MessageKind::Response {
+                status: response.code.unwrap_or_default(),
+                reason: response.reason.unwrap_or_default().to_string(),
+            };
+            let mut message = Message::starting(Side::Server, protocol_of(response.version), kind, first);
+            let body = headers_into(&mut message, response.headers);
+            Parsed::Complete(message, len, body)
+        }
+        Ok(httparse::Status::Partial) => Parsed::Partial,
+        Err(httparse::Error::TooManyHeaders) => Parsed::Partial,
+        Err(_) => Parsed::Invalid,
+    }
+}
+
+/// A message from a head that will not complete (cut, or too long): what its first line says.
+fn first_line_only(side: Side, head: &[u8], first: (u32, i64)) -> Option<Message> {
+    let line = head.split(|&b| b == b'\n').next().filter(|_| head.contains(&b'\n'))?;
+    let line = String::from_utf8_lossy(line);
+    let mut words = line.trim_end().splitn(3, ' ');
+    let (a, b, c) = (words.next()?, words.next()?, words.next().unwrap_or_default());
+    let (kind, version) = match side {
+        Side::Client => (MessageKind::Request { method: a.into(), target: b.into(), host: None }, c),
+        Side::Server => (MessageKind::Response { status: b.parse().ok()?, reason: c.into() }, a),
+    };
+    let protocol = if version.ends_with("1.0") { Protocol::Http10 } else { Protocol::Http11 };
+    let mut message = Message::starting(side, protocol, kind, first);
+    message.bytes = head.len() as u64;
+    Some(message)
+}
+
+/// Counts body bytes into the message `side` is sending.
+fn body_bytes(side: Side, len: u64, frame: u32, done: bool, out: &mut Found<'_>) {
+    if let Some(message) = out.latest_of(side) {
+        message.bytes += len;
+        message.last_frame = frame;
+        message.complete |= done;
+    }
+}
+
+/// Reads chunked framing from `bytes`: how many were used, and whether the body ended.
+fn chunked(chunk: &mut Chunk, bytes: &[u8]) -> (usize, bool) {
+    let mut used = 0;
+    while used < bytes.len() {
+        let rest = bytes.get(used..).unwrap_or_default();
+        match chunk {
+            Chunk::Size(line) => {
+                let newline = rest.iter().position(|&b| b == b'\n');
+                let take = newline.map_or(rest.len(), |at| at + 1);
+                line.extend_from_slice(rest.get(..take).unwrap_or(rest));
+                used += take;
+                if line.len() > MAX_CHUNK_LINE {
+                    // Not chunked HTTP after all: treat the rest as ending the body.
+                    return (used, true);
+                }
+                if newline.is_some() {
+                    match httparse::parse_chunk_size(line) {
+                        Ok(httparse::Status::Complete((_, 0))) => *chunk = Chunk::Trailers(Vec::new()),
+                        Ok(httparse::Status::Complete((_, size))) => *chunk = Chunk::Data(size),
+                        _ => return (used, true),
+                    }
+                }
+            }
+            Chunk::Data(remaining) => {
+                let take = (*remaining).min(rest.len() as u64);
+                *remaining -= take;
+                used += take as usize;
+                if *remaining == 0 {
+                    *chunk = Chunk::DataEnd(2);
+                }
+            }
+            Chunk::DataEnd(left) => {
+                let take = usize::from(*left).min(rest.len());
+                *left -= take as u8;
+                used += take;
+                if *left == 0 {
+                    *chunk = Chunk::Size(Vec::new());
+                }
+            }
+            Chunk::Trailers(lines) => {
+                let newline = rest.iter().position(|&b| b == b'\n');
+                let take = newline.map_or(rest.len(), |at| at + 1);
+                lines.extend_from_slice(rest.get(..take).unwrap_or(rest));
+                used += take;
+                if newline.is_some() {
+                    // An empty line ends the trailers (and the body); a trailer line is skipped.
+                    if lines.as_slice() == b"\r\n" || lines.as_slice() == b"\n" {
+                        return (used, true);
+                    }
+                    lines.clear();
+                }
+            }
+        }
+    }
+    (used, false)
+}
+
+#[cfg(test)]
+#[path = "http1_tests.rs"]
+mod tests;

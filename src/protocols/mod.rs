@@ -1,0 +1,127 @@
+//! The application's messages inside a connection: each direction's byte stream
+//! ([`crate::stream`]) cut into messages by a decoder chosen from the bytes themselves (a `GET ` at
+//! a stream's start is HTTP on any port). HTTP/1.x is decoded ([`http1`]); any other protocol is
+//! cut into turns, the bytes one side sends before the other answers ([`turns`]), so request and
+//! response timing works for every protocol. Heads are kept up to [`MAX_HEAD_BYTES`], bodies are
+//! counted, not kept.
+
+pub mod http1;
+mod message;
+pub mod turns;
+
+use crate::stream::{Reassembler, StreamEvent};
+use crate::wire::{PerSide, Side, TcpFlags};
+
+use message::Found;
+pub use message::{Message, MessageKind, Protocol, MAX_HEAD_BYTES, MAX_MESSAGES};
+
+/// Which decoder reads a connection.
+#[derive(Debug, Clone)]
+enum Decoder {
+    /// Nothing read yet.
+    Undecided,
+    Http(http1::Http),
+    Turns(turns::Turns),
+}
+
+/// One connection's conversation: both byte streams and the messages found in them.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    streams: PerSide<Reassembler>,
+    decoder: Decoder,
+    messages: Vec<Message>,
+    /// Messages past [`MAX_MESSAGES`], counted only.
+    dropped_messages: u64,
+}
+
+impl Default for Conversation {
+    fn default() -> Self {
+        Self { streams: PerSide::default(), decoder: Decoder::Undecided, messages: Vec::new(), dropped_messages: 0 }
+    }
+}
+
+/// One TCP segment, as the conversation needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentBytes<'a> {
+    pub sender: Side,
+    pub frame: u32,
+    pub ts_nanos: i64,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub payload_len: u32,
+    /// What the capture holds of the payload.
+    pub payload: &'a [u8],
+}
+
+impl Conversation {
+    /// Takes in one segment of the connection.
+    pub fn on_segment(&mut self, segment: &SegmentBytes<'_>) {
+        let Self { streams, decoder, messages, dropped_messages } = self;
+        let sender = segment.sender;
+        let mut out = Found { messages, dropped: dropped_messages };
+        if segment.flags.syn() {
+            streams[sender].on_syn(segment.seq);
+        }
+        if segment.flags.ack() && !segment.flags.rst() {
+            let receiver = sender.other();
+            streams[receiver]
+                .on_acknowledged(segment.ack, segment.frame, &mut |event| feed(decoder, receiver, &event, &mut out));
+        }
+        if segment.flags.rst() {
+            return;
+        }
+        let at = (segment.frame, segment.ts_nanos);
+        streams[sender].on_segment(segment.seq, segment.payload_len, segment.payload, at, &mut |event| {
+            feed(decoder, sender, &event, &mut out);
+        });
+    }
+
+    /// The capture ended: bytes waiting behind a gap are read after a hole.
+    pub fn finish(&mut self) {
+        let Self { streams, decoder, messages, dropped_messages } = self;
+        let mut out = Found { messages, dropped: dropped_messages };
+        for side in Side::BOTH {
+            streams[side].finish(&mut |event| feed(decoder, side, &event, &mut out));
+        }
+        if let Decoder::Http(http) = decoder {
+            http.finish(&mut out);
+        }
+    }
+
+    /// The messages found, in the order they started.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// Messages beyond the bound, counted but not kept.
+    pub fn dropped_messages(&self) -> u64 {
+        self.dropped_messages
+    }
+
+    /// Bytes held on the heap: messages, heads being read, out-of-order bytes.
+    pub fn heap_bytes(&self) -> usize {
+        let messages: usize = self.messages.iter().map(Message::heap_bytes).sum::<usize>()
+            + self.messages.capacity() * std::mem::size_of::<Message>();
+        let decoding = match &self.decoder {
+            Decoder::Http(http) => http.heap_bytes(),
+            Decoder::Undecided | Decoder::Turns(_) => 0,
+        };
+        messages + decoding + self.streams.client.held_bytes() + self.streams.server.held_bytes()
+    }
+}
+
+fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Found<'_>) {
+    if let (Decoder::Undecided, StreamEvent::Data { bytes, .. }) = (&*decoder, event) {
+        *decoder = if http1::starts_message(side, bytes) {
+            Decoder::Http(http1::Http::default())
+        } else {
+            Decoder::Turns(turns::Turns::default())
+        };
+    }
+    match decoder {
+        Decoder::Undecided => {}
+        Decoder::Http(http) => http.feed(side, event, out),
+        Decoder::Turns(turns) => turns.feed(side, event, out),
+    }
+}
