@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::decode::{decode_frame, Decoded, SkipReason};
+use crate::protocols::{Conversation, SegmentBytes};
 use crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS;
 use crate::tcp::{Connection, Tracker};
 use crate::wire::LinkType;
@@ -16,16 +17,21 @@ pub struct EngineConfig {
     /// Above this many bytes held, the oldest connections are dropped (live captures); `None`
     /// keeps everything (files).
     pub memory_limit_bytes: Option<u64>,
+    /// Read the conversation inside each connection (HTTP messages, turns of other protocols).
+    pub decode_applications: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { time_wait_nanos: DEFAULT_TIME_WAIT_NANOS, memory_limit_bytes: None }
+        Self { time_wait_nanos: DEFAULT_TIME_WAIT_NANOS, memory_limit_bytes: None, decode_applications: true }
     }
 }
 
 /// What a live capture holds at most unless told otherwise, in MB (files have no limit).
 pub const DEFAULT_LIVE_MEMORY_LIMIT_MB: u64 = 1024;
+
+/// A conversation's slot in the table by connection id: key, hash-table control byte and padding.
+const CONVERSATION_SLOT_BYTES: usize = 16;
 
 /// How often, in packets, the memory held is measured against the limit.
 const MEMORY_CHECK_EVERY: u64 = 8_192;
@@ -68,6 +74,9 @@ pub struct Engine {
     extra_bytes_per_connection: u64,
     /// [`Self::memory_bytes`] at the last check against the limit.
     held_bytes: u64,
+    decode_applications: bool,
+    /// The conversation inside each connection held, by connection id.
+    conversations: rustc_hash::FxHashMap<u32, Conversation>,
     /// Connections evicted and not yet taken by [`Self::take_evicted`]: freeing many is slow,
     /// and a caller sharing the engine frees them where it holds no lock.
     evicted: Vec<Connection>,
@@ -81,6 +90,8 @@ impl Engine {
             tracker: Tracker::new(config.time_wait_nanos),
             stats: Stats::default(),
             memory_limit_bytes: config.memory_limit_bytes,
+            decode_applications: config.decode_applications,
+            conversations: rustc_hash::FxHashMap::default(),
             extra_bytes_per_connection: 0,
             held_bytes: 0,
             evicted: Vec::new(),
@@ -109,7 +120,10 @@ impl Engine {
         match decode_frame(link, frame) {
             Ok(Decoded::Tcp(packet)) => {
                 self.stats.tcp_packets += 1;
-                self.tracker.ingest(frame_number, ts_nanos, &packet);
+                let id = self.tracker.ingest(frame_number, ts_nanos, &packet);
+                if self.decode_applications {
+                    self.converse(id, frame_number, ts_nanos, &packet);
+                }
             }
             Ok(Decoded::NotTcp) => self.stats.other_packets += 1,
             Err(reason) => *self.stats.skipped.entry(reason).or_default() += 1,
@@ -119,10 +133,35 @@ impl Engine {
         }
     }
 
-    /// Called when the capture has ended: gives back the vectors' spare capacity (up to half of
-    /// what a long connection's segment list holds).
+    /// Feeds a segment of connection `id` to its conversation.
+    fn converse(&mut self, id: u32, frame: u32, ts_nanos: i64, packet: &crate::wire::TcpPacket<'_>) {
+        let Some(connection) = self.tracker.connection(id) else { return };
+        let segment = SegmentBytes {
+            sender: connection.direction_of(packet).sender(),
+            frame,
+            ts_nanos,
+            seq: packet.seq,
+            ack: packet.ack,
+            flags: packet.flags,
+            payload_len: packet.payload_len,
+            payload: packet.payload,
+        };
+        self.conversations.entry(id).or_default().on_segment(&segment);
+    }
+
+    /// Called when the capture has ended: what waits behind a gap in a byte stream is read, and
+    /// the vectors give back their spare capacity (up to half of what a long connection's
+    /// segment list holds).
     pub fn finish(&mut self) {
+        for conversation in self.conversations.values_mut() {
+            conversation.finish();
+        }
         self.tracker.shrink_to_fit();
+    }
+
+    /// The conversation inside connection `id`: its messages.
+    pub fn conversation(&self, id: u32) -> Option<&Conversation> {
+        self.conversations.get(&id)
     }
 
     /// Bytes held for the connections: their records, what they own on the heap, and the index
@@ -135,7 +174,12 @@ impl Engine {
     /// What one connection counts against the limit: its record, its heap, and what the viewer
     /// keeps beside it.
     fn bytes_of(&self, connection: &Connection) -> u64 {
-        (std::mem::size_of::<Connection>() + connection.heap_bytes()) as u64 + self.extra_bytes_per_connection
+        let conversation = self
+            .conversations
+            .get(&connection.id)
+            .map_or(0, |c| std::mem::size_of::<Conversation>() + c.heap_bytes() + CONVERSATION_SLOT_BYTES);
+        (std::mem::size_of::<Connection>() + connection.heap_bytes() + conversation) as u64
+            + self.extra_bytes_per_connection
     }
 
     /// [`Self::memory_bytes`] as of the last check against the limit or [`Self::measure_held`]
@@ -191,6 +235,9 @@ impl Engine {
             })
             .count();
         let evicted = self.tracker.evict_oldest(keep);
+        for connection in &evicted {
+            self.conversations.remove(&connection.id);
+        }
         self.held_bytes = self.memory_bytes();
         self.stats.evicted_connections += evicted.len() as u64;
         self.stats.evicted_segments += evicted.iter().map(|c| c.segments.len() as u64).sum::<u64>();

@@ -1,6 +1,7 @@
 //! Conformance against tools no one here wrote: every capture in `../shared/corpus` is read and
 //! compared with tshark's per-packet fields (`oracle/*.tcp.tsv`) and Zeek's `conn.log` baselines.
-//! Skipped when the corpus is absent; prints the agreement figures (run with `--nocapture`).
+//! HTTP requests and responses are compared with tshark run on the HTTP captures (`http`).
+//! Fails when the corpus is absent; prints the agreement figures (run with `--nocapture`).
 
 // Tests and benchmarks fail by panicking: the library's no-panic lints do not apply here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -15,8 +16,11 @@ use tcpladder::session::read_capture;
 use tcpladder::tcp::{AnalysisFlags, Connection, Segment};
 use tcpladder::{Engine, EngineConfig};
 
+#[path = "corpus_http.rs"]
+mod http;
+
 /// The shared conformance corpus. Missing, the comparison fails rather than passing unchecked.
-fn corpus_dir() -> PathBuf {
+pub(crate) fn corpus_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     assert!(
         dir.join("SOURCES.md").exists(),
@@ -63,7 +67,7 @@ impl Tally {
     }
 }
 
-fn load(path: &Path) -> Option<Engine> {
+pub(crate) fn load(path: &Path) -> Option<Engine> {
     read_capture(path, EngineConfig::default(), 1 << 20, |_, _| ControlFlow::Continue(()))
         .ok()
         .map(|outcome| outcome.engine)

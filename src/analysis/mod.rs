@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod diagnose;
+pub mod exchanges;
 pub mod palette;
 pub mod series;
 pub mod zeek;

@@ -123,7 +123,11 @@ pub(super) fn export(
 }
 
 /// Connection `id` of the capture at `path`, or an error that says how many there are.
-fn find_connection<'a>(engine: &'a Engine, path: &Path, id: u32) -> anyhow::Result<&'a tcpladder::tcp::Connection> {
+pub(super) fn find_connection<'a>(
+    engine: &'a Engine,
+    path: &Path,
+    id: u32,
+) -> anyhow::Result<&'a tcpladder::tcp::Connection> {
     engine.connection(id).with_context(|| {
         format!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len())
     })

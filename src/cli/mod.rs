@@ -3,6 +3,7 @@
 
 mod files;
 mod live;
+mod requests;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ pub struct Cli {
     /// `capture`).
     #[arg(long, global = true, value_name = "MB")]
     pub memory_limit: Option<u64>,
+    /// Read TCP only: skip the conversation inside each connection (HTTP messages and turns).
+    #[arg(long, global = true)]
+    pub no_decode: bool,
 }
 
 /// What to capture live, for `watch` and `capture`.
@@ -155,6 +159,17 @@ pub enum Command {
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
+    /// One line per request: what was asked, the answer, how long the server took, and what
+    /// became of requests that got none (abandoned, reset, server_closed, capture_ended).
+    Requests {
+        file: PathBuf,
+        /// Only this connection.
+        #[arg(long)]
+        conn: Option<u32>,
+        /// Print JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// A text ladder diagram of one connection.
     Ladder {
         file: PathBuf,
@@ -195,6 +210,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         engine: EngineConfig {
             time_wait_nanos: (cli.time_wait * 1e9) as i64,
             memory_limit_bytes: cli.memory_limit.map(|mb| mb.saturating_mul(1 << 20)),
+            decode_applications: !cli.no_decode,
         },
         print_stats: cli.stats,
     };
@@ -221,6 +237,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Capture { live, duration, count, json } => capture(&live.options(), config, duration, count, json),
         Command::Packets { file, conn, json, absolute } => packets(&file, config, conn, json, numbering(absolute)),
         Command::Ladder { file, conn, absolute } => ladder(&file, config, conn, numbering(absolute)),
+        Command::Requests { file, conn, json } => requests::requests(&file, config, conn, json),
     }
 }
 

@@ -72,9 +72,14 @@ impl Conversation {
             return;
         }
         let at = (segment.frame, segment.ts_nanos);
-        streams[sender].on_segment(segment.seq, segment.payload_len, segment.payload, at, &mut |event| {
+        // Data rides after the SYN's sequence number.
+        let seq = segment.seq.wrapping_add(u32::from(segment.flags.syn()));
+        streams[sender].on_segment(seq, segment.payload_len, segment.payload, at, &mut |event| {
             feed(decoder, sender, &event, &mut out);
         });
+        if segment.flags.fin() {
+            streams[sender].on_fin(seq.wrapping_add(segment.payload_len));
+        }
     }
 
     /// The capture ended: bytes waiting behind a gap are read after a hole.

@@ -41,6 +41,8 @@ pub struct Reassembler {
     next: u64,
     pending: BTreeMap<u64, Pending>,
     pending_bytes: usize,
+    /// Where the sender's FIN sits: an acknowledgment of it acknowledges no byte.
+    fin: Option<u64>,
 }
 
 impl Reassembler {
@@ -48,6 +50,14 @@ impl Reassembler {
     pub fn on_syn(&mut self, seq: u32) {
         if self.base.is_none() {
             self.base = Some(seq.wrapping_add(1));
+        }
+    }
+
+    /// The sender's FIN, at sequence number `seq` (just after its last byte).
+    pub fn on_fin(&mut self, seq: u32) {
+        if let Some(base) = self.base {
+            let at = self.offset_of(base, seq);
+            self.fin = Some(self.fin.map_or(at, |fin| fin.min(at)));
         }
     }
 
@@ -98,7 +108,10 @@ impl Reassembler {
     /// hole now (the receiver has them; we never will).
     pub fn on_acknowledged(&mut self, ack: u32, frame: u32, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         let Some(base) = self.base else { return };
-        let acked = self.offset_of(base, ack);
+        let mut acked = self.offset_of(base, ack);
+        if let Some(fin) = self.fin {
+            acked = acked.min(fin);
+        }
         if acked <= self.next {
             return;
         }
@@ -228,6 +241,18 @@ mod tests {
         assert_eq!(read(&[(1000, b"abc", 3), (1006, b"ghi", 3)], &[(1, 1009)]), "abc[hole 3]ghi");
         // Never acknowledged: the capture's end declares it.
         assert_eq!(read(&[(1000, b"abc", 3), (1006, b"ghi", 3)], &[]), "abc[hole 3]ghi");
+    }
+
+    #[test]
+    fn the_acknowledgment_of_a_fin_is_no_hole() {
+        let mut stream = Reassembler::default();
+        stream.on_syn(999);
+        let mut events = Vec::new();
+        let mut sink = |event: StreamEvent<'_>| events.push(format!("{event:?}"));
+        stream.on_segment(1000, 3, b"abc", (1, 0), &mut sink);
+        stream.on_fin(1003);
+        stream.on_acknowledged(1004, 2, &mut sink);
+        assert_eq!(events.len(), 1, "{events:?}");
     }
 
     #[test]

@@ -1,0 +1,137 @@
+//! Requests paired with their responses, and what became of those that got none: the
+//! conversation joined to the TCP fate of its connection.
+
+use serde::Serialize;
+
+use crate::protocols::{Conversation, Message, MessageKind, Protocol};
+use crate::tcp::Connection;
+use crate::wire::Side;
+
+/// What became of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A response came.
+    Answered,
+    /// The client closed or reset the connection before any response: it gave up.
+    Abandoned,
+    /// The server reset the connection instead of answering.
+    Reset,
+    /// The server closed the connection (FIN) without answering.
+    ServerClosed,
+    /// Still waiting when the capture ended.
+    CaptureEnded,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::Abandoned => "abandoned",
+            Self::Reset => "reset",
+            Self::ServerClosed => "server_closed",
+            Self::CaptureEnded => "capture_ended",
+        }
+    }
+}
+
+/// One request and its response, as `tcpladder requests --json` prints it. Keys that do not
+/// apply to the protocol are null.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exchange {
+    pub conn: u32,
+    pub protocol: Protocol,
+    pub method: Option<String>,
+    pub target: Option<String>,
+    pub host: Option<String>,
+    pub status: Option<u16>,
+    pub sni: Option<String>,
+    pub alpn: Option<String>,
+    pub command: Option<String>,
+    /// The frame that completed the request's head.
+    pub request_frame: u32,
+    /// The frame that started the response.
+    pub response_frame: Option<u32>,
+    /// Seconds from `request_frame` to `response_frame`.
+    pub latency: Option<f64>,
+    pub outcome: Outcome,
+    /// The frame that completed the response's head (where tshark shows the response).
+    #[serde(skip)]
+    pub response_head_frame: Option<u32>,
+    /// Bytes of the request and of its response.
+    #[serde(skip)]
+    pub bytes: (u64, u64),
+    /// The one-line labels of the request and of its response.
+    #[serde(skip)]
+    pub labels: (String, Option<String>),
+}
+
+/// The exchanges of one connection, in the order the requests were sent.
+pub fn exchanges(connection: &Connection, conversation: &Conversation) -> Vec<Exchange> {
+    let messages = conversation.messages();
+    let mut out = Vec::new();
+    let mut waiting: std::collections::VecDeque<&Message> = std::collections::VecDeque::new();
+    let mut pairs: Vec<(&Message, Option<&Message>)> = Vec::new();
+    for message in messages {
+        if message.is_request() {
+            waiting.push_back(message);
+        } else if message.side == Side::Server && !message.is_interim() {
+            // A server that speaks first (a banner) answers no request.
+            if let Some(request) = waiting.pop_front() {
+                pairs.push((request, Some(message)));
+            }
+        }
+    }
+    pairs.extend(waiting.into_iter().map(|request| (request, None)));
+    pairs.sort_by_key(|(request, _)| request.first_frame);
+    for (request, response) in pairs {
+        out.push(exchange(connection, request, response));
+    }
+    out
+}
+
+fn exchange(connection: &Connection, request: &Message, response: Option<&Message>) -> Exchange {
+    let (method, target, host) = match &request.kind {
+        MessageKind::Request { method, target, host } => (Some(method.clone()), Some(target.clone()), host.clone()),
+        _ => (None, None, None),
+    };
+    let status = response.and_then(|r| match r.kind {
+        MessageKind::Response { status, .. } => Some(status),
+        _ => None,
+    });
+    let outcome = match response {
+        Some(_) => Outcome::Answered,
+        None => fate_after(connection, request.head_frame),
+    };
+    Exchange {
+        conn: connection.id,
+        protocol: request.protocol,
+        method,
+        target,
+        host,
+        status,
+        sni: None,
+        alpn: None,
+        command: None,
+        request_frame: request.head_frame,
+        response_frame: response.map(|r| r.first_frame),
+        response_head_frame: response.map(|r| r.head_frame),
+        latency: response.map(|r| (r.first_ts_nanos - request.head_ts_nanos) as f64 / 1e9),
+        outcome,
+        bytes: (request.bytes, response.map_or(0, |r| r.bytes)),
+        labels: (request.label(), response.map(Message::label)),
+    }
+}
+
+/// What ended a request's wait: the first FIN or RST after `frame`, and who sent it.
+fn fate_after(connection: &Connection, frame: u32) -> Outcome {
+    let end = connection.segments.iter().filter(|s| s.frame > frame).find(|s| s.flags.fin() || s.flags.rst());
+    match end {
+        None => Outcome::CaptureEnded,
+        Some(segment) => match (segment.dir.sender(), segment.flags.rst()) {
+            (Side::Client, _) => Outcome::Abandoned,
+            (Side::Server, true) => Outcome::Reset,
+            (Side::Server, false) => Outcome::ServerClosed,
+        },
+    }
+}
