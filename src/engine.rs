@@ -18,12 +18,15 @@ pub struct EngineConfig {
     /// keeps everything (files).
     pub memory_limit_bytes: Option<u64>,
     /// Read the conversation inside each connection (HTTP messages, turns of other protocols).
+    /// Off by default: every message is kept, which costs far more than the segments on long
+    /// keep-alive connections (1.65× the time, 3.3× the memory on the benchmark capture), so
+    /// only the commands that show messages turn it on until the conversation is bounded.
     pub decode_applications: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { time_wait_nanos: DEFAULT_TIME_WAIT_NANOS, memory_limit_bytes: None, decode_applications: true }
+        Self { time_wait_nanos: DEFAULT_TIME_WAIT_NANOS, memory_limit_bytes: None, decode_applications: false }
     }
 }
 

@@ -149,6 +149,9 @@ pub struct PacketRow {
     pub analysis: Vec<&'static str>,
     /// Which duplicate ACK this is (Wireshark's `tcp.analysis.duplicate_ack_num`).
     pub dup_ack_num: Option<u32>,
+    /// The label of the application message that starts in this segment (`GET / HTTP/1.1 · host
+    /// example.com`), if one does.
+    pub app: Option<String>,
 }
 
 impl PacketRow {
@@ -180,6 +183,7 @@ impl PacketRow {
             server_via: segment.via.server,
             analysis: segment.analysis.names().collect(),
             dup_ack_num: (dup > 0).then_some(dup),
+            app: None,
         }
     }
 }

@@ -67,7 +67,7 @@ impl Tally {
     }
 }
 
-pub(crate) fn load(path: &Path) -> Option<Engine> {
+fn load(path: &Path) -> Option<Engine> {
     read_capture(path, EngineConfig::default(), 1 << 20, |_, _| ControlFlow::Continue(()))
         .ok()
         .map(|outcome| outcome.engine)

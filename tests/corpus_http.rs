@@ -6,9 +6,18 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use tcpladder::analysis::exchanges::{exchanges, Exchange};
+use std::ops::ControlFlow;
 
-use super::{corpus_dir, load};
+use tcpladder::analysis::exchanges::{exchanges, Exchange};
+use tcpladder::session::read_capture;
+use tcpladder::{Engine, EngineConfig};
+
+use super::corpus_dir;
+
+fn load(path: &Path) -> Option<Engine> {
+    let config = EngineConfig { decode_applications: true, ..EngineConfig::default() };
+    read_capture(path, config, 1 << 20, |_, _| ControlFlow::Continue(())).ok().map(|outcome| outcome.engine)
+}
 
 /// The corpus's captures in which tshark finds HTTP requests (found once with
 /// `tshark -Y http.request` over every capture; a capture added to the corpus is added here).

@@ -239,6 +239,12 @@ pub(super) fn packets(
         find_connection(&engine, path, id)?;
     }
     segments.sort_unstable();
+    let labels: std::collections::BTreeMap<u32, String> = engine
+        .connections()
+        .iter()
+        .filter_map(|c| engine.conversation(c.id))
+        .flat_map(tcpladder::protocols::Conversation::labels_by_frame)
+        .collect();
     let mut out = BufWriter::new(std::io::stdout().lock());
     for (_, id, index) in segments {
         let Some(connection) = engine.connection(id) else {
@@ -247,7 +253,8 @@ pub(super) fn packets(
         let Some(segment) = connection.segments.get(index) else {
             continue;
         };
-        let row = PacketRow::new(connection, index, segment);
+        let mut row = PacketRow::new(connection, index, segment);
+        row.app = labels.get(&segment.frame).cloned();
         if json {
             serde_json::to_writer(&mut out, &row).context("writing JSON")?;
             writeln!(out)?;

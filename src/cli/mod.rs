@@ -38,9 +38,6 @@ pub struct Cli {
     /// `capture`).
     #[arg(long, global = true, value_name = "MB")]
     pub memory_limit: Option<u64>,
-    /// Read TCP only: skip the conversation inside each connection (HTTP messages and turns).
-    #[arg(long, global = true)]
-    pub no_decode: bool,
 }
 
 /// What to capture live, for `watch` and `capture`.
@@ -210,7 +207,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         engine: EngineConfig {
             time_wait_nanos: (cli.time_wait * 1e9) as i64,
             memory_limit_bytes: cli.memory_limit.map(|mb| mb.saturating_mul(1 << 20)),
-            decode_applications: !cli.no_decode,
+            decode_applications: false,
         },
         print_stats: cli.stats,
     };
@@ -235,9 +232,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chart(&file, config, kind.0, conn, png.then_some(scale), output.as_deref())
         }
         Command::Capture { live, duration, count, json } => capture(&live.options(), config, duration, count, json),
-        Command::Packets { file, conn, json, absolute } => packets(&file, config, conn, json, numbering(absolute)),
+        Command::Packets { file, conn, json, absolute } => {
+            packets(&file, config.decoding_applications(), conn, json, numbering(absolute))
+        }
         Command::Ladder { file, conn, absolute } => ladder(&file, config, conn, numbering(absolute)),
-        Command::Requests { file, conn, json } => requests::requests(&file, config, conn, json),
+        Command::Requests { file, conn, json } => requests::requests(&file, config.decoding_applications(), conn, json),
     }
 }
 
@@ -265,6 +264,14 @@ fn numbering(absolute: bool) -> Numbering {
         Numbering::Absolute
     } else {
         Numbering::Relative
+    }
+}
+
+impl Reading {
+    /// The same, reading the conversation inside each connection too.
+    fn decoding_applications(mut self) -> Self {
+        self.engine.decode_applications = true;
+        self
     }
 }
 

@@ -99,6 +99,19 @@ impl Conversation {
         &self.messages
     }
 
+    /// The labels of the messages that start in each frame (several, pipelined, joined by "; ").
+    pub fn labels_by_frame(&self) -> std::collections::BTreeMap<u32, String> {
+        let mut labels: std::collections::BTreeMap<u32, String> = std::collections::BTreeMap::new();
+        for message in &self.messages {
+            let label = labels.entry(message.first_frame).or_default();
+            if !label.is_empty() {
+                label.push_str("; ");
+            }
+            label.push_str(&message.label());
+        }
+        labels
+    }
+
     /// Messages beyond the bound, counted but not kept.
     pub fn dropped_messages(&self) -> u64 {
         self.dropped_messages

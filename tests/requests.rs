@@ -1,0 +1,89 @@
+//! `tcpladder requests` over the kernel-recorded samples: the keys scripts rely on, the pairing,
+//! the fates of requests that got no answer, and the `app` label `packets --json` gains.
+
+use serde_json::Value;
+
+use crate::util::{sample, tcpladder};
+
+fn requests(name: &str) -> Vec<Value> {
+    let path = sample(name);
+    let output = tcpladder(&["requests", "--json", path.to_str().expect("a UTF-8 path")]);
+    assert!(output.status.success(), "requests {name}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn every_key_is_there_in_order_with_null_where_it_does_not_apply() {
+    let path = sample("handshake-client-close.pcap");
+    let output = tcpladder(&["requests", "--json", path.to_str().expect("a UTF-8 path")]);
+    let line = String::from_utf8_lossy(&output.stdout).lines().next().expect("one request").to_string();
+    let keys: Vec<String> =
+        serde_json::from_str::<serde_json::Map<String, Value>>(&line).expect("an object").keys().cloned().collect();
+    let expected = [
+        "conn",
+        "protocol",
+        "method",
+        "target",
+        "host",
+        "status",
+        "sni",
+        "alpn",
+        "command",
+        "request_frame",
+        "response_frame",
+        "latency",
+        "outcome",
+    ];
+    let mut sorted = expected.map(String::from).to_vec();
+    sorted.sort();
+    let mut got = keys.clone();
+    got.sort();
+    assert_eq!(got, sorted, "{line}");
+    assert!(line.starts_with("{\"conn\":0,\"protocol\":\"http/1.0\",\"method\":\"GET\",\"target\":\"/\""), "{line}");
+}
+
+#[test]
+fn a_request_is_paired_with_its_response_and_timed() {
+    let rows = requests("handshake-client-close.pcap");
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row["status"], 200);
+    assert_eq!(row["request_frame"], 4);
+    assert_eq!(row["response_frame"], 6);
+    assert_eq!(row["outcome"], "answered");
+    // tshark -o http.desegment_body:FALSE: http.time of frame 6 is 0.000045 s (frames 4 → 6); with
+    // bodies reassembled it waits for the close that ends this HTTP/1.0 body (0.100495 s).
+    let latency = row["latency"].as_f64().expect("a latency");
+    assert!((latency - 0.000_045).abs() < 0.000_001, "{latency}");
+}
+
+#[test]
+fn requests_the_server_never_answered_are_abandoned_by_the_client_that_closed() {
+    let rows = requests("close-wait-pileup.pcap");
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| r["outcome"] == "abandoned" && r["response_frame"].is_null()), "{rows:?}");
+}
+
+#[test]
+fn a_reset_instead_of_an_answer_says_so() {
+    let rows = requests("unread-data-reset.pcap");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["outcome"], "reset");
+    assert_eq!(rows[0]["protocol"], "unknown", "not HTTP: a turn of the conversation");
+}
+
+#[test]
+fn packets_name_the_message_each_segment_starts() {
+    let path = sample("handshake-client-close.pcap");
+    let output = tcpladder(&["packets", "--json", path.to_str().expect("a UTF-8 path")]);
+    let apps: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("a JSON line")["app"].clone())
+        .collect();
+    assert_eq!(apps[3], "GET / HTTP/1.0");
+    assert_eq!(apps[5], "HTTP/1.0 200 OK · 25 bytes");
+    assert!(apps[0].is_null());
+}
