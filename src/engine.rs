@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use crate::decode::{decode_frame, Decoded, SkipReason};
+use crate::protocols::table::ConversationTable;
 use crate::protocols::{Conversation, SegmentBytes};
 use crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS;
 use crate::tcp::{Connection, Tracker};
-use crate::wire::LinkType;
+use crate::wire::{LinkType, PerSide};
 
 /// Settings of the analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,23 +19,25 @@ pub struct EngineConfig {
     /// keeps everything (files).
     pub memory_limit_bytes: Option<u64>,
     /// Read the conversation inside each connection (HTTP messages, turns of other protocols).
-    /// Off by default: every message is kept, which costs far more than the segments on long
-    /// keep-alive connections (1.65× the time, 3.3× the memory on the benchmark capture), so
-    /// only the commands that show messages turn it on until the conversation is bounded.
     pub decode_applications: bool,
+    /// Keep every message of every conversation (to list them), not only the last few each
+    /// (enough for the diagnoses).
+    pub keep_all_messages: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { time_wait_nanos: DEFAULT_TIME_WAIT_NANOS, memory_limit_bytes: None, decode_applications: false }
+        Self {
+            time_wait_nanos: DEFAULT_TIME_WAIT_NANOS,
+            memory_limit_bytes: None,
+            decode_applications: true,
+            keep_all_messages: false,
+        }
     }
 }
 
 /// What a live capture holds at most unless told otherwise, in MB (files have no limit).
 pub const DEFAULT_LIVE_MEMORY_LIMIT_MB: u64 = 1024;
-
-/// A conversation's slot in the table by connection id: key, hash-table control byte and padding.
-const CONVERSATION_SLOT_BYTES: usize = 16;
 
 /// How often, in packets, the memory held is measured against the limit.
 const MEMORY_CHECK_EVERY: u64 = 8_192;
@@ -78,8 +81,9 @@ pub struct Engine {
     /// [`Self::memory_bytes`] at the last check against the limit.
     held_bytes: u64,
     decode_applications: bool,
+    keep_all_messages: bool,
     /// The conversation inside each connection held, by connection id.
-    conversations: rustc_hash::FxHashMap<u32, Conversation>,
+    conversations: ConversationTable,
     /// Connections evicted and not yet taken by [`Self::take_evicted`]: freeing many is slow,
     /// and a caller sharing the engine frees them where it holds no lock.
     evicted: Vec<Connection>,
@@ -94,7 +98,8 @@ impl Engine {
             stats: Stats::default(),
             memory_limit_bytes: config.memory_limit_bytes,
             decode_applications: config.decode_applications,
-            conversations: rustc_hash::FxHashMap::default(),
+            keep_all_messages: config.keep_all_messages,
+            conversations: ConversationTable::default(),
             extra_bytes_per_connection: 0,
             held_bytes: 0,
             evicted: Vec::new(),
@@ -136,9 +141,13 @@ impl Engine {
         }
     }
 
-    /// Feeds a segment of connection `id` to its conversation.
+    /// Feeds a segment of connection `id` to its conversation. A conversation begins with the
+    /// first payload (a SYN flood costs none), its streams counted from the ISNs already seen.
     fn converse(&mut self, id: u32, frame: u32, ts_nanos: i64, packet: &crate::wire::TcpPacket<'_>) {
         let Some(connection) = self.tracker.connection(id) else { return };
+        if packet.payload_len == 0 && self.conversations.get(id).is_none() {
+            return;
+        }
         let segment = SegmentBytes {
             sender: connection.direction_of(packet).sender(),
             frame,
@@ -149,14 +158,23 @@ impl Engine {
             payload_len: packet.payload_len,
             payload: packet.payload,
         };
-        self.conversations.entry(id).or_default().on_segment(&segment);
+        let isns = PerSide::from_fn(|side| connection.sides[side].isn);
+        let keep_all = self.keep_all_messages;
+        let make = || {
+            let mut conversation = if keep_all { Conversation::default() } else { Conversation::summarising() };
+            conversation.starting_from(isns);
+            conversation
+        };
+        if let Some(conversation) = self.conversations.get_or_insert_with(id, make) {
+            conversation.on_segment(&segment);
+        }
     }
 
     /// Called when the capture has ended: what waits behind a gap in a byte stream is read, and
     /// the vectors give back their spare capacity (up to half of what a long connection's
     /// segment list holds).
     pub fn finish(&mut self) {
-        for conversation in self.conversations.values_mut() {
+        for conversation in self.conversations.iter_mut() {
             conversation.finish();
         }
         self.tracker.shrink_to_fit();
@@ -164,7 +182,7 @@ impl Engine {
 
     /// The conversation inside connection `id`: its messages.
     pub fn conversation(&self, id: u32) -> Option<&Conversation> {
-        self.conversations.get(&id)
+        self.conversations.get(id)
     }
 
     /// Bytes held for the connections: their records, what they own on the heap, and the index
@@ -177,10 +195,8 @@ impl Engine {
     /// What one connection counts against the limit: its record, its heap, and what the viewer
     /// keeps beside it.
     fn bytes_of(&self, connection: &Connection) -> u64 {
-        let conversation = self
-            .conversations
-            .get(&connection.id)
-            .map_or(0, |c| std::mem::size_of::<Conversation>() + c.heap_bytes() + CONVERSATION_SLOT_BYTES);
+        let conversation = ConversationTable::SLOT_BYTES
+            + self.conversations.get(connection.id).map_or(0, |c| std::mem::size_of::<Conversation>() + c.heap_bytes());
         (std::mem::size_of::<Connection>() + connection.heap_bytes() + conversation) as u64
             + self.extra_bytes_per_connection
     }
@@ -238,9 +254,7 @@ impl Engine {
             })
             .count();
         let evicted = self.tracker.evict_oldest(keep);
-        for connection in &evicted {
-            self.conversations.remove(&connection.id);
-        }
+        self.conversations.forget_before(self.tracker.first_id());
         self.held_bytes = self.memory_bytes();
         self.stats.evicted_connections += evicted.len() as u64;
         self.stats.evicted_segments += evicted.iter().map(|c| c.segments.len() as u64).sum::<u64>();

@@ -92,13 +92,10 @@ pub fn exchanges(connection: &Connection, conversation: &Conversation) -> Vec<Ex
 
 fn exchange(connection: &Connection, request: &Message, response: Option<&Message>) -> Exchange {
     let (method, target, host) = match &request.kind {
-        MessageKind::Request { method, target, host } => (Some(method.clone()), Some(target.clone()), host.clone()),
+        MessageKind::Request(head) => (Some(head.method.clone()), Some(head.target.clone()), head.host.clone()),
         _ => (None, None, None),
     };
-    let status = response.and_then(|r| match r.kind {
-        MessageKind::Response { status, .. } => Some(status),
-        _ => None,
-    });
+    let status = response.and_then(|r| r.kind.status());
     let outcome = match response {
         Some(_) => Outcome::Answered,
         None => fate_after(connection, request.head_frame),

@@ -38,6 +38,9 @@ pub struct Cli {
     /// `capture`).
     #[arg(long, global = true, value_name = "MB")]
     pub memory_limit: Option<u64>,
+    /// Read TCP only: skip the conversation inside each connection (HTTP messages and turns).
+    #[arg(long, global = true)]
+    pub no_decode: bool,
 }
 
 /// What to capture live, for `watch` and `capture`.
@@ -207,7 +210,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         engine: EngineConfig {
             time_wait_nanos: (cli.time_wait * 1e9) as i64,
             memory_limit_bytes: cli.memory_limit.map(|mb| mb.saturating_mul(1 << 20)),
-            decode_applications: false,
+            decode_applications: !cli.no_decode,
+            keep_all_messages: false,
         },
         print_stats: cli.stats,
     };
@@ -268,9 +272,10 @@ fn numbering(absolute: bool) -> Numbering {
 }
 
 impl Reading {
-    /// The same, reading the conversation inside each connection too.
+    /// The same, keeping every message of each conversation, to list them.
     fn decoding_applications(mut self) -> Self {
         self.engine.decode_applications = true;
+        self.engine.keep_all_messages = true;
         self
     }
 }

@@ -212,9 +212,9 @@ impl Http {
 
     /// What follows a head: its body, read as its framing says.
     fn after_head(&mut self, side: Side, message: &Message, body: Body) -> Reader {
-        let MessageKind::Response { status, .. } = message.kind else {
-            if let MessageKind::Request { method, .. } = &message.kind {
-                self.unanswered.push_back(method.clone());
+        let Some(status) = message.kind.status() else {
+            if let MessageKind::Request(head) = &message.kind {
+                self.unanswered.push_back(head.method.clone());
             }
             return body.reader();
         };
@@ -281,11 +281,18 @@ fn headers_into(message: &mut Message, headers: &[httparse::Header<'_>]) -> Body
     let connection = header(headers, "Connection").map(str::to_ascii_lowercase).unwrap_or_default();
     message.closes =
         connection.contains("close") || (message.protocol == Protocol::Http10 && !connection.contains("keep-alive"));
-    message.upgrade = header(headers, "Upgrade").map(str::to_string);
     message.expects_continue = header(headers, "Expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue"));
-    message.keep_alive_timeout = header(headers, "Keep-Alive")
-        .and_then(|value| value.split(',').find_map(|part| part.trim().strip_prefix("timeout=")))
-        .and_then(|seconds| seconds.trim().parse().ok());
+    let upgrade = header(headers, "Upgrade").map(str::to_string);
+    match &mut message.kind {
+        MessageKind::Request(head) => head.upgrade = upgrade,
+        MessageKind::Response(head) => {
+            head.upgrade = upgrade;
+            head.keep_alive_timeout = header(headers, "Keep-Alive")
+                .and_then(|value| value.split(',').find_map(|part| part.trim().strip_prefix("timeout=")))
+                .and_then(|seconds| seconds.trim().parse().ok());
+        }
+        MessageKind::Turn => {}
+    }
     let chunked = header(headers, "Transfer-Encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
     match header(headers, "Content-Length").and_then(|length| length.parse().ok()) {
         _ if chunked => Body::Chunked,
@@ -299,11 +306,11 @@ fn parse_request(head: &[u8], first: (u32, i64)) -> Parsed {
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(head) {
         Ok(httparse::Status::Complete(len)) => {
-            let kind = MessageKind::Request {
-                method: request.method.unwrap_or_default().to_string(),
-                target: request.path.unwrap_or_default().to_string(),
-                host: header(request.headers, "Host").map(str::to_string),
-            };
+            let kind = MessageKind::request(
+                request.method.unwrap_or_default(),
+                request.path.unwrap_or_default(),
+                header(request.headers, "Host").map(str::to_string),
+            );
             let mut message = Message::starting(Side::Client, protocol_of(request.version), kind, first);
             let body = headers_into(&mut message, request.headers);
             // A request without a length has no body.
@@ -321,10 +328,7 @@ fn parse_response(head: &[u8], first: (u32, i64)) -> Parsed {
     let mut response = httparse::Response::new(&mut headers);
     match response.parse(head) {
         Ok(httparse::Status::Complete(len)) => {
-            let kind = MessageKind::Response {
-                status: response.code.unwrap_or_default(),
-                reason: response.reason.unwrap_or_default().to_string(),
-            };
+            let kind = MessageKind::response(response.code.unwrap_or_default(), response.reason.unwrap_or_default());
             let mut message = Message::starting(Side::Server, protocol_of(response.version), kind, first);
             let body = headers_into(&mut message, response.headers);
             Parsed::Complete(message, len, body)
@@ -342,8 +346,8 @@ fn first_line_only(side: Side, head: &[u8], first: (u32, i64)) -> Option<Message
     let mut words = line.trim_end().splitn(3, ' ');
     let (a, b, c) = (words.next()?, words.next()?, words.next().unwrap_or_default());
     let (kind, version) = match side {
-        Side::Client => (MessageKind::Request { method: a.into(), target: b.into(), host: None }, c),
-        Side::Server => (MessageKind::Response { status: b.parse().ok()?, reason: c.into() }, a),
+        Side::Client => (MessageKind::request(a, b, None), c),
+        Side::Server => (MessageKind::response(b.parse().ok()?, c), a),
     };
     let protocol = if version.ends_with("1.0") { Protocol::Http10 } else { Protocol::Http11 };
     let mut message = Message::starting(side, protocol, kind, first);

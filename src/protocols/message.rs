@@ -6,6 +6,8 @@ use crate::wire::Side;
 
 /// The most of a message head kept for decoding; a longer head is reported, not held.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
+/// How many messages past its limit a summarising conversation lets in before it forgets.
+const RECENT_SLACK: usize = 2;
 /// The most messages kept per connection; beyond, messages are counted only.
 pub const MAX_MESSAGES: usize = 100_000;
 
@@ -31,20 +33,66 @@ impl Protocol {
     }
 }
 
-/// What a message is.
+/// What a message is. The heads are boxed: most messages of most connections are turns, which
+/// then cost no room for strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageKind {
-    Request {
-        method: String,
-        target: String,
-        host: Option<String>,
-    },
-    Response {
-        status: u16,
-        reason: String,
-    },
+    Request(Box<RequestHead>),
+    Response(Box<ResponseHead>),
     /// Bytes one side sent before the other answered, in a protocol not decoded.
     Turn,
+}
+
+/// An HTTP request line and `Host`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    pub method: String,
+    pub target: String,
+    pub host: Option<String>,
+    /// The protocol an `Upgrade` asks for (`websocket`, `h2c`).
+    pub upgrade: Option<String>,
+}
+
+/// An HTTP status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub status: u16,
+    pub reason: String,
+    /// `Keep-Alive: timeout=N` announced by the server, in seconds.
+    pub keep_alive_timeout: Option<u32>,
+    /// The protocol a 101 switches to.
+    pub upgrade: Option<String>,
+}
+
+impl MessageKind {
+    pub fn request(method: impl Into<String>, target: impl Into<String>, host: Option<String>) -> Self {
+        Self::Request(Box::new(RequestHead { method: method.into(), target: target.into(), host, upgrade: None }))
+    }
+
+    pub fn response(status: u16, reason: impl Into<String>) -> Self {
+        Self::Response(Box::new(ResponseHead {
+            status,
+            reason: reason.into(),
+            keep_alive_timeout: None,
+            upgrade: None,
+        }))
+    }
+
+    /// `Keep-Alive: timeout=N` of a response, in seconds.
+    pub fn keep_alive_timeout(&self) -> Option<u32> {
+        match self {
+            Self::Response(head) => head.keep_alive_timeout,
+            _ => None,
+        }
+    }
+
+    /// The status of a response.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Response(head) => Some(head.status),
+            _ => None,
+        }
+    }
 }
 
 /// One message, and the segments that carried it.
@@ -70,12 +118,8 @@ pub struct Message {
     pub gaps: bool,
     /// `Connection: close` (or HTTP/1.0 without keep-alive): no message follows on this side.
     pub closes: bool,
-    /// `Keep-Alive: timeout=N` announced by a server, in seconds.
-    pub keep_alive_timeout: Option<u32>,
     /// `Expect: 100-continue` on a request.
     pub expects_continue: bool,
-    /// The protocol an `Upgrade` switches to (`websocket`, `h2c`).
-    pub upgrade: Option<String>,
 }
 
 impl Message {
@@ -94,22 +138,18 @@ impl Message {
             complete: false,
             gaps: false,
             closes: false,
-            keep_alive_timeout: None,
             expects_continue: false,
-            upgrade: None,
         }
     }
 
     /// A request (or, for turns, what the client says).
     pub fn is_request(&self) -> bool {
-        matches!(self.kind, MessageKind::Request { .. })
-            || (self.kind == MessageKind::Turn && self.side == Side::Client)
+        matches!(self.kind, MessageKind::Request(_)) || (self.kind == MessageKind::Turn && self.side == Side::Client)
     }
 
     /// An interim HTTP response (100 Continue, 103 Early Hints), which another one follows.
     pub fn is_interim(&self) -> bool {
-        matches!(self.kind, MessageKind::Response { status: 100..=199, .. })
-            && !matches!(self.kind, MessageKind::Response { status: 101, .. })
+        matches!(self.kind.status(), Some(100..=199)) && self.kind.status() != Some(101)
     }
 
     /// The one-line label on the arrow that carries its start: `GET /slow HTTP/1.1 · host
@@ -121,11 +161,13 @@ impl Message {
             Protocol::Unknown => "",
         };
         let mut label = match &self.kind {
-            MessageKind::Request { method, target, host } => {
-                let host = host.as_ref().map_or(String::new(), |host| format!(" · host {host}"));
-                format!("{method} {target} {version}{host}")
+            MessageKind::Request(head) => {
+                let host = head.host.as_ref().map_or(String::new(), |host| format!(" · host {host}"));
+                format!("{} {} {version}{host}", head.method, head.target)
             }
-            MessageKind::Response { status, reason } => format!("{version} {status} {reason} · {}", size(self.bytes)),
+            MessageKind::Response(head) => {
+                format!("{version} {} {} · {}", head.status, head.reason, size(self.bytes))
+            }
             MessageKind::Turn => size(self.bytes),
         };
         if self.gaps {
@@ -137,13 +179,21 @@ impl Message {
     /// Bytes this message holds on the heap.
     pub fn heap_bytes(&self) -> usize {
         let strings = match &self.kind {
-            MessageKind::Request { method, target, host } => {
-                method.capacity() + target.capacity() + host.as_ref().map_or(0, String::capacity)
+            MessageKind::Request(head) => {
+                std::mem::size_of::<RequestHead>()
+                    + head.method.capacity()
+                    + head.target.capacity()
+                    + head.host.as_ref().map_or(0, String::capacity)
+                    + head.upgrade.as_ref().map_or(0, String::capacity)
             }
-            MessageKind::Response { reason, .. } => reason.capacity(),
+            MessageKind::Response(head) => {
+                std::mem::size_of::<ResponseHead>()
+                    + head.reason.capacity()
+                    + head.upgrade.as_ref().map_or(0, String::capacity)
+            }
             MessageKind::Turn => 0,
         };
-        strings + self.upgrade.as_ref().map_or(0, String::capacity)
+        strings
     }
 }
 
@@ -160,14 +210,26 @@ fn size(bytes: u64) -> String {
 pub(crate) struct Found<'a> {
     pub(crate) messages: &'a mut Vec<Message>,
     pub(crate) dropped: &'a mut u64,
+    /// Keep only this many of the latest messages (whole exchanges go), or all up to
+    /// [`MAX_MESSAGES`].
+    pub(crate) recent: Option<usize>,
 }
 
 impl Found<'_> {
     pub(crate) fn push(&mut self, message: Message) {
-        if self.messages.len() < MAX_MESSAGES {
-            self.messages.push(message);
-        } else {
+        if self.messages.len() >= MAX_MESSAGES {
             *self.dropped += 1;
+            return;
+        }
+        self.messages.push(message);
+        // A few beyond the limit are let in so that forgetting, which moves what is kept, runs
+        // once every few messages rather than on each.
+        if let Some(limit) = self.recent {
+            if self.messages.len() > limit + RECENT_SLACK {
+                while self.messages.len() > limit.max(2) {
+                    *self.dropped += forget_oldest_exchange(self.messages);
+                }
+            }
         }
     }
 
@@ -180,4 +242,23 @@ impl Found<'_> {
     pub(crate) fn latest_of(&mut self, side: Side) -> Option<&mut Message> {
         self.messages.iter_mut().rev().find(|message| message.side == side)
     }
+}
+
+/// Forgets the oldest request with its response (the first answer after it), or the oldest
+/// message when it answers nothing kept; returns how many messages went. Pairing stays right:
+/// responses answer requests in order.
+fn forget_oldest_exchange(messages: &mut Vec<Message>) -> u64 {
+    if messages.first().is_some_and(Message::is_request) {
+        let answer = messages.iter().skip(1).position(|m| m.side == Side::Server && !m.is_interim());
+        if let Some(at) = answer {
+            messages.remove(at + 1);
+            messages.remove(0);
+            return 2;
+        }
+    }
+    if messages.is_empty() {
+        return 0;
+    }
+    messages.remove(0);
+    1
 }

@@ -7,20 +7,22 @@
 
 pub mod http1;
 mod message;
+pub mod table;
 pub mod turns;
 
 use crate::stream::{Reassembler, StreamEvent};
 use crate::wire::{PerSide, Side, TcpFlags};
 
 use message::Found;
-pub use message::{Message, MessageKind, Protocol, MAX_HEAD_BYTES, MAX_MESSAGES};
+pub use message::{Message, MessageKind, Protocol, RequestHead, ResponseHead, MAX_HEAD_BYTES, MAX_MESSAGES};
 
 /// Which decoder reads a connection.
 #[derive(Debug, Clone)]
 enum Decoder {
     /// Nothing read yet.
     Undecided,
-    Http(http1::Http),
+    /// Boxed: most connections of a capture are not HTTP.
+    Http(Box<http1::Http>),
     Turns(turns::Turns),
 }
 
@@ -30,13 +32,24 @@ pub struct Conversation {
     streams: PerSide<Reassembler>,
     decoder: Decoder,
     messages: Vec<Message>,
-    /// Messages past [`MAX_MESSAGES`], counted only.
+    /// Messages not kept (past [`MAX_MESSAGES`], or older than the recent ones kept).
     dropped_messages: u64,
+    /// Keep only this many of the latest messages, for a summary; `None` keeps them all.
+    recent: Option<usize>,
 }
+
+/// Messages a summarising conversation keeps: the last exchanges, which the diagnoses read.
+pub const RECENT_MESSAGES: usize = 4;
 
 impl Default for Conversation {
     fn default() -> Self {
-        Self { streams: PerSide::default(), decoder: Decoder::Undecided, messages: Vec::new(), dropped_messages: 0 }
+        Self {
+            streams: PerSide::default(),
+            decoder: Decoder::Undecided,
+            messages: Vec::new(),
+            dropped_messages: 0,
+            recent: None,
+        }
     }
 }
 
@@ -55,11 +68,25 @@ pub struct SegmentBytes<'a> {
 }
 
 impl Conversation {
+    /// A conversation that keeps only its last [`RECENT_MESSAGES`] messages.
+    pub fn summarising() -> Self {
+        Self { recent: Some(RECENT_MESSAGES), messages: Vec::with_capacity(RECENT_MESSAGES + 3), ..Self::default() }
+    }
+
+    /// Counts each stream from its side's ISN, when its SYN was seen before the conversation began.
+    pub fn starting_from(&mut self, isns: PerSide<Option<u32>>) {
+        for (side, isn) in isns.iter() {
+            if let Some(isn) = *isn {
+                self.streams[side].on_syn(isn);
+            }
+        }
+    }
+
     /// Takes in one segment of the connection.
     pub fn on_segment(&mut self, segment: &SegmentBytes<'_>) {
-        let Self { streams, decoder, messages, dropped_messages } = self;
+        let Self { streams, decoder, messages, dropped_messages, recent } = self;
         let sender = segment.sender;
-        let mut out = Found { messages, dropped: dropped_messages };
+        let mut out = Found { messages, dropped: dropped_messages, recent: *recent };
         if segment.flags.syn() {
             streams[sender].on_syn(segment.seq);
         }
@@ -84,8 +111,8 @@ impl Conversation {
 
     /// The capture ended: bytes waiting behind a gap are read after a hole.
     pub fn finish(&mut self) {
-        let Self { streams, decoder, messages, dropped_messages } = self;
-        let mut out = Found { messages, dropped: dropped_messages };
+        let Self { streams, decoder, messages, dropped_messages, recent } = self;
+        let mut out = Found { messages, dropped: dropped_messages, recent: *recent };
         for side in Side::BOTH {
             streams[side].finish(&mut |event| feed(decoder, side, &event, &mut out));
         }
@@ -122,7 +149,7 @@ impl Conversation {
         let messages: usize = self.messages.iter().map(Message::heap_bytes).sum::<usize>()
             + self.messages.capacity() * std::mem::size_of::<Message>();
         let decoding = match &self.decoder {
-            Decoder::Http(http) => http.heap_bytes(),
+            Decoder::Http(http) => std::mem::size_of::<http1::Http>() + http.heap_bytes(),
             Decoder::Undecided | Decoder::Turns(_) => 0,
         };
         messages + decoding + self.streams.client.held_bytes() + self.streams.server.held_bytes()
@@ -132,7 +159,7 @@ impl Conversation {
 fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Found<'_>) {
     if let (Decoder::Undecided, StreamEvent::Data { bytes, .. }) = (&*decoder, event) {
         *decoder = if http1::starts_message(side, bytes) {
-            Decoder::Http(http1::Http::default())
+            Decoder::Http(Box::default())
         } else {
             Decoder::Turns(turns::Turns::default())
         };
