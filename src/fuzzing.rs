@@ -170,7 +170,7 @@ pub fn ladder(data: &[u8]) {
         let layout = LadderLayout::new(&connection, &expanded, &[], &options);
         check_layout(&connection, &layout);
         let end = connection.last_ts_nanos();
-        let _ = render_text_ladder(&connection, end, Numbering::Relative);
+        let _ = render_text_ladder(&connection, None, end, Numbering::Relative);
         for format in [Format::Svg, Format::Mermaid, Format::PlantUml] {
             let _ = export(&connection, &layout, format, Numbering::Absolute, &[]);
         }

@@ -122,13 +122,59 @@ fn exchange(connection: &Connection, request: &Message, response: Option<&Messag
 
 /// What ended a request's wait: the first FIN or RST after `frame`, and who sent it.
 fn fate_after(connection: &Connection, frame: u32) -> Outcome {
-    let end = connection.segments.iter().filter(|s| s.frame > frame).find(|s| s.flags.fin() || s.flags.rst());
-    match end {
+    match end_of_wait(connection, frame) {
         None => Outcome::CaptureEnded,
         Some(segment) => match (segment.dir.sender(), segment.flags.rst()) {
             (Side::Client, _) => Outcome::Abandoned,
             (Side::Server, true) => Outcome::Reset,
             (Side::Server, false) => Outcome::ServerClosed,
         },
+    }
+}
+
+/// The first FIN or RST after `frame`.
+fn end_of_wait(connection: &Connection, frame: u32) -> Option<&crate::tcp::Segment> {
+    connection.segments.iter().filter(|s| s.frame > frame).find(|s| s.flags.fin() || s.flags.rst())
+}
+
+/// What the ladder writes beside the arrows, by frame: each message's label where it starts,
+/// the wait where its response starts (`server took 2.77 ms`), and for a request with no
+/// response what ended the wait (`no response: the client closed after 1.00 s`).
+pub fn ladder_notes(
+    connection: &Connection,
+    conversation: &Conversation,
+) -> std::collections::BTreeMap<u32, Vec<String>> {
+    let mut notes: std::collections::BTreeMap<u32, Vec<String>> = std::collections::BTreeMap::new();
+    for message in conversation.messages() {
+        notes.entry(message.first_frame).or_default().push(format!("«{}»", message.label()));
+    }
+    for exchange in exchanges(connection, conversation) {
+        match (exchange.response_frame, exchange.latency) {
+            (Some(frame), Some(latency)) => {
+                notes.entry(frame).or_default().push(format!("server took {}", duration(latency)));
+            }
+            _ => {
+                let Some(end) = end_of_wait(connection, exchange.request_frame) else { continue };
+                let start = conversation.messages().iter().find(|m| m.head_frame == exchange.request_frame);
+                let waited = start.map_or(0.0, |m| (end.ts_nanos - m.head_ts_nanos) as f64 / 1e9);
+                let what = match exchange.outcome {
+                    Outcome::Abandoned if end.flags.rst() => "the client reset the connection",
+                    Outcome::Abandoned => "the client closed",
+                    Outcome::Reset => "reset by the server",
+                    _ => "the server closed",
+                };
+                notes.entry(end.frame).or_default().push(format!("no response: {what} after {}", duration(waited)));
+            }
+        }
+    }
+    notes
+}
+
+/// "2.77 ms", "1.00 s", "45 µs".
+pub fn duration(secs: f64) -> String {
+    match secs {
+        s if s >= 1.0 => format!("{s:.2} s"),
+        s if s >= 0.001 => format!("{:.2} ms", s * 1e3),
+        s => format!("{:.0} µs", s * 1e6),
     }
 }

@@ -114,6 +114,7 @@ pub(super) fn export(
         connection,
         layout: &layout,
         findings: &findings,
+        conversation: engine.conversation(connection.id),
         capture_end_nanos: engine.capture_end_nanos(),
         numbering,
         png_scale: request.scale,
@@ -285,7 +286,8 @@ pub(super) fn ladder(path: &Path, config: Reading, id: u32, numbering: Numbering
     let (engine, damaged) = load(path, config)?;
     let connection = find_connection(&engine, path, id)?;
     let mut out = BufWriter::new(std::io::stdout().lock());
-    out.write_all(render_text_ladder(connection, engine.capture_end_nanos(), numbering).as_bytes())?;
+    let conversation = engine.conversation(connection.id);
+    out.write_all(render_text_ladder(connection, conversation, engine.capture_end_nanos(), numbering).as_bytes())?;
     out.flush()?;
     Ok(exit_code(damaged))
 }

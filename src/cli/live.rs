@@ -133,7 +133,7 @@ fn lesson_from_recording(lesson: &lessons::Lesson, why: &str, config: Reading) -
 fn print_lesson(lesson: &lessons::Lesson, engine: &Engine, events: &[lessons::AppEvent]) {
     let end = engine.capture_end_nanos();
     for connection in engine.connections() {
-        print!("{}", render_text_ladder(connection, end, Numbering::Relative));
+        print!("{}", render_text_ladder(connection, engine.conversation(connection.id), end, Numbering::Relative));
         println!();
     }
     if !events.is_empty() {

@@ -228,7 +228,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lesson { name } => lesson(name.as_deref(), config),
         Command::Export { file, conn, format, scale, output, expand, absolute } => {
             let request = ExportRequest { format, scale, output: output.as_deref(), expand };
-            export(&file, config, &conn, request, numbering(absolute))
+            export(&file, config.decoding_applications(), &conn, request, numbering(absolute))
         }
         Command::Chart { file, kind, conn, format, scale, output } => {
             let png = format == Some(PictureFormat::Png)
@@ -239,7 +239,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Packets { file, conn, json, absolute } => {
             packets(&file, config.decoding_applications(), conn, json, numbering(absolute))
         }
-        Command::Ladder { file, conn, absolute } => ladder(&file, config, conn, numbering(absolute)),
+        Command::Ladder { file, conn, absolute } => {
+            ladder(&file, config.decoding_applications(), conn, numbering(absolute))
+        }
         Command::Requests { file, conn, json } => requests::requests(&file, config.decoding_applications(), conn, json),
     }
 }

@@ -32,6 +32,20 @@ pub struct Http {
     readers: PerSide<Reader>,
     /// Methods of the requests not answered yet, oldest first (a `HEAD` response has no body).
     unanswered: VecDeque<String>,
+    /// Messages read whole, per side.
+    parsed: PerSide<u32>,
+    /// The conversation turned out not to be HTTP (a first message that is not): it is read as
+    /// turns instead; whether the bytes that showed it still need reading.
+    not_http: Option<Unread>,
+}
+
+/// After [`Http::not_http`]: whether the event that showed it was consumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unread {
+    /// Its bytes are counted in a message already.
+    Consumed,
+    /// Its bytes were not read: feed the event to what reads next.
+    Pending,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -74,6 +88,19 @@ impl Http {
         }
     }
 
+    /// Set once the conversation showed it is not HTTP.
+    pub(crate) fn not_http(&self) -> Option<Unread> {
+        self.not_http
+    }
+
+    /// The head bytes `side` was reading when HTTP was given up, with where they began.
+    pub(crate) fn take_head(&mut self, side: Side) -> Option<(Vec<u8>, (u32, i64))> {
+        match std::mem::take(&mut self.readers[side]) {
+            Reader::Head { bytes, first } => Some((bytes, first)),
+            _ => None,
+        }
+    }
+
     /// The connection ended: a head being read is reported with what it holds.
     pub(crate) fn finish(&mut self, out: &mut Found<'_>) {
         for side in Side::BOTH {
@@ -98,9 +125,12 @@ impl Http {
     }
 
     fn data(&mut self, side: Side, mut bytes: &[u8], at: (u32, i64), out: &mut Found<'_>) {
-        while !bytes.is_empty() {
+        while !bytes.is_empty() && self.not_http.is_none() {
             let used = match &mut self.readers[side] {
                 Reader::Idle | Reader::Lost if !starts_message(side, bytes) => {
+                    if self.parsed[side] == 0 {
+                        self.not_http = Some(Unread::Pending);
+                    }
                     self.readers[side] = Reader::Lost;
                     return;
                 }
@@ -185,6 +215,7 @@ impl Http {
         };
         match parsed {
             Parsed::Complete(mut message, head_len, body) => {
+                self.parsed[side] += 1;
                 message.head_frame = frame;
                 message.head_ts_nanos = ts_nanos;
                 message.last_frame = frame;
@@ -197,11 +228,20 @@ impl Http {
                 used
             }
             Parsed::Partial if head.len() < MAX_HEAD_BYTES => bytes.len(),
-            // Too long a head, or not HTTP: say what the first line says, then wait.
+            Parsed::Invalid if self.parsed[side] == 0 && first_line_only(side, head, first).is_none() => {
+                // The first message is not HTTP after all ("GET /\n" of a toy protocol); its
+                // bytes wait in the head, read as a turn.
+                self.not_http = Some(Unread::Consumed);
+                bytes.len()
+            }
+            // Too long a head, or a malformed one: say what the first line says, then wait.
             Parsed::Partial | Parsed::Invalid => {
                 let head = std::mem::take(head);
-                if let Some(mut message) = first_line_only(side, &head, first) {
-                    message.gaps = true;
+                if let Some(message) = first_line_only(side, &head, first) {
+                    self.parsed[side] += 1;
+                    if let MessageKind::Request(request) = &message.kind {
+                        self.unanswered.push_back(request.method.clone());
+                    }
                     out.push(message);
                 }
                 self.readers[side] = Reader::Lost;
@@ -222,7 +262,8 @@ impl Http {
             return Reader::Idle;
         }
         let method = self.unanswered.pop_front();
-        if status == 101 {
+        // A 101 switches protocols; a CONNECT answered 2xx becomes a tunnel.
+        if status == 101 || (method.as_deref() == Some("CONNECT") && (200..300).contains(&status)) {
             self.readers[side.other()] = Reader::Upgraded;
             return Reader::Upgraded;
         }
@@ -349,6 +390,9 @@ fn first_line_only(side: Side, head: &[u8], first: (u32, i64)) -> Option<Message
         Side::Client => (MessageKind::request(a, b, None), c),
         Side::Server => (MessageKind::response(b.parse().ok()?, c), a),
     };
+    if !version.contains("HTTP/1.") {
+        return None;
+    }
     let protocol = if version.ends_with("1.0") { Protocol::Http10 } else { Protocol::Http11 };
     let mut message = Message::starting(side, protocol, kind, first);
     message.bytes = head.len() as u64;

@@ -134,3 +134,11 @@ fn a_head_cut_by_the_snaplen_says_its_first_line() {
     conversation.finish();
     assert_eq!(labels(&conversation), ["GET /cut HTTP/1.1 (not all captured)"]);
 }
+
+#[test]
+fn a_first_message_that_is_not_http_makes_the_conversation_turns() {
+    // The samples' toy protocol: "GET /\n", answered "200 OK\n".
+    let conversation = talk(&[(Side::Client, b"GET /\n"), (Side::Server, b"200 OK\n")]);
+    assert_eq!(labels(&conversation), ["6 bytes", "7 bytes"]);
+    assert!(conversation.messages().iter().all(|m| m.protocol == Protocol::Unknown));
+}

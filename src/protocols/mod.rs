@@ -166,7 +166,35 @@ fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Fo
     }
     match decoder {
         Decoder::Undecided => {}
-        Decoder::Http(http) => http.feed(side, event, out),
+        Decoder::Http(http) => {
+            http.feed(side, event, out);
+            if let Some(unread) = http.not_http() {
+                let mut turns = as_turns(http, out);
+                if unread == http1::Unread::Pending {
+                    turns.feed(side, event, out);
+                }
+                *decoder = Decoder::Turns(turns);
+            }
+        }
         Decoder::Turns(turns) => turns.feed(side, event, out),
     }
+}
+
+/// HTTP was given up: what was read becomes the turns of the conversation.
+fn as_turns(http: &mut http1::Http, out: &mut Found<'_>) -> turns::Turns {
+    for message in out.messages.iter_mut() {
+        message.kind = MessageKind::Turn;
+        message.protocol = Protocol::Unknown;
+        message.complete = true;
+    }
+    for side in Side::BOTH {
+        if let Some((bytes, first)) = http.take_head(side).filter(|(bytes, _)| !bytes.is_empty()) {
+            let mut turn = Message::starting(side, Protocol::Unknown, MessageKind::Turn, first);
+            turn.bytes = bytes.len() as u64;
+            turn.complete = true;
+            out.push(turn);
+        }
+    }
+    out.messages.sort_by_key(|message| message.first_frame);
+    turns::Turns::default()
 }

@@ -1,7 +1,9 @@
 //! One dispatch for every export of a connection's ladder, called by the command line and the
 //! window alike, so a format means the same bytes wherever it is asked for.
 
+use crate::analysis::exchanges::ladder_notes;
 use crate::ladder::{LadderLayout, Numbering};
+use crate::protocols::Conversation;
 use crate::tcp::Connection;
 
 use super::ladder::{export, Format};
@@ -64,6 +66,8 @@ pub struct LadderExport<'a> {
     pub layout: &'a LadderLayout,
     /// The findings noted on arrows: (frame, diagnosis code).
     pub findings: &'a [(u32, &'a str)],
+    /// The conversation inside the connection: message labels and waits are noted on arrows.
+    pub conversation: Option<&'a Conversation>,
     /// When the capture ends: the text ladder's final states are taken then.
     pub capture_end_nanos: i64,
     pub numbering: Numbering,
@@ -73,14 +77,18 @@ pub struct LadderExport<'a> {
 
 /// The bytes of `ladder` in `format`.
 pub fn ladder_bytes(format: ExportFormat, ladder: &LadderExport<'_>) -> Result<Vec<u8>, ExportError> {
-    let drawn = |format| export(ladder.connection, ladder.layout, format, ladder.numbering, ladder.findings);
+    let app = ladder.conversation.map(|c| ladder_notes(ladder.connection, c)).unwrap_or_default();
+    let mut notes: Vec<(u32, &str)> = ladder.findings.to_vec();
+    notes.extend(app.iter().flat_map(|(frame, texts)| texts.iter().map(|text| (*frame, text.as_str()))));
+    let drawn = |format| export(ladder.connection, ladder.layout, format, ladder.numbering, &notes);
     Ok(match format {
         ExportFormat::Svg => drawn(Format::Svg).into_bytes(),
         ExportFormat::Png => png(&drawn(Format::Svg), ladder.png_scale)?,
         ExportFormat::Mermaid => drawn(Format::Mermaid).into_bytes(),
         ExportFormat::PlantUml => drawn(Format::PlantUml).into_bytes(),
         ExportFormat::Text => {
-            render_text_ladder(ladder.connection, ladder.capture_end_nanos, ladder.numbering).into_bytes()
+            render_text_ladder(ladder.connection, ladder.conversation, ladder.capture_end_nanos, ladder.numbering)
+                .into_bytes()
         }
         ExportFormat::Pcapng => return Err(ExportError::NotADrawing),
     })

@@ -5,7 +5,9 @@
 // dropped for that reason alone.
 use std::fmt::Write as _;
 
+use crate::analysis::exchanges::ladder_notes;
 use crate::analysis::{diagnose, zeek_summary};
+use crate::protocols::Conversation;
 use crate::tcp::{Connection, Direction, Segment, TcpState};
 use crate::wire::PerSide;
 
@@ -16,8 +18,15 @@ const STATE_WIDTH: usize = 13;
 const MIN_ARROW: usize = 44;
 const MAX_ARROW: usize = 80;
 
-/// Renders `connection` as a text ladder; final states are taken at `capture_end_nanos`.
-pub fn render_text_ladder(connection: &Connection, capture_end_nanos: i64, numbering: Numbering) -> String {
+/// Renders `connection` as a text ladder; final states are taken at `capture_end_nanos`. With its
+/// `conversation`, each message's label and each request's wait are written at their arrows.
+pub fn render_text_ladder(
+    connection: &Connection,
+    conversation: Option<&Conversation>,
+    capture_end_nanos: i64,
+    numbering: Numbering,
+) -> String {
+    let app = conversation.map(|c| ladder_notes(connection, c)).unwrap_or_default();
     let labels: Vec<String> = connection.segments.iter().map(|s| segment_label(connection, s, numbering)).collect();
     let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let arrow = (widest + 6).clamp(MIN_ARROW, MAX_ARROW);
@@ -32,7 +41,8 @@ pub fn render_text_ladder(connection: &Connection, capture_end_nanos: i64, numbe
         let right = changed(previous.server, states.server, index == 0);
         let _ =
             writeln!(out, "{time:>TIME_WIDTH$} {left:>STATE_WIDTH$} |{}| {right}", arrow_line(segment, label, arrow));
-        for note in notes(connection, segment, numbering) {
+        let app_notes = app.get(&segment.frame).into_iter().flatten().cloned();
+        for note in notes(connection, segment, numbering).into_iter().chain(app_notes) {
             let _ = writeln!(out, "{:>TIME_WIDTH$} {:>STATE_WIDTH$} |{}|", "", "", centered(&note, arrow));
         }
         previous = states;

@@ -121,6 +121,7 @@ fn write_ladder(document: &mut Document, format: ExportFormat, path: &Path) -> a
         connection,
         layout,
         findings: &findings,
+        conversation: document.engine.conversation(connection.id),
         capture_end_nanos,
         numbering: Numbering::Relative,
         png_scale: PNG_SCALE,
