@@ -53,7 +53,16 @@ fn document_of(segments: u32) -> Document {
     }
     let end = engine.capture_end_nanos();
     let rows = engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
-    Document::new(Loaded { path: "bench".into(), engine, rows, damage: None, cancelled: false, first_layout: None })
+    let first_notes = Default::default();
+    Document::new(Loaded {
+        path: "bench".into(),
+        engine,
+        rows,
+        damage: None,
+        cancelled: false,
+        first_layout: None,
+        first_notes,
+    })
 }
 
 fn input() -> egui::RawInput {

@@ -42,6 +42,15 @@ fn the_bundled_sample_opens_with_a_handshake_drawn_and_a_hint() {
 }
 
 #[test]
+fn the_ladder_names_the_request_and_how_long_the_server_took() {
+    let harness = open(None);
+    harness.get_by_label_contains("frame 4: [P.] seq 1:19 ack 1 win 65536 len 18 «GET / HTTP/1.0»");
+    harness.get_by_label_contains(
+        "frame 6: [P.] seq 1:26 ack 19 win 65536 len 25 «HTTP/1.0 200 OK · 25 bytes» server took 45 µs",
+    );
+}
+
+#[test]
 fn clicking_a_fin_explains_close_wait() {
     let mut harness = open(Some(sample("close-wait.pcap")));
     harness.get_by_label("connection 0").click();

@@ -161,9 +161,14 @@ impl LadderLayout {
     pub fn new(connection: &Connection, expanded: &BTreeSet<usize>, noted: &[u32], options: &LayoutOptions) -> Self {
         let segments = &connection.segments;
         let mut plain: Vec<bool> = plain_flags(segments);
-        let noted_index = |segment: &Segment| noted.contains(&segment.frame);
+        // A frame may be noted several times (a finding and a message): a line for each.
+        let mut noted_lines: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+        for frame in noted {
+            *noted_lines.entry(*frame).or_default() += 1;
+        }
+        let noted_index = |segment: &Segment| noted_lines.get(&segment.frame).copied().unwrap_or(0);
         for (flag, segment) in plain.iter_mut().zip(segments) {
-            *flag &= !noted_index(segment);
+            *flag &= noted_index(segment) == 0;
         }
         let segment_height = |segment: &Segment| segment_height(segment, noted_index(segment), options);
         let mut rows = Vec::new();
@@ -275,8 +280,8 @@ pub fn lifelines(width: f32, margin: f32) -> (f32, f32) {
 /// segment travels.
 pub const ARROW_SLOPE: f32 = 0.35;
 
-fn segment_height(segment: &Segment, noted: bool, options: &LayoutOptions) -> f32 {
-    let notes = [segment.flags.syn(), segment.analysis.0 != 0, noted].iter().filter(|&&n| n).count();
+fn segment_height(segment: &Segment, noted_lines: usize, options: &LayoutOptions) -> f32 {
+    let notes = [segment.flags.syn(), segment.analysis.0 != 0].iter().filter(|&&n| n).count() + noted_lines;
     options.row_height + notes as f32 * options.note_height
 }
 

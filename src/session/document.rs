@@ -9,7 +9,7 @@ use std::sync::mpsc::{channel, Receiver};
 use crate::capture::read_frame;
 use crate::error::DamagedCapture;
 use crate::ladder::{LadderLayout, LayoutOptions};
-use crate::session::loader::Loaded;
+use crate::session::loader::{arrow_notes, Loaded};
 use crate::summary::ConnRow;
 use crate::tcp::Connection;
 use crate::wire::LinkType;
@@ -49,6 +49,9 @@ pub struct Document {
     /// Folded runs the user expanded, by their first segment, for the selected connection.
     pub expanded: BTreeSet<usize>,
     layout: Option<(u32, BTreeSet<usize>, LadderLayout)>,
+    /// What the conversation writes beside the selected connection's arrows, by frame (message
+    /// labels, waits), computed with the layout.
+    app_notes: std::collections::BTreeMap<u32, Vec<String>>,
     /// Segments of the selected connection when the layout was computed (live captures grow).
     layout_len: usize,
     frame_bytes: Option<FrameBytes>,
@@ -80,6 +83,7 @@ impl Document {
         // The loader laid out the first connection: the one shown first.
         let layout_len = selected_conn.and_then(|id| loaded.engine.connection(id)).map_or(0, |c| c.segments.len());
         let layout = loaded.first_layout.zip(selected_conn).map(|(layout, id)| (id, BTreeSet::new(), layout));
+        let app_notes = loaded.first_notes;
         Self {
             path: loaded.path,
             engine: Arc::new(loaded.engine),
@@ -96,6 +100,7 @@ impl Document {
             frame_request: None,
             row_lens: Vec::new(),
             annotations: Vec::new(),
+            app_notes,
             capture_id: None,
             refresh_from: None,
             refresh_changed: false,
@@ -115,6 +120,7 @@ impl Document {
             damage: None,
             cancelled: false,
             first_layout: None,
+            first_notes: std::collections::BTreeMap::new(),
         };
         Self { capture_id: Some(capture_id), ..Self::new(loaded) }
     }
@@ -267,6 +273,11 @@ impl Document {
         self.layout.as_ref().filter(|(id, _, _)| Some(*id) == self.selected_conn).map(|(_, _, layout)| layout)
     }
 
+    /// The conversation's notes on the selected connection's arrows, as of the last layout.
+    pub fn app_notes(&self) -> &std::collections::BTreeMap<u32, Vec<String>> {
+        &self.app_notes
+    }
+
     /// The ladder layout of the selected connection, recomputed only when it or the folds change.
     pub fn layout(&mut self) -> Option<&LadderLayout> {
         let id = self.selected_conn?;
@@ -277,7 +288,8 @@ impl Document {
         if stale {
             self.layout_len = len;
             let connection = self.engine.connection(id)?;
-            let noted = self.row().map(ConnRow::finding_frames).unwrap_or_default();
+            let (noted, notes) = arrow_notes(&self.engine, connection, self.row());
+            self.app_notes = notes;
             let layout = LadderLayout::new(connection, &self.expanded, &noted, &LayoutOptions::default());
             self.layout = Some((id, self.expanded.clone(), layout));
         }

@@ -1,7 +1,7 @@
 //! Loads a capture on a background thread and feeds the UI through a channel: progress with the
 //! connections found so far, then the finished model. Cancellable; never blocks the caller.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,12 +9,14 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::analysis::exchanges::ladder_notes;
 use crate::capture::Progress;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{CaptureError, DamagedCapture};
 use crate::ladder::{LadderLayout, LayoutOptions};
 use crate::session::read_capture;
 use crate::summary::ConnRow;
+use crate::tcp::Connection;
 
 /// How often, at most, progress is sent.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
@@ -34,6 +36,8 @@ pub struct Loaded {
     /// The first connection's ladder, laid out here: the window shows it first, and laying out
     /// ten million segments takes a third of a second.
     pub first_layout: Option<LadderLayout>,
+    /// The conversation's notes on that connection's arrows.
+    pub first_notes: BTreeMap<u32, Vec<String>>,
 }
 
 /// What the loading thread reports.
@@ -56,6 +60,21 @@ pub enum LoadError {
     Capture(#[from] CaptureError),
     #[error("cannot start the loading thread: {0}")]
     Thread(std::io::Error),
+}
+
+/// What the arrows of `connection` carry besides their labels: the frames that need a line for a
+/// note (each finding's frame once, each note of the conversation once) and the conversation's
+/// notes by frame (message labels, waits).
+pub fn arrow_notes(
+    engine: &Engine,
+    connection: &Connection,
+    row: Option<&ConnRow>,
+) -> (Vec<u32>, BTreeMap<u32, Vec<String>>) {
+    let mut noted = row.map(ConnRow::finding_frames).unwrap_or_default();
+    noted.dedup();
+    let notes = engine.conversation(connection.id).map(|c| ladder_notes(connection, c)).unwrap_or_default();
+    noted.extend(notes.iter().flat_map(|(frame, lines)| lines.iter().map(|_| *frame)));
+    (noted, notes)
 }
 
 /// The caller's side of a load in progress.
@@ -118,9 +137,11 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
         Ok(outcome) => {
             let end = outcome.engine.capture_end_nanos();
             let rows: Vec<ConnRow> = outcome.engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
-            let first_layout = outcome.engine.connections().front().zip(rows.first()).map(|(connection, row)| {
-                LadderLayout::new(connection, &BTreeSet::new(), &row.finding_frames(), &LayoutOptions::default())
+            let first = outcome.engine.connections().front().zip(rows.first()).map(|(connection, row)| {
+                let (noted, notes) = arrow_notes(&outcome.engine, connection, Some(row));
+                (LadderLayout::new(connection, &BTreeSet::new(), &noted, &LayoutOptions::default()), notes)
             });
+            let (first_layout, first_notes) = first.map_or((None, BTreeMap::new()), |(l, n)| (Some(l), n));
             LoadEvent::Finished(Box::new(Loaded {
                 path: path.to_path_buf(),
                 engine: outcome.engine,
@@ -128,6 +149,7 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
                 damage: outcome.damage,
                 cancelled: outcome.cancelled,
                 first_layout,
+                first_notes,
             }))
         }
         Err(err) => LoadEvent::Failed(err.into()),

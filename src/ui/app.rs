@@ -91,7 +91,8 @@ impl TcpLadderApp {
             view: LadderViewState::default(),
             field: Field::None,
             first_run_hint: file.is_none(),
-            config: EngineConfig::default(),
+            // Files keep every message of the conversation: the ladder labels each one.
+            config: EngineConfig { keep_all_messages: true, ..EngineConfig::default() },
             live: LivePanel::default(),
             lesson: None,
             lesson_open: false,

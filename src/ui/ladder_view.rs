@@ -101,6 +101,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
     let mut findings: Vec<(u32, &str)> =
         document.row().map(super::super::summary::ConnRow::finding_codes).unwrap_or_default();
     findings.extend(document.annotations.iter().map(|(frame, text)| (*frame, text.as_str())));
+    let app_notes = document.app_notes();
     let mut clicked = None;
     let mut expand = None;
     let scroll_to = view.scroll_to_segment.take().and_then(|index| layout.row_of_segment(index));
@@ -138,8 +139,13 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
                     let label = segment_label(connection, segment, view.numbering);
                     let codes: Vec<&str> =
                         findings.iter().filter(|(frame, _)| *frame == segment.frame).map(|(_, code)| *code).collect();
-                    // Findings and what the applications saw are read out with the arrow.
-                    let notes = if codes.is_empty() { String::new() } else { format!(" » {}", codes.join(", ")) };
+                    let app: &[String] = app_notes.get(&segment.frame).map_or(&[], Vec::as_slice);
+                    // Findings and what the applications said and saw are read out with the arrow.
+                    let mut notes = if codes.is_empty() { String::new() } else { format!(" » {}", codes.join(", ")) };
+                    for note in app {
+                        notes.push(' ');
+                        notes.push_str(note);
+                    }
                     response.widget_info(|| {
                         egui::WidgetInfo::selected(
                             egui::Role::Button,
@@ -162,7 +168,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
                         index,
                         row,
                         &label,
-                        &codes,
+                        (&codes, app),
                         selected == Some(index),
                         hovered,
                     );
@@ -288,7 +294,7 @@ impl Paint<'_> {
         index: usize,
         row: &Row,
         label: &str,
-        findings: &[&str],
+        (findings, app): (&[&str], &[String]),
         selected: bool,
         hovered: bool,
     ) {
@@ -331,6 +337,10 @@ impl Paint<'_> {
         if !findings.is_empty() {
             let finding_colour = if segment.flags.rst() { colour } else { theme::warning_colour(self.dark) };
             notes.push((format!("» {}", findings.join(", ")), finding_colour));
+        }
+        // What the applications said: their messages, and how long each request waited.
+        for note in app {
+            notes.push((note.clone(), ui.visuals().strong_text_color()));
         }
         let mut y = head.y.max(tail.y) + 3.0 * self.zoom;
         for (text, note_colour) in notes {
