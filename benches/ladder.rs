@@ -52,7 +52,7 @@ fn document_of(segments: u32) -> Document {
         engine.ingest(3 + i64::from(i), &frame(true, false, true, 1 + i * 100, 1, &payload));
     }
     let end = engine.capture_end_nanos();
-    let rows = engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
+    let rows = engine.connections().iter().map(|c| ConnRow::new(c, None, end)).collect();
     let first_notes = Default::default();
     Document::new(Loaded {
         path: "bench".into(),

@@ -338,6 +338,58 @@ def keep_alive(port, family):
     srv.close()
 
 
+def client_timeout(port, family):
+    """A slow server and a client with a 1 s timeout: the client gives up and closes; the server,
+    still working, writes its response into the closed socket (RST), and its next write fails
+    with EPIPE: the server-side "broken pipe" of "the client disconnected"."""
+    srv = listener(port, family)
+    c = connect(port, family, timeout=1.0)
+    s, _ = srv.accept()
+    c.sendall(b"GET /slow HTTP/1.1\r\nHost: api.local\r\n\r\n")
+    s.recv(1000)
+    try:
+        c.recv(1000)
+    except socket.timeout:
+        print("  client timed out after 1 s")
+    c.close()
+    time.sleep(0.5)  # The server took 1.5 s in all.
+    body = b"slow answer\n"
+    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    time.sleep(0.05)
+    try:
+        s.sendall(b"more")
+    except BrokenPipeError:
+        print("  server saw EPIPE on its next write")
+    except ConnectionResetError:
+        print("  server saw ECONNRESET on its next write")
+    s.close()
+    srv.close()
+
+
+def keepalive_race(port, family):
+    """A server that closes an idle keep-alive connection after 1 s, as it announced; the client
+    reuses the connection just after the server's FIN arrived, and the request draws a RST."""
+    srv = listener(port, family)
+    c = connect(port, family)
+    s, _ = srv.accept()
+    c.sendall(b"GET /first HTTP/1.1\r\nHost: api.local\r\n\r\n")
+    s.recv(1000)
+    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=1\r\n\r\nok")
+    c.recv(1000)
+    time.sleep(1.0)
+    s.close()  # The keep-alive timeout: the server closes the idle connection.
+    time.sleep(0.05)
+    c.sendall(b"GET /second HTTP/1.1\r\nHost: api.local\r\n\r\n")
+    time.sleep(0.05)
+    try:
+        print("  client read", c.recv(1000))
+        print("  client read", c.recv(1000))
+    except ConnectionResetError:
+        print("  client saw ECONNRESET")
+    c.close()
+    srv.close()
+
+
 def to_bsd_null(src, dst):
     """Rewrites an Ethernet capture of loopback as macOS lo0 writes it (DLT_NULL, AF in host order)."""
     with open(src, "rb") as f:
@@ -373,6 +425,8 @@ SCENARIOS = {
     "ipv6-handshake": (18013, client_closes_first, {"family": socket.AF_INET6}),
     "handshake-sll2": (18014, client_closes_first, {"iface": "any"}),
     "close-wait-pileup": (18015, close_wait_pileup, {}),
+    "client-timeout": (18016, client_timeout, {}),
+    "keepalive-race": (18017, keepalive_race, {}),
 }
 
 

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::analysis::{diagnose, zeek_summary, Diagnosis};
+use crate::analysis::{diagnose_with, zeek_summary, Diagnosis};
+use crate::protocols::Conversation;
 use crate::tcp::{Connection, Direction, Segment, TcpState};
 use crate::wire::options::render_options;
 use crate::wire::PerSide;
@@ -74,8 +75,9 @@ impl ConnRow {
         self.diagnoses.iter().map(|d| (d.frame, d.code.name())).collect()
     }
 
-    /// The row for `connection`, with final states at `capture_end_nanos`.
-    pub fn new(connection: &Connection, capture_end_nanos: i64) -> Self {
+    /// The row for `connection`, with final states at `capture_end_nanos`; with its
+    /// `conversation`, the findings that join the application and TCP too.
+    pub fn new(connection: &Connection, conversation: Option<&Conversation>, capture_end_nanos: i64) -> Self {
         let zeek = zeek_summary(connection);
         let PerSide { client: client_state, server: server_state } = connection.states_at(capture_end_nanos);
         let PerSide { client, server } = &connection.sides;
@@ -97,7 +99,7 @@ impl ConnRow {
             history: zeek.history,
             mid_stream: connection.mid_stream,
             handshake_rtt: connection.handshake_rtt_nanos.map(secs),
-            diagnoses: diagnose(connection, capture_end_nanos),
+            diagnoses: diagnose_with(connection, conversation, capture_end_nanos),
         }
     }
 

@@ -96,3 +96,27 @@ fn packets_name_the_message_each_segment_starts() {
     assert_eq!(apps[5], "HTTP/1.0 200 OK · 25 bytes");
     assert!(apps[0].is_null());
 }
+
+#[test]
+fn an_answer_after_the_client_gave_up_is_abandoned_and_a_reused_stale_connection_is_reset() {
+    let timeout = requests("client-timeout.pcap");
+    assert_eq!(timeout.len(), 1);
+    assert_eq!(timeout[0]["outcome"], "abandoned");
+    assert_eq!(timeout[0]["status"], 200, "the server did answer, too late");
+    assert!(timeout[0]["latency"].as_f64().is_some_and(|l| l > 1.4), "{:?}", timeout[0]);
+    let race = requests("keepalive-race.pcap");
+    let outcomes: Vec<&str> = race.iter().map(|r| r["outcome"].as_str().unwrap_or("")).collect();
+    assert_eq!(outcomes, ["answered", "reset"]);
+    assert_eq!(race[1]["target"], "/second");
+}
+
+#[test]
+fn no_sample_or_corpus_capture_abandons_a_request_it_did_not_build_for_it() {
+    // The corpus's one: a request carried on a SYN, and the client's FIN 2 ms later, unanswered.
+    for name in ["handshake-sll2.pcap", "half-close.pcap", "close-wait.pcap", "broken-pipe.pcap", "keep-alive.pcap"] {
+        let path = sample(name);
+        let output = tcpladder(&["conns", "--json", path.to_str().expect("a UTF-8 path")]);
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(!text.contains("request_abandoned") && !text.contains("stale_keepalive"), "{name}: {text}");
+    }
+}

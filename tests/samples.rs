@@ -320,3 +320,21 @@ fn close_wait_piles_up_on_a_server_that_never_closes() {
     let svg = tcpladder(&["chart", path.to_str().unwrap_or_default(), "--kind", "states"]);
     assert!(String::from_utf8_lossy(&svg.stdout).contains(">CLOSE_WAIT</text>"));
 }
+
+#[test]
+fn a_client_whose_timeout_fires_first_abandons_its_request_and_the_server_writes_into_a_closed_socket() {
+    let row = only("client-timeout");
+    assert!(has(&row, "request_abandoned", "client"), "{:?}", codes(&row));
+    assert!(has(&row, "broken_pipe", "server"), "the late answer draws a RST: {:?}", codes(&row));
+    let text = row["diagnoses"].to_string();
+    assert!(text.contains("`GET /slow`") && text.contains("about 1 s") && text.contains("EPIPE"), "{text}");
+}
+
+#[test]
+fn a_request_on_a_keep_alive_connection_the_server_closed_draws_a_reset() {
+    let row = only("keepalive-race");
+    assert!(has(&row, "stale_keepalive", "client"), "{:?}", codes(&row));
+    let text = row["diagnoses"].to_string();
+    assert!(text.contains("`GET /second`") && text.contains("idle for 1.00 s"), "{text}");
+    assert!(!has(&row, "request_abandoned", "client"), "the server reset it: {:?}", codes(&row));
+}

@@ -97,6 +97,10 @@ fn exchange(connection: &Connection, request: &Message, response: Option<&Messag
     };
     let status = response.and_then(|r| r.kind.status());
     let outcome = match response {
+        // A response that starts after the client closed or reset came too late: it gave up.
+        Some(response) if client_left_before(connection, request.head_frame, response.first_frame) => {
+            Outcome::Abandoned
+        }
         Some(_) => Outcome::Answered,
         None => fate_after(connection, request.head_frame),
     };
@@ -132,8 +136,19 @@ fn fate_after(connection: &Connection, frame: u32) -> Outcome {
     }
 }
 
+/// True when the client had given up before `response` came: it reset the connection, or it
+/// closed (FIN) and then answered the response with a RST, its socket closed for reading too. A
+/// FIN alone is a half-close: the client may still read the answer.
+fn client_left_before(connection: &Connection, request: u32, response: u32) -> bool {
+    let from_client = |s: &&crate::tcp::Segment| s.dir.sender() == Side::Client && s.frame > request;
+    let mut after_request = connection.segments.iter().filter(from_client);
+    let reset_first = after_request.clone().any(|s| s.flags.rst() && s.frame < response);
+    let closed_first = after_request.clone().any(|s| s.flags.fin() && s.frame < response);
+    reset_first || (closed_first && after_request.any(|s| s.flags.rst() && s.frame > response))
+}
+
 /// The first FIN or RST after `frame`.
-fn end_of_wait(connection: &Connection, frame: u32) -> Option<&crate::tcp::Segment> {
+pub(crate) fn end_of_wait(connection: &Connection, frame: u32) -> Option<&crate::tcp::Segment> {
     connection.segments.iter().filter(|s| s.frame > frame).find(|s| s.flags.fin() || s.flags.rst())
 }
 
@@ -150,8 +165,18 @@ pub fn ladder_notes(
     }
     for exchange in exchanges(connection, conversation) {
         match (exchange.response_frame, exchange.latency) {
-            (Some(frame), Some(latency)) => {
+            (Some(frame), Some(latency)) if exchange.outcome == Outcome::Answered => {
                 notes.entry(frame).or_default().push(format!("server took {}", duration(latency)));
+            }
+            (Some(frame), Some(latency)) => {
+                let late = format!("server took {}: too late, the client had gone", duration(latency));
+                notes.entry(frame).or_default().push(late);
+                if let Some(end) = end_of_wait(connection, exchange.request_frame) {
+                    let start = conversation.messages().iter().find(|m| m.head_frame == exchange.request_frame);
+                    let waited = start.map_or(0.0, |m| (end.ts_nanos - m.head_ts_nanos) as f64 / 1e9);
+                    let gave_up = format!("no response: the client closed after {}", duration(waited));
+                    notes.entry(end.frame).or_default().push(gave_up);
+                }
             }
             _ => {
                 let Some(end) = end_of_wait(connection, exchange.request_frame) else { continue };

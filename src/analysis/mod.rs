@@ -7,5 +7,5 @@ pub mod palette;
 pub mod series;
 pub mod zeek;
 
-pub use diagnose::{diagnose, Code, Diagnosis};
+pub use diagnose::{diagnose, diagnose_with, Code, Diagnosis};
 pub use zeek::{zeek_summary, ZeekSummary};

@@ -99,7 +99,7 @@ pub(super) fn export(
     }
     let [id] = ids else { bail!("--format {} draws one connection: give one --conn", request.format) };
     let connection = connection(*id)?;
-    let row = ConnRow::new(connection, engine.capture_end_nanos());
+    let row = ConnRow::new(connection, engine.conversation(connection.id), engine.capture_end_nanos());
     let noted = row.finding_frames();
     let options = LayoutOptions::default();
     let folded = LadderLayout::new(connection, &BTreeSet::new(), &noted, &options);
@@ -180,7 +180,8 @@ pub(super) fn chart(
 
 pub(super) fn print_conns(engine: &Engine, json: bool) -> anyhow::Result<()> {
     let end = engine.capture_end_nanos();
-    let rows: Vec<ConnRow> = engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
+    let rows: Vec<ConnRow> =
+        engine.connections().iter().map(|c| ConnRow::new(c, engine.conversation(c.id), end)).collect();
     let mut out = BufWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer_pretty(&mut out, &rows).context("writing JSON")?;

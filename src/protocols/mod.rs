@@ -36,6 +36,8 @@ pub struct Conversation {
     dropped_messages: u64,
     /// Keep only this many of the latest messages, for a summary; `None` keeps them all.
     recent: Option<usize>,
+    /// Bytes of each stream the capture does not hold.
+    holes: PerSide<u64>,
 }
 
 /// Messages a summarising conversation keeps: the last exchanges, which the diagnoses read.
@@ -49,6 +51,7 @@ impl Default for Conversation {
             messages: Vec::new(),
             dropped_messages: 0,
             recent: None,
+            holes: PerSide::default(),
         }
     }
 }
@@ -84,7 +87,7 @@ impl Conversation {
 
     /// Takes in one segment of the connection.
     pub fn on_segment(&mut self, segment: &SegmentBytes<'_>) {
-        let Self { streams, decoder, messages, dropped_messages, recent } = self;
+        let Self { streams, decoder, messages, dropped_messages, recent, holes } = self;
         let sender = segment.sender;
         let mut out = Found { messages, dropped: dropped_messages, recent: *recent };
         if segment.flags.syn() {
@@ -92,8 +95,10 @@ impl Conversation {
         }
         if segment.flags.ack() && !segment.flags.rst() {
             let receiver = sender.other();
-            streams[receiver]
-                .on_acknowledged(segment.ack, segment.frame, &mut |event| feed(decoder, receiver, &event, &mut out));
+            streams[receiver].on_acknowledged(segment.ack, segment.frame, &mut |event| {
+                count_hole(&mut holes[receiver], &event);
+                feed(decoder, receiver, &event, &mut out);
+            });
         }
         if segment.flags.rst() {
             return;
@@ -102,6 +107,7 @@ impl Conversation {
         // Data rides after the SYN's sequence number.
         let seq = segment.seq.wrapping_add(u32::from(segment.flags.syn()));
         streams[sender].on_segment(seq, segment.payload_len, segment.payload, at, &mut |event| {
+            count_hole(&mut holes[sender], &event);
             feed(decoder, sender, &event, &mut out);
         });
         if segment.flags.fin() {
@@ -111,14 +117,22 @@ impl Conversation {
 
     /// The capture ended: bytes waiting behind a gap are read after a hole.
     pub fn finish(&mut self) {
-        let Self { streams, decoder, messages, dropped_messages, recent } = self;
+        let Self { streams, decoder, messages, dropped_messages, recent, holes } = self;
         let mut out = Found { messages, dropped: dropped_messages, recent: *recent };
         for side in Side::BOTH {
-            streams[side].finish(&mut |event| feed(decoder, side, &event, &mut out));
+            streams[side].finish(&mut |event| {
+                count_hole(&mut holes[side], &event);
+                feed(decoder, side, &event, &mut out);
+            });
         }
         if let Decoder::Http(http) = decoder {
             http.finish(&mut out);
         }
+    }
+
+    /// Bytes of `side`'s stream the capture does not hold (lost before it, or cut by the snaplen).
+    pub fn hole_bytes(&self, side: Side) -> u64 {
+        self.holes[side]
     }
 
     /// The messages found, in the order they started.
@@ -153,6 +167,12 @@ impl Conversation {
             Decoder::Undecided | Decoder::Turns(_) => 0,
         };
         messages + decoding + self.streams.client.held_bytes() + self.streams.server.held_bytes()
+    }
+}
+
+fn count_hole(holes: &mut u64, event: &StreamEvent<'_>) {
+    if let StreamEvent::Hole { len, .. } = event {
+        *holes += len;
     }
 }
 

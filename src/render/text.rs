@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::analysis::exchanges::ladder_notes;
-use crate::analysis::{diagnose, zeek_summary};
+use crate::analysis::{diagnose_with, zeek_summary};
 use crate::protocols::Conversation;
 use crate::tcp::{Connection, Direction, Segment, TcpState};
 use crate::wire::PerSide;
@@ -56,7 +56,7 @@ pub fn render_text_ladder(
         " ".repeat(arrow),
         final_states.server.name()
     );
-    let findings = diagnose(connection, capture_end_nanos);
+    let findings = diagnose_with(connection, conversation, capture_end_nanos);
     if !findings.is_empty() {
         out.push('\n');
         for finding in findings {

@@ -176,12 +176,12 @@ impl Document {
             match (self.rows.get_mut(index), self.row_lens.get_mut(index)) {
                 (Some(_), Some(known)) if *known == len => {}
                 (Some(slot), Some(known)) => {
-                    *slot = ConnRow::new(connection, end);
+                    *slot = ConnRow::new(connection, self.engine.conversation(connection.id), end);
                     *known = len;
                     self.refresh_changed = true;
                 }
                 _ => {
-                    self.rows.push(ConnRow::new(connection, end));
+                    self.rows.push(ConnRow::new(connection, self.engine.conversation(connection.id), end));
                     self.row_lens.push(len);
                 }
             }

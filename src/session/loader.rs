@@ -122,7 +122,7 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
             let new_rows = engine
                 .connections()
                 .range(sent_rows.min(engine.connections().len())..)
-                .map(|c| ConnRow::new(c, end))
+                .map(|c| ConnRow::new(c, engine.conversation(c.id), end))
                 .collect::<Vec<_>>();
             sent_rows += new_rows.len();
             // A closed channel means the UI went away; the read then stops at the next check.
@@ -136,7 +136,12 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
     let event = match result {
         Ok(outcome) => {
             let end = outcome.engine.capture_end_nanos();
-            let rows: Vec<ConnRow> = outcome.engine.connections().iter().map(|c| ConnRow::new(c, end)).collect();
+            let rows: Vec<ConnRow> = outcome
+                .engine
+                .connections()
+                .iter()
+                .map(|c| ConnRow::new(c, outcome.engine.conversation(c.id), end))
+                .collect();
             let first = outcome.engine.connections().front().zip(rows.first()).map(|(connection, row)| {
                 let (noted, notes) = arrow_notes(&outcome.engine, connection, Some(row));
                 (LadderLayout::new(connection, &BTreeSet::new(), &noted, &LayoutOptions::default()), notes)

@@ -25,6 +25,8 @@ pub enum Code {
     ZeroWindow,
     Retransmissions,
     KeepAlive,
+    RequestAbandoned,
+    StaleKeepalive,
 }
 
 impl Code {
@@ -46,6 +48,8 @@ impl Code {
             Self::ZeroWindow => "zero_window",
             Self::Retransmissions => "retransmissions",
             Self::KeepAlive => "keep_alive",
+            Self::RequestAbandoned => "request_abandoned",
+            Self::StaleKeepalive => "stale_keepalive",
         }
     }
 }

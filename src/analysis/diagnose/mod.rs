@@ -1,9 +1,11 @@
 //! Plain-language findings about a connection: what went wrong (or right), which side it concerns,
 //! the frame that shows it, and a sentence a person can act on.
 
+use crate::protocols::Conversation;
 use crate::tcp::{AnalysisFlags, Connection, Direction, Segment, TcpState};
 
 mod closing;
+mod conversation;
 pub mod finding;
 
 use crate::wire::{PerSide, Side};
@@ -13,8 +15,21 @@ pub use finding::{Code, Diagnosis};
 
 /// Findings for `connection`, in frame order; `capture_end_nanos` is "now" for final states.
 pub fn diagnose(connection: &Connection, capture_end_nanos: i64) -> Vec<Diagnosis> {
+    diagnose_with(connection, None, capture_end_nanos)
+}
+
+/// Findings for `connection` and, with its `conversation`, those that join the application and
+/// TCP (a request abandoned, a stale keep-alive connection reused).
+pub fn diagnose_with(
+    connection: &Connection,
+    conversation: Option<&Conversation>,
+    capture_end_nanos: i64,
+) -> Vec<Diagnosis> {
     let mut findings = Vec::new();
     let context = Context::new(connection);
+    if let Some(conversation) = conversation {
+        conversation::conversation(&context, conversation, &mut findings);
+    }
     how_it_began(&context, &mut findings);
     handshake_trouble(&context, &mut findings);
     resets(&context, &mut findings);

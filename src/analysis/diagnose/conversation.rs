@@ -1,0 +1,98 @@
+//! Findings that join the application and TCP: a request the client gave up on, and a request
+//! sent on a keep-alive connection the server had already closed.
+
+use crate::analysis::exchanges::{duration, end_of_wait, exchanges, Exchange, Outcome};
+use crate::protocols::{Conversation, Protocol};
+use crate::tcp::Segment;
+use crate::wire::Side;
+
+use super::finding::{Code, Context, Diagnosis};
+
+pub(super) fn conversation(context: &Context<'_>, conversation: &Conversation, findings: &mut Vec<Diagnosis>) {
+    let connection = context.connection;
+    let server_fin = connection.segments.iter().find(|s| s.dir.sender() == Side::Server && s.flags.fin());
+    for exchange in exchanges(connection, conversation) {
+        // Turns of a protocol not decoded are no requests a client waits on: only HTTP's are.
+        if exchange.protocol == Protocol::Unknown {
+            continue;
+        }
+        let Some(head) = conversation.messages().iter().find(|m| m.head_frame == exchange.request_frame) else {
+            continue;
+        };
+        let request = what(&exchange);
+        match exchange.outcome {
+            // A response the capture missed (the client acknowledged bytes never seen) was no wait.
+            Outcome::Abandoned if conversation.hole_bytes(Side::Server) > 0 && exchange.response_frame.is_none() => {}
+            Outcome::Abandoned => {
+                let Some(end) = end_of_wait(connection, exchange.request_frame) else { continue };
+                let waited = (end.ts_nanos - head.head_ts_nanos) as f64 / 1e9;
+                findings.push(abandoned(context, &exchange, &request, end, waited));
+            }
+            Outcome::Reset => {
+                if let Some(fin) = server_fin.filter(|fin| fin.frame < head.first_frame) {
+                    findings.push(stale_keepalive(context, &request, head.first_frame, fin));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// "`GET /slow HTTP/1.1`", or "the request of 120 bytes".
+fn what(exchange: &Exchange) -> String {
+    match (&exchange.method, &exchange.target) {
+        (Some(method), Some(target)) => format!("`{method} {target}`"),
+        _ => format!("the request of {} bytes", exchange.bytes.0),
+    }
+}
+
+/// "(likely the client's own timeout of about 5 s)" when the wait is close to whole seconds.
+fn timeout_guess(waited: f64) -> String {
+    let whole = waited.round();
+    if whole >= 1.0 && (waited - whole).abs() <= 0.05 * whole {
+        format!(" (likely the client's own timeout of about {whole:.0} s)")
+    } else {
+        String::new()
+    }
+}
+
+fn abandoned(context: &Context<'_>, exchange: &Exchange, request: &str, end: &Segment, waited: f64) -> Diagnosis {
+    let how = if end.flags.rst() { "reset" } else { "closed" };
+    let mut text = format!(
+        "{} gave up on {request} after {} without a response{} and {how} the connection.",
+        context.addr(Side::Client),
+        duration(waited),
+        timeout_guess(waited)
+    );
+    if let (Some(frame), Some(latency)) = (exchange.response_frame, exchange.latency) {
+        text.push_str(&format!(
+            " The server answered at frame {frame}, {} after the request, into a socket the client had \
+             closed: the client's kernel answers such data with RST, and the server's next write fails with \
+             EPIPE, \"broken pipe\": the error frameworks log as \"the client disconnected\". Make the server \
+             faster than the client's timeout, or the timeout longer than the slowest answer.",
+            duration(latency)
+        ));
+    }
+    Diagnosis::new(Code::RequestAbandoned, Some(Side::Client), end.frame, text)
+}
+
+fn stale_keepalive(context: &Context<'_>, request: &str, request_frame: u32, fin: &Segment) -> Diagnosis {
+    let connection = context.connection;
+    let idle_since = connection.segments.iter().rev().find(|s| s.frame < fin.frame && s.payload_len > 0);
+    let idle = idle_since.map_or(String::new(), |last| {
+        format!(" after the connection had been idle for {}", duration((fin.ts_nanos - last.ts_nanos) as f64 / 1e9))
+    });
+    Diagnosis::new(
+        Code::StaleKeepalive,
+        Some(Side::Client),
+        request_frame,
+        format!(
+            "{} sent {request} on a keep-alive connection the server had already closed: the server's FIN \
+             came at frame {}{idle} (its keep-alive timeout), and the request drew a RST. The client's next \
+             call fails with EPIPE or ECONNRESET; this is why load tests show broken pipes. Retry idempotent \
+             requests on a new connection, and set the client's idle timeout below the server's.",
+            context.addr(Side::Client),
+            fin.frame
+        ),
+    )
+}
