@@ -148,6 +148,7 @@ pub fn tracker(data: &[u8]) {
         assert_eq!(series.segment_times.len(), connection.segments.len());
         for kind in ChartKind::ALL {
             if let Some(chart) = connection_chart(kind, &series, String::new()) {
+                // Only that drawing does not panic is checked.
                 let _ = crate::render::chart_svg(&chart);
             }
         }
@@ -170,6 +171,7 @@ pub fn ladder(data: &[u8]) {
         let layout = LadderLayout::new(&connection, &expanded, &[], &options);
         check_layout(&connection, &layout);
         let end = connection.last_ts_nanos();
+        // The renderings must not panic; what they say is checked by the tests of each.
         let _ = render_text_ladder(&connection, None, end, Numbering::Relative);
         for format in [Format::Svg, Format::Mermaid, Format::PlantUml] {
             let _ = export(&connection, &layout, format, Numbering::Absolute, &[]);
