@@ -142,3 +142,56 @@ fn a_first_message_that_is_not_http_makes_the_conversation_turns() {
     assert_eq!(labels(&conversation), ["6 bytes", "7 bytes"]);
     assert!(conversation.messages().iter().all(|m| m.protocol == Protocol::Unknown));
 }
+
+/// Bytes from a small generator, so the test is the same on every run.
+fn scrambled(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_segments_never_panic_and_stay_bounded() {
+    let pieces: [&[u8]; 6] = [
+        b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        b"ffffffffffffffff\r\n",
+        b"HTTP/1.1 101 Switching\r\n\r\n",
+        b"\r\n0\r\nX: y\r\n\r\n",
+        b"CONNECT a:1 HTTP/1.1\r\n\r\n",
+    ];
+    for seed in 0..200u64 {
+        let mut conversation = if seed % 2 == 0 { Conversation::default() } else { Conversation::summarising() };
+        let noise = scrambled(seed, 4096);
+        for step in 0..64u32 {
+            let pick = noise[step as usize % noise.len()] as usize;
+            let payload: Vec<u8> = match pick % 3 {
+                0 => pieces[pick % pieces.len()].to_vec(),
+                1 => noise[pick..(pick + 40).min(noise.len())].to_vec(),
+                _ => Vec::new(),
+            };
+            let segment = SegmentBytes {
+                sender: if pick % 2 == 0 { Side::Client } else { Side::Server },
+                frame: step + 1,
+                ts_nanos: i64::from(noise[step as usize]) * if pick % 5 == 0 { i64::MAX / 255 } else { 1 },
+                seq: u32::from_le_bytes([noise[pick], noise[pick + 1], 0, 0]).wrapping_mul(seed as u32 + 1),
+                ack: u32::from_le_bytes([noise[pick + 2], noise[pick + 3], noise[pick + 4], 0]),
+                flags: TcpFlags(u16::from(noise[pick + 5]) & 0x1f),
+                payload_len: payload.len() as u32 + u32::from(noise[pick + 6] % 3) * 100,
+                payload: &payload,
+            };
+            conversation.on_segment(&segment);
+        }
+        conversation.finish();
+        assert!(conversation.messages().len() <= crate::protocols::MAX_MESSAGES);
+        for message in conversation.messages() {
+            let _ = message.label();
+        }
+    }
+}
