@@ -167,7 +167,7 @@ fn hostile_segments_never_panic_and_stay_bounded() {
         b"CONNECT a:1 HTTP/1.1\r\n\r\n",
     ];
     for seed in 0..200u64 {
-        let mut conversation = if seed % 2 == 0 { Conversation::default() } else { Conversation::summarising() };
+        let mut conversation = if seed.is_multiple_of(2) { Conversation::default() } else { Conversation::summarising() };
         let noise = scrambled(seed, 4096);
         for step in 0..64u32 {
             let pick = noise[step as usize % noise.len()] as usize;
@@ -177,9 +177,9 @@ fn hostile_segments_never_panic_and_stay_bounded() {
                 _ => Vec::new(),
             };
             let segment = SegmentBytes {
-                sender: if pick % 2 == 0 { Side::Client } else { Side::Server },
+                sender: if pick.is_multiple_of(2) { Side::Client } else { Side::Server },
                 frame: step + 1,
-                ts_nanos: i64::from(noise[step as usize]) * if pick % 5 == 0 { i64::MAX / 255 } else { 1 },
+                ts_nanos: i64::from(noise[step as usize]) * if pick.is_multiple_of(5) { i64::MAX / 255 } else { 1 },
                 seq: u32::from_le_bytes([noise[pick], noise[pick + 1], 0, 0]).wrapping_mul(seed as u32 + 1),
                 ack: u32::from_le_bytes([noise[pick + 2], noise[pick + 3], noise[pick + 4], 0]),
                 flags: TcpFlags(u16::from(noise[pick + 5]) & 0x1f),
