@@ -51,6 +51,18 @@ fn the_ladder_names_the_request_and_how_long_the_server_took() {
 }
 
 #[test]
+fn the_requests_tab_lists_each_request_and_jumps_to_its_arrow() {
+    let mut harness = open(Some(sample("keepalive-race.pcap")));
+    harness.get_by_label("Requests").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("2 requests, 2 shown");
+    // The row, not the arrow: only the row has the outcome before the request.
+    harness.get_by_label_contains("reset    GET /second").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Segment 10 · frame 10");
+}
+
+#[test]
 fn clicking_a_fin_explains_close_wait() {
     let mut harness = open(Some(sample("close-wait.pcap")));
     harness.get_by_label("connection 0").click();

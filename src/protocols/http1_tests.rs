@@ -167,7 +167,8 @@ fn hostile_segments_never_panic_and_stay_bounded() {
         b"CONNECT a:1 HTTP/1.1\r\n\r\n",
     ];
     for seed in 0..200u64 {
-        let mut conversation = if seed.is_multiple_of(2) { Conversation::default() } else { Conversation::summarising() };
+        let mut conversation =
+            if seed.is_multiple_of(2) { Conversation::default() } else { Conversation::summarising() };
         let noise = scrambled(seed, 4096);
         for step in 0..64u32 {
             let pick = noise[step as usize % noise.len()] as usize;

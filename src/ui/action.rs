@@ -24,6 +24,11 @@ pub enum Action {
     Move(Move),
     /// Select this segment of the shown connection.
     Select(usize),
+    /// Show connection `conn` with the segment of `frame` selected (from the Requests tab).
+    ShowFrame {
+        conn: u32,
+        frame: u32,
+    },
     NextFinding,
     ClearSelection,
     Zoom(Zoom),

@@ -23,6 +23,7 @@ use super::frame_log::FrameLog;
 use super::ladder_view::{ladder_ui, LadderViewState, TimeMode};
 use super::lesson_panel::{segment_before, LessonRequest, LessonRun};
 use super::live_panel::{LiveAction, LivePanel};
+use super::requests_panel::RequestsState;
 
 /// What survives a restart (eframe persistence).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -72,6 +73,9 @@ pub struct TcpLadderApp {
     pub(super) lesson_open: bool,
     /// The charts under the ladder.
     pub charts: ChartsState,
+    /// The Requests tab, and whether it shows instead of the connections.
+    pub(super) requests: RequestsState,
+    pub(super) show_requests: bool,
     pub show_charts: bool,
     pub(super) frame_log: FrameLog,
 }
@@ -97,6 +101,8 @@ impl TcpLadderApp {
             lesson: None,
             lesson_open: false,
             charts: ChartsState::default(),
+            requests: RequestsState::default(),
+            show_requests: false,
             show_charts: true,
             frame_log: FrameLog::from_env(),
         };
@@ -322,6 +328,14 @@ impl TcpLadderApp {
                     select_segment(document, &mut self.view, index);
                 }
             }
+            Action::ShowFrame { conn, frame } => {
+                let Some(document) = &mut self.document else { return };
+                document.select_connection(conn);
+                let index = document.connection().and_then(|c| c.segments.iter().position(|s| s.frame == frame));
+                if let Some(index) = index {
+                    select_segment(document, &mut self.view, index);
+                }
+            }
             Action::NextFinding => self.next_finding(),
             Action::ClearSelection => {
                 if let Some(document) = &mut self.document {
@@ -396,7 +410,7 @@ impl TcpLadderApp {
             self.banners_ui(ui);
         });
         egui::Panel::left("connections").resizable(true).default_size(440.0).min_size(260.0).show(ui, |ui| {
-            self.connections_ui(ui);
+            self.connections_ui(ui, &mut actions);
         });
         egui::Panel::right("details").resizable(true).default_size(330.0).min_size(220.0).show(ui, |ui| {
             self.side_panel_ui(ui, &mut actions);

@@ -338,9 +338,11 @@ impl Paint<'_> {
             let finding_colour = if segment.flags.rst() { colour } else { theme::warning_colour(self.dark) };
             notes.push((format!("» {}", findings.join(", ")), finding_colour));
         }
-        // What the applications said: their messages, and how long each request waited.
+        // What the applications said: their messages, and how long each request waited, cut to
+        // what fits between the lifelines.
+        let fits = (((to - from).abs() / (6.5 * self.zoom)) as usize).max(24);
         for note in app {
-            notes.push((note.clone(), ui.visuals().strong_text_color()));
+            notes.push((elide(note, fits), ui.visuals().strong_text_color()));
         }
         let mut y = head.y.max(tail.y) + 3.0 * self.zoom;
         for (text, note_colour) in notes {
@@ -481,4 +483,14 @@ fn segment_tooltip(connection: &Connection, segment: &Segment) -> String {
         lines.push(format!("{name}: {words}"));
     }
     lines.join("\n")
+}
+
+/// `text` cut to `chars` characters, with an ellipsis when it was longer.
+pub fn elide(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }

@@ -13,6 +13,7 @@ pub mod lesson_panel;
 pub mod live_panel;
 mod menus;
 mod panels;
+pub mod requests_panel;
 pub mod theme;
 
 use std::path::PathBuf;

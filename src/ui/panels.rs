@@ -9,15 +9,29 @@ use super::action::Action;
 use super::app::TcpLadderApp;
 use super::conn_table::{filters_ui, state_counts_ui, table_ui};
 use super::details::{diagnoses_ui, segment_details_ui};
+use super::requests_panel::requests_ui;
 
 impl TcpLadderApp {
-    pub(super) fn connections_ui(&mut self, ui: &mut Ui) {
+    pub(super) fn connections_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
         let rows: &[ConnRow] = match (&self.document, &self.loading) {
             (_, Some(loading)) if self.document.is_none() => &loading.rows,
             (Some(document), _) => &document.rows,
             _ => &[],
         };
-        ui.heading(format!("Connections ({})", rows.len()));
+        ui.horizontal(|ui| {
+            ui.selectable_value(
+                &mut self.show_requests,
+                false,
+                RichText::new(format!("Connections ({})", rows.len())).heading(),
+            );
+            ui.selectable_value(&mut self.show_requests, true, RichText::new("Requests").heading());
+        });
+        if self.show_requests {
+            if let Some(document) = &self.document {
+                requests_ui(ui, document, &mut self.requests, actions);
+            }
+            return;
+        }
         let evicted = self.document.as_ref().map_or(0, |d| d.engine.stats().evicted_connections);
         if evicted > 0 {
             ui.label(
