@@ -18,6 +18,8 @@ use tcpladder::{Engine, EngineConfig};
 
 #[path = "corpus_http.rs"]
 mod http;
+#[path = "corpus_tls.rs"]
+mod tls;
 
 /// The shared conformance corpus. Missing, the comparison fails rather than passing unchecked.
 pub(crate) fn corpus_dir() -> PathBuf {

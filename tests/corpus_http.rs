@@ -14,7 +14,7 @@ use tcpladder::{Engine, EngineConfig};
 
 use super::corpus_dir;
 
-fn load(path: &Path) -> Option<Engine> {
+pub(crate) fn load(path: &Path) -> Option<Engine> {
     let config = EngineConfig { keep_all_messages: true, ..EngineConfig::default() };
     read_capture(path, config, 1 << 20, |_, _| ControlFlow::Continue(())).ok().map(|outcome| outcome.engine)
 }

@@ -96,6 +96,14 @@ fn exchange(connection: &Connection, request: &Message, response: Option<&Messag
         _ => (None, None, None),
     };
     let status = response.and_then(|r| r.kind.status());
+    let (sni, alpn) = match (&request.kind, response.map(|r| &r.kind)) {
+        // The protocol the server chose, else those the client offered.
+        (MessageKind::Tls(hello), Some(MessageKind::Tls(answer))) if !answer.alpn.is_empty() => {
+            (hello.sni.clone(), Some(answer.alpn.join(",")))
+        }
+        (MessageKind::Tls(hello), _) => (hello.sni.clone(), (!hello.alpn.is_empty()).then(|| hello.alpn.join(","))),
+        _ => (None, None),
+    };
     let outcome = match response {
         // A response that starts after the client closed or reset came too late: it gave up.
         Some(response) if client_left_before(connection, request.head_frame, response.first_frame) => {
@@ -111,8 +119,8 @@ fn exchange(connection: &Connection, request: &Message, response: Option<&Messag
         target,
         host,
         status,
-        sni: None,
-        alpn: None,
+        sni,
+        alpn,
         command: None,
         request_frame: request.head_frame,
         response_frame: response.map(|r| r.first_frame),

@@ -88,6 +88,11 @@ impl Http {
         }
     }
 
+    /// True once a 101 or a CONNECT tunnel switched the connection to another protocol.
+    pub(crate) fn upgraded(&self) -> bool {
+        matches!(self.readers.client, Reader::Upgraded) && matches!(self.readers.server, Reader::Upgraded)
+    }
+
     /// Set once the conversation showed it is not HTTP.
     pub(crate) fn not_http(&self) -> Option<Unread> {
         self.not_http
@@ -332,7 +337,7 @@ fn headers_into(message: &mut Message, headers: &[httparse::Header<'_>]) -> Body
                 .and_then(|value| value.split(',').find_map(|part| part.trim().strip_prefix("timeout=")))
                 .and_then(|seconds| seconds.trim().parse().ok());
         }
-        MessageKind::Turn => {}
+        MessageKind::Tls(_) | MessageKind::Turn => {}
     }
     let chunked = header(headers, "Transfer-Encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
     match header(headers, "Content-Length").and_then(|length| length.parse().ok()) {

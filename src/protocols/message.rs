@@ -18,6 +18,8 @@ pub enum Protocol {
     Http10,
     #[serde(rename = "http/1.1")]
     Http11,
+    #[serde(rename = "tls")]
+    Tls,
     /// A protocol tcpladder does not decode: its messages are the turns of the conversation.
     #[serde(rename = "unknown")]
     Unknown,
@@ -28,6 +30,7 @@ impl Protocol {
         match self {
             Self::Http10 => "http/1.0",
             Self::Http11 => "http/1.1",
+            Self::Tls => "tls",
             Self::Unknown => "unknown",
         }
     }
@@ -39,8 +42,36 @@ impl Protocol {
 pub enum MessageKind {
     Request(Box<RequestHead>),
     Response(Box<ResponseHead>),
-    /// Bytes one side sent before the other answered, in a protocol not decoded.
+    /// A TLS handshake message or alert sent in the clear.
+    Tls(Box<TlsHead>),
+    /// Bytes one side sent before the other answered, in a protocol not decoded (or encrypted).
     Turn,
+}
+
+/// What a TLS message in the clear says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsHead {
+    pub what: TlsWhat,
+    /// The server name the client asks for.
+    pub sni: Option<String>,
+    /// The protocols offered (ClientHello) or the one chosen (ServerHello).
+    pub alpn: Vec<String>,
+    /// The record's version for a ClientHello, the negotiated one for a ServerHello.
+    pub version: Option<String>,
+}
+
+/// Which TLS message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsWhat {
+    ClientHello,
+    ServerHello,
+    Alert { fatal: bool, description: String },
+}
+
+impl TlsHead {
+    pub fn new(what: TlsWhat) -> Self {
+        Self { what, sni: None, alpn: Vec::new(), version: None }
+    }
 }
 
 /// An HTTP request line and `Host`.
@@ -144,7 +175,12 @@ impl Message {
 
     /// A request (or, for turns, what the client says).
     pub fn is_request(&self) -> bool {
-        matches!(self.kind, MessageKind::Request(_)) || (self.kind == MessageKind::Turn && self.side == Side::Client)
+        match &self.kind {
+            MessageKind::Request(_) => true,
+            MessageKind::Tls(head) => head.what == TlsWhat::ClientHello,
+            MessageKind::Turn => self.side == Side::Client,
+            MessageKind::Response(_) => false,
+        }
     }
 
     /// An interim HTTP response (100 Continue, 103 Early Hints), which another one follows.
@@ -158,7 +194,7 @@ impl Message {
         let version = match self.protocol {
             Protocol::Http10 => "HTTP/1.0",
             Protocol::Http11 => "HTTP/1.1",
-            Protocol::Unknown => "",
+            Protocol::Tls | Protocol::Unknown => "",
         };
         let mut label = match &self.kind {
             MessageKind::Request(head) => {
@@ -168,6 +204,8 @@ impl Message {
             MessageKind::Response(head) => {
                 format!("{version} {} {} · {}", head.status, head.reason, size(self.bytes))
             }
+            MessageKind::Tls(head) => tls_label(head),
+            MessageKind::Turn if self.protocol == Protocol::Tls => format!("encrypted {}", size(self.bytes)),
             MessageKind::Turn => size(self.bytes),
         };
         if self.gaps {
@@ -191,10 +229,33 @@ impl Message {
                     + head.reason.capacity()
                     + head.upgrade.as_ref().map_or(0, String::capacity)
             }
+            MessageKind::Tls(head) => {
+                std::mem::size_of::<TlsHead>()
+                    + head.sni.as_ref().map_or(0, String::capacity)
+                    + head.alpn.iter().map(String::capacity).sum::<usize>()
+                    + head.version.as_ref().map_or(0, String::capacity)
+            }
             MessageKind::Turn => 0,
         };
         strings
     }
+}
+
+/// `ClientHello · SNI example.com · ALPN h2,http/1.1`, `ServerHello · TLS 1.3 · ALPN h2`,
+/// `Alert fatal handshake_failure`.
+fn tls_label(head: &TlsHead) -> String {
+    let mut label = match &head.what {
+        TlsWhat::ClientHello => "ClientHello".to_string(),
+        TlsWhat::ServerHello => format!("ServerHello · {}", head.version.as_deref().unwrap_or("?")),
+        TlsWhat::Alert { description, .. } => format!("Alert {description}"),
+    };
+    if let Some(sni) = &head.sni {
+        label.push_str(&format!(" · SNI {sni}"));
+    }
+    if !head.alpn.is_empty() {
+        label.push_str(&format!(" · ALPN {}", head.alpn.join(",")));
+    }
+    label
 }
 
 /// "512 bytes", "12.0 KB", "3.4 MB".
@@ -250,10 +311,18 @@ impl Found<'_> {
 fn forget_oldest_exchange(messages: &mut Vec<Message>) -> u64 {
     if messages.first().is_some_and(Message::is_request) {
         let answer = messages.iter().skip(1).position(|m| m.side == Side::Server && !m.is_interim());
-        if let Some(at) = answer {
-            messages.remove(at + 1);
-            messages.remove(0);
-            return 2;
+        match answer {
+            // The common case, a request and its answer side by side: one move of what stays.
+            Some(0) => {
+                messages.drain(..2);
+                return 2;
+            }
+            Some(at) => {
+                messages.remove(at + 1);
+                messages.remove(0);
+                return 2;
+            }
+            None => {}
         }
     }
     if messages.is_empty() {

@@ -8,13 +8,16 @@
 pub mod http1;
 mod message;
 pub mod table;
+pub mod tls;
 pub mod turns;
 
 use crate::stream::{Reassembler, StreamEvent};
 use crate::wire::{PerSide, Side, TcpFlags};
 
 use message::Found;
-pub use message::{Message, MessageKind, Protocol, RequestHead, ResponseHead, MAX_HEAD_BYTES, MAX_MESSAGES};
+pub use message::{
+    Message, MessageKind, Protocol, RequestHead, ResponseHead, TlsHead, TlsWhat, MAX_HEAD_BYTES, MAX_MESSAGES,
+};
 
 /// Which decoder reads a connection.
 #[derive(Debug, Clone)]
@@ -23,6 +26,7 @@ enum Decoder {
     Undecided,
     /// Boxed: most connections of a capture are not HTTP.
     Http(Box<http1::Http>),
+    Tls(Box<tls::Tls>),
     Turns(turns::Turns),
 }
 
@@ -164,6 +168,7 @@ impl Conversation {
             + self.messages.capacity() * std::mem::size_of::<Message>();
         let decoding = match &self.decoder {
             Decoder::Http(http) => std::mem::size_of::<http1::Http>() + http.heap_bytes(),
+            Decoder::Tls(tls) => std::mem::size_of::<tls::Tls>() + tls.heap_bytes(),
             Decoder::Undecided | Decoder::Turns(_) => 0,
         };
         messages + decoding + self.streams.client.held_bytes() + self.streams.server.held_bytes()
@@ -180,9 +185,23 @@ fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Fo
     if let (Decoder::Undecided, StreamEvent::Data { bytes, .. }) = (&*decoder, event) {
         *decoder = if http1::starts_message(side, bytes) {
             Decoder::Http(Box::default())
+        } else if tls::starts_message(bytes) {
+            Decoder::Tls(Box::default())
         } else {
             Decoder::Turns(turns::Turns::default())
         };
+    }
+    // TLS begun inside another protocol (STARTTLS in SMTP, IMAP, LDAP; a CONNECT tunnel): read
+    // it from its first record on.
+    if let StreamEvent::Data { bytes, .. } = event {
+        let switches = match &*decoder {
+            Decoder::Turns(_) => true,
+            Decoder::Http(http) => http.upgraded(),
+            Decoder::Undecided | Decoder::Tls(_) => false,
+        };
+        if switches && tls::starts_message(bytes) {
+            *decoder = Decoder::Tls(Box::default());
+        }
     }
     match decoder {
         Decoder::Undecided => {}
@@ -196,6 +215,7 @@ fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Fo
                 *decoder = Decoder::Turns(turns);
             }
         }
+        Decoder::Tls(tls) => tls.feed(side, event, out),
         Decoder::Turns(turns) => turns.feed(side, event, out),
     }
 }

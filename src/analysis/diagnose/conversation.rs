@@ -9,11 +9,15 @@ use crate::wire::Side;
 use super::finding::{Code, Context, Diagnosis};
 
 pub(super) fn conversation(context: &Context<'_>, conversation: &Conversation, findings: &mut Vec<Diagnosis>) {
+    // Only HTTP's requests are waited on (turns of other protocols are not): most connections of
+    // most captures have none, and pairing their turns would be wasted.
+    if !conversation.messages().iter().any(|m| matches!(m.protocol, Protocol::Http10 | Protocol::Http11)) {
+        return;
+    }
     let connection = context.connection;
     let server_fin = connection.segments.iter().find(|s| s.dir.sender() == Side::Server && s.flags.fin());
     for exchange in exchanges(connection, conversation) {
-        // Turns of a protocol not decoded are no requests a client waits on: only HTTP's are.
-        if exchange.protocol == Protocol::Unknown {
+        if !matches!(exchange.protocol, Protocol::Http10 | Protocol::Http11) {
             continue;
         }
         let Some(head) = conversation.messages().iter().find(|m| m.head_frame == exchange.request_frame) else {
