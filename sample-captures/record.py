@@ -390,6 +390,36 @@ def keepalive_race(port, family):
     srv.close()
 
 
+def openssl_pair(port, server_args, client_args):
+    """An `openssl s_server` with a throwaway certificate for api.local, and one `s_client`
+    against it that sends nothing and closes."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        key, cert = os.path.join(tmp, "k.pem"), os.path.join(tmp, "c.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=api.local"], check=True, capture_output=True)
+        server = subprocess.Popen(["openssl", "s_server", "-accept", str(port), "-key", key, "-cert", cert, "-quiet",
+                                   "-naccept", "1", *server_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        client = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "api.local",
+                                 *client_args], input=b"", capture_output=True, timeout=10)
+        print("  s_client:", (client.stdout + client.stderr).decode(errors="replace").splitlines()[:1])
+        time.sleep(0.3)
+        server.kill()
+        server.wait()
+
+
+def tls_handshake(port, family):
+    """TLS 1.3 with SNI api.local and ALPN h2 offered and chosen."""
+    openssl_pair(port, ["-tls1_3", "-alpn", "h2"], ["-alpn", "h2,http/1.1"])
+
+
+def tls_alert(port, family):
+    """A client that speaks only TLS 1.2 to a server that wants 1.3: the server answers the
+    ClientHello with a fatal protocol_version alert, in the clear."""
+    openssl_pair(port, ["-tls1_3"], ["-tls1_2", "-alpn", "h2"])
+
+
 def to_bsd_null(src, dst):
     """Rewrites an Ethernet capture of loopback as macOS lo0 writes it (DLT_NULL, AF in host order)."""
     with open(src, "rb") as f:
@@ -427,6 +457,8 @@ SCENARIOS = {
     "close-wait-pileup": (18015, close_wait_pileup, {}),
     "client-timeout": (18016, client_timeout, {}),
     "keepalive-race": (18017, keepalive_race, {}),
+    "tls-handshake": (18018, tls_handshake, {}),
+    "tls-alert": (18019, tls_alert, {}),
 }
 
 

@@ -120,3 +120,15 @@ fn no_sample_or_corpus_capture_abandons_a_request_it_did_not_build_for_it() {
         assert!(!text.contains("request_abandoned") && !text.contains("stale_keepalive"), "{name}: {text}");
     }
 }
+
+#[test]
+fn a_tls_client_hello_is_a_request_with_its_sni_and_the_chosen_protocol() {
+    let rows = requests("tls-handshake.pcap");
+    let hello = &rows[0];
+    assert_eq!(hello["protocol"], "tls");
+    assert_eq!(hello["sni"], "api.local");
+    // TLS 1.3 sends the server's choice encrypted: the client's offer is what can be seen.
+    assert_eq!(hello["alpn"], "h2,http/1.1");
+    assert_eq!(hello["outcome"], "answered");
+    assert!(hello["method"].is_null() && hello["status"].is_null());
+}

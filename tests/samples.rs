@@ -338,3 +338,28 @@ fn a_request_on_a_keep_alive_connection_the_server_closed_draws_a_reset() {
     assert!(text.contains("`GET /second`") && text.contains("idle for 1.00 s"), "{text}");
     assert!(!has(&row, "request_abandoned", "client"), "the server reset it: {:?}", codes(&row));
 }
+
+#[test]
+fn a_tls_handshake_names_the_server_and_the_protocols() {
+    let row = only("tls-handshake");
+    assert!(!has(&row, "tls_alert", "server") && !has(&row, "tls_alert", "client"), "{:?}", codes(&row));
+    let packets = crate::util::packets("tls-handshake.pcap");
+    let apps: Vec<&str> = packets.iter().filter_map(|p| p["app"].as_str()).collect();
+    assert_eq!(apps.first().copied(), Some("ClientHello · SNI api.local · ALPN h2,http/1.1"), "{apps:?}");
+    assert!(apps.get(1).is_some_and(|a| a.starts_with("ServerHello · TLS 1.3")), "{apps:?}");
+    assert!(apps.iter().skip(2).all(|a| a.starts_with("encrypted")), "after the hellos, only counts: {apps:?}");
+}
+
+#[test]
+fn a_fatal_tls_alert_in_the_clear_is_a_finding() {
+    let row = only("tls-alert");
+    assert!(has(&row, "tls_alert", "server"), "{:?}", codes(&row));
+    assert!(row["diagnoses"].to_string().contains("`fatal protocol_version`"));
+}
+
+#[test]
+fn a_reset_names_the_request_in_flight() {
+    let row = only("keepalive-race");
+    let text = row["diagnoses"].to_string();
+    assert!(text.contains("The request in flight was `GET /second` (frame 10)"), "{text}");
+}

@@ -155,7 +155,7 @@ fn read_record(side: Side, record: &[u8], first: (u32, i64), last: (u32, i64), o
                 let level = if alert.severity.0 == 2 { "fatal" } else { "warning" };
                 TlsHead::new(TlsWhat::Alert {
                     fatal: alert.severity.0 == 2,
-                    description: format!("{level} {}", alert.code),
+                    description: format!("{level} {}", snake_case(&alert.code.to_string())),
                 })
             }
             // Certificates, key exchanges and Finished in TLS 1.2 belong to the hello they follow.
@@ -201,4 +201,20 @@ fn version_name(version: TlsVersion) -> String {
         0x0304 => "TLS 1.3".into(),
         other => format!("0x{other:04x}"),
     }
+}
+
+/// `ProtocolVersion` → `protocol_version`: the RFC's names for alerts.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

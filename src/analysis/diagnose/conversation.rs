@@ -2,13 +2,14 @@
 //! sent on a keep-alive connection the server had already closed.
 
 use crate::analysis::exchanges::{duration, end_of_wait, exchanges, Exchange, Outcome};
-use crate::protocols::{Conversation, Protocol};
+use crate::protocols::{Conversation, MessageKind, Protocol, TlsWhat};
 use crate::tcp::Segment;
 use crate::wire::Side;
 
 use super::finding::{Code, Context, Diagnosis};
 
 pub(super) fn conversation(context: &Context<'_>, conversation: &Conversation, findings: &mut Vec<Diagnosis>) {
+    tls_alerts(context, conversation, findings);
     // Only HTTP's requests are waited on (turns of other protocols are not): most connections of
     // most captures have none, and pairing their turns would be wasted.
     if !conversation.messages().iter().any(|m| matches!(m.protocol, Protocol::Http10 | Protocol::Http11)) {
@@ -38,6 +39,52 @@ pub(super) fn conversation(context: &Context<'_>, conversation: &Conversation, f
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// A fatal TLS alert sent in the clear: the handshake failed, and the alert says why.
+fn tls_alerts(context: &Context<'_>, conversation: &Conversation, findings: &mut Vec<Diagnosis>) {
+    for message in conversation.messages() {
+        let MessageKind::Tls(head) = &message.kind else { continue };
+        let TlsWhat::Alert { fatal: true, description } = &head.what else { continue };
+        findings.push(Diagnosis::new(
+            Code::TlsAlert,
+            Some(message.side),
+            message.head_frame,
+            format!(
+                "{} ended the TLS handshake with the alert `{description}`, sent in the clear: no data will \
+                 pass on this connection. The alert names the cause (a protocol version, cipher or certificate \
+                 the two sides do not share, a name the server does not serve); the peer's TLS library \
+                 reports it as a handshake error, not as a network one.",
+                context.addr(message.side)
+            ),
+        ));
+    }
+}
+
+/// Appends to reset, broken-pipe and CLOSE_WAIT findings the HTTP request in flight at their
+/// frame, if one was: what the application was doing when TCP went wrong.
+pub(super) fn name_requests_in_flight(
+    connection: &crate::tcp::Connection,
+    conversation: &Conversation,
+    findings: &mut [Diagnosis],
+) {
+    let exchanges = exchanges(connection, conversation);
+    for finding in
+        findings.iter_mut().filter(|f| matches!(f.code, Code::ResetByPeer | Code::BrokenPipe | Code::CloseWait))
+    {
+        let in_flight = exchanges.iter().rev().find(|e| {
+            matches!(e.protocol, Protocol::Http10 | Protocol::Http11)
+                && e.request_frame <= finding.frame
+                && e.response_frame.is_none_or(|response| response > finding.frame)
+        });
+        if let Some(exchange) = in_flight {
+            finding.text.push_str(&format!(
+                " The request in flight was {} (frame {}), not answered by then.",
+                what(exchange),
+                exchange.request_frame
+            ));
         }
     }
 }

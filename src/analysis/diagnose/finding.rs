@@ -27,6 +27,7 @@ pub enum Code {
     KeepAlive,
     RequestAbandoned,
     StaleKeepalive,
+    TlsAlert,
 }
 
 impl Code {
@@ -50,6 +51,7 @@ impl Code {
             Self::KeepAlive => "keep_alive",
             Self::RequestAbandoned => "request_abandoned",
             Self::StaleKeepalive => "stale_keepalive",
+            Self::TlsAlert => "tls_alert",
         }
     }
 }

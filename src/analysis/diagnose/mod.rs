@@ -37,6 +37,9 @@ pub fn diagnose_with(
     zero_window(&context, &mut findings);
     retransmissions(&context, &mut findings);
     keep_alive(&context, &mut findings);
+    if let Some(conversation) = conversation {
+        conversation::name_requests_in_flight(connection, conversation, &mut findings);
+    }
     findings.sort_by_key(|d| d.frame);
     for finding in &mut findings {
         capitalize(&mut finding.text);
