@@ -112,8 +112,15 @@ impl Agreement {
 fn http_agrees_with_tshark_on_the_corpus() {
     let corpus = corpus_dir();
     let mut agreement = Agreement::default();
-    for capture in HTTP_CAPTURES {
-        let path = corpus.join(capture);
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-captures");
+    let sample_names =
+        ["handshake-client-close.pcap", "ipv6-handshake.pcap", "client-timeout.pcap", "keepalive-race.pcap"];
+    let paths = HTTP_CAPTURES
+        .iter()
+        .map(|capture| (capture.to_string(), corpus.join(capture)))
+        .chain(sample_names.map(|name| (format!("sample {name}"), samples.join(name))));
+    for (capture, path) in paths {
+        let capture = capture.as_str();
         let engine = load(&path).unwrap_or_else(|| panic!("{capture} reads"));
         let ours: BTreeMap<u32, Exchange> = engine
             .connections()
@@ -153,7 +160,7 @@ fn http_agrees_with_tshark_on_the_corpus() {
             }
         }
     }
-    println!("\nHTTP against tshark on {} captures of the corpus:", HTTP_CAPTURES.len());
+    println!("\nHTTP against tshark on {} captures of the corpus and 4 samples:", HTTP_CAPTURES.len());
     println!("{:<24} {:>6} {:>6} {:>7}", "field", "agree", "total", "%");
     let mut worst = 100.0f64;
     for (field, (agree, total)) in &agreement.fields {
