@@ -420,6 +420,22 @@ def tls_alert(port, family):
     openssl_pair(port, ["-tls1_3"], ["-tls1_2", "-alpn", "h2"])
 
 
+REDIS_COMMANDS = b"SET session:42 hello\nGET session:42\nINCR visits\nLRANGE missing 0 -1\nGET nothing\nNOSUCHCOMMAND x\n"
+
+
+def redis(port, family):
+    """`redis-cli` sends six commands on one connection to a `redis-server` (no persistence); what
+    redis-cli printed for each reply is written beside the capture, for the tests."""
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                               "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    client = subprocess.run(["redis-cli", "-p", str(port)], input=REDIS_COMMANDS, capture_output=True, timeout=10)
+    write(os.path.join(OUT, "redis.redis-cli.txt"), client.stdout.decode(errors="replace"))
+    time.sleep(0.2)
+    server.terminate()
+    server.wait()
+
+
 def to_bsd_null(src, dst):
     """Rewrites an Ethernet capture of loopback as macOS lo0 writes it (DLT_NULL, AF in host order)."""
     with open(src, "rb") as f:
@@ -459,6 +475,7 @@ SCENARIOS = {
     "keepalive-race": (18017, keepalive_race, {}),
     "tls-handshake": (18018, tls_handshake, {}),
     "tls-alert": (18019, tls_alert, {}),
+    "redis": (18020, redis, {}),
 }
 
 

@@ -132,3 +132,30 @@ fn a_tls_client_hello_is_a_request_with_its_sni_and_the_chosen_protocol() {
     assert_eq!(hello["outcome"], "answered");
     assert!(hello["method"].is_null() && hello["status"].is_null());
 }
+
+#[test]
+fn redis_commands_and_replies_agree_with_what_redis_cli_printed() {
+    let rows = requests("redis.pcap");
+    let commands: Vec<&str> = rows.iter().map(|r| r["command"].as_str().unwrap_or("")).collect();
+    // redis-cli asks COMMAND DOCS when it starts, then sends the six commands it was given.
+    assert_eq!(commands, ["COMMAND", "SET", "GET", "INCR", "LRANGE", "GET", "NOSUCHCOMMAND"]);
+    assert!(rows.iter().all(|r| r["protocol"] == "redis" && r["outcome"] == "answered"), "{rows:?}");
+    // The oracle: what redis-cli printed for each reply (recorded beside the capture).
+    let path = sample("redis.redis-cli.txt");
+    let printed = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let printed: Vec<&str> = printed.lines().collect();
+    let capture = sample("redis.pcap");
+    let output = tcpladder(&["packets", "--json", capture.to_str().expect("a UTF-8 path")]);
+    let replies: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("a JSON line"))
+        .filter(|p| p["dir"] == "s2c")
+        .filter_map(|p| p["app"].as_str().map(str::to_string))
+        .skip(1)
+        .collect();
+    let expected = ["+OK", "bulk of 5 bytes", ":1", "(empty array)", "(nil)"];
+    assert_eq!(&replies[..5], expected, "{replies:?}");
+    assert_eq!(printed[..3], ["OK", "hello", "1"], "redis-cli: {printed:?}");
+    assert!(replies[5].starts_with("-ERR unknown command 'NOSUCHCOMMAND'"), "{replies:?}");
+    assert!(printed[5].starts_with("ERR unknown command 'NOSUCHCOMMAND'"), "redis-cli: {printed:?}");
+}

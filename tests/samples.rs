@@ -363,3 +363,9 @@ fn a_reset_names_the_request_in_flight() {
     let text = row["diagnoses"].to_string();
     assert!(text.contains("The request in flight was `GET /second` (frame 10)"), "{text}");
 }
+
+#[test]
+fn a_redis_session_is_kernel_checked_and_closes_gracefully() {
+    let row = only("redis");
+    assert!(has(&row, "graceful_close", "client"), "{:?}", codes(&row));
+}

@@ -121,7 +121,10 @@ fn exchange(connection: &Connection, request: &Message, response: Option<&Messag
         status,
         sni,
         alpn,
-        command: None,
+        command: match &request.kind {
+            MessageKind::Command(command) => Some(command.0.clone()),
+            _ => None,
+        },
         request_frame: request.head_frame,
         response_frame: response.map(|r| r.first_frame),
         response_head_frame: response.map(|r| r.head_frame),

@@ -337,7 +337,7 @@ fn headers_into(message: &mut Message, headers: &[httparse::Header<'_>]) -> Body
                 .and_then(|value| value.split(',').find_map(|part| part.trim().strip_prefix("timeout=")))
                 .and_then(|seconds| seconds.trim().parse().ok());
         }
-        MessageKind::Tls(_) | MessageKind::Turn => {}
+        MessageKind::Tls(_) | MessageKind::Command(_) | MessageKind::Reply(_) | MessageKind::Turn => {}
     }
     let chunked = header(headers, "Transfer-Encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
     match header(headers, "Content-Length").and_then(|length| length.parse().ok()) {

@@ -158,7 +158,9 @@ fn scrambled(seed: u64, len: usize) -> Vec<u8> {
 
 #[test]
 fn hostile_segments_never_panic_and_stay_bounded() {
-    let pieces: [&[u8]; 6] = [
+    let pieces: [&[u8]; 8] = [
+        b"*2\r\n$3\r\nGET\r\n$99999999999\r\n",
+        b"\x16\x03\x01\x40\x00\x01\x00",
         b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
         b"ffffffffffffffff\r\n",

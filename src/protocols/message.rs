@@ -20,6 +20,8 @@ pub enum Protocol {
     Http11,
     #[serde(rename = "tls")]
     Tls,
+    #[serde(rename = "redis")]
+    Redis,
     /// A protocol tcpladder does not decode: its messages are the turns of the conversation.
     #[serde(rename = "unknown")]
     Unknown,
@@ -31,6 +33,7 @@ impl Protocol {
             Self::Http10 => "http/1.0",
             Self::Http11 => "http/1.1",
             Self::Tls => "tls",
+            Self::Redis => "redis",
             Self::Unknown => "unknown",
         }
     }
@@ -44,6 +47,10 @@ pub enum MessageKind {
     Response(Box<ResponseHead>),
     /// A TLS handshake message or alert sent in the clear.
     Tls(Box<TlsHead>),
+    /// A Redis command: its name (upper case) and its key, when it has one.
+    Command(Box<(String, Option<String>)>),
+    /// A Redis reply, in a few words (`+OK`, `-ERR …`, `:1`, `bulk of 5 bytes`).
+    Reply(Box<String>),
     /// Bytes one side sent before the other answered, in a protocol not decoded (or encrypted).
     Turn,
 }
@@ -117,6 +124,14 @@ impl MessageKind {
         }
     }
 
+    pub fn command(name: String, key: Option<String>) -> Self {
+        Self::Command(Box::new((name, key)))
+    }
+
+    pub fn reply(text: String) -> Self {
+        Self::Reply(Box::new(text))
+    }
+
     /// The status of a response.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -178,6 +193,8 @@ impl Message {
         match &self.kind {
             MessageKind::Request(_) => true,
             MessageKind::Tls(head) => head.what == TlsWhat::ClientHello,
+            MessageKind::Command(_) => true,
+            MessageKind::Reply(_) => false,
             MessageKind::Turn => self.side == Side::Client,
             MessageKind::Response(_) => false,
         }
@@ -194,7 +211,7 @@ impl Message {
         let version = match self.protocol {
             Protocol::Http10 => "HTTP/1.0",
             Protocol::Http11 => "HTTP/1.1",
-            Protocol::Tls | Protocol::Unknown => "",
+            Protocol::Tls | Protocol::Redis | Protocol::Unknown => "",
         };
         let mut label = match &self.kind {
             MessageKind::Request(head) => {
@@ -205,6 +222,11 @@ impl Message {
                 format!("{version} {} {} · {}", head.status, head.reason, size(self.bytes))
             }
             MessageKind::Tls(head) => tls_label(head),
+            MessageKind::Command(command) => match &command.1 {
+                Some(key) => format!("{} {key}", command.0),
+                None => command.0.clone(),
+            },
+            MessageKind::Reply(text) => text.to_string(),
             MessageKind::Turn if self.protocol == Protocol::Tls => format!("encrypted {}", size(self.bytes)),
             MessageKind::Turn => size(self.bytes),
         };
@@ -235,6 +257,12 @@ impl Message {
                     + head.alpn.iter().map(String::capacity).sum::<usize>()
                     + head.version.as_ref().map_or(0, String::capacity)
             }
+            MessageKind::Command(command) => {
+                std::mem::size_of::<(String, Option<String>)>()
+                    + command.0.capacity()
+                    + command.1.as_ref().map_or(0, String::capacity)
+            }
+            MessageKind::Reply(text) => std::mem::size_of::<String>() + text.capacity(),
             MessageKind::Turn => 0,
         };
         strings

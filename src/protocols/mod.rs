@@ -7,6 +7,7 @@
 
 pub mod http1;
 mod message;
+pub mod redis;
 pub mod table;
 pub mod tls;
 pub mod turns;
@@ -27,6 +28,7 @@ enum Decoder {
     /// Boxed: most connections of a capture are not HTTP.
     Http(Box<http1::Http>),
     Tls(Box<tls::Tls>),
+    Redis(Box<redis::Redis>),
     Turns(turns::Turns),
 }
 
@@ -169,6 +171,7 @@ impl Conversation {
         let decoding = match &self.decoder {
             Decoder::Http(http) => std::mem::size_of::<http1::Http>() + http.heap_bytes(),
             Decoder::Tls(tls) => std::mem::size_of::<tls::Tls>() + tls.heap_bytes(),
+            Decoder::Redis(redis) => std::mem::size_of::<redis::Redis>() + redis.heap_bytes(),
             Decoder::Undecided | Decoder::Turns(_) => 0,
         };
         messages + decoding + self.streams.client.held_bytes() + self.streams.server.held_bytes()
@@ -187,6 +190,8 @@ fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Fo
             Decoder::Http(Box::default())
         } else if tls::starts_message(bytes) {
             Decoder::Tls(Box::default())
+        } else if redis::starts_message(side, bytes) {
+            Decoder::Redis(Box::default())
         } else {
             Decoder::Turns(turns::Turns::default())
         };
@@ -197,7 +202,7 @@ fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Fo
         let switches = match &*decoder {
             Decoder::Turns(_) => true,
             Decoder::Http(http) => http.upgraded(),
-            Decoder::Undecided | Decoder::Tls(_) => false,
+            Decoder::Undecided | Decoder::Tls(_) | Decoder::Redis(_) => false,
         };
         if switches && tls::starts_message(bytes) {
             *decoder = Decoder::Tls(Box::default());
@@ -216,6 +221,7 @@ fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Fo
             }
         }
         Decoder::Tls(tls) => tls.feed(side, event, out),
+        Decoder::Redis(redis) => redis.feed(side, event, out),
         Decoder::Turns(turns) => turns.feed(side, event, out),
     }
 }
