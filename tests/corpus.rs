@@ -1,6 +1,7 @@
 //! Conformance against tools no one here wrote: every capture in `../shared/corpus` is read and
 //! compared with tshark's per-packet fields (`oracle/*.tcp.tsv`) and Zeek's `conn.log` baselines.
-//! HTTP requests and responses are compared with tshark run on the HTTP captures (`http`).
+//! HTTP requests and responses, TLS ClientHellos and Redis commands are compared with tshark run on
+//! the captures holding them (`http`, `tls`, `redis`).
 //! Fails when the corpus is absent; prints the agreement figures (run with `--nocapture`).
 
 // Tests and benchmarks fail by panicking: the library's no-panic lints do not apply here.
@@ -18,6 +19,8 @@ use tcpladder::{Engine, EngineConfig};
 
 #[path = "corpus_http.rs"]
 mod http;
+#[path = "corpus_redis.rs"]
+mod redis;
 #[path = "corpus_tls.rs"]
 mod tls;
 

@@ -111,8 +111,8 @@ fn http_1_0_closes_and_content_decides_not_the_port() {
 #[test]
 fn other_protocols_are_turns() {
     let conversation =
-        talk(&[(Side::Client, b"*1\r\n$4\r\nPING\r\n"), (Side::Client, b"more"), (Side::Server, b"+PONG\r\n")]);
-    assert_eq!(labels(&conversation), ["18 bytes", "7 bytes"]);
+        talk(&[(Side::Client, b"SSH-2.0-OpenSSH_9.6\r\n"), (Side::Client, b"more"), (Side::Server, b"SSH-2.0-x\r\n")]);
+    assert_eq!(labels(&conversation), ["25 bytes", "11 bytes"]);
     assert!(conversation.messages()[0].is_request());
 }
 
