@@ -390,6 +390,27 @@ def keepalive_race(port, family):
     srv.close()
 
 
+def slow_response(port, family):
+    """Six requests on one keep-alive connection: five answered at once, one (`/report`) after
+    400 ms of the server's work. The connection is healthy; one response is slow."""
+    srv = listener(port, family)
+    c = connect(port, family)
+    s, _ = srv.accept()
+    for path in ["/items/1", "/items/2", "/report", "/items/3", "/items/4", "/items/5"]:
+        c.sendall(b"GET %s HTTP/1.1\r\nHost: api.local\r\n\r\n" % path.encode())
+        s.recv(1000)
+        if path == "/report":
+            time.sleep(0.4)
+        body = b"answer for %s\n" % path.encode()
+        s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        c.recv(1000)
+        time.sleep(0.02)
+    c.close()
+    time.sleep(0.05)
+    s.close()
+    srv.close()
+
+
 def openssl_pair(port, server_args, client_args):
     """An `openssl s_server` with a throwaway certificate for api.local, and one `s_client`
     against it that sends nothing and closes."""
@@ -476,6 +497,7 @@ SCENARIOS = {
     "tls-handshake": (18018, tls_handshake, {}),
     "tls-alert": (18019, tls_alert, {}),
     "redis": (18020, redis, {}),
+    "slow-response": (18021, slow_response, {}),
 }
 
 

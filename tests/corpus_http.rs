@@ -113,8 +113,13 @@ fn http_agrees_with_tshark_on_the_corpus() {
     let corpus = corpus_dir();
     let mut agreement = Agreement::default();
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-captures");
-    let sample_names =
-        ["handshake-client-close.pcap", "ipv6-handshake.pcap", "client-timeout.pcap", "keepalive-race.pcap"];
+    let sample_names = [
+        "handshake-client-close.pcap",
+        "ipv6-handshake.pcap",
+        "client-timeout.pcap",
+        "keepalive-race.pcap",
+        "slow-response.pcap",
+    ];
     let paths = HTTP_CAPTURES
         .iter()
         .map(|capture| (capture.to_string(), corpus.join(capture)))
@@ -160,7 +165,11 @@ fn http_agrees_with_tshark_on_the_corpus() {
             }
         }
     }
-    println!("\nHTTP against tshark on {} captures of the corpus and 4 samples:", HTTP_CAPTURES.len());
+    println!(
+        "\nHTTP against tshark on {} captures of the corpus and {} samples:",
+        HTTP_CAPTURES.len(),
+        sample_names.len()
+    );
     println!("{:<24} {:>6} {:>6} {:>7}", "field", "agree", "total", "%");
     let mut worst = 100.0f64;
     for (field, (agree, total)) in &agreement.fields {

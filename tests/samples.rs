@@ -369,3 +369,17 @@ fn a_redis_session_is_kernel_checked_and_closes_gracefully() {
     let row = only("redis");
     assert!(has(&row, "graceful_close", "client"), "{:?}", codes(&row));
 }
+
+#[test]
+fn one_response_far_slower_than_the_others_is_named() {
+    let row = only("slow-response");
+    assert!(has(&row, "slow_response", "server"), "{:?}", codes(&row));
+    let text = row["diagnoses"].to_string();
+    assert!(text.contains("to answer `GET /report` (frame 10)") && text.contains("median of 6 responses"), "{text}");
+    // Waits alike are no finding: the redis session's seven, the keep-alive race's one.
+    for name in ["redis", "keepalive-race", "close-wait-pileup"] {
+        for row in conns(&format!("{name}.pcap")) {
+            assert!(!codes(&row).iter().any(|(code, _)| code == "slow_response"), "{name}: {:?}", codes(&row));
+        }
+    }
+}

@@ -90,7 +90,8 @@ pub fn exchanges(connection: &Connection, conversation: &Conversation) -> Vec<Ex
     out
 }
 
-fn exchange(connection: &Connection, request: &Message, response: Option<&Message>) -> Exchange {
+/// One request and its response (if any), joined to the connection's fate.
+pub fn exchange(connection: &Connection, request: &Message, response: Option<&Message>) -> Exchange {
     let (method, target, host) = match &request.kind {
         MessageKind::Request(head) => (Some(head.method.clone()), Some(head.target.clone()), head.host.clone()),
         _ => (None, None, None),

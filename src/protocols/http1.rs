@@ -8,7 +8,8 @@ use std::collections::VecDeque;
 use crate::stream::StreamEvent;
 use crate::wire::{PerSide, Side};
 
-use super::message::{Found, Message, MessageKind, Protocol, MAX_HEAD_BYTES};
+use super::found::Found;
+use super::message::{Message, MessageKind, Protocol, MAX_HEAD_BYTES};
 
 const METHODS: [&[u8]; 9] =
     [b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE "];

@@ -6,8 +6,6 @@ use crate::wire::Side;
 
 /// The most of a message head kept for decoding; a longer head is reported, not held.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
-/// How many messages past its limit a summarising conversation lets in before it forgets.
-const RECENT_SLACK: usize = 2;
 /// The most messages kept per connection; beyond, messages are counted only.
 pub const MAX_MESSAGES: usize = 100_000;
 
@@ -293,69 +291,4 @@ fn size(bytes: u64) -> String {
         b if b >= 1_000 => format!("{:.1} KB", b as f64 / 1e3),
         b => format!("{b} bytes"),
     }
-}
-
-/// Where decoders put what they find, bounded.
-pub(crate) struct Found<'a> {
-    pub(crate) messages: &'a mut Vec<Message>,
-    pub(crate) dropped: &'a mut u64,
-    /// Keep only this many of the latest messages (whole exchanges go), or all up to
-    /// [`MAX_MESSAGES`].
-    pub(crate) recent: Option<usize>,
-}
-
-impl Found<'_> {
-    pub(crate) fn push(&mut self, message: Message) {
-        if self.messages.len() >= MAX_MESSAGES {
-            *self.dropped += 1;
-            return;
-        }
-        self.messages.push(message);
-        // A few beyond the limit are let in so that forgetting, which moves what is kept, runs
-        // once every few messages rather than on each.
-        if let Some(limit) = self.recent {
-            if self.messages.len() > limit + RECENT_SLACK {
-                while self.messages.len() > limit.max(2) {
-                    *self.dropped += forget_oldest_exchange(self.messages);
-                }
-            }
-        }
-    }
-
-    /// The message being read by `side`, if it is the last one found.
-    pub(crate) fn last_of(&mut self, side: Side) -> Option<&mut Message> {
-        self.messages.last_mut().filter(|message| message.side == side)
-    }
-
-    /// The last message `side` started, wherever it is.
-    pub(crate) fn latest_of(&mut self, side: Side) -> Option<&mut Message> {
-        self.messages.iter_mut().rev().find(|message| message.side == side)
-    }
-}
-
-/// Forgets the oldest request with its response (the first answer after it), or the oldest
-/// message when it answers nothing kept; returns how many messages went. Pairing stays right:
-/// responses answer requests in order.
-fn forget_oldest_exchange(messages: &mut Vec<Message>) -> u64 {
-    if messages.first().is_some_and(Message::is_request) {
-        let answer = messages.iter().skip(1).position(|m| m.side == Side::Server && !m.is_interim());
-        match answer {
-            // The common case, a request and its answer side by side: one move of what stays.
-            Some(0) => {
-                messages.drain(..2);
-                return 2;
-            }
-            Some(at) => {
-                messages.remove(at + 1);
-                messages.remove(0);
-                return 2;
-            }
-            None => {}
-        }
-    }
-    if messages.is_empty() {
-        return 0;
-    }
-    messages.remove(0);
-    1
 }

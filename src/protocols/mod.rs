@@ -5,20 +5,23 @@
 //! response timing works for every protocol. Heads are kept up to [`MAX_HEAD_BYTES`], bodies are
 //! counted, not kept.
 
+mod found;
 pub mod http1;
 mod message;
 pub mod redis;
 pub mod table;
 pub mod tls;
 pub mod turns;
+mod waits;
 
 use crate::stream::{Reassembler, StreamEvent};
 use crate::wire::{PerSide, Side, TcpFlags};
 
-use message::Found;
+use found::Found;
 pub use message::{
     Message, MessageKind, Protocol, RequestHead, ResponseHead, TlsHead, TlsWhat, MAX_HEAD_BYTES, MAX_MESSAGES,
 };
+pub use waits::{wait_nanos, Waits};
 
 /// Which decoder reads a connection.
 #[derive(Debug, Clone)]
@@ -44,6 +47,9 @@ pub struct Conversation {
     recent: Option<usize>,
     /// Bytes of each stream the capture does not hold.
     holes: PerSide<u64>,
+    /// The waits of the exchanges a summarising conversation forgot (boxed: most connections
+    /// forget none).
+    forgotten: Option<Box<Waits>>,
 }
 
 /// Messages a summarising conversation keeps: the last exchanges, which the diagnoses read.
@@ -58,6 +64,7 @@ impl Default for Conversation {
             dropped_messages: 0,
             recent: None,
             holes: PerSide::default(),
+            forgotten: None,
         }
     }
 }
@@ -93,9 +100,9 @@ impl Conversation {
 
     /// Takes in one segment of the connection.
     pub fn on_segment(&mut self, segment: &SegmentBytes<'_>) {
-        let Self { streams, decoder, messages, dropped_messages, recent, holes } = self;
+        let Self { streams, decoder, messages, dropped_messages, recent, holes, forgotten } = self;
         let sender = segment.sender;
-        let mut out = Found { messages, dropped: dropped_messages, recent: *recent };
+        let mut out = Found { messages, dropped: dropped_messages, recent: *recent, forgotten };
         if segment.flags.syn() {
             streams[sender].on_syn(segment.seq);
         }
@@ -123,8 +130,8 @@ impl Conversation {
 
     /// The capture ended: bytes waiting behind a gap are read after a hole.
     pub fn finish(&mut self) {
-        let Self { streams, decoder, messages, dropped_messages, recent, holes } = self;
-        let mut out = Found { messages, dropped: dropped_messages, recent: *recent };
+        let Self { streams, decoder, messages, dropped_messages, recent, holes, forgotten } = self;
+        let mut out = Found { messages, dropped: dropped_messages, recent: *recent, forgotten };
         for side in Side::BOTH {
             streams[side].finish(&mut |event| {
                 count_hole(&mut holes[side], &event);
@@ -160,6 +167,11 @@ impl Conversation {
     }
 
     /// Messages beyond the bound, counted but not kept.
+    /// The waits of exchanges forgotten to keep a summary small (none when all are kept).
+    pub fn forgotten_waits(&self) -> Option<&Waits> {
+        self.forgotten.as_deref()
+    }
+
     pub fn dropped_messages(&self) -> u64 {
         self.dropped_messages
     }

@@ -5,7 +5,8 @@
 use crate::stream::StreamEvent;
 use crate::wire::{PerSide, Side};
 
-use super::message::{Found, Message, MessageKind, Protocol};
+use super::found::Found;
+use super::message::{Message, MessageKind, Protocol};
 
 /// A RESP line longer than this is not RESP.
 const MAX_LINE: usize = 1_024;

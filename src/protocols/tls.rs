@@ -8,7 +8,8 @@ use tls_parser::{TlsExtension, TlsMessage, TlsMessageHandshake, TlsVersion};
 use crate::stream::StreamEvent;
 use crate::wire::{PerSide, Side};
 
-use super::message::{Found, Message, MessageKind, Protocol, TlsHead, TlsWhat};
+use super::found::Found;
+use super::message::{Message, MessageKind, Protocol, TlsHead, TlsWhat};
 
 const HANDSHAKE: u8 = 22;
 const ALERT: u8 = 21;

@@ -5,7 +5,8 @@
 use crate::stream::StreamEvent;
 use crate::wire::{PerSide, Side};
 
-use super::message::{Found, Message, MessageKind, Protocol};
+use super::found::Found;
+use super::message::{Message, MessageKind, Protocol};
 
 /// Turn-taking state.
 #[derive(Debug, Clone, Default)]

@@ -1,7 +1,8 @@
-//! Findings that join the application and TCP: a request the client gave up on, and a request
-//! sent on a keep-alive connection the server had already closed.
+//! Findings that join the application and TCP: a request the client gave up on, a request sent
+//! on a keep-alive connection the server had already closed, and a response far slower than the
+//! connection's others.
 
-use crate::analysis::exchanges::{duration, end_of_wait, exchanges, Exchange, Outcome};
+use crate::analysis::exchanges::{duration, end_of_wait, exchange, exchanges, Exchange, Outcome};
 use crate::protocols::{Conversation, MessageKind, Protocol, TlsWhat};
 use crate::tcp::Segment;
 use crate::wire::Side;
@@ -10,14 +11,20 @@ use super::finding::{Code, Context, Diagnosis};
 
 pub(super) fn conversation(context: &Context<'_>, conversation: &Conversation, findings: &mut Vec<Diagnosis>) {
     tls_alerts(context, conversation, findings);
-    // Only HTTP's requests are waited on (turns of other protocols are not): most connections of
-    // most captures have none, and pairing their turns would be wasted.
-    if !conversation.messages().iter().any(|m| matches!(m.protocol, Protocol::Http10 | Protocol::Http11)) {
+    // Only HTTP's and Redis's requests are waited on (turns of other protocols are not): most
+    // connections of most captures have none, and pairing their turns would be wasted.
+    if !conversation
+        .messages()
+        .iter()
+        .any(|m| matches!(m.protocol, Protocol::Http10 | Protocol::Http11 | Protocol::Redis))
+    {
         return;
     }
     let connection = context.connection;
+    let exchanges = exchanges(connection, conversation);
+    slow_responses(context, conversation, &exchanges, findings);
     let server_fin = connection.segments.iter().find(|s| s.dir.sender() == Side::Server && s.flags.fin());
-    for exchange in exchanges(connection, conversation) {
+    for exchange in exchanges {
         if !matches!(exchange.protocol, Protocol::Http10 | Protocol::Http11) {
             continue;
         }
@@ -40,6 +47,70 @@ pub(super) fn conversation(context: &Context<'_>, conversation: &Conversation, f
             }
             _ => {}
         }
+    }
+}
+
+/// A response is slow when it took this many times the connection's median wait …
+const SLOW_FACTOR: f64 = 10.0;
+/// … and at least this long (seconds): microseconds of jitter are no finding.
+const SLOW_FLOOR: f64 = 0.1;
+/// Fewer answered requests than this give no typical wait to compare with.
+const SLOW_MIN_EXCHANGES: u64 = 3;
+
+/// Responses that took far longer than the connection's typical one: the time went to the
+/// server's work on that request (a query, a lock, a cold cache), since the others show the path
+/// itself is fast.
+fn slow_responses(
+    context: &Context<'_>,
+    conversation: &Conversation,
+    exchanges: &[Exchange],
+    findings: &mut Vec<Diagnosis>,
+) {
+    let waited = |e: &&Exchange| e.outcome == Outcome::Answered && e.protocol != Protocol::Tls;
+    let mut answered: Vec<(Exchange, f64)> =
+        exchanges.iter().filter(waited).filter_map(|e| Some((e.clone(), e.latency?))).collect();
+    let mut waits: Vec<f64> = answered.iter().map(|(_, wait)| *wait).collect();
+    waits.sort_by(f64::total_cmp);
+    let (typical, count) = match conversation.forgotten_waits() {
+        // A summary forgot most exchanges: their histogram, with the kept ones counted in, gives
+        // the typical wait, and the slowest forgotten one is a candidate beside the kept ones.
+        Some(forgotten) => {
+            let mut all = forgotten.clone();
+            for wait in &waits {
+                all.count((wait * 1e9) as i64);
+            }
+            if let Some((request, response)) = forgotten.slowest() {
+                let slowest = exchange(context.connection, request, Some(response));
+                if let Some(wait) = slowest.latency.filter(|_| waited(&&slowest)) {
+                    answered.push((slowest, wait));
+                }
+            }
+            (all.median_seconds(), all.len())
+        }
+        None => (waits.get(waits.len() / 2).copied(), waits.len() as u64),
+    };
+    let Some(typical) = typical.filter(|_| count >= SLOW_MIN_EXCHANGES) else { return };
+    for (exchange, wait) in answered {
+        if wait < SLOW_FLOOR || wait < SLOW_FACTOR * typical {
+            continue;
+        }
+        let Some(frame) = exchange.response_frame else { continue };
+        findings.push(Diagnosis::new(
+            Code::SlowResponse,
+            Some(Side::Server),
+            frame,
+            format!(
+                "{} took {} to answer {} (frame {}), where this connection's typical answer took about {} \
+                 (the median of {count} responses). The same path answered the others at once, so the time \
+                 went to the server's work on this request: a slow query, a lock, a cold cache, a call it \
+                 made in turn. A client whose timeout is shorter than this gives up on it.",
+                context.addr(Side::Server),
+                duration(wait),
+                what(&exchange),
+                exchange.request_frame,
+                duration(typical),
+            ),
+        ));
     }
 }
 
@@ -89,10 +160,11 @@ pub(super) fn name_requests_in_flight(
     }
 }
 
-/// "`GET /slow HTTP/1.1`", or "the request of 120 bytes".
+/// "`GET /slow`", "the Redis command `GET`", or "the request of 120 bytes".
 fn what(exchange: &Exchange) -> String {
-    match (&exchange.method, &exchange.target) {
-        (Some(method), Some(target)) => format!("`{method} {target}`"),
+    match (&exchange.method, &exchange.target, &exchange.command) {
+        (Some(method), Some(target), _) => format!("`{method} {target}`"),
+        (_, _, Some(command)) => format!("the Redis command `{command}`"),
         _ => format!("the request of {} bytes", exchange.bytes.0),
     }
 }

@@ -28,6 +28,7 @@ pub enum Code {
     RequestAbandoned,
     StaleKeepalive,
     TlsAlert,
+    SlowResponse,
 }
 
 impl Code {
@@ -52,6 +53,7 @@ impl Code {
             Self::RequestAbandoned => "request_abandoned",
             Self::StaleKeepalive => "stale_keepalive",
             Self::TlsAlert => "tls_alert",
+            Self::SlowResponse => "slow_response",
         }
     }
 }
