@@ -56,3 +56,22 @@ fn an_unknown_connection_id_is_an_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no connection 7"));
 }
+
+#[test]
+fn a_reader_that_stops_early_is_no_error() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    // 75 KB of JSON Lines: more than a pipe holds, so the writer meets the closed pipe.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcpladder"))
+        .args(["packets", "--json"])
+        .arg(sample("close-wait-pileup.pcap"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tcpladder starts");
+    let mut first = [0u8; 100];
+    child.stdout.take().expect("piped").read_exact(&mut first).expect("output comes");
+    let output = child.wait_with_output().expect("tcpladder ends");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "", "as `| head` would see it");
+    assert!(output.status.success(), "{:?}", output.status);
+}
