@@ -135,6 +135,22 @@ fn a_lesson_performs_its_scenario_while_capturing_and_places_the_errno() {
 }
 
 #[test]
+fn a_lesson_that_idles_for_a_second_is_captured_to_its_end() {
+    let _ports = crate::util::lesson_ports();
+    if !permitted() {
+        return;
+    }
+    // The capture's queue fills while a lesson idles; it is read as the lesson plays, so the
+    // segments after the pause (the server's FIN, the request, the RST) are on the ladder.
+    let output = tcpladder(&["lesson", "keepalive-race"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("stale_keepalive (client"), "{text}");
+    assert!(text.contains("«GET /second HTTP/1.1 · host lesson.local»"), "{text}");
+    assert!(text.lines().any(|l| l.contains("write()") && l.contains("→ EPIPE")), "{text}");
+}
+
+#[test]
 fn without_permission_a_lesson_shows_its_recording_and_the_remedy() {
     let root = Command::new("id")
         .arg("-u")

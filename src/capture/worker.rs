@@ -127,7 +127,6 @@ fn run(options: &LiveOptions, stop: &AtomicBool, sender: &SyncSender<LiveEvent>,
         Ok(live) => live,
         Err(err) => {
             // Nobody may be left to tell: then there is nothing to do.
-            // Nobody may be left to tell: then there is nothing to do.
             let _ = sender.send(LiveEvent::Stopped(CaptureEnd::Failed(err)));
             notify();
             return;

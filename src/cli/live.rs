@@ -99,16 +99,38 @@ pub(super) fn lesson(name: Option<&str>, config: Reading) -> anyhow::Result<Exit
         }
         _ => bail!("the capture did not start"),
     };
-    let outcome = lesson.run(port).with_context(|| format!("performing the lesson `{}`", lesson.id))?;
-    // Let the last segments arrive before stopping the capture.
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    capture.stop();
     let mut engine = Engine::new(link, config.engine);
+    let mut ingest = |event| match event {
+        LiveEvent::Batch { batch, .. } => {
+            engine.ingest_all(batch.iter());
+            true
+        }
+        LiveEvent::Stopped(_) => false,
+        LiveEvent::Started { .. } => true,
+    };
+    // The capture's queue is bounded: it is read while the lesson plays (a lesson idles for
+    // seconds), else the capture would wait on it and be stopped before reading the rest.
+    let outcome = std::thread::scope(|scope| {
+        let playing = scope.spawn(|| lesson.run(port));
+        while !playing.is_finished() {
+            if let Ok(event) = capture.events.recv_timeout(std::time::Duration::from_millis(20)) {
+                ingest(event);
+            }
+        }
+        playing.join().unwrap_or_else(|_| Err(std::io::Error::other("the lesson's thread panicked")))
+    })
+    .with_context(|| format!("performing the lesson `{}`", lesson.id))?;
+    // Let the last segments arrive before stopping the capture.
+    let settle = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    while std::time::Instant::now() < settle {
+        if let Ok(event) = capture.events.recv_timeout(std::time::Duration::from_millis(20)) {
+            ingest(event);
+        }
+    }
+    capture.stop();
     while let Ok(event) = capture.events.recv_timeout(std::time::Duration::from_secs(5)) {
-        match event {
-            LiveEvent::Batch { batch, .. } => engine.ingest_all(batch.iter()),
-            LiveEvent::Stopped(_) => break,
-            LiveEvent::Started { .. } => {}
+        if !ingest(event) {
+            break;
         }
     }
     drop(outcome.held);

@@ -3,7 +3,7 @@
 use super::record::Lesson;
 use super::scenarios::*;
 
-pub(super) const LESSONS: [Lesson; 13] = [
+pub(super) const LESSONS: [Lesson; 15] = [
     Lesson {
         id: "handshake",
         title: "The three-way handshake",
@@ -152,5 +152,33 @@ pub(super) const LESSONS: [Lesson; 13] = [
         sample: None,
         expected: &[("client", "bind() to the same port", "EADDRINUSE"), ("client", "connect() again from that port", "ok")],
         run: time_wait_reuse,
+    },
+    Lesson {
+        id: "client-timeout",
+        title: "The client's timeout fires first",
+        question: "Who logs \"broken pipe\" when a client gives up on a slow server?",
+        explanation: "The client's read times out (EAGAIN) and it closes: FIN. The server, still working, writes \
+                      its answer into a socket whose peer is gone; the client's kernel answers with RST, and the \
+                      server's next write fails with EPIPE: the \"client disconnected\" broken pipe of server \
+                      logs. The ladder names the request the client abandoned and how long it waited.",
+        snippet: "client.setsockopt(SO_RCVTIMEO, 500 ms)\nclient.write(\"GET /slow\"); server.read()\nclient.read()      // EAGAIN after 500 ms\nclient.close()     // FIN →\nserver.write(answer)   // ← accepted; the client's kernel answers RST\nserver.write(more)     // EPIPE",
+        sample: Some("client-timeout.pcap"),
+        expected: &[("client", "read()", "EAGAIN"), ("server", "write()", "EPIPE")],
+        run: client_timeout_first,
+    },
+    Lesson {
+        id: "keepalive-race",
+        title: "The keep-alive race",
+        question: "Why do load tests show broken pipes on keep-alive connections?",
+        explanation: "The server closes an idle keep-alive connection after its timeout (FIN). A client that sends \
+                      its next request on the pooled connection just then succeeds in write(): the kernel takes \
+                      the bytes. The server's kernel answers them with RST. The client's read returns EOF (the FIN \
+                      came first) where it expected a response, and its next write fails with EPIPE; a client \
+                      that had not seen the FIN yet gets ECONNRESET instead. Retry idempotent requests; keep the client's idle \
+                      timeout below the server's.",
+        snippet: "client.write(\"GET /first\"); server.write(answer, Keep-Alive: timeout=1)\n// idle 1 s\nserver.close()         // FIN →\nclient.write(\"GET /second\")   // ok: the kernel took it\nclient.read()          // EOF (the FIN), where the response should be\nclient.write(retry)    // ← RST came: EPIPE",
+        sample: Some("keepalive-race.pcap"),
+        expected: &[("client", "write()", "wrote 44 bytes"), ("client", "read()", "EOF"), ("client", "write()", "EPIPE")],
+        run: keepalive_race,
     },
 ];

@@ -259,3 +259,44 @@ pub(super) fn time_wait_reuse(port: u16) -> io::Result<Outcome> {
     pause(30);
     done(&rec)
 }
+
+/// A slow server and a client with a 500 ms timeout: the client gives up and closes while the
+/// server still works; the server's answer meets a closed socket (RST), its next write EPIPE.
+pub(super) fn client_timeout_first(port: u16) -> io::Result<Outcome> {
+    let rec = Recorder::default();
+    let (mut client, mut server, _listener) = connected(port, &rec)?;
+    let timeout = client.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = rec.ok("client", "setsockopt(SO_RCVTIMEO, 500 ms)", timeout);
+    let _ = rec.write("client", &mut client, b"GET /slow HTTP/1.1\r\nHost: lesson.local\r\n\r\n");
+    let _ = rec.read("server", &mut server);
+    let _ = rec.read("client", &mut client);
+    let _ = rec.ok("client", "close()", Ok(()));
+    drop(client);
+    pause(300); // The server took 800 ms in all.
+    let _ = rec.write("server", &mut server, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlate\n");
+    pause(30);
+    let _ = rec.write("server", &mut server, b"more");
+    done(&rec)
+}
+
+/// A server that closes an idle keep-alive connection after its timeout; the client reuses the
+/// connection just after the FIN arrived, and its request draws a RST.
+pub(super) fn keepalive_race(port: u16) -> io::Result<Outcome> {
+    let rec = Recorder::default();
+    let (mut client, mut server, _listener) = connected(port, &rec)?;
+    let _ = rec.write("client", &mut client, b"GET /first HTTP/1.1\r\nHost: lesson.local\r\n\r\n");
+    let _ = rec.read("server", &mut server);
+    let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=1\r\n\r\nok";
+    let _ = rec.write("server", &mut server, answer);
+    let _ = rec.read("client", &mut client);
+    pause(1_000);
+    let _ = rec.ok("server", "close() after the keep-alive timeout", Ok(()));
+    drop(server);
+    pause(30);
+    let _ = rec.write("client", &mut client, b"GET /second HTTP/1.1\r\nHost: lesson.local\r\n\r\n");
+    pause(30);
+    // The FIN came first, so reads see the end of the stream; the RST makes the next write fail.
+    let _ = rec.read("client", &mut client);
+    let _ = rec.write("client", &mut client, b"GET /retry HTTP/1.1\r\nHost: lesson.local\r\n\r\n");
+    done(&rec)
+}
