@@ -65,10 +65,12 @@ pub(super) const LESSONS: [Lesson; 15] = [
         question: "How does broken pipe differ from reset by peer?",
         explanation: "The server closed (FIN). The client's first write still succeeds — it only reaches the \
                       client's kernel — but the closed server answers RST. The next write fails with EPIPE, \
-                      \"broken pipe\". Reset by peer is reading after a RST; broken pipe is writing after one.",
-        snippet: "server.close()          // FIN →\nclient.write(a)         // ok, but ← RST\nclient.write(b)         // EPIPE",
+                      \"broken pipe\"; a read still returns EOF, since the FIN came before the RST. Reset by \
+                      peer is a RST that arrives before any FIN (reads fail with ECONNRESET); broken pipe is \
+                      writing after the peer closed.",
+        snippet: "server.close()          // FIN →\nclient.write(a)         // ok, but ← RST\nclient.write(b)         // EPIPE\nclient.read()           // EOF: the FIN came first",
         sample: Some("broken-pipe.pcap"),
-        expected: &[("client", "write()", "EPIPE")],
+        expected: &[("client", "write()", "EPIPE"), ("client", "read()", "EOF")],
         run: broken_pipe,
     },
     Lesson {

@@ -212,8 +212,10 @@ fn resets(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
 }
 
 const REFUSED_EFFECT: &str = "The client's connect() fails with ECONNREFUSED, \"Connection refused\".";
+// In CLOSE_WAIT the kernel records a RST as EPIPE (tcp_reset), and reads keep returning EOF since
+// the FIN came first: the broken-pipe lessons show both.
 const BROKEN_PIPE_EFFECT: &str = "The writer's next write() fails with EPIPE, \"broken pipe\" (SIGPIPE unless \
-                                  ignored), and a read() sees ECONNRESET.";
+                                  ignored); its reads return EOF, since the FIN came first.";
 
 /// The data segment that drew this RST, when the receiver of the RST wrote after the RST's
 /// sender had closed (sent its FIN).
@@ -232,12 +234,19 @@ fn broken_pipe(context: &Context<'_>, writer: Side, write: &Segment, rst: &Segme
         format!(
             "{} kept writing after {} had closed: it received the peer's FIN, then sent {} bytes at frame {}. \
              The peer's socket was already closed, so it answered with RST. {BROKEN_PIPE_EFFECT} A FIN only \
-             says \"I will send no more\"; check for EOF (read() returning 0) before writing, and in a load \
-             test, this is the server closing idle or keep-alive connections that the client still reuses.",
+             says \"I will send no more\"; check for EOF (read() returning 0) before writing. {}",
             context.addr(writer),
             context.addr(writer.other()),
             write.payload_len,
-            write.frame
+            write.frame,
+            match writer {
+                Side::Client =>
+                    "In a load test, this is the server closing idle or keep-alive connections that \
+                                 the client still reuses.",
+                Side::Server =>
+                    "When a server logs it, the client usually gave up first (its own timeout) and \
+                                 closed while the server was still working on the request.",
+            }
         ),
     )
     .showing(BROKEN_PIPE_EFFECT)
