@@ -241,7 +241,7 @@ pub fn diagnoses_ui(ui: &mut Ui, connection: &Connection, findings: &[Diagnosis]
                 jump = connection.segments.iter().position(|s| s.frame == finding.frame);
             }
         });
-        ui.label(&finding.text);
+        ui.label(super::prose::with_code_spans(ui, &finding.text, false));
         ui.add_space(4.0);
     }
     jump

@@ -13,6 +13,7 @@ pub mod lesson_panel;
 pub mod live_panel;
 mod menus;
 mod panels;
+mod prose;
 pub mod requests_panel;
 pub mod theme;
 

@@ -105,7 +105,7 @@ impl TcpLadderApp {
         let summary =
             row.diagnoses.first().map_or(String::new(), super::super::analysis::diagnose::finding::Diagnosis::headline);
         if !summary.is_empty() {
-            ui.label(RichText::new(summary).weak());
+            ui.label(super::prose::with_code_spans(ui, &summary, true));
         }
     }
 }
