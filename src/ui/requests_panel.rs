@@ -8,7 +8,6 @@ use crate::analysis::exchanges::{duration, exchanges, Exchange, Outcome};
 use crate::session::document::Document;
 
 use super::action::Action;
-use super::ladder_view::elide;
 
 /// How the requests are listed.
 #[derive(Debug, Default)]
@@ -58,6 +57,8 @@ pub fn requests_ui(ui: &mut Ui, document: &Document, state: &mut RequestsState, 
     }
     ui.label(RichText::new(format!("{} requests, {} shown", all.len(), shown.len())).weak());
     ui.separator();
+    let header = format!("{:>4} {:>3} {:>9} {:<8} {}", "conn", "st", "waited", "outcome", "request");
+    ui.add(egui::Label::new(RichText::new(header).monospace().strong()).wrap_mode(egui::TextWrapMode::Truncate));
     if shown.is_empty() {
         ui.label(RichText::new("No request in this capture's conversations.").weak());
         return;
@@ -84,10 +85,10 @@ pub fn requests_ui(ui: &mut Ui, document: &Document, state: &mut RequestsState, 
                     exchange.outcome.name(),
                     exchange.labels.0
                 );
-                // One line a row: long targets are cut at the panel's edge; the tooltip has them whole.
-                let fits = (ui.available_width() / 7.2) as usize;
-                let label = egui::Label::new(RichText::new(elide(&text, fits.max(20))).monospace().color(colour))
-                    .wrap_mode(egui::TextWrapMode::Extend)
+                // One line a row, cut at the panel's edge (so the list never widens the panel and
+                // squeezes the ladder); the tooltip has it whole.
+                let label = egui::Label::new(RichText::new(text).monospace().color(colour))
+                    .wrap_mode(egui::TextWrapMode::Truncate)
                     .sense(Sense::click());
                 let response = ui.add(label).on_hover_text(text_of(exchange));
                 if response.clicked() {
