@@ -1,6 +1,6 @@
 //! The Requests tab beside the connections: every request of the capture with its answer, how
-//! long the server took and what became of it, slowest first on a click, each row jumping to
-//! its arrow on the ladder.
+//! long the server took and what became of it, sorted by any column, each row jumping to its
+//! arrow on the ladder.
 
 use egui::{RichText, Sense, Ui};
 
@@ -9,10 +9,47 @@ use crate::session::document::Document;
 
 use super::action::Action;
 
+/// The order of the list.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOrder {
+    /// As the requests were sent, connection by connection.
+    #[default]
+    Sent,
+    Slowest,
+    Status,
+    Outcome,
+    Request,
+}
+
+impl RequestOrder {
+    const ALL: [Self; 5] = [Self::Sent, Self::Slowest, Self::Status, Self::Outcome, Self::Request];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sent => "as sent",
+            Self::Slowest => "slowest first",
+            Self::Status => "status",
+            Self::Outcome => "outcome",
+            Self::Request => "request",
+        }
+    }
+
+    fn sort(self, shown: &mut [&Exchange]) {
+        match self {
+            Self::Sent => {}
+            Self::Slowest => shown.sort_by(|a, b| b.latency.unwrap_or(-1.0).total_cmp(&a.latency.unwrap_or(-1.0))),
+            // Errors first: the rows an engineer looks for.
+            Self::Status => shown.sort_by_key(|e| std::cmp::Reverse(e.status)),
+            Self::Outcome => shown.sort_by_key(|e| (e.outcome == Outcome::Answered, e.outcome.name())),
+            Self::Request => shown.sort_by(|a, b| a.labels.0.cmp(&b.labels.0)),
+        }
+    }
+}
+
 /// How the requests are listed.
 #[derive(Debug, Default)]
 pub struct RequestsState {
-    pub slowest_first: bool,
+    pub order: RequestOrder,
     pub filter: String,
     /// The exchanges, for the document and rows version they were found in.
     cached: Option<((u64, usize), Vec<Exchange>)>,
@@ -39,7 +76,6 @@ impl RequestsState {
 
 /// The tab's table; a click asks for the request's arrow.
 pub fn requests_ui(ui: &mut Ui, document: &Document, state: &mut RequestsState, actions: &mut Vec<Action>) {
-    let slowest_first = state.slowest_first;
     let needle = state.filter.to_lowercase();
     let mut shown: Vec<&Exchange> = Vec::new();
     ui.horizontal(|ui| {
@@ -48,13 +84,19 @@ pub fn requests_ui(ui: &mut Ui, document: &Document, state: &mut RequestsState, 
                 .hint_text("filter: method, path, host, outcome")
                 .desired_width(220.0),
         );
-        ui.checkbox(&mut state.slowest_first, "slowest first");
+        egui::ComboBox::from_id_salt("request order").selected_text(format!("sort: {}", state.order.name())).show_ui(
+            ui,
+            |ui| {
+                for order in RequestOrder::ALL {
+                    ui.selectable_value(&mut state.order, order, order.name());
+                }
+            },
+        );
     });
+    let order = state.order;
     let all = state.exchanges_of(document);
     shown.extend(all.iter().filter(|e| needle.is_empty() || text_of(e).to_lowercase().contains(&needle)));
-    if slowest_first {
-        shown.sort_by(|a, b| b.latency.unwrap_or(-1.0).total_cmp(&a.latency.unwrap_or(-1.0)));
-    }
+    order.sort(&mut shown);
     ui.label(RichText::new(format!("{} requests, {} shown", all.len(), shown.len())).weak());
     ui.separator();
     let header = format!("{:>4} {:>3} {:>9} {:<8} {}", "conn", "st", "waited", "outcome", "request");
@@ -101,4 +143,50 @@ pub fn requests_ui(ui: &mut Ui, document: &Document, state: &mut RequestsState, 
 
 fn text_of(exchange: &Exchange) -> String {
     format!("{} {} {}", exchange.labels.0, exchange.labels.1.as_deref().unwrap_or(""), exchange.outcome.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::Protocol;
+
+    fn exchange(label: &str, status: Option<u16>, latency: Option<f64>, outcome: Outcome) -> Exchange {
+        Exchange {
+            conn: 0,
+            protocol: Protocol::Http11,
+            method: None,
+            target: None,
+            host: None,
+            status,
+            sni: None,
+            alpn: None,
+            command: None,
+            request_frame: 1,
+            response_frame: None,
+            latency,
+            outcome,
+            response_head_frame: None,
+            bytes: (0, 0),
+            labels: (label.to_string(), None),
+        }
+    }
+
+    #[test]
+    fn each_order_puts_what_it_names_first() {
+        let list = [
+            exchange("GET /a", Some(200), Some(0.001), Outcome::Answered),
+            exchange("GET /c", Some(503), Some(0.4), Outcome::Answered),
+            exchange("GET /b", None, None, Outcome::Abandoned),
+        ];
+        let first = |order: RequestOrder| {
+            let mut shown: Vec<&Exchange> = list.iter().collect();
+            order.sort(&mut shown);
+            shown.first().map(|e| e.labels.0.clone()).unwrap_or_default()
+        };
+        assert_eq!(first(RequestOrder::Sent), "GET /a");
+        assert_eq!(first(RequestOrder::Slowest), "GET /c");
+        assert_eq!(first(RequestOrder::Status), "GET /c");
+        assert_eq!(first(RequestOrder::Outcome), "GET /b");
+        assert_eq!(first(RequestOrder::Request), "GET /a");
+    }
 }
