@@ -67,8 +67,9 @@ fn slow_responses(
     findings: &mut Vec<Diagnosis>,
 ) {
     let waited = |e: &&Exchange| e.outcome == Outcome::Answered && e.protocol != Protocol::Tls;
-    let mut answered: Vec<(Exchange, f64)> =
-        exchanges.iter().filter(waited).filter_map(|e| Some((e.clone(), e.latency?))).collect();
+    let answered: Vec<(&Exchange, f64)> =
+        exchanges.iter().filter(waited).filter_map(|e| Some((e, e.latency?))).collect();
+    let mut slowest_forgotten = None;
     let mut waits: Vec<f64> = answered.iter().map(|(_, wait)| *wait).collect();
     waits.sort_by(f64::total_cmp);
     let (typical, count) = match conversation.forgotten_waits() {
@@ -82,7 +83,7 @@ fn slow_responses(
             if let Some((request, response)) = forgotten.slowest() {
                 let slowest = exchange(context.connection, request, Some(response));
                 if let Some(wait) = slowest.latency.filter(|_| waited(&&slowest)) {
-                    answered.push((slowest, wait));
+                    slowest_forgotten = Some((slowest, wait));
                 }
             }
             (all.median_seconds(), all.len())
@@ -90,7 +91,8 @@ fn slow_responses(
         None => (waits.get(waits.len() / 2).copied(), waits.len() as u64),
     };
     let Some(typical) = typical.filter(|_| count >= SLOW_MIN_EXCHANGES) else { return };
-    for (exchange, wait) in answered {
+    let forgotten = slowest_forgotten.as_ref().map(|(exchange, wait)| (exchange, *wait));
+    for (exchange, wait) in answered.into_iter().chain(forgotten) {
         if wait < SLOW_FLOOR || wait < SLOW_FACTOR * typical {
             continue;
         }
@@ -106,7 +108,7 @@ fn slow_responses(
                  made in turn. A client whose timeout is shorter than this gives up on it.",
                 context.addr(Side::Server),
                 duration(wait),
-                what(&exchange),
+                what(exchange),
                 exchange.request_frame,
                 duration(typical),
             ),
