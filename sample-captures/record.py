@@ -196,14 +196,19 @@ def broken_pipe(port, family):
     time.sleep(0.05)
     c.sendall(b"first write succeeds\n")  # Draws a RST from the closed socket.
     time.sleep(0.05)
-    try:
-        c.sendall(b"second write\n")
-    except BrokenPipeError:
-        print("  client saw EPIPE on write")
-    except ConnectionResetError:
-        print("  client saw ECONNRESET on write")
+    write_after_reset("client", c, b"second write\n")
     c.close()
     srv.close()
+
+
+def write_after_reset(who, sock, data):
+    """A write after the peer's RST came: says which errno the kernel gave."""
+    try:
+        sock.sendall(data)
+    except BrokenPipeError:
+        print(f"  {who} saw EPIPE on write")
+    except ConnectionResetError:
+        print(f"  {who} saw ECONNRESET on write")
 
 
 def refused(port, family):
@@ -356,12 +361,7 @@ def client_timeout(port, family):
     body = b"slow answer\n"
     s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
     time.sleep(0.05)
-    try:
-        s.sendall(b"more")
-    except BrokenPipeError:
-        print("  server saw EPIPE on its next write")
-    except ConnectionResetError:
-        print("  server saw ECONNRESET on its next write")
+    write_after_reset("server", s, b"more")
     s.close()
     srv.close()
 

@@ -108,25 +108,25 @@ pub(super) fn lesson(name: Option<&str>, config: Reading) -> anyhow::Result<Exit
         LiveEvent::Stopped(_) => false,
         LiveEvent::Started { .. } => true,
     };
-    // The capture's queue is bounded: it is read while the lesson plays (a lesson idles for
-    // seconds), else the capture would wait on it and be stopped before reading the rest.
-    let outcome = std::thread::scope(|scope| {
-        let playing = scope.spawn(|| lesson.run(port));
-        while !playing.is_finished() {
+    // Reads what the capture sends for as long as `go_on` says.
+    let mut read_while = |go_on: &dyn Fn() -> bool| {
+        while go_on() {
             if let Ok(event) = capture.events.recv_timeout(std::time::Duration::from_millis(20)) {
                 ingest(event);
             }
         }
+    };
+    // The capture's queue is bounded: it is read while the lesson plays (a lesson idles for
+    // seconds), else the capture would wait on it and be stopped before reading the rest.
+    let outcome = std::thread::scope(|scope| {
+        let playing = scope.spawn(|| lesson.run(port));
+        read_while(&|| !playing.is_finished());
         playing.join().unwrap_or_else(|_| Err(std::io::Error::other("the lesson's thread panicked")))
     })
     .with_context(|| format!("performing the lesson `{}`", lesson.id))?;
     // Let the last segments arrive before stopping the capture.
     let settle = std::time::Instant::now() + std::time::Duration::from_millis(300);
-    while std::time::Instant::now() < settle {
-        if let Ok(event) = capture.events.recv_timeout(std::time::Duration::from_millis(20)) {
-            ingest(event);
-        }
-    }
+    read_while(&|| std::time::Instant::now() < settle);
     capture.stop();
     while let Ok(event) = capture.events.recv_timeout(std::time::Duration::from_secs(5)) {
         if !ingest(event) {
