@@ -9,20 +9,31 @@ use crate::wire::Side;
 
 use super::finding::{Code, Context, Diagnosis};
 
-pub(super) fn conversation(context: &Context<'_>, conversation: &Conversation, findings: &mut Vec<Diagnosis>) {
+/// The exchanges the conversation's findings read, found once for all of them. Only HTTP's and
+/// Redis's requests are waited on (turns of other protocols are not): most connections of most
+/// captures have none, and pairing their turns would be wasted.
+pub(super) fn waited_exchanges(connection: &crate::tcp::Connection, conversation: &Conversation) -> Vec<Exchange> {
+    let waited_on =
+        |m: &crate::protocols::Message| matches!(m.protocol, Protocol::Http10 | Protocol::Http11 | Protocol::Redis);
+    if conversation.messages().iter().any(waited_on) {
+        exchanges(connection, conversation)
+    } else {
+        Vec::new()
+    }
+}
+
+pub(super) fn conversation(
+    context: &Context<'_>,
+    conversation: &Conversation,
+    exchanges: &[Exchange],
+    findings: &mut Vec<Diagnosis>,
+) {
     tls_alerts(context, conversation, findings);
-    // Only HTTP's and Redis's requests are waited on (turns of other protocols are not): most
-    // connections of most captures have none, and pairing their turns would be wasted.
-    if !conversation
-        .messages()
-        .iter()
-        .any(|m| matches!(m.protocol, Protocol::Http10 | Protocol::Http11 | Protocol::Redis))
-    {
+    if exchanges.is_empty() {
         return;
     }
     let connection = context.connection;
-    let exchanges = exchanges(connection, conversation);
-    slow_responses(context, conversation, &exchanges, findings);
+    slow_responses(context, conversation, exchanges, findings);
     let server_fin = connection.segments.iter().find(|s| s.dir.sender() == Side::Server && s.flags.fin());
     for exchange in exchanges {
         if !matches!(exchange.protocol, Protocol::Http10 | Protocol::Http11) {
@@ -31,14 +42,14 @@ pub(super) fn conversation(context: &Context<'_>, conversation: &Conversation, f
         let Some(head) = conversation.messages().iter().find(|m| m.head_frame == exchange.request_frame) else {
             continue;
         };
-        let request = what(&exchange);
+        let request = what(exchange);
         match exchange.outcome {
             // A response the capture missed (the client acknowledged bytes never seen) was no wait.
             Outcome::Abandoned if conversation.hole_bytes(Side::Server) > 0 && exchange.response_frame.is_none() => {}
             Outcome::Abandoned => {
                 let Some(end) = end_of_wait(connection, exchange.request_frame) else { continue };
                 let waited = (end.ts_nanos - head.head_ts_nanos) as f64 / 1e9;
-                findings.push(abandoned(context, &exchange, &request, end, waited));
+                findings.push(abandoned(context, exchange, &request, end, waited));
             }
             Outcome::Reset => {
                 if let Some(fin) = server_fin.filter(|fin| fin.frame < head.first_frame) {
@@ -138,12 +149,7 @@ fn tls_alerts(context: &Context<'_>, conversation: &Conversation, findings: &mut
 
 /// Appends to reset, broken-pipe and CLOSE_WAIT findings the HTTP request in flight at their
 /// frame, if one was: what the application was doing when TCP went wrong.
-pub(super) fn name_requests_in_flight(
-    connection: &crate::tcp::Connection,
-    conversation: &Conversation,
-    findings: &mut [Diagnosis],
-) {
-    let exchanges = exchanges(connection, conversation);
+pub(super) fn name_requests_in_flight(exchanges: &[Exchange], findings: &mut [Diagnosis]) {
     for finding in
         findings.iter_mut().filter(|f| matches!(f.code, Code::ResetByPeer | Code::BrokenPipe | Code::CloseWait))
     {

@@ -27,8 +27,9 @@ pub fn diagnose_with(
 ) -> Vec<Diagnosis> {
     let mut findings = Vec::new();
     let context = Context::new(connection);
+    let exchanges = conversation.map_or_else(Vec::new, |c| conversation::waited_exchanges(connection, c));
     if let Some(conversation) = conversation {
-        conversation::conversation(&context, conversation, &mut findings);
+        conversation::conversation(&context, conversation, &exchanges, &mut findings);
     }
     how_it_began(&context, &mut findings);
     handshake_trouble(&context, &mut findings);
@@ -37,9 +38,7 @@ pub fn diagnose_with(
     zero_window(&context, &mut findings);
     retransmissions(&context, &mut findings);
     keep_alive(&context, &mut findings);
-    if let Some(conversation) = conversation {
-        conversation::name_requests_in_flight(connection, conversation, &mut findings);
-    }
+    conversation::name_requests_in_flight(&exchanges, &mut findings);
     findings.sort_by_key(|d| d.frame);
     for finding in &mut findings {
         capitalize(&mut finding.text);
