@@ -415,6 +415,7 @@ def openssl_pair(port, server_args, client_args):
     """An `openssl s_server` with a throwaway certificate for api.local, and one `s_client`
     against it that sends nothing and closes."""
     import tempfile
+    ensure("openssl")
     with tempfile.TemporaryDirectory() as tmp:
         key, cert = os.path.join(tmp, "k.pem"), os.path.join(tmp, "c.pem")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
@@ -447,12 +448,92 @@ REDIS_COMMANDS = b"SET session:42 hello\nGET session:42\nINCR visits\nLRANGE mis
 def redis(port, family):
     """`redis-cli` sends six commands on one connection to a `redis-server` (no persistence); what
     redis-cli printed for each reply is written beside the capture, for the tests."""
+    ensure("redis-server", "redis-cli")
     server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
                                "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     client = subprocess.run(["redis-cli", "-p", str(port)], input=REDIS_COMMANDS, capture_output=True, timeout=10)
     write(os.path.join(OUT, "redis.redis-cli.txt"), client.stdout.decode(errors="replace"))
     time.sleep(0.2)
+    server.terminate()
+    server.wait()
+
+
+# The programs the scenarios run, by the Debian package that has them: installed when missing.
+PROGRAMS = {"openssl": "openssl", "redis-server": "redis-server", "redis-cli": "redis-tools",
+            "nginx": "nginx-light", "curl": "curl", "dnsmasq": "dnsmasq-base", "dig": "bind9-dnsutils",
+            "nghttp": "nghttp2-client"}
+
+
+def ensure(*programs):
+    import shutil
+    missing = [PROGRAMS[p] for p in programs if not shutil.which(p) and not os.path.exists("/usr/sbin/" + p)]
+    if missing:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+
+
+NGINX_CONF = """user root; daemon off; worker_processes 1; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
+events {{ worker_connections 64; }}
+http {{ access_log {tmp}/access.log; keepalive_timeout 5s; client_body_temp_path {tmp};
+  server {{ listen 127.0.0.1:{port} {http2}; root {tmp}/www; }} }}
+"""
+
+
+def nginx_curl(port, curl_args, http2="", client="curl"):
+    """An nginx serving index.html (and nothing else) on `port`, and one `curl` (or `nghttp`)
+    that fetches the paths of `curl_args` on one connection; what it printed goes to stdout."""
+    import tempfile
+    ensure("nginx", client)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.makedirs(os.path.join(tmp, "www"))
+        write(os.path.join(tmp, "www", "index.html"), "<html><body>" + "tcpladder " * 200 + "</body></html>\n")
+        write(os.path.join(tmp, "nginx.conf"), NGINX_CONF.format(tmp=tmp, port=port, http2=http2))
+        server = subprocess.Popen(["nginx", "-c", os.path.join(tmp, "nginx.conf")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        base = f"http://127.0.0.1:{port}"
+        if client == "nghttp":
+            command = ["nghttp", "-n", "-s", *[base + path for path in curl_args]]
+        else:
+            # Each URL's body goes to /dev/null (one -o per URL).
+            args = [part for a in curl_args for part in (["-o", "/dev/null", base + a] if a.startswith("/") else [a])]
+            command = ["curl", "-s", "-w", "%{http_code} %{url_effective}\\n", *args]
+        done = subprocess.run(command, capture_output=True, timeout=10)
+        print(f"  {client}:", done.stdout.decode(errors="replace").split("\n")[-6:])
+        time.sleep(0.3)
+        server.terminate()
+        server.wait()
+
+
+def nginx_keepalive(port, family):
+    """curl fetches /index.html, /missing (404) and /index.html again from nginx on one
+    keep-alive connection, then closes it."""
+    nginx_curl(port, ["/index.html", "/missing", "/index.html"])
+
+
+def http2_cleartext(port, family):
+    """`nghttp` speaks HTTP/2 with prior knowledge to nginx (`listen … http2`) and asks for
+    /index.html, /missing (404) and /index.html at once, on three streams of one connection.
+    (curl 7.88 with --http2-prior-knowledge fails a second URL on a reused connection with
+    "Error in the HTTP2 framing layer", so one client that multiplexes is used instead.)"""
+    nginx_curl(port, ["/index.html", "/missing", "/index.html?again"], http2="http2", client="nghttp")
+
+
+def dns_tcp(port, family):
+    """`dig +tcp +keepopen` asks dnsmasq three questions on one connection: an A record it
+    knows, the AAAA of the same name (no answer), and a name in a domain it serves that does
+    not exist (NXDOMAIN)."""
+    ensure("dnsmasq", "dig")
+    server = subprocess.Popen(["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--port", str(port),
+                               "--listen-address=127.0.0.1", "--bind-interfaces", "--address=/api.local/10.1.2.3",
+                               "--local=/local/", "--pid-file="], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    client = subprocess.run(["dig", "+tcp", "+keepopen", "+short", "-p", str(port), "@127.0.0.1",
+                             "api.local", "A", "api.local", "AAAA", "missing.local", "A"],
+                            capture_output=True, timeout=10)
+    print("  dig:", client.stdout.decode(errors="replace").split("\n"))
+    time.sleep(0.3)
     server.terminate()
     server.wait()
 
@@ -498,6 +579,9 @@ SCENARIOS = {
     "tls-alert": (18019, tls_alert, {}),
     "redis": (18020, redis, {}),
     "slow-response": (18021, slow_response, {}),
+    "nginx-keepalive": (18022, nginx_keepalive, {}),
+    "http2-cleartext": (18023, http2_cleartext, {}),
+    "dns-tcp": (18025, dns_tcp, {}),
 }
 
 

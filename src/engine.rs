@@ -159,10 +159,12 @@ impl Engine {
             payload: packet.payload,
         };
         let isns = PerSide::from_fn(|side| connection.sides[side].isn);
+        let server_port = connection.server.port();
         let keep_all = self.keep_all_messages;
         let make = || {
             let mut conversation = if keep_all { Conversation::default() } else { Conversation::summarising() };
             conversation.starting_from(isns);
+            conversation.serving_port(server_port);
             conversation
         };
         if let Some(conversation) = self.conversations.get_or_insert_with(id, make) {

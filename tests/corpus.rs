@@ -17,8 +17,12 @@ use tcpladder::session::read_capture;
 use tcpladder::tcp::{AnalysisFlags, Connection, Segment};
 use tcpladder::{Engine, EngineConfig};
 
+#[path = "corpus_dns.rs"]
+mod dns;
 #[path = "corpus_http.rs"]
 mod http;
+#[path = "corpus_http2.rs"]
+mod http2;
 #[path = "corpus_redis.rs"]
 mod redis;
 #[path = "corpus_tls.rs"]

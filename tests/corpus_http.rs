@@ -119,6 +119,7 @@ fn http_agrees_with_tshark_on_the_corpus() {
         "client-timeout.pcap",
         "keepalive-race.pcap",
         "slow-response.pcap",
+        "nginx-keepalive.pcap",
     ];
     let paths = HTTP_CAPTURES
         .iter()

@@ -159,3 +159,51 @@ fn redis_commands_and_replies_agree_with_what_redis_cli_printed() {
     assert!(replies[5].starts_with("-ERR unknown command 'NOSUCHCOMMAND'"), "{replies:?}");
     assert!(printed[5].starts_with("ERR unknown command 'NOSUCHCOMMAND'"), "redis-cli: {printed:?}");
 }
+
+/// (protocol, method, target, status, outcome) of each exchange.
+fn summary(name: &str) -> Vec<(String, String, String, i64, String)> {
+    requests(name)
+        .iter()
+        .map(|r| {
+            let text = |key: &str| r[key].as_str().unwrap_or_default().to_string();
+            (text("protocol"), text("method"), text("target"), r["status"].as_i64().unwrap_or(-1), text("outcome"))
+        })
+        .collect()
+}
+
+#[test]
+fn nginx_answers_three_requests_on_one_keep_alive_connection_one_of_them_404() {
+    let got = summary("nginx-keepalive.pcap");
+    let statuses: Vec<(String, i64)> = got.iter().map(|e| (e.2.clone(), e.3)).collect();
+    assert_eq!(statuses, [("/index.html".into(), 200), ("/missing".into(), 404), ("/index.html".into(), 200)]);
+    assert!(got.iter().all(|e| e.0 == "http/1.1" && e.4 == "answered"), "{got:?}");
+}
+
+#[test]
+fn http2_streams_are_requests_paired_by_stream() {
+    let got = summary("http2-cleartext.pcap");
+    let expected = [("/index.html", 200), ("/missing", 404), ("/index.html?again", 200)];
+    assert_eq!(got.len(), 3, "{got:?}");
+    for (exchange, (target, status)) in got.iter().zip(expected) {
+        assert_eq!((exchange.0.as_str(), exchange.1.as_str()), ("http/2", "GET"), "{exchange:?}");
+        assert_eq!((exchange.2.as_str(), exchange.3, exchange.4.as_str()), (target, status, "answered"));
+    }
+    // All three were sent in one segment; their answers came in three.
+    let frames: Vec<(u64, u64)> = requests("http2-cleartext.pcap")
+        .iter()
+        .map(|r| (r["request_frame"].as_u64().unwrap_or(0), r["response_frame"].as_u64().unwrap_or(0)))
+        .collect();
+    assert!(frames.iter().all(|(request, _)| *request == frames[0].0), "{frames:?}");
+    assert!(frames.windows(2).all(|w| w[0].1 < w[1].1), "{frames:?}");
+}
+
+#[test]
+fn dns_queries_over_tcp_with_their_response_codes() {
+    let got = summary("dns-tcp.pcap");
+    let expected = [("A", "api.local", 0), ("AAAA", "api.local", 3), ("A", "missing.local", 3)];
+    assert_eq!(got.len(), 3, "{got:?}");
+    for (exchange, (kind, name, rcode)) in got.iter().zip(expected) {
+        assert_eq!(exchange.0, "dns");
+        assert_eq!((exchange.1.as_str(), exchange.2.as_str(), exchange.3), (kind, name, rcode));
+    }
+}

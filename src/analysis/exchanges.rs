@@ -70,22 +70,29 @@ pub struct Exchange {
 pub fn exchanges(connection: &Connection, conversation: &Conversation) -> Vec<Exchange> {
     let messages = conversation.messages();
     let mut out = Vec::new();
-    let mut waiting: std::collections::VecDeque<&Message> = std::collections::VecDeque::new();
-    let mut pairs: Vec<(&Message, Option<&Message>)> = Vec::new();
-    for message in messages {
+    // Requests by their place in the conversation, so that exchanges come in the order sent.
+    let mut waiting: Vec<(usize, &Message)> = Vec::new();
+    let mut pairs: Vec<(usize, &Message, Option<&Message>)> = Vec::new();
+    for (at, message) in messages.iter().enumerate() {
         if message.is_request() {
-            waiting.push_back(message);
-        } else if message.side == Side::Server && !message.is_interim() {
-            // A server that speaks first (a banner) answers no request.
-            if let Some(request) = waiting.pop_front() {
-                pairs.push((request, Some(message)));
+            waiting.push((at, message));
+        } else if message.answers() {
+            // The oldest request waiting on the same stream (HTTP/2, DNS), or the oldest of all
+            // (the others answer in order). A server that speaks first (a banner) answers none.
+            if let Some(i) = waiting.iter().position(|(_, request)| request.answered_by(message)) {
+                let (at, request) = waiting.remove(i);
+                pairs.push((at, request, Some(message)));
             }
         }
     }
-    pairs.extend(waiting.into_iter().map(|request| (request, None)));
-    pairs.sort_by_key(|(request, _)| request.first_frame);
-    for (request, response) in pairs {
-        out.push(exchange(connection, request, response));
+    pairs.extend(waiting.into_iter().map(|(at, request)| (at, request, None)));
+    pairs.sort_by_key(|(at, _, _)| *at);
+    for (_, request, response) in pairs {
+        let mut exchange = exchange(connection, request, response);
+        if let (None, Some(stream)) = (response, request.stream) {
+            exchange.outcome = stream_reset(messages, request, stream).unwrap_or(exchange.outcome);
+        }
+        out.push(exchange);
     }
     out
 }
@@ -134,6 +141,18 @@ pub fn exchange(connection: &Connection, request: &Message, response: Option<&Me
         bytes: (request.bytes, response.map_or(0, |r| r.bytes)),
         labels: (request.label(), response.map(Message::label)),
     }
+}
+
+/// What an HTTP/2 RST_STREAM (or a GOAWAY that leaves the stream out) after `request` says of
+/// its stream: the client cancelled it, or the server refused or reset it.
+fn stream_reset(messages: &[Message], request: &Message, stream: u32) -> Option<Outcome> {
+    messages.iter().filter(|m| m.first_frame >= request.head_frame).find_map(|m| {
+        let MessageKind::Http2Frames(frames) = &m.kind else { return None };
+        let error = frames.error?;
+        let ends_it =
+            if error.goaway { m.side == Side::Server && stream > error.stream } else { error.stream == stream };
+        ends_it.then_some(if m.side == Side::Client { Outcome::Abandoned } else { Outcome::Reset })
+    })
 }
 
 /// What ended a request's wait: the first FIN or RST after `frame`, and who sent it.
@@ -215,3 +234,7 @@ pub fn duration(secs: f64) -> String {
         s => format!("{:.0} µs", s * 1e6),
     }
 }
+
+#[cfg(test)]
+#[path = "exchanges_tests.rs"]
+mod tests;

@@ -3,7 +3,7 @@
 
 use crate::wire::Side;
 
-use super::message::{Message, Protocol, MAX_MESSAGES};
+use super::message::{Message, MAX_MESSAGES};
 use super::waits::Waits;
 
 /// How many messages past its limit a summarising conversation lets in before it forgets.
@@ -43,6 +43,11 @@ impl Found<'_> {
         self.messages.last_mut().filter(|message| message.side == side)
     }
 
+    /// The last message `side` started on `stream` (an HTTP/2 stream, a DNS id).
+    pub(crate) fn latest_on_stream(&mut self, side: Side, stream: u32) -> Option<&mut Message> {
+        self.messages.iter_mut().rev().find(|message| message.side == side && message.stream == Some(stream))
+    }
+
     /// The last message `side` started, wherever it is.
     pub(crate) fn latest_of(&mut self, side: Side) -> Option<&mut Message> {
         self.messages.iter_mut().rev().find(|message| message.side == side)
@@ -54,7 +59,7 @@ impl Found<'_> {
 /// responses answer requests in order.
 fn forget_oldest_exchange(messages: &mut Vec<Message>, forgotten: &mut Option<Box<Waits>>) -> u64 {
     if messages.first().is_some_and(Message::is_request) {
-        let answer = messages.iter().skip(1).position(|m| m.side == Side::Server && !m.is_interim());
+        let answer = messages.first().and_then(|request| messages.iter().skip(1).position(|m| request.answered_by(m)));
         let pair = match answer {
             // The common case, a request and its answer side by side: one move of what stays.
             Some(0) => {
@@ -70,7 +75,7 @@ fn forget_oldest_exchange(messages: &mut Vec<Message>, forgotten: &mut Option<Bo
         if let Some((request, response)) = pair {
             // Only the protocols whose waits are diagnosed are counted: the others' turns would
             // cost every long connection a histogram for nothing.
-            if matches!(request.protocol, Protocol::Http10 | Protocol::Http11 | Protocol::Redis) {
+            if request.protocol.is_waited_on() {
                 forgotten.get_or_insert_with(Box::default).forget(request, response);
             }
             return 2;

@@ -338,7 +338,11 @@ fn headers_into(message: &mut Message, headers: &[httparse::Header<'_>]) -> Body
                 .and_then(|value| value.split(',').find_map(|part| part.trim().strip_prefix("timeout=")))
                 .and_then(|seconds| seconds.trim().parse().ok());
         }
-        MessageKind::Tls(_) | MessageKind::Command(_) | MessageKind::Reply(_) | MessageKind::Turn => {}
+        MessageKind::Tls(_)
+        | MessageKind::Command(_)
+        | MessageKind::Reply(_)
+        | MessageKind::Http2Frames(_)
+        | MessageKind::Turn => {}
     }
     let chunked = header(headers, "Transfer-Encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
     match header(headers, "Content-Length").and_then(|length| length.parse().ok()) {
@@ -473,4 +477,4 @@ fn chunked(chunk: &mut Chunk, bytes: &[u8]) -> (usize, bool) {
 
 #[cfg(test)]
 #[path = "http1_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -4,7 +4,7 @@ use crate::protocols::{Conversation, Message, Protocol, SegmentBytes};
 use crate::wire::{Side, TcpFlags};
 
 /// A conversation from (side, bytes) turns, each one segment, after a handshake.
-fn talk(turns: &[(Side, &[u8])]) -> Conversation {
+pub(crate) fn talk(turns: &[(Side, &[u8])]) -> Conversation {
     let mut conversation = Conversation::default();
     let mut seq = [1000u32, 5000u32];
     let mut frame = 0;
@@ -33,7 +33,7 @@ fn talk(turns: &[(Side, &[u8])]) -> Conversation {
     conversation
 }
 
-fn labels(conversation: &Conversation) -> Vec<String> {
+pub(crate) fn labels(conversation: &Conversation) -> Vec<String> {
     conversation.messages().iter().map(Message::label).collect()
 }
 

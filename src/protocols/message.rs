@@ -18,20 +18,32 @@ pub enum Protocol {
     Http11,
     #[serde(rename = "tls")]
     Tls,
+    #[serde(rename = "http/2")]
+    Http2,
     #[serde(rename = "redis")]
     Redis,
+    #[serde(rename = "dns")]
+    Dns,
     /// A protocol tcpladder does not decode: its messages are the turns of the conversation.
     #[serde(rename = "unknown")]
     Unknown,
 }
 
 impl Protocol {
+    /// The protocols whose requests' waits are diagnosed (slow responses, abandoned requests):
+    /// those with requests a person names. Turns and TLS handshakes are not waited on.
+    pub fn is_waited_on(self) -> bool {
+        matches!(self, Self::Http10 | Self::Http11 | Self::Http2 | Self::Redis | Self::Dns)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Http10 => "http/1.0",
             Self::Http11 => "http/1.1",
             Self::Tls => "tls",
+            Self::Http2 => "http/2",
             Self::Redis => "redis",
+            Self::Dns => "dns",
             Self::Unknown => "unknown",
         }
     }
@@ -49,8 +61,53 @@ pub enum MessageKind {
     Command(Box<(String, Option<String>)>),
     /// A Redis reply, in a few words (`+OK`, `-ERR …`, `:1`, `bulk of 5 bytes`).
     Reply(Box<String>),
+    /// HTTP/2 frames that carry no request or response (SETTINGS, WINDOW_UPDATE, PING,
+    /// RST_STREAM, GOAWAY), sent together.
+    Http2Frames(Box<Http2Frames>),
     /// Bytes one side sent before the other answered, in a protocol not decoded (or encrypted).
     Turn,
+}
+
+/// HTTP/2 control frames one side sent in one segment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Http2Frames {
+    /// Frame types in the order sent, repeats counted: `("WINDOW_UPDATE", 3)`.
+    pub frames: Vec<(&'static str, u32)>,
+    /// A RST_STREAM or GOAWAY among them.
+    pub error: Option<Http2Error>,
+}
+
+/// A RST_STREAM (one stream ends) or a GOAWAY (the connection ends after `stream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Http2Error {
+    pub goaway: bool,
+    /// The stream reset, or for GOAWAY the last stream the sender will process.
+    pub stream: u32,
+    pub code: u32,
+}
+
+impl Http2Error {
+    /// The error code's name (RFC 9113 §7).
+    pub fn code_name(&self) -> String {
+        const NAMES: [&str; 14] = [
+            "NO_ERROR",
+            "PROTOCOL_ERROR",
+            "INTERNAL_ERROR",
+            "FLOW_CONTROL_ERROR",
+            "SETTINGS_TIMEOUT",
+            "STREAM_CLOSED",
+            "FRAME_SIZE_ERROR",
+            "REFUSED_STREAM",
+            "CANCEL",
+            "COMPRESSION_ERROR",
+            "CONNECT_ERROR",
+            "ENHANCE_YOUR_CALM",
+            "INADEQUATE_SECURITY",
+            "HTTP_1_1_REQUIRED",
+        ];
+        let name = usize::try_from(self.code).ok().and_then(|code| NAMES.get(code));
+        name.map_or_else(|| format!("error 0x{:x}", self.code), |name| (*name).to_string())
+    }
 }
 
 /// What a TLS message in the clear says.
@@ -164,6 +221,9 @@ pub struct Message {
     pub closes: bool,
     /// `Expect: 100-continue` on a request.
     pub expects_continue: bool,
+    /// What ties a response to its request where they need not come in order: the HTTP/2
+    /// stream, the DNS message id. `None`: responses answer requests in order.
+    pub stream: Option<u32>,
 }
 
 impl Message {
@@ -183,6 +243,7 @@ impl Message {
             gaps: false,
             closes: false,
             expects_continue: false,
+            stream: None,
         }
     }
 
@@ -194,8 +255,19 @@ impl Message {
             MessageKind::Command(_) => true,
             MessageKind::Reply(_) => false,
             MessageKind::Turn => self.side == Side::Client,
-            MessageKind::Response(_) => false,
+            MessageKind::Response(_) | MessageKind::Http2Frames(_) => false,
         }
+    }
+
+    /// A response (or, for turns, what the server says) that answers the request waiting before
+    /// it: not an interim response, not HTTP/2's control frames.
+    pub fn answers(&self) -> bool {
+        self.side == Side::Server && !self.is_interim() && !matches!(self.kind, MessageKind::Http2Frames(_))
+    }
+
+    /// True when `response` answers this request: the same stream (or neither has one).
+    pub fn answered_by(&self, response: &Message) -> bool {
+        response.answers() && response.stream == self.stream
     }
 
     /// An interim HTTP response (100 Continue, 103 Early Hints), which another one follows.
@@ -209,9 +281,21 @@ impl Message {
         let version = match self.protocol {
             Protocol::Http10 => "HTTP/1.0",
             Protocol::Http11 => "HTTP/1.1",
-            Protocol::Tls | Protocol::Redis | Protocol::Unknown => "",
+            Protocol::Http2 | Protocol::Dns | Protocol::Tls | Protocol::Redis | Protocol::Unknown => "",
         };
         let mut label = match &self.kind {
+            MessageKind::Request(head) if self.protocol == Protocol::Dns => {
+                format!("query {} {}", head.method, head.target)
+            }
+            MessageKind::Response(head) if self.protocol == Protocol::Dns => format!("response {}", head.reason),
+            MessageKind::Request(head) if self.protocol == Protocol::Http2 => {
+                let host = head.host.as_ref().map_or(String::new(), |host| format!(" · host {host}"));
+                format!("HEADERS stream {} · {} {}{host}", self.stream.unwrap_or(0), head.method, head.target)
+            }
+            MessageKind::Response(head) if self.protocol == Protocol::Http2 => {
+                format!("HEADERS stream {} · {} · {}", self.stream.unwrap_or(0), head.status, size(self.bytes))
+            }
+            MessageKind::Http2Frames(frames) => http2_label(frames),
             MessageKind::Request(head) => {
                 let host = head.host.as_ref().map_or(String::new(), |host| format!(" · host {host}"));
                 format!("{} {} {version}{host}", head.method, head.target)
@@ -225,6 +309,9 @@ impl Message {
                 None => command.0.clone(),
             },
             MessageKind::Reply(text) => text.to_string(),
+            MessageKind::Turn if self.protocol == Protocol::Http2 => {
+                format!("HEADERS stream {} (not decoded) · {}", self.stream.unwrap_or(0), size(self.bytes))
+            }
             MessageKind::Turn if self.protocol == Protocol::Tls => format!("encrypted {}", size(self.bytes)),
             MessageKind::Turn => size(self.bytes),
         };
@@ -261,6 +348,9 @@ impl Message {
                     + command.1.as_ref().map_or(0, String::capacity)
             }
             MessageKind::Reply(text) => std::mem::size_of::<String>() + text.capacity(),
+            MessageKind::Http2Frames(frames) => {
+                std::mem::size_of::<Http2Frames>() + frames.frames.capacity() * std::mem::size_of::<(&str, u32)>()
+            }
             MessageKind::Turn => 0,
         };
         strings
@@ -282,6 +372,26 @@ fn tls_label(head: &TlsHead) -> String {
         label.push_str(&format!(" · ALPN {}", head.alpn.join(",")));
     }
     label
+}
+
+/// `SETTINGS · WINDOW_UPDATE`, `RST_STREAM stream 3 · CANCEL`, `GOAWAY after stream 5 ·
+/// ENHANCE_YOUR_CALM`, repeats as `PING ×2`.
+fn http2_label(frames: &Http2Frames) -> String {
+    let names: Vec<String> = frames
+        .frames
+        .iter()
+        .map(|(name, count)| match (*name, frames.error) {
+            ("RST_STREAM", Some(error)) if !error.goaway => {
+                format!("RST_STREAM stream {} · {}", error.stream, error.code_name())
+            }
+            ("GOAWAY", Some(error)) if error.goaway => {
+                format!("GOAWAY after stream {} · {}", error.stream, error.code_name())
+            }
+            (name, _) if *count > 1 => format!("{name} ×{count}"),
+            (name, _) => name.to_string(),
+        })
+        .collect();
+    names.join(" · ")
 }
 
 /// "512 bytes", "12.0 KB", "3.4 MB".

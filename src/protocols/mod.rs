@@ -5,8 +5,10 @@
 //! response timing works for every protocol. Heads are kept up to [`MAX_HEAD_BYTES`], bodies are
 //! counted, not kept.
 
+pub mod dns;
 mod found;
 pub mod http1;
+pub mod http2;
 mod message;
 pub mod redis;
 pub mod table;
@@ -19,7 +21,8 @@ use crate::wire::{PerSide, Side, TcpFlags};
 
 use found::Found;
 pub use message::{
-    Message, MessageKind, Protocol, RequestHead, ResponseHead, TlsHead, TlsWhat, MAX_HEAD_BYTES, MAX_MESSAGES,
+    Http2Error, Http2Frames, Message, MessageKind, Protocol, RequestHead, ResponseHead, TlsHead, TlsWhat,
+    MAX_HEAD_BYTES, MAX_MESSAGES,
 };
 pub use waits::{wait_nanos, Waits};
 
@@ -30,8 +33,10 @@ enum Decoder {
     Undecided,
     /// Boxed: most connections of a capture are not HTTP.
     Http(Box<http1::Http>),
+    Http2(Box<http2::Http2>),
     Tls(Box<tls::Tls>),
     Redis(Box<redis::Redis>),
+    Dns(Box<dns::Dns>),
     Turns(turns::Turns),
 }
 
@@ -50,6 +55,8 @@ pub struct Conversation {
     /// The waits of the exchanges a summarising conversation forgot (boxed: most connections
     /// forget none).
     forgotten: Option<Box<Waits>>,
+    /// The server's port: a hint for protocols content alone does not show (DNS).
+    server_port: u16,
 }
 
 /// Messages a summarising conversation keeps: the last exchanges, which the diagnoses read.
@@ -65,6 +72,7 @@ impl Default for Conversation {
             recent: None,
             holes: PerSide::default(),
             forgotten: None,
+            server_port: 0,
         }
     }
 }
@@ -89,6 +97,11 @@ impl Conversation {
         Self { recent: Some(RECENT_MESSAGES), messages: Vec::with_capacity(RECENT_MESSAGES + 3), ..Self::default() }
     }
 
+    /// The server's port, which tells protocols content alone does not show.
+    pub fn serving_port(&mut self, port: u16) {
+        self.server_port = port;
+    }
+
     /// Counts each stream from its side's ISN, when its SYN was seen before the conversation began.
     pub fn starting_from(&mut self, isns: PerSide<Option<u32>>) {
         for (side, isn) in isns.iter() {
@@ -100,7 +113,8 @@ impl Conversation {
 
     /// Takes in one segment of the connection.
     pub fn on_segment(&mut self, segment: &SegmentBytes<'_>) {
-        let Self { streams, decoder, messages, dropped_messages, recent, holes, forgotten } = self;
+        let Self { streams, decoder, messages, dropped_messages, recent, holes, forgotten, server_port } = self;
+        let port = *server_port;
         let sender = segment.sender;
         let mut out = Found { messages, dropped: dropped_messages, recent: *recent, forgotten };
         if segment.flags.syn() {
@@ -110,7 +124,7 @@ impl Conversation {
             let receiver = sender.other();
             streams[receiver].on_acknowledged(segment.ack, segment.frame, &mut |event| {
                 count_hole(&mut holes[receiver], &event);
-                feed(decoder, receiver, &event, &mut out);
+                feed(decoder, port, receiver, &event, &mut out);
             });
         }
         if segment.flags.rst() {
@@ -121,7 +135,7 @@ impl Conversation {
         let seq = segment.seq.wrapping_add(u32::from(segment.flags.syn()));
         streams[sender].on_segment(seq, segment.payload_len, segment.payload, at, &mut |event| {
             count_hole(&mut holes[sender], &event);
-            feed(decoder, sender, &event, &mut out);
+            feed(decoder, port, sender, &event, &mut out);
         });
         if segment.flags.fin() {
             streams[sender].on_fin(seq.wrapping_add(segment.payload_len));
@@ -130,12 +144,13 @@ impl Conversation {
 
     /// The capture ended: bytes waiting behind a gap are read after a hole.
     pub fn finish(&mut self) {
-        let Self { streams, decoder, messages, dropped_messages, recent, holes, forgotten } = self;
+        let Self { streams, decoder, messages, dropped_messages, recent, holes, forgotten, server_port } = self;
+        let port = *server_port;
         let mut out = Found { messages, dropped: dropped_messages, recent: *recent, forgotten };
         for side in Side::BOTH {
             streams[side].finish(&mut |event| {
                 count_hole(&mut holes[side], &event);
-                feed(decoder, side, &event, &mut out);
+                feed(decoder, port, side, &event, &mut out);
             });
         }
         if let Decoder::Http(http) = decoder {
@@ -183,7 +198,9 @@ impl Conversation {
         let decoding = match &self.decoder {
             Decoder::Http(http) => std::mem::size_of::<http1::Http>() + http.heap_bytes(),
             Decoder::Tls(tls) => std::mem::size_of::<tls::Tls>() + tls.heap_bytes(),
+            Decoder::Http2(http2) => std::mem::size_of::<http2::Http2>() + http2.heap_bytes(),
             Decoder::Redis(redis) => std::mem::size_of::<redis::Redis>() + redis.heap_bytes(),
+            Decoder::Dns(dns) => std::mem::size_of::<dns::Dns>() + dns.heap_bytes(),
             Decoder::Undecided | Decoder::Turns(_) => 0,
         };
         messages + decoding + self.streams.client.held_bytes() + self.streams.server.held_bytes()
@@ -196,14 +213,18 @@ fn count_hole(holes: &mut u64, event: &StreamEvent<'_>) {
     }
 }
 
-fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Found<'_>) {
+fn feed(decoder: &mut Decoder, server_port: u16, side: Side, event: &StreamEvent<'_>, out: &mut Found<'_>) {
     if let (Decoder::Undecided, StreamEvent::Data { bytes, .. }) = (&*decoder, event) {
-        *decoder = if http1::starts_message(side, bytes) {
+        *decoder = if http2::starts_message(side, bytes) {
+            Decoder::Http2(Box::new(http2::Http2::new()))
+        } else if http1::starts_message(side, bytes) {
             Decoder::Http(Box::default())
         } else if tls::starts_message(bytes) {
             Decoder::Tls(Box::default())
         } else if redis::starts_message(side, bytes) {
             Decoder::Redis(Box::default())
+        } else if dns::starts_message(side, server_port, bytes) {
+            Decoder::Dns(Box::default())
         } else {
             Decoder::Turns(turns::Turns::default())
         };
@@ -214,10 +235,12 @@ fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Fo
         let switches = match &*decoder {
             Decoder::Turns(_) => true,
             Decoder::Http(http) => http.upgraded(),
-            Decoder::Undecided | Decoder::Tls(_) | Decoder::Redis(_) => false,
+            Decoder::Undecided | Decoder::Tls(_) | Decoder::Http2(_) | Decoder::Redis(_) | Decoder::Dns(_) => false,
         };
         if switches && tls::starts_message(bytes) {
             *decoder = Decoder::Tls(Box::default());
+        } else if switches && matches!(decoder, Decoder::Http(_)) && upgrade_to_h2c(out) {
+            *decoder = Decoder::Http2(Box::new(http2::Http2::new()));
         }
     }
     match decoder {
@@ -233,9 +256,34 @@ fn feed(decoder: &mut Decoder, side: Side, event: &StreamEvent<'_>, out: &mut Fo
             }
         }
         Decoder::Tls(tls) => tls.feed(side, event, out),
+        Decoder::Http2(http2) => http2.feed(side, event, out),
         Decoder::Redis(redis) => redis.feed(side, event, out),
+        Decoder::Dns(dns) => dns.feed(side, event, out),
         Decoder::Turns(turns) => turns.feed(side, event, out),
     }
+}
+
+/// True when the 101 that switched the connection switched it to HTTP/2 (`Upgrade: h2c`). The
+/// request that asked for it is then stream 1 (RFC 9113 §3.2): its response is HTTP/2's, not the
+/// 101, which is left answering nothing.
+fn upgrade_to_h2c(out: &mut Found<'_>) -> bool {
+    let is_h2c = |upgrade: &Option<String>| upgrade.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("h2c"));
+    let switched = out
+        .messages
+        .iter()
+        .rev()
+        .any(|m| matches!(&m.kind, MessageKind::Response(head) if head.status == 101 && is_h2c(&head.upgrade)));
+    if switched {
+        if let Some(request) = out
+            .messages
+            .iter_mut()
+            .rev()
+            .find(|m| matches!(&m.kind, MessageKind::Request(head) if is_h2c(&head.upgrade)))
+        {
+            request.stream = Some(1);
+        }
+    }
+    switched
 }
 
 /// HTTP was given up: what was read becomes the turns of the conversation.

@@ -13,9 +13,7 @@ use super::finding::{Code, Context, Diagnosis};
 /// Redis's requests are waited on (turns of other protocols are not): most connections of most
 /// captures have none, and pairing their turns would be wasted.
 pub(super) fn waited_exchanges(connection: &crate::tcp::Connection, conversation: &Conversation) -> Vec<Exchange> {
-    let waited_on =
-        |m: &crate::protocols::Message| matches!(m.protocol, Protocol::Http10 | Protocol::Http11 | Protocol::Redis);
-    if conversation.messages().iter().any(waited_on) {
+    if conversation.messages().iter().any(|m| m.protocol.is_waited_on()) {
         exchanges(connection, conversation)
     } else {
         Vec::new()
@@ -36,7 +34,7 @@ pub(super) fn conversation(
     slow_responses(context, conversation, exchanges, findings);
     let server_fin = connection.segments.iter().find(|s| s.dir.sender() == Side::Server && s.flags.fin());
     for exchange in exchanges {
-        if !matches!(exchange.protocol, Protocol::Http10 | Protocol::Http11) {
+        if !matches!(exchange.protocol, Protocol::Http10 | Protocol::Http11 | Protocol::Http2) {
             continue;
         }
         let Some(head) = conversation.messages().iter().find(|m| m.head_frame == exchange.request_frame) else {
@@ -154,7 +152,7 @@ pub(super) fn name_requests_in_flight(exchanges: &[Exchange], findings: &mut [Di
         findings.iter_mut().filter(|f| matches!(f.code, Code::ResetByPeer | Code::BrokenPipe | Code::CloseWait))
     {
         let in_flight = exchanges.iter().rev().find(|e| {
-            matches!(e.protocol, Protocol::Http10 | Protocol::Http11)
+            matches!(e.protocol, Protocol::Http10 | Protocol::Http11 | Protocol::Http2)
                 && e.request_frame <= finding.frame
                 && e.response_frame.is_none_or(|response| response > finding.frame)
         });
@@ -168,9 +166,11 @@ pub(super) fn name_requests_in_flight(exchanges: &[Exchange], findings: &mut [Di
     }
 }
 
-/// "`GET /slow`", "the Redis command `GET`", or "the request of 120 bytes".
-fn what(exchange: &Exchange) -> String {
+/// "`GET /slow`", "the Redis command `GET`", "the DNS query `A example.com`", or "the request of
+/// 120 bytes".
+pub(super) fn what(exchange: &Exchange) -> String {
     match (&exchange.method, &exchange.target, &exchange.command) {
+        (Some(kind), Some(name), _) if exchange.protocol == Protocol::Dns => format!("the DNS query `{kind} {name}`"),
         (Some(method), Some(target), _) => format!("`{method} {target}`"),
         (_, _, Some(command)) => format!("the Redis command `{command}`"),
         _ => format!("the request of {} bytes", exchange.bytes.0),

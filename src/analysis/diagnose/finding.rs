@@ -29,6 +29,8 @@ pub enum Code {
     StaleKeepalive,
     TlsAlert,
     SlowResponse,
+    Http2Goaway,
+    Http2RstStream,
 }
 
 impl Code {
@@ -54,6 +56,8 @@ impl Code {
             Self::StaleKeepalive => "stale_keepalive",
             Self::TlsAlert => "tls_alert",
             Self::SlowResponse => "slow_response",
+            Self::Http2Goaway => "http2_goaway",
+            Self::Http2RstStream => "http2_rst_stream",
         }
     }
 }

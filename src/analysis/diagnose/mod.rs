@@ -7,6 +7,7 @@ use crate::tcp::{AnalysisFlags, Connection, Direction, Segment, TcpState};
 mod closing;
 mod conversation;
 pub mod finding;
+mod http2;
 
 use crate::wire::{PerSide, Side};
 use closing::closes;
@@ -30,6 +31,7 @@ pub fn diagnose_with(
     let exchanges = conversation.map_or_else(Vec::new, |c| conversation::waited_exchanges(connection, c));
     if let Some(conversation) = conversation {
         conversation::conversation(&context, conversation, &exchanges, &mut findings);
+        http2::stream_errors(&context, conversation, &exchanges, &mut findings);
     }
     how_it_began(&context, &mut findings);
     handshake_trouble(&context, &mut findings);
