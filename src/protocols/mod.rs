@@ -13,6 +13,7 @@ mod message;
 pub mod redis;
 pub mod table;
 pub mod tls;
+pub mod transcript;
 pub mod turns;
 mod waits;
 
@@ -24,6 +25,7 @@ pub use message::{
     Http2Error, Http2Frames, Message, MessageKind, Protocol, RequestHead, ResponseHead, TlsHead, TlsWhat,
     MAX_HEAD_BYTES, MAX_MESSAGES,
 };
+use transcript::Transcript;
 pub use waits::{wait_nanos, Waits};
 
 /// Which decoder reads a connection.
@@ -57,6 +59,8 @@ pub struct Conversation {
     forgotten: Option<Box<Waits>>,
     /// The server's port: a hint for protocols content alone does not show (DNS).
     server_port: u16,
+    /// Both streams' bytes, kept only for the Conversation pane.
+    transcript: Option<Box<Transcript>>,
 }
 
 /// Messages a summarising conversation keeps: the last exchanges, which the diagnoses read.
@@ -73,6 +77,7 @@ impl Default for Conversation {
             holes: PerSide::default(),
             forgotten: None,
             server_port: 0,
+            transcript: None,
         }
     }
 }
@@ -97,6 +102,17 @@ impl Conversation {
         Self { recent: Some(RECENT_MESSAGES), messages: Vec::with_capacity(RECENT_MESSAGES + 3), ..Self::default() }
     }
 
+    /// A conversation that keeps every message and both streams' bytes (bounded by
+    /// [`transcript::MAX_TRANSCRIPT_BYTES`]), for the Conversation pane.
+    pub fn recording() -> Self {
+        Self { transcript: Some(Box::default()), ..Self::default() }
+    }
+
+    /// Both streams' bytes, when [`Self::recording`].
+    pub fn transcript(&self) -> Option<&Transcript> {
+        self.transcript.as_deref()
+    }
+
     /// The server's port, which tells protocols content alone does not show.
     pub fn serving_port(&mut self, port: u16) {
         self.server_port = port;
@@ -113,7 +129,8 @@ impl Conversation {
 
     /// Takes in one segment of the connection.
     pub fn on_segment(&mut self, segment: &SegmentBytes<'_>) {
-        let Self { streams, decoder, messages, dropped_messages, recent, holes, forgotten, server_port } = self;
+        let Self { streams, decoder, messages, dropped_messages, recent, holes, forgotten, server_port, transcript } =
+            self;
         let port = *server_port;
         let sender = segment.sender;
         let mut out = Found { messages, dropped: dropped_messages, recent: *recent, forgotten };
@@ -124,6 +141,7 @@ impl Conversation {
             let receiver = sender.other();
             streams[receiver].on_acknowledged(segment.ack, segment.frame, &mut |event| {
                 count_hole(&mut holes[receiver], &event);
+                record(transcript, receiver, &event);
                 feed(decoder, port, receiver, &event, &mut out);
             });
         }
@@ -135,6 +153,7 @@ impl Conversation {
         let seq = segment.seq.wrapping_add(u32::from(segment.flags.syn()));
         streams[sender].on_segment(seq, segment.payload_len, segment.payload, at, &mut |event| {
             count_hole(&mut holes[sender], &event);
+            record(transcript, sender, &event);
             feed(decoder, port, sender, &event, &mut out);
         });
         if segment.flags.fin() {
@@ -144,12 +163,14 @@ impl Conversation {
 
     /// The capture ended: bytes waiting behind a gap are read after a hole.
     pub fn finish(&mut self) {
-        let Self { streams, decoder, messages, dropped_messages, recent, holes, forgotten, server_port } = self;
+        let Self { streams, decoder, messages, dropped_messages, recent, holes, forgotten, server_port, transcript } =
+            self;
         let port = *server_port;
         let mut out = Found { messages, dropped: dropped_messages, recent: *recent, forgotten };
         for side in Side::BOTH {
             streams[side].finish(&mut |event| {
                 count_hole(&mut holes[side], &event);
+                record(transcript, side, &event);
                 feed(decoder, port, side, &event, &mut out);
             });
         }
@@ -204,6 +225,12 @@ impl Conversation {
             Decoder::Undecided | Decoder::Turns(_) => 0,
         };
         messages + decoding + self.streams.client.held_bytes() + self.streams.server.held_bytes()
+    }
+}
+
+fn record(transcript: &mut Option<Box<Transcript>>, side: Side, event: &StreamEvent<'_>) {
+    if let Some(transcript) = transcript {
+        transcript.record(side, event);
     }
 }
 

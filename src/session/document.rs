@@ -68,6 +68,16 @@ pub struct Document {
     refresh_changed: bool,
     /// Rows of evicted connections, not yet taken by [`Self::take_evicted`].
     evicted_rows: Vec<ConnRow>,
+    /// The Conversation pane's transcript: of which connection, and the read (pending or done).
+    followed: Option<(u32, Followed)>,
+}
+
+/// A connection's conversation read back with its bytes, or why it could not be.
+pub type FollowResult = Result<Arc<crate::protocols::Conversation>, String>;
+
+enum Followed {
+    Reading(Receiver<FollowResult>),
+    Read(FollowResult),
 }
 
 /// Connections and rows a live document let go of, to be freed where no lock is held.
@@ -105,6 +115,7 @@ impl Document {
             refresh_from: None,
             refresh_changed: false,
             evicted_rows: Vec::new(),
+            followed: None,
         }
     }
 
@@ -242,6 +253,44 @@ impl Document {
             }
         }
         self.frame_bytes.as_ref().filter(|b| b.frame == frame)
+    }
+
+    /// The selected connection's conversation with both byte streams, read from the file on a
+    /// background thread the first time it is asked for (`notify` wakes the UI when it is
+    /// ready); `None` while it is read.
+    pub fn followed(&mut self, notify: impl Fn() + Send + 'static) -> Option<FollowResult> {
+        let id = self.selected_conn?;
+        if self.followed.as_ref().is_none_or(|(of, _)| *of != id) {
+            let connection = self.engine.connection(id)?.clone();
+            let (sender, receiver) = channel();
+            let path = self.path.clone();
+            let live = self.capture_id.is_some();
+            let spawned = std::thread::Builder::new().name("tcpladder-follow".into()).spawn(move || {
+                let read = if live {
+                    Err("A live capture's bytes are not kept: save it (File › Save capture) and open the file to follow its streams.".to_string())
+                } else {
+                    crate::session::follow::follow(&path, &connection).map(Arc::new).map_err(|err| err.to_string())
+                };
+                // The document was closed meanwhile: the transcript is not wanted any more.
+                let _ = sender.send(read);
+                notify();
+            });
+            let followed = match spawned {
+                Ok(_) => Followed::Reading(receiver),
+                Err(err) => Followed::Read(Err(format!("could not start reading: {err}"))),
+            };
+            self.followed = Some((id, followed));
+        }
+        let (_, followed) = self.followed.as_mut()?;
+        if let Followed::Reading(receiver) = followed {
+            if let Ok(read) = receiver.try_recv() {
+                *followed = Followed::Read(read);
+            }
+        }
+        match followed {
+            Followed::Read(read) => Some(read.clone()),
+            Followed::Reading(_) => None,
+        }
     }
 
     /// The capture's file name (or a live capture's label), for titles.

@@ -5,6 +5,7 @@
 
 pub mod document;
 pub mod export;
+pub mod follow;
 pub mod live_model;
 pub mod loader;
 pub mod read;

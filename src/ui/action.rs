@@ -30,6 +30,8 @@ pub enum Action {
         frame: u32,
     },
     NextFinding,
+    /// Show or hide the Conversation pane (Follow stream).
+    ToggleConversation,
     ClearSelection,
     Zoom(Zoom),
     /// The View menu changed a setting: apply the theme and numbering.
@@ -126,6 +128,9 @@ pub fn keyboard_actions(ctx: &egui::Context) -> Vec<Action> {
         }
         if pressed(&[Key::N]) {
             actions.push(Action::NextFinding);
+        }
+        if pressed(&[Key::C]) {
+            actions.push(Action::ToggleConversation);
         }
         if pressed(&[Key::Escape]) {
             actions.push(Action::ClearSelection);

@@ -16,8 +16,9 @@ use crate::session::loader::{spawn_load, LoadEvent, LoadHandle};
 use crate::summary::ConnRow;
 
 use super::action::{keyboard_actions, Action};
-use super::charts::{charts_ui, ChartsState};
+use super::charts::ChartsState;
 use super::conn_table::TableState;
+use super::conversation_pane::ConversationState;
 use super::details::Field;
 use super::frame_log::FrameLog;
 use super::ladder_view::{ladder_ui, LadderViewState, TimeMode};
@@ -77,6 +78,9 @@ pub struct TcpLadderApp {
     pub(super) requests: RequestsState,
     pub(super) show_requests: bool,
     pub show_charts: bool,
+    /// The Conversation pane (Follow stream) under the ladder.
+    pub show_conversation: bool,
+    pub(super) conversation: ConversationState,
     pub(super) frame_log: FrameLog,
 }
 
@@ -104,6 +108,8 @@ impl TcpLadderApp {
             requests: RequestsState::default(),
             show_requests: false,
             show_charts: true,
+            show_conversation: false,
+            conversation: ConversationState::default(),
             frame_log: FrameLog::from_env(),
         };
         app.apply_settings(ctx);
@@ -337,6 +343,7 @@ impl TcpLadderApp {
                 }
             }
             Action::NextFinding => self.next_finding(),
+            Action::ToggleConversation => self.show_conversation = !self.show_conversation,
             Action::ClearSelection => {
                 if let Some(document) = &mut self.document {
                     document.selected_segment = None;
@@ -371,7 +378,7 @@ pub fn install_fonts(ctx: &egui::Context) {
 }
 
 /// Selects a segment, expanding the fold that hides it and scrolling it into view.
-fn select_segment(document: &mut Document, view: &mut LadderViewState, index: usize) {
+pub(super) fn select_segment(document: &mut Document, view: &mut LadderViewState, index: usize) {
     document.selected_segment = Some(index);
     if let Some(layout) = document.layout() {
         if let Some(row) = layout.row_of_segment(index).and_then(|r| layout.rows.get(r)) {
@@ -415,20 +422,7 @@ impl TcpLadderApp {
         egui::Panel::right("details").resizable(true).default_size(330.0).min_size(220.0).show(ui, |ui| {
             self.side_panel_ui(ui, &mut actions);
         });
-        if self.show_charts {
-            if let Some(document) = &mut self.document {
-                let clicked = egui::Panel::bottom("charts")
-                    .resizable(true)
-                    .default_size(260.0)
-                    .min_size(140.0)
-                    .show(ui, |ui| charts_ui(ui, document, &mut self.charts, self.view.hovered_segment))
-                    .inner;
-                if let Some(index) = clicked {
-                    select_segment(document, &mut self.view, index);
-                    self.live.follow = false;
-                }
-            }
-        }
+        self.bottom_panels_ui(ui);
         egui::CentralPanel::default().show(ui, |ui| {
             let Some(document) = &mut self.document else {
                 ui.centered_and_justified(|ui| {
@@ -473,6 +467,11 @@ impl TcpLadderApp {
                 select_segment(document, &mut self.view, index.min(last));
                 self.live.follow = false;
             }
+        }
+        // An action applied after the panels were drawn changes what they show (a selection the
+        // Conversation pane scrolls to): draw once more.
+        if !actions.is_empty() {
+            ctx.request_repaint();
         }
         for action in actions {
             self.apply(&ctx, action);

@@ -70,6 +70,7 @@ impl TcpLadderApp {
                 }
                 ui.separator();
                 ui.checkbox(&mut self.show_charts, "Charts under the ladder");
+                ui.checkbox(&mut self.show_conversation, "Conversation (follow stream)  (c)");
                 ui.separator();
                 for (text, zoom) in
                     [("Zoom in  (+)", Zoom::In), ("Zoom out  (-)", Zoom::Out), ("Reset zoom  (0)", Zoom::Reset)]

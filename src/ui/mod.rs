@@ -4,6 +4,7 @@ pub mod action;
 pub mod app;
 pub mod charts;
 pub mod conn_table;
+pub mod conversation_pane;
 pub mod details;
 pub mod export_kind;
 mod exports;

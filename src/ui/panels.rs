@@ -6,8 +6,10 @@ use egui::{RichText, Ui};
 use crate::summary::ConnRow;
 
 use super::action::Action;
-use super::app::TcpLadderApp;
+use super::app::{select_segment, TcpLadderApp};
+use super::charts::charts_ui;
 use super::conn_table::{filters_ui, state_counts_ui, table_ui};
+use super::conversation_pane::conversation_ui;
 use super::details::{diagnoses_ui, segment_details_ui};
 use super::requests_panel::requests_ui;
 
@@ -91,6 +93,39 @@ impl TcpLadderApp {
                 actions.push(Action::Select(index));
             }
         });
+    }
+
+    /// The panes under the ladder: the Conversation (follow stream) and the charts; a click in
+    /// either selects a segment.
+    pub(super) fn bottom_panels_ui(&mut self, ui: &mut Ui) {
+        if self.show_conversation {
+            if let Some(document) = &mut self.document {
+                let clicked = egui::Panel::bottom("conversation")
+                    .resizable(true)
+                    .default_size(240.0)
+                    .min_size(120.0)
+                    .show(ui, |ui| conversation_ui(ui, document, &mut self.conversation))
+                    .inner;
+                if let Some(index) = clicked {
+                    select_segment(document, &mut self.view, index);
+                    self.live.follow = false;
+                }
+            }
+        }
+        if self.show_charts {
+            if let Some(document) = &mut self.document {
+                let clicked = egui::Panel::bottom("charts")
+                    .resizable(true)
+                    .default_size(260.0)
+                    .min_size(140.0)
+                    .show(ui, |ui| charts_ui(ui, document, &mut self.charts, self.view.hovered_segment))
+                    .inner;
+                if let Some(index) = clicked {
+                    select_segment(document, &mut self.view, index);
+                    self.live.follow = false;
+                }
+            }
+        }
     }
 
     /// The selected connection in one line, and its first finding's headline.

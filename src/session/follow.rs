@@ -1,0 +1,42 @@
+//! "Follow stream": one connection's conversation read again from its file with both byte
+//! streams kept, for the Conversation pane. The engine keeps only message heads; the pane needs
+//! the bytes, which are read back (on a thread) only for the connection shown.
+
+use std::path::Path;
+
+use crate::capture::CaptureFile;
+use crate::decode::{decode_frame, Decoded};
+use crate::error::CaptureError;
+use crate::protocols::{Conversation, SegmentBytes};
+use crate::tcp::Connection;
+
+/// `connection`'s conversation, read from `path`, with its transcript. A file damaged after the
+/// connection's first frames gives what comes before the damage.
+pub fn follow(path: &Path, connection: &Connection) -> Result<Conversation, CaptureError> {
+    let frames: Vec<u32> = connection.segments.iter().map(|segment| segment.frame).collect();
+    let last = frames.iter().copied().max().unwrap_or(0);
+    let mut file = CaptureFile::open(path)?;
+    let mut conversation = Conversation::recording();
+    conversation.serving_port(connection.server.port());
+    let mut frame = 0u32;
+    while frame < last {
+        let Ok(Some(packet)) = file.next_packet() else { break };
+        frame += 1;
+        if frames.binary_search(&frame).is_err() {
+            continue;
+        }
+        let Ok(Decoded::Tcp(tcp)) = decode_frame(packet.link, packet.data) else { continue };
+        conversation.on_segment(&SegmentBytes {
+            sender: connection.direction_of(&tcp).sender(),
+            frame,
+            ts_nanos: packet.ts_nanos,
+            seq: tcp.seq,
+            ack: tcp.ack,
+            flags: tcp.flags,
+            payload_len: tcp.payload_len,
+            payload: tcp.payload,
+        });
+    }
+    conversation.finish();
+    Ok(conversation)
+}
