@@ -213,11 +213,23 @@ impl Http {
         let Reader::Head { bytes: head, first } = &mut self.readers[side] else { return 0 };
         let before = head.len();
         let room = MAX_HEAD_BYTES.saturating_sub(before);
-        head.extend_from_slice(bytes.get(..room).unwrap_or(bytes));
+        let window = bytes.get(..room).unwrap_or(bytes);
         let first = *first;
-        let parsed = match side {
-            Side::Client => parse_request(head, first),
-            Side::Server => parse_response(head, first),
+        let parse = |bytes: &[u8]| match side {
+            Side::Client => parse_request(bytes, first),
+            Side::Server => parse_response(bytes, first),
+        };
+        // A head that starts in this segment is parsed where it lies: copying it (and the body
+        // bytes behind it) first cost more than the parse, on every keep-alive response.
+        let parsed = if before == 0 {
+            let parsed = parse(window);
+            if !matches!(parsed, Parsed::Complete(..)) {
+                head.extend_from_slice(window);
+            }
+            parsed
+        } else {
+            head.extend_from_slice(window);
+            parse(head)
         };
         match parsed {
             Parsed::Complete(mut message, head_len, body) => {
