@@ -57,7 +57,7 @@ fn the_requests_tab_lists_each_request_and_jumps_to_its_arrow() {
     harness.run_steps(2);
     harness.get_by_label_contains("2 requests, 2 shown");
     // The row, not the arrow: only the row has the outcome before the request.
-    harness.get_by_label_contains("reset    GET /second").click();
+    harness.get_by_label_contains("reset    h1.1          - GET /second").click();
     harness.run_steps(3);
     harness.get_by_label_contains("Segment 10 · frame 10");
 }

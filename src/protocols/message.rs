@@ -395,7 +395,7 @@ fn http2_label(frames: &Http2Frames) -> String {
 }
 
 /// "512 bytes", "12.0 KB", "3.4 MB".
-fn size(bytes: u64) -> String {
+pub fn size(bytes: u64) -> String {
     match bytes {
         b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
         b if b >= 1_000 => format!("{:.1} KB", b as f64 / 1e3),

@@ -1,9 +1,12 @@
 //! The application's messages inside a connection: each direction's byte stream
 //! ([`crate::stream`]) cut into messages by a decoder chosen from the bytes themselves (a `GET ` at
-//! a stream's start is HTTP on any port). HTTP/1.x is decoded ([`http1`]); any other protocol is
-//! cut into turns, the bytes one side sends before the other answers ([`turns`]), so request and
-//! response timing works for every protocol. Heads are kept up to [`MAX_HEAD_BYTES`], bodies are
-//! counted, not kept.
+//! a stream's start is HTTP on any port; the server's port only where content cannot tell, DNS).
+//! HTTP/1.x ([`http1`]), HTTP/2 in the clear ([`http2`]), TLS in the clear ([`tls`]), Redis
+//! ([`redis`]) and DNS over TCP ([`dns`]) are decoded; any other protocol is cut into turns, the
+//! bytes one side sends before the other answers ([`turns`]), so request and response timing works
+//! for every protocol. Heads are kept up to [`MAX_HEAD_BYTES`], bodies are counted, not kept; a
+//! recording conversation also keeps both streams' bytes ([`transcript`]) for the Follow-stream
+//! pane.
 
 pub mod dns;
 mod found;
@@ -22,7 +25,7 @@ use crate::wire::{PerSide, Side, TcpFlags};
 
 use found::Found;
 pub use message::{
-    Http2Error, Http2Frames, Message, MessageKind, Protocol, RequestHead, ResponseHead, TlsHead, TlsWhat,
+    size, Http2Error, Http2Frames, Message, MessageKind, Protocol, RequestHead, ResponseHead, TlsHead, TlsWhat,
     MAX_HEAD_BYTES, MAX_MESSAGES,
 };
 use transcript::Transcript;

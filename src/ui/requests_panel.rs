@@ -5,6 +5,7 @@
 use egui::{RichText, Sense, Ui};
 
 use crate::analysis::exchanges::{duration, exchanges, Exchange, Outcome};
+use crate::protocols::size;
 use crate::session::document::Document;
 
 use super::action::Action;
@@ -99,7 +100,10 @@ pub fn requests_ui(ui: &mut Ui, document: &Document, state: &mut RequestsState, 
     order.sort(&mut shown);
     ui.label(RichText::new(format!("{} requests, {} shown", all.len(), shown.len())).weak());
     ui.separator();
-    let header = format!("{:>4} {:>3} {:>9} {:<8} {}", "conn", "st", "waited", "outcome", "request");
+    let header = format!(
+        "{:>4} {:>3} {:>9} {:<8} {:<5} {:>9} {}",
+        "conn", "st", "waited", "outcome", "proto", "answer", "request"
+    );
     ui.add(egui::Label::new(RichText::new(header).monospace().strong()).wrap_mode(egui::TextWrapMode::Truncate));
     if shown.is_empty() {
         ui.label(RichText::new("No request in this capture's conversations.").weak());
@@ -121,11 +125,13 @@ pub fn requests_ui(ui: &mut Ui, document: &Document, state: &mut RequestsState, 
                     }
                 };
                 // The request last: a long one is cut, the numbers before it never are.
+                let answer = if exchange.response_frame.is_some() { size(exchange.bytes.1) } else { "-".to_string() };
                 let text = format!(
-                    "{:>4} {status:>3} {waited:>9} {:<8} {}",
+                    "{:>4} {status:>3} {waited:>9} {:<8} {:<5} {answer:>9} {}",
                     exchange.conn,
                     exchange.outcome.name(),
-                    exchange.labels.0
+                    short_name(exchange.protocol),
+                    request_text(exchange)
                 );
                 // One line a row, cut at the panel's edge (so the list never widens the panel and
                 // squeezes the ladder); the tooltip has it whole.
@@ -143,6 +149,30 @@ pub fn requests_ui(ui: &mut Ui, document: &Document, state: &mut RequestsState, 
 
 fn text_of(exchange: &Exchange) -> String {
     format!("{} {} {}", exchange.labels.0, exchange.labels.1.as_deref().unwrap_or(""), exchange.outcome.name())
+}
+
+/// The request as the table shows it: its label, except that HTTP/2's (`HEADERS stream 13 · GET
+/// /index.html · host …`) starts with what the narrow column needs least.
+fn request_text(exchange: &Exchange) -> String {
+    match (&exchange.method, &exchange.target, exchange.protocol) {
+        (Some(method), Some(target), crate::protocols::Protocol::Http2) => format!("{method} {target}"),
+        _ => exchange.labels.0.clone(),
+    }
+}
+
+/// The protocol in five letters, for the table's narrow column (`requests --json` has the full
+/// names).
+fn short_name(protocol: crate::protocols::Protocol) -> &'static str {
+    use crate::protocols::Protocol;
+    match protocol {
+        Protocol::Http10 => "h1.0",
+        Protocol::Http11 => "h1.1",
+        Protocol::Http2 => "h2",
+        Protocol::Tls => "tls",
+        Protocol::Redis => "redis",
+        Protocol::Dns => "dns",
+        Protocol::Unknown => "-",
+    }
 }
 
 #[cfg(test)]
