@@ -137,9 +137,7 @@ fn message(side: Side, bytes: &[u8], len: usize, first: (u32, i64), at: (u32, i6
     };
     let mut message = Message::starting(side, Protocol::Dns, kind, first);
     message.stream = header.map(|h| u32::from(h.metadata.id));
-    message.head_frame = at.0;
-    message.head_ts_nanos = at.1;
-    message.last_frame = at.0;
+    message.head_ends_at(at);
     message.bytes = len as u64 + 2;
     message.complete = true;
     message

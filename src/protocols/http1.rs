@@ -234,9 +234,7 @@ impl Http {
         match parsed {
             Parsed::Complete(mut message, head_len, body) => {
                 self.parsed[side] += 1;
-                message.head_frame = frame;
-                message.head_ts_nanos = ts_nanos;
-                message.last_frame = frame;
+                message.head_ends_at((frame, ts_nanos));
                 message.bytes = head_len as u64;
                 let used = head_len.saturating_sub(before);
                 let next = self.after_head(side, &message, body);

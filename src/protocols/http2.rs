@@ -298,9 +298,7 @@ impl Frames {
         };
         let mut message = Message::starting(side, Protocol::Http2, kind, block.first);
         message.stream = Some(block.stream);
-        message.head_frame = at.0;
-        message.head_ts_nanos = at.1;
-        message.last_frame = at.0;
+        message.head_ends_at(at);
         message.bytes = block.wire_bytes;
         message.complete = block.end_stream;
         out.push(message);

@@ -247,6 +247,14 @@ impl Message {
         }
     }
 
+    /// Frame `frame`, captured at `ts_nanos`, completed its head (for a turn: carried its last
+    /// bytes so far), and is the last frame of it seen.
+    pub fn head_ends_at(&mut self, (frame, ts_nanos): (u32, i64)) {
+        self.head_frame = frame;
+        self.head_ts_nanos = ts_nanos;
+        self.last_frame = frame;
+    }
+
     /// A request (or, for turns, what the client says).
     pub fn is_request(&self) -> bool {
         match &self.kind {

@@ -179,9 +179,7 @@ impl Values {
             Side::Server => MessageKind::reply(self.reply.take().unwrap_or_default()),
         };
         let mut message = Message::starting(side, Protocol::Redis, kind, first);
-        message.head_frame = frame;
-        message.head_ts_nanos = ts_nanos;
-        message.last_frame = frame;
+        message.head_ends_at((frame, ts_nanos));
         message.bytes = std::mem::take(&mut self.bytes);
         message.complete = true;
         out.push(message);

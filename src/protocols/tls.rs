@@ -117,10 +117,8 @@ fn count(side: Side, len: u64, at: Option<(u32, i64)>, out: &mut Found<'_>, gap:
             if let Some(turn) = out.last_of(side).filter(|m| m.kind == MessageKind::Turn) {
                 turn.bytes += len;
                 turn.gaps |= gap;
-                if let Some((frame, ts_nanos)) = at {
-                    turn.last_frame = frame;
-                    turn.head_frame = frame;
-                    turn.head_ts_nanos = ts_nanos;
+                if let Some(at) = at {
+                    turn.head_ends_at(at);
                 }
             }
         }
@@ -163,9 +161,7 @@ fn read_record(side: Side, record: &[u8], first: (u32, i64), last: (u32, i64), o
             _ => continue,
         };
         let mut message = Message::starting(side, Protocol::Tls, MessageKind::Tls(Box::new(head)), first);
-        message.head_frame = last.0;
-        message.head_ts_nanos = last.1;
-        message.last_frame = last.0;
+        message.head_ends_at(last);
         message.bytes = record.len() as u64;
         message.complete = true;
         out.push(message);

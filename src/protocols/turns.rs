@@ -25,9 +25,7 @@ impl Turns {
                 match out.last_of(side) {
                     Some(turn) => {
                         turn.bytes += len;
-                        turn.last_frame = frame;
-                        turn.head_frame = frame;
-                        turn.head_ts_nanos = ts_nanos;
+                        turn.head_ends_at((frame, ts_nanos));
                     }
                     None => {
                         let mut turn = Message::starting(side, Protocol::Unknown, MessageKind::Turn, (frame, ts_nanos));
