@@ -58,13 +58,9 @@ struct Messages {
 impl Dns {
     pub(crate) fn feed(&mut self, side: Side, event: &StreamEvent<'_>, out: &mut Found<'_>) {
         let reader = &mut self.readers[side];
-        match *event {
-            // The length prefixes are lost with the bytes.
-            StreamEvent::Hole { .. } => reader.lost = true,
-            StreamEvent::Data { frame, ts_nanos, bytes, .. } if !reader.lost => {
-                reader.data(side, bytes, (frame, ts_nanos), out);
-            }
-            StreamEvent::Data { .. } => {}
+        // The length prefixes are lost with the bytes.
+        if let Some((bytes, at)) = event.data_before_hole(&mut reader.lost) {
+            reader.data(side, bytes, at, out);
         }
     }
 

@@ -128,12 +128,9 @@ impl Http2 {
 
     pub(crate) fn feed(&mut self, side: Side, event: &StreamEvent<'_>, out: &mut Found<'_>) {
         let reader = &mut self.readers[side];
-        match *event {
-            StreamEvent::Hole { .. } => reader.lost = true,
-            StreamEvent::Data { frame, ts_nanos, bytes, .. } if !reader.lost => {
-                reader.data(side, bytes, (frame, ts_nanos), out);
-            }
-            StreamEvent::Data { .. } => {}
+        // Frame boundaries (and the HPACK table) are lost with the bytes.
+        if let Some((bytes, at)) = event.data_before_hole(&mut reader.lost) {
+            reader.data(side, bytes, at, out);
         }
     }
 
@@ -161,7 +158,7 @@ impl Frames {
                 self.preface = 0;
             }
         }
-        while !bytes.is_empty() && !self.lost {
+        while !bytes.is_empty() {
             let Some(frame) = &mut self.frame else {
                 let at = *self.header_at.get_or_insert(at);
                 let take = (FRAME_HEADER - self.header.len()).min(bytes.len());

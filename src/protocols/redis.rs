@@ -47,13 +47,9 @@ struct Values {
 impl Redis {
     pub(crate) fn feed(&mut self, side: Side, event: &StreamEvent<'_>, out: &mut Found<'_>) {
         let values = &mut self.readers[side];
-        match *event {
-            // Value boundaries are lost with the bytes: the rest of this side is not read.
-            StreamEvent::Hole { .. } => values.lost = true,
-            StreamEvent::Data { frame, ts_nanos, bytes, .. } if !values.lost => {
-                values.data(side, bytes, (frame, ts_nanos), out);
-            }
-            StreamEvent::Data { .. } => {}
+        // Value boundaries are lost with the bytes: the rest of this side is not read.
+        if let Some((bytes, at)) = event.data_before_hole(&mut values.lost) {
+            values.data(side, bytes, at, out);
         }
     }
 

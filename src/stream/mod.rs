@@ -23,6 +23,21 @@ pub enum StreamEvent<'a> {
     Hole { offset: u64, len: u64, frame: u32, cut: bool },
 }
 
+impl<'a> StreamEvent<'a> {
+    /// The bytes to read and the frame and time that carried them, for a reader whose message
+    /// boundaries are lost with the bytes: a hole sets `lost`, and nothing after it is read.
+    pub fn data_before_hole(&self, lost: &mut bool) -> Option<(&'a [u8], (u32, i64))> {
+        match *self {
+            Self::Hole { .. } => {
+                *lost = true;
+                None
+            }
+            Self::Data { frame, ts_nanos, bytes, .. } if !*lost => Some((bytes, (frame, ts_nanos))),
+            Self::Data { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Pending {
     frame: u32,
