@@ -30,6 +30,12 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// HTTP, of any version: requests a client abandons, and the request in flight named by a
+    /// reset or a broken pipe.
+    pub fn is_http(self) -> bool {
+        matches!(self, Self::Http10 | Self::Http11 | Self::Http2)
+    }
+
     /// The protocols whose requests' waits are diagnosed (slow responses, abandoned requests):
     /// those with requests a person names. Turns and TLS handshakes are not waited on.
     pub fn is_waited_on(self) -> bool {
@@ -144,6 +150,13 @@ pub struct RequestHead {
     pub host: Option<String>,
     /// The protocol an `Upgrade` asks for (`websocket`, `h2c`).
     pub upgrade: Option<String>,
+}
+
+impl RequestHead {
+    /// ` · host api.local`, or nothing without a `Host`.
+    fn host_label(&self) -> String {
+        self.host.as_ref().map_or(String::new(), |host| format!(" · host {host}"))
+    }
 }
 
 /// An HTTP status line.
@@ -297,17 +310,19 @@ impl Message {
             }
             MessageKind::Response(head) if self.protocol == Protocol::Dns => format!("response {}", head.reason),
             MessageKind::Request(head) if self.protocol == Protocol::Http2 => {
-                let host = head.host.as_ref().map_or(String::new(), |host| format!(" · host {host}"));
-                format!("HEADERS stream {} · {} {}{host}", self.stream.unwrap_or(0), head.method, head.target)
+                format!(
+                    "HEADERS stream {} · {} {}{}",
+                    self.stream.unwrap_or(0),
+                    head.method,
+                    head.target,
+                    head.host_label()
+                )
             }
             MessageKind::Response(head) if self.protocol == Protocol::Http2 => {
                 format!("HEADERS stream {} · {} · {}", self.stream.unwrap_or(0), head.status, size(self.bytes))
             }
             MessageKind::Http2Frames(frames) => http2_label(frames),
-            MessageKind::Request(head) => {
-                let host = head.host.as_ref().map_or(String::new(), |host| format!(" · host {host}"));
-                format!("{} {} {version}{host}", head.method, head.target)
-            }
+            MessageKind::Request(head) => format!("{} {} {version}{}", head.method, head.target, head.host_label()),
             MessageKind::Response(head) => {
                 format!("{version} {} {} · {}", head.status, head.reason, size(self.bytes))
             }

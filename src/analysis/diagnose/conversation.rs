@@ -9,9 +9,9 @@ use crate::wire::Side;
 
 use super::finding::{Code, Context, Diagnosis};
 
-/// The exchanges the conversation's findings read, found once for all of them. Only HTTP's and
-/// Redis's requests are waited on (turns of other protocols are not): most connections of most
-/// captures have none, and pairing their turns would be wasted.
+/// The exchanges the conversation's findings read, found once for all of them. Only the requests
+/// of the protocols waited on ([`Protocol::is_waited_on`]) are paired (turns of other protocols
+/// are not): most connections of most captures have none, and pairing their turns would be wasted.
 pub(super) fn waited_exchanges(connection: &crate::tcp::Connection, conversation: &Conversation) -> Vec<Exchange> {
     if conversation.messages().iter().any(|m| m.protocol.is_waited_on()) {
         exchanges(connection, conversation)
@@ -34,7 +34,7 @@ pub(super) fn conversation(
     slow_responses(context, conversation, exchanges, findings);
     let server_fin = connection.segments.iter().find(|s| s.dir.sender() == Side::Server && s.flags.fin());
     for exchange in exchanges {
-        if !matches!(exchange.protocol, Protocol::Http10 | Protocol::Http11 | Protocol::Http2) {
+        if !exchange.protocol.is_http() {
             continue;
         }
         let Some(head) = conversation.messages().iter().find(|m| m.head_frame == exchange.request_frame) else {
@@ -152,7 +152,7 @@ pub(super) fn name_requests_in_flight(exchanges: &[Exchange], findings: &mut [Di
         findings.iter_mut().filter(|f| matches!(f.code, Code::ResetByPeer | Code::BrokenPipe | Code::CloseWait))
     {
         let in_flight = exchanges.iter().rev().find(|e| {
-            matches!(e.protocol, Protocol::Http10 | Protocol::Http11 | Protocol::Http2)
+            e.protocol.is_http()
                 && e.request_frame <= finding.frame
                 && e.response_frame.is_none_or(|response| response > finding.frame)
         });
