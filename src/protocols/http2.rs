@@ -153,7 +153,7 @@ impl Frames {
             if expected.get(..take) == bytes.get(..take) {
                 self.preface -= take;
                 bytes = bytes.get(take..).unwrap_or_default();
-                control(side, "preface", None, PREFACE.len() as u64, at, out);
+                control(side, "preface", None, take as u64, at, out);
             } else {
                 self.preface = 0;
             }

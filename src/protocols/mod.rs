@@ -298,11 +298,17 @@ fn feed(decoder: &mut Decoder, server_port: u16, side: Side, event: &StreamEvent
 /// 101, which is left answering nothing.
 fn upgrade_to_h2c(out: &mut Found<'_>) -> bool {
     let is_h2c = |upgrade: &Option<String>| upgrade.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("h2c"));
+    // Asked on every segment of an upgraded connection (a websocket's too): the 101 is the last
+    // HTTP message, so looking back stops at it.
     let switched = out
         .messages
         .iter()
         .rev()
-        .any(|m| matches!(&m.kind, MessageKind::Response(head) if head.status == 101 && is_h2c(&head.upgrade)));
+        .find_map(|m| match &m.kind {
+            MessageKind::Response(head) if head.status == 101 => Some(is_h2c(&head.upgrade)),
+            _ => None,
+        })
+        .unwrap_or(false);
     if switched {
         if let Some(request) = out
             .messages
