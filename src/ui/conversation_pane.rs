@@ -3,6 +3,8 @@
 //! starts, by the message's label; holes marked as holes. Clicking a piece selects its segment on
 //! the ladder; selecting a segment scrolls the pane to its bytes.
 
+use std::collections::{HashMap, HashSet};
+
 use egui::{Color32, RichText, Ui};
 
 use crate::protocols::transcript::{Piece, PieceBytes};
@@ -98,10 +100,13 @@ pub fn conversation_ui(ui: &mut Ui, document: &mut Document, state: &mut Convers
         }
     });
     let dark = ui.visuals().dark_mode;
+    let pieces = transcript.pieces.get(shown.clone()).unwrap_or_default();
+    let starts = message_starts(&conversation, pieces);
     egui::ScrollArea::vertical().id_salt("conversation").auto_shrink([false, false]).show(ui, |ui| {
         for (at, piece) in transcript.pieces.iter().enumerate().skip(shown.start).take(shown.len()) {
             let selected = selected_piece == Some(at);
-            let response = piece_ui(ui, &conversation, piece, state.hex, selected, dark);
+            let starting = starts.get(&(piece.frame, piece.side)).map_or("", String::as_str);
+            let response = piece_ui(ui, starting, piece, state.hex, selected, dark);
             if response.clicked() {
                 clicked_frame = Some(piece.frame);
             }
@@ -116,15 +121,24 @@ pub fn conversation_ui(ui: &mut Ui, document: &mut Document, state: &mut Convers
     connection.segments.iter().position(|segment| segment.frame == frame)
 }
 
-/// One piece: its heading (frame, sender, size, the message starting in it) and its bytes.
-fn piece_ui(
-    ui: &mut Ui,
-    conversation: &Conversation,
-    piece: &Piece,
-    hex: bool,
-    selected: bool,
-    dark: bool,
-) -> egui::Response {
+/// The labels of the messages starting in the pieces drawn, by frame and sender: found in one
+/// pass over the messages (a long connection has many thousands), each label made once.
+fn message_starts(conversation: &Conversation, pieces: &[Piece]) -> HashMap<(u32, Side), String> {
+    let frames: HashSet<u32> = pieces.iter().map(|piece| piece.frame).collect();
+    let mut starts: HashMap<(u32, Side), String> = HashMap::new();
+    for message in conversation.messages().iter().filter(|m| frames.contains(&m.first_frame)) {
+        let labels = starts.entry((message.first_frame, message.side)).or_default();
+        if !labels.is_empty() {
+            labels.push(' ');
+        }
+        labels.push_str(&format!("«{}»", message.label()));
+    }
+    starts
+}
+
+/// One piece: its heading (frame, sender, size, the labels of the messages starting in it) and
+/// its bytes.
+fn piece_ui(ui: &mut Ui, starting: &str, piece: &Piece, hex: bool, selected: bool, dark: bool) -> egui::Response {
     let colour = side_colour(piece.side, dark);
     let arrow = match piece.side {
         Side::Client => "client → server",
@@ -139,18 +153,11 @@ fn piece_ui(
     let clickable =
         |ui: &mut Ui, text: RichText| ui.add(egui::Label::new(text).selectable(false).sense(egui::Sense::click()));
     let inner = frame.show(ui, |ui| {
-        let starts: Vec<String> = conversation
-            .messages()
-            .iter()
-            .filter(|m| m.first_frame == piece.frame && m.side == piece.side)
-            .map(|m| format!("«{}»", m.label()))
-            .collect();
         let size = match &piece.bytes {
             PieceBytes::Data(bytes) => format!("{} bytes", bytes.len()),
             PieceBytes::Hole { len, .. } => format!("{len} bytes"),
         };
-        let heading =
-            format!("frame {} · {arrow} · {size} at offset {} {}", piece.frame, piece.offset, starts.join(" "));
+        let heading = format!("frame {} · {arrow} · {size} at offset {} {}", piece.frame, piece.offset, starting);
         let mut clicked = clickable(ui, RichText::new(heading).small().color(colour));
         match &piece.bytes {
             PieceBytes::Hole { len, cut } => {
