@@ -72,6 +72,11 @@ pub struct Document {
     followed: Option<(u32, Followed)>,
 }
 
+/// Why a live capture's streams cannot be followed, and what to do instead.
+const LIVE_BYTES_NOT_KEPT: &str = "A live capture keeps no payload bytes, so its streams cannot be followed here: \
+                                   capture to a file (`tcpladder capture -i lo -w capture.pcapng`, or tcpdump -w) \
+                                   and open the file.";
+
 /// A connection's conversation read back with its bytes, or why it could not be.
 pub type FollowResult = Result<Arc<crate::protocols::Conversation>, String>;
 
@@ -261,23 +266,23 @@ impl Document {
     pub fn followed(&mut self, notify: impl Fn() + Send + 'static) -> Option<FollowResult> {
         let id = self.selected_conn?;
         if self.followed.as_ref().is_none_or(|(of, _)| *of != id) {
-            let connection = self.engine.connection(id)?.clone();
-            let (sender, receiver) = channel();
-            let path = self.path.clone();
-            let live = self.capture_id.is_some();
-            let spawned = std::thread::Builder::new().name("tcpladder-follow".into()).spawn(move || {
-                let read = if live {
-                    Err("A live capture's bytes are not kept: save it (File › Save capture) and open the file to follow its streams.".to_string())
-                } else {
-                    crate::session::follow::follow(&path, &connection).map(Arc::new).map_err(|err| err.to_string())
-                };
-                // The document was closed meanwhile: the transcript is not wanted any more.
-                let _ = sender.send(read);
-                notify();
-            });
-            let followed = match spawned {
-                Ok(_) => Followed::Reading(receiver),
-                Err(err) => Followed::Read(Err(format!("could not start reading: {err}"))),
+            let followed = if self.capture_id.is_some() {
+                Followed::Read(Err(LIVE_BYTES_NOT_KEPT.to_string()))
+            } else {
+                let connection = self.engine.connection(id)?.clone();
+                let (sender, receiver) = channel();
+                let path = self.path.clone();
+                let spawned = std::thread::Builder::new().name("tcpladder-follow".into()).spawn(move || {
+                    let read =
+                        crate::session::follow::follow(&path, &connection).map(Arc::new).map_err(|err| err.to_string());
+                    // The document was closed meanwhile: the transcript is not wanted any more.
+                    let _ = sender.send(read);
+                    notify();
+                });
+                match spawned {
+                    Ok(_) => Followed::Reading(receiver),
+                    Err(err) => Followed::Read(Err(format!("could not start reading: {err}"))),
+                }
             };
             self.followed = Some((id, followed));
         }
