@@ -5,7 +5,7 @@
 use egui::{RichText, Sense, Ui};
 
 use crate::analysis::exchanges::{duration, exchanges, Exchange, Outcome};
-use crate::protocols::size;
+use crate::protocols::{size, Protocol};
 use crate::session::document::Document;
 
 use super::action::Action;
@@ -42,7 +42,8 @@ impl RequestOrder {
             // Errors first: the rows an engineer looks for.
             Self::Status => shown.sort_by_key(|e| std::cmp::Reverse(e.status)),
             Self::Outcome => shown.sort_by_key(|e| (e.outcome == Outcome::Answered, e.outcome.name())),
-            Self::Request => shown.sort_by(|a, b| a.labels.0.cmp(&b.labels.0)),
+            // By the request as the row shows it (HTTP/2's by method and path, not by stream).
+            Self::Request => shown.sort_by_cached_key(|e| request_text(e)),
         }
     }
 }
@@ -155,15 +156,14 @@ fn text_of(exchange: &Exchange) -> String {
 /// /index.html · host …`) starts with what the narrow column needs least.
 fn request_text(exchange: &Exchange) -> String {
     match (&exchange.method, &exchange.target, exchange.protocol) {
-        (Some(method), Some(target), crate::protocols::Protocol::Http2) => format!("{method} {target}"),
+        (Some(method), Some(target), Protocol::Http2) => format!("{method} {target}"),
         _ => exchange.labels.0.clone(),
     }
 }
 
 /// The protocol in five letters, for the table's narrow column (`requests --json` has the full
 /// names).
-fn short_name(protocol: crate::protocols::Protocol) -> &'static str {
-    use crate::protocols::Protocol;
+fn short_name(protocol: Protocol) -> &'static str {
     match protocol {
         Protocol::Http10 => "h1.0",
         Protocol::Http11 => "h1.1",
@@ -178,7 +178,6 @@ fn short_name(protocol: crate::protocols::Protocol) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocols::Protocol;
 
     fn exchange(label: &str, status: Option<u16>, latency: Option<f64>, outcome: Outcome) -> Exchange {
         Exchange {
