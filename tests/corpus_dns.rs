@@ -53,7 +53,7 @@ fn ours(path: &Path) -> Seen {
         let Some(conversation) = engine.conversation(connection.id) else { continue };
         for message in conversation.messages().iter().filter(|m| m.protocol == Protocol::Dns) {
             if let MessageKind::Request(head) = &message.kind {
-                seen.queries.insert(message.head_frame, (head.target.clone(), head.method.clone()));
+                seen.queries.insert(message.head_frame, (head.target.to_string(), head.method.to_string()));
             }
         }
         for exchange in exchanges(connection, conversation).into_iter().filter(|e| e.protocol == Protocol::Dns) {

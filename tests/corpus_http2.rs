@@ -47,7 +47,7 @@ fn http2_headers_agree_with_tshark_on_the_samples() {
         engine.connections().iter().filter_map(|c| engine.conversation(c.id)).flat_map(|c| c.messages().iter())
     {
         let value = match &message.kind {
-            MessageKind::Request(head) if message.protocol == Protocol::Http2 => head.target.clone(),
+            MessageKind::Request(head) if message.protocol == Protocol::Http2 => head.target.to_string(),
             MessageKind::Response(head) if message.protocol == Protocol::Http2 => head.status.to_string(),
             _ => continue,
         };

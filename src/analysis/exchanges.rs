@@ -100,7 +100,9 @@ pub fn exchanges(connection: &Connection, conversation: &Conversation) -> Vec<Ex
 /// One request and its response (if any), joined to the connection's fate.
 pub fn exchange(connection: &Connection, request: &Message, response: Option<&Message>) -> Exchange {
     let (method, target, host) = match &request.kind {
-        MessageKind::Request(head) => (Some(head.method.clone()), Some(head.target.clone()), head.host.clone()),
+        MessageKind::Request(head) => {
+            (Some(head.method.to_string()), Some(head.target.to_string()), head.host.as_ref().map(ToString::to_string))
+        }
         _ => (None, None, None),
     };
     let status = response.and_then(|r| r.kind.status());

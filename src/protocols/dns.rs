@@ -112,8 +112,8 @@ fn message(side: Side, bytes: &[u8], len: usize, first: (u32, i64), at: (u32, i6
         (true, _, _) => {
             let query = parsed.as_ref().and_then(|m| m.queries.first());
             MessageKind::Request(Box::new(RequestHead {
-                method: query.map_or_else(|| "?".to_string(), |q| q.query_type().to_string()),
-                target: query.map_or_else(String::new, |q| q.name().to_ascii().trim_end_matches('.').to_string()),
+                method: query.map_or_else(|| "?".into(), |q| q.query_type().to_string().into()),
+                target: query.map_or_else(Default::default, |q| q.name().to_ascii().trim_end_matches('.').into()),
                 host: None,
                 upgrade: None,
             }))
@@ -124,7 +124,7 @@ fn message(side: Side, bytes: &[u8], len: usize, first: (u32, i64), at: (u32, i6
             let plural = if answers == 1 { "" } else { "s" };
             MessageKind::Response(Box::new(ResponseHead {
                 status: code,
-                reason: format!("{} · {answers} answer{plural}", rcode_name(code)),
+                reason: format!("{} · {answers} answer{plural}", rcode_name(code)).into(),
                 keep_alive_timeout: None,
                 upgrade: None,
             }))

@@ -9,12 +9,11 @@ use crate::stream::StreamEvent;
 use crate::wire::{PerSide, Side};
 
 use super::found::Found;
-use super::message::{Message, MessageKind, Protocol, MAX_HEAD_BYTES};
+use super::http1_head::{first_line_only, parse_request, parse_response, Body, Parsed};
+use super::message::{Message, MessageKind, MAX_HEAD_BYTES};
 
 const METHODS: [&[u8]; 9] =
     [b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE "];
-/// Headers parsed at most per message; a head with more is still read, its extra headers unseen.
-const MAX_HEADERS: usize = 64;
 /// A chunk-size line longer than this is not HTTP.
 const MAX_CHUNK_LINE: usize = 1_024;
 
@@ -31,13 +30,33 @@ pub fn starts_message(side: Side, bytes: &[u8]) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Http {
     readers: PerSide<Reader>,
-    /// Methods of the requests not answered yet, oldest first (a `HEAD` response has no body).
-    unanswered: VecDeque<String>,
+    /// What the requests not answered yet asked, oldest first (a `HEAD` response has no body).
+    unanswered: VecDeque<Asked>,
     /// Messages read whole, per side.
     parsed: PerSide<u32>,
     /// The conversation turned out not to be HTTP (a first message that is not): it is read as
     /// turns instead; whether the bytes that showed it still need reading.
     not_http: Option<Unread>,
+}
+
+/// What of a request's method shapes its response, kept without a string per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// A `HEAD`: the response has no body.
+    Head,
+    /// A `CONNECT`: a 2xx makes the connection a tunnel.
+    Connect,
+    Other,
+}
+
+impl Asked {
+    fn of(method: &str) -> Self {
+        match method {
+            "HEAD" => Self::Head,
+            "CONNECT" => Self::Connect,
+            _ => Self::Other,
+        }
+    }
 }
 
 /// After [`Http::not_http`]: whether the event that showed it was consumed.
@@ -127,7 +146,7 @@ impl Http {
         };
         reader(&self.readers.client)
             + reader(&self.readers.server)
-            + self.unanswered.iter().map(String::capacity).sum::<usize>()
+            + self.unanswered.capacity() * std::mem::size_of::<Asked>()
     }
 
     fn data(&mut self, side: Side, mut bytes: &[u8], at: (u32, i64), out: &mut Found<'_>) {
@@ -256,7 +275,7 @@ impl Http {
                 if let Some(message) = first_line_only(side, &head, first) {
                     self.parsed[side] += 1;
                     if let MessageKind::Request(request) = &message.kind {
-                        self.unanswered.push_back(request.method.clone());
+                        self.unanswered.push_back(Asked::of(&request.method));
                     }
                     out.push(message);
                 }
@@ -270,35 +289,26 @@ impl Http {
     fn after_head(&mut self, side: Side, message: &Message, body: Body) -> Reader {
         let Some(status) = message.kind.status() else {
             if let MessageKind::Request(head) = &message.kind {
-                self.unanswered.push_back(head.method.clone());
+                self.unanswered.push_back(Asked::of(&head.method));
             }
             return body.reader();
         };
         if message.is_interim() {
             return Reader::Idle;
         }
-        let method = self.unanswered.pop_front();
+        let asked = self.unanswered.pop_front();
         // A 101 switches protocols; a CONNECT answered 2xx becomes a tunnel.
-        if status == 101 || (method.as_deref() == Some("CONNECT") && (200..300).contains(&status)) {
+        if status == 101 || (asked == Some(Asked::Connect) && (200..300).contains(&status)) {
             self.readers[side.other()] = Reader::Upgraded;
             return Reader::Upgraded;
         }
-        let bodiless = method.as_deref() == Some("HEAD") || status == 204 || status == 304;
+        let bodiless = asked == Some(Asked::Head) || status == 204 || status == 304;
         match body {
             _ if bodiless => Reader::Idle,
             Body::None => Reader::UntilClose,
             framed => framed.reader(),
         }
     }
-}
-
-/// How a message's body is framed.
-#[derive(Debug, Clone, Copy)]
-enum Body {
-    /// No length and not chunked: none for a request, until the close for a response.
-    None,
-    Length(u64),
-    Chunked,
 }
 
 impl Body {
@@ -309,114 +319,6 @@ impl Body {
             Body::Chunked => Reader::Chunked(Chunk::Size(Vec::new())),
         }
     }
-}
-
-enum Parsed {
-    /// The message, the head's length, and its body's framing.
-    Complete(Message, usize, Body),
-    Partial,
-    Invalid,
-}
-
-fn protocol_of(version: Option<u8>) -> Protocol {
-    match version {
-        Some(0) => Protocol::Http10,
-        _ => Protocol::Http11,
-    }
-}
-
-fn header<'h>(headers: &'h [httparse::Header<'_>], name: &str) -> Option<&'h str> {
-    headers
-        .iter()
-        .find(|header| header.name.eq_ignore_ascii_case(name))
-        .and_then(|header| std::str::from_utf8(header.value).ok())
-        .map(str::trim)
-}
-
-/// Framing, close and upgrade, as the headers say.
-fn headers_into(message: &mut Message, headers: &[httparse::Header<'_>]) -> Body {
-    let connection = header(headers, "Connection").map(str::to_ascii_lowercase).unwrap_or_default();
-    message.closes =
-        connection.contains("close") || (message.protocol == Protocol::Http10 && !connection.contains("keep-alive"));
-    message.expects_continue = header(headers, "Expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue"));
-    let upgrade = header(headers, "Upgrade").map(str::to_string);
-    match &mut message.kind {
-        MessageKind::Request(head) => head.upgrade = upgrade,
-        MessageKind::Response(head) => {
-            head.upgrade = upgrade;
-            head.keep_alive_timeout = header(headers, "Keep-Alive")
-                .and_then(|value| value.split(',').find_map(|part| part.trim().strip_prefix("timeout=")))
-                .and_then(|seconds| seconds.trim().parse().ok());
-        }
-        MessageKind::Tls(_)
-        | MessageKind::Command(_)
-        | MessageKind::Reply(_)
-        | MessageKind::Http2Frames(_)
-        | MessageKind::Turn => {}
-    }
-    let chunked = header(headers, "Transfer-Encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
-    match header(headers, "Content-Length").and_then(|length| length.parse().ok()) {
-        _ if chunked => Body::Chunked,
-        Some(length) => Body::Length(length),
-        None => Body::None,
-    }
-}
-
-fn parse_request(head: &[u8], first: (u32, i64)) -> Parsed {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut headers);
-    match request.parse(head) {
-        Ok(httparse::Status::Complete(len)) => {
-            let kind = MessageKind::request(
-                request.method.unwrap_or_default(),
-                request.path.unwrap_or_default(),
-                header(request.headers, "Host").map(str::to_string),
-            );
-            let mut message = Message::starting(Side::Client, protocol_of(request.version), kind, first);
-            let body = headers_into(&mut message, request.headers);
-            // A request without a length has no body.
-            let body = if matches!(body, Body::None) { Body::Length(0) } else { body };
-            Parsed::Complete(message, len, body)
-        }
-        Ok(httparse::Status::Partial) => Parsed::Partial,
-        Err(httparse::Error::TooManyHeaders) => Parsed::Partial,
-        Err(_) => Parsed::Invalid,
-    }
-}
-
-fn parse_response(head: &[u8], first: (u32, i64)) -> Parsed {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut headers);
-    match response.parse(head) {
-        Ok(httparse::Status::Complete(len)) => {
-            let kind = MessageKind::response(response.code.unwrap_or_default(), response.reason.unwrap_or_default());
-            let mut message = Message::starting(Side::Server, protocol_of(response.version), kind, first);
-            let body = headers_into(&mut message, response.headers);
-            Parsed::Complete(message, len, body)
-        }
-        Ok(httparse::Status::Partial) => Parsed::Partial,
-        Err(httparse::Error::TooManyHeaders) => Parsed::Partial,
-        Err(_) => Parsed::Invalid,
-    }
-}
-
-/// A message from a head that will not complete (cut, or too long): what its first line says.
-fn first_line_only(side: Side, head: &[u8], first: (u32, i64)) -> Option<Message> {
-    let line = head.split(|&b| b == b'\n').next().filter(|_| head.contains(&b'\n'))?;
-    let line = String::from_utf8_lossy(line);
-    let mut words = line.trim_end().splitn(3, ' ');
-    let (a, b, c) = (words.next()?, words.next()?, words.next().unwrap_or_default());
-    let (kind, version) = match side {
-        Side::Client => (MessageKind::request(a, b, None), c),
-        Side::Server => (MessageKind::response(b.parse().ok()?, c), a),
-    };
-    if !version.contains("HTTP/1.") {
-        return None;
-    }
-    let protocol = if version.ends_with("1.0") { Protocol::Http10 } else { Protocol::Http11 };
-    let mut message = Message::starting(side, protocol, kind, first);
-    message.bytes = head.len() as u64;
-    Some(message)
 }
 
 /// Counts body bytes into the message `side` is sending.

@@ -280,14 +280,14 @@ impl Frames {
         }
         let kind = match (side, fields.method, fields.status) {
             (Side::Client, Some(method), _) => MessageKind::Request(Box::new(RequestHead {
-                method,
-                target: fields.path.unwrap_or_default(),
-                host: fields.authority,
+                method: method.into(),
+                target: fields.path.unwrap_or_default().into(),
+                host: fields.authority.map(Into::into),
                 upgrade: None,
             })),
             (Side::Server, _, Some(status)) => MessageKind::Response(Box::new(ResponseHead {
                 status,
-                reason: String::new(),
+                reason: Default::default(),
                 keep_alive_timeout: None,
                 upgrade: None,
             })),

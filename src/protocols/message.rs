@@ -142,14 +142,19 @@ impl TlsHead {
     }
 }
 
+/// Text of a message head: kept inline up to 23 bytes, so that the method, a short target, the
+/// host and the reason of an exchange cost no allocation (they were most of the cost of decoding
+/// a keep-alive connection of small requests).
+pub type Text = smol_str::SmolStr;
+
 /// An HTTP request line and `Host`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
-    pub method: String,
-    pub target: String,
-    pub host: Option<String>,
+    pub method: Text,
+    pub target: Text,
+    pub host: Option<Text>,
     /// The protocol an `Upgrade` asks for (`websocket`, `h2c`).
-    pub upgrade: Option<String>,
+    pub upgrade: Option<Text>,
 }
 
 impl RequestHead {
@@ -163,22 +168,27 @@ impl RequestHead {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseHead {
     pub status: u16,
-    pub reason: String,
+    pub reason: Text,
     /// `Keep-Alive: timeout=N` announced by the server, in seconds.
     pub keep_alive_timeout: Option<u32>,
     /// The protocol a 101 switches to.
-    pub upgrade: Option<String>,
+    pub upgrade: Option<Text>,
 }
 
 impl MessageKind {
-    pub fn request(method: impl Into<String>, target: impl Into<String>, host: Option<String>) -> Self {
-        Self::Request(Box::new(RequestHead { method: method.into(), target: target.into(), host, upgrade: None }))
+    pub fn request(method: &str, target: &str, host: Option<&str>) -> Self {
+        Self::Request(Box::new(RequestHead {
+            method: Text::new(method),
+            target: Text::new(target),
+            host: host.map(Text::new),
+            upgrade: None,
+        }))
     }
 
-    pub fn response(status: u16, reason: impl Into<String>) -> Self {
+    pub fn response(status: u16, reason: &str) -> Self {
         Self::Response(Box::new(ResponseHead {
             status,
-            reason: reason.into(),
+            reason: Text::new(reason),
             keep_alive_timeout: None,
             upgrade: None,
         }))
@@ -349,15 +359,15 @@ impl Message {
         let strings = match &self.kind {
             MessageKind::Request(head) => {
                 std::mem::size_of::<RequestHead>()
-                    + head.method.capacity()
-                    + head.target.capacity()
-                    + head.host.as_ref().map_or(0, String::capacity)
-                    + head.upgrade.as_ref().map_or(0, String::capacity)
+                    + text_heap(&head.method)
+                    + text_heap(&head.target)
+                    + head.host.as_ref().map_or(0, text_heap)
+                    + head.upgrade.as_ref().map_or(0, text_heap)
             }
             MessageKind::Response(head) => {
                 std::mem::size_of::<ResponseHead>()
-                    + head.reason.capacity()
-                    + head.upgrade.as_ref().map_or(0, String::capacity)
+                    + text_heap(&head.reason)
+                    + head.upgrade.as_ref().map_or(0, text_heap)
             }
             MessageKind::Tls(head) => {
                 std::mem::size_of::<TlsHead>()
@@ -423,5 +433,14 @@ pub fn size(bytes: u64) -> String {
         b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
         b if b >= 1_000 => format!("{:.1} KB", b as f64 / 1e3),
         b => format!("{b} bytes"),
+    }
+}
+
+/// Bytes a [`Text`] holds on the heap: none when it is inline.
+fn text_heap(text: &Text) -> usize {
+    if text.is_heap_allocated() {
+        text.len()
+    } else {
+        0
     }
 }

@@ -11,6 +11,7 @@
 pub mod dns;
 mod found;
 pub mod http1;
+mod http1_head;
 pub mod http2;
 mod message;
 pub mod redis;
@@ -25,7 +26,7 @@ use crate::wire::{PerSide, Side, TcpFlags};
 
 use found::Found;
 pub use message::{
-    size, Http2Error, Http2Frames, Message, MessageKind, Protocol, RequestHead, ResponseHead, TlsHead, TlsWhat,
+    size, Http2Error, Http2Frames, Message, MessageKind, Protocol, RequestHead, ResponseHead, Text, TlsHead, TlsWhat,
     MAX_HEAD_BYTES, MAX_MESSAGES,
 };
 use transcript::Transcript;
@@ -297,7 +298,7 @@ fn feed(decoder: &mut Decoder, server_port: u16, side: Side, event: &StreamEvent
 /// request that asked for it is then stream 1 (RFC 9113 §3.2): its response is HTTP/2's, not the
 /// 101, which is left answering nothing.
 fn upgrade_to_h2c(out: &mut Found<'_>) -> bool {
-    let is_h2c = |upgrade: &Option<String>| upgrade.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("h2c"));
+    let is_h2c = |upgrade: &Option<Text>| upgrade.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("h2c"));
     // Asked on every segment of an upgraded connection (a websocket's too): the 101 is the last
     // HTTP message, so looking back stops at it.
     let switched = out
