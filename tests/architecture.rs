@@ -23,6 +23,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("stream", 2),
     // The application's messages in those streams (HTTP, and turns of any protocol).
     ("protocols", 3),
+    // This machine's own sockets as its kernel reports them (states named as `tcp` names them).
+    ("host", 3),
     // Decoding, tracking and the conversation fed one frame at a time.
     ("engine", 4),
     // What happened: diagnoses, Zeek's summary, exchanges, chart series.

@@ -1,9 +1,11 @@
-//! The command line: `conns`, `packets`, `ladder`, `export`, `chart`, `capture`, `lesson`.
+//! The command line: `conns`, `packets`, `ladder`, `export`, `chart`, `capture`, `lesson`,
+//! `requests`, `sockets`.
 //! Prints what the engine found.
 
 mod files;
 mod live;
 mod requests;
+mod sockets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -170,6 +172,29 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// This machine's TCP sockets as its kernel sees them (what `ss -tanp` shows), each with the
+    /// process holding it; `--summary` counts them by state and shows listeners' accept queues.
+    Sockets {
+        /// Only sockets in this state (CLOSE_WAIT, close-wait, time-wait, …).
+        #[arg(long, value_parser = parse_state)]
+        state: Option<tcpladder::tcp::TcpState>,
+        /// Only sockets with this local or peer port.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Only sockets held by this process (a name, or part of one, or a pid).
+        #[arg(long)]
+        process: Option<String>,
+        /// The census by state, listeners' queues against their backlog, the kernel's
+        /// ListenOverflows, and processes near their open-files limit.
+        #[arg(long)]
+        summary: bool,
+        /// Print JSON: an array of sockets, or with --summary one object.
+        #[arg(long)]
+        json: bool,
+        /// Look again every SECS seconds until interrupted.
+        #[arg(long, value_name = "SECS")]
+        watch: Option<f64>,
+    },
     /// A text ladder diagram of one connection.
     Ladder {
         file: PathBuf,
@@ -179,6 +204,11 @@ pub enum Command {
         #[arg(long)]
         absolute: bool,
     },
+}
+
+fn parse_state(text: &str) -> Result<tcpladder::tcp::TcpState, String> {
+    tcpladder::host::parse_state(text)
+        .ok_or_else(|| format!("not a TCP state: {text} (try CLOSE_WAIT, TIME_WAIT, ESTABLISHED, LISTEN, SYN_SENT, …)"))
 }
 
 /// A chart, as `--kind` names it (its slug).
@@ -241,6 +271,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ladder { file, conn, absolute } => {
             ladder(&file, config.decoding_applications(), conn, numbering(absolute))
+        }
+        Command::Sockets { state, port, process, summary, json, watch } => {
+            let filter = tcpladder::host::SocketFilter { state, port, process };
+            sockets::sockets(&sockets::SocketsRequest { filter, json, summary, watch })
         }
         Command::Requests { file, conn, json } => requests::requests(&file, config.decoding_applications(), conn, json),
     }

@@ -3,6 +3,12 @@
 use super::finding::{capitalize, role_of, Code, Context, Diagnosis};
 use crate::tcp::{AnalysisFlags, Connection, Segment, TcpState};
 
+/// What CLOSE_WAIT sockets do and where their cause lies: said of a capture's connection and of
+/// this machine's sockets alike.
+pub const CLOSE_WAIT_PILE_UP: &str = "Such sockets pile up (count them with `ss -tan state close-wait`) until the \
+     process closes them or exits: look for a missing close() on an error path or a pool that does not notice the \
+     peer hung up.";
+
 pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &mut Vec<Diagnosis>) {
     let connection = context.connection;
     let fins: Vec<&Segment> = first_fins(connection);
@@ -24,9 +30,7 @@ pub(super) fn closes(context: &Context<'_>, capture_end_nanos: i64, findings: &m
             format!(
                 "{} received the peer's FIN at frame {} and had not sent its own FIN {waited:.1} s later, at the \
                  end of the capture: it is stuck in CLOSE_WAIT because its application never called close() on \
-                 the socket. Such sockets pile up (count them with `ss -tan state close-wait`) until the \
-                 process closes them or exits: look for a missing close() on an error path or a pool that does \
-                 not notice the peer hung up.",
+                 the socket. {CLOSE_WAIT_PILE_UP}",
                 context.addr(role),
                 peer_fin.frame
             ),
