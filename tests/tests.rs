@@ -15,6 +15,7 @@ mod lessons;
 mod live;
 mod requests;
 mod samples;
+mod sockets;
 mod synth;
 mod ui;
 mod util;

@@ -52,13 +52,18 @@ pub fn findings(snapshot: &Snapshot, before: Option<ListenCounters>) -> Vec<Mach
     let counters = snapshot.counters;
     let grown = before.map_or(counters.overflows, |b| counters.overflows.saturating_sub(b.overflows));
     if grown > 0 {
-        let since = if before.is_some() { "since the last look" } else { "since boot" };
+        let since = if before.is_some() {
+            "since the last look"
+        } else {
+            "since boot (or since this network namespace was made)"
+        };
         out.push(MachineFinding {
             code: "listen_overflows",
             pid: None,
             text: format!(
-                "{grown} completed connections found an accept queue full {since} (ListenOverflows; ListenDrops {}, \
-                 SYN cookies sent {}): their clients saw a connection that then stalled or was reset.",
+                "A connection found a listener's accept queue full {grown} times {since} (ListenOverflows; \
+                 ListenDrops {}, SYN cookies sent {}): each time its SYN or its handshake's last ACK was dropped, \
+                 so its client waited and retried, or gave up.",
                 counters.drops, counters.syncookies_sent
             ),
         });

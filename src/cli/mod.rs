@@ -274,7 +274,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sockets { state, port, process, summary, json, watch } => {
             let filter = tcpladder::host::SocketFilter { state, port, process };
-            sockets::sockets(&sockets::SocketsRequest { filter, json, summary, watch })
+            sockets::sockets(&sockets::SocketsRequest { filter, json, summary, watch, stats: cli.stats })
         }
         Command::Requests { file, conn, json } => requests::requests(&file, config.decoding_applications(), conn, json),
     }

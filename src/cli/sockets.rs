@@ -18,6 +18,8 @@ pub(super) struct SocketsRequest {
     pub json: bool,
     pub summary: bool,
     pub watch: Option<f64>,
+    /// Print how long the table and the owners took to read.
+    pub stats: bool,
 }
 
 /// `sockets --summary --json`: the census, listeners and what they say.
@@ -26,6 +28,8 @@ struct Summary {
     /// State name → sockets in it.
     states: std::collections::BTreeMap<&'static str, u32>,
     listeners: Vec<ListenerRow>,
+    /// Every process holding sockets: its open files against its limit.
+    processes: Vec<host::Process>,
     /// The kernel's counters since boot: completed connections that found an accept queue full.
     overflows: u64,
     drops: u64,
@@ -47,7 +51,21 @@ struct ListenerRow {
 pub(super) fn sockets(request: &SocketsRequest) -> anyhow::Result<ExitCode> {
     let mut before: Option<ListenCounters> = None;
     loop {
-        let snapshot = host::snapshot().context("reading this machine's sockets")?;
+        let started = std::time::Instant::now();
+        let table = host::read_table(std::path::Path::new("/proc")).context("reading this machine's sockets")?;
+        let table_took = started.elapsed();
+        let owners = host::owners(std::path::Path::new("/proc"));
+        let owners_took = started.elapsed() - table_took;
+        let snapshot = host::join(table, &owners);
+        if request.stats {
+            eprintln!(
+                "tcpladder: {} sockets read in {:.1} ms; their owners ({} processes with sockets) in {:.1} ms",
+                snapshot.sockets.len(),
+                table_took.as_secs_f64() * 1e3,
+                snapshot.processes.len(),
+                owners_took.as_secs_f64() * 1e3
+            );
+        }
         let mut out = BufWriter::new(std::io::stdout().lock());
         if request.summary {
             print_summary(&mut out, &snapshot, before, request.json)?;
@@ -74,7 +92,11 @@ fn print_table(out: &mut impl Write, snapshot: &Snapshot, filter: &SocketFilter,
         writeln!(out)?;
         return Ok(());
     }
-    writeln!(out, "{:<12} {:>7} {:>7} {:<40} {:<40} {:<24} timer", "state", "recv-q", "send-q", "local", "peer", "process")?;
+    writeln!(
+        out,
+        "{:<12} {:>7} {:>7} {:<40} {:<40} {:<24} timer",
+        "state", "recv-q", "send-q", "local", "peer", "process"
+    )?;
     for row in &rows {
         let process = match (&row.process, row.pid) {
             (Some(name), Some(pid)) => format!("{name} ({pid})"),
@@ -113,6 +135,7 @@ fn print_summary(
         let summary = Summary {
             states: census.iter().map(|(state, count)| (state.name(), *count)).collect(),
             listeners,
+            processes: snapshot.processes.values().cloned().collect(),
             overflows: snapshot.counters.overflows,
             drops: snapshot.counters.drops,
             syncookies_sent: snapshot.counters.syncookies_sent,
@@ -138,7 +161,7 @@ fn print_summary(
     let counters = snapshot.counters;
     writeln!(
         out,
-        "\nListenOverflows {}, ListenDrops {}, SYN cookies sent {} (since boot)",
+        "\nListenOverflows {}, ListenDrops {}, SYN cookies sent {} (since boot, or since this network namespace was made)",
         counters.overflows, counters.drops, counters.syncookies_sent
     )?;
     for finding in &found {

@@ -127,7 +127,8 @@ mod tests {
     }
 
     fn snapshot(sockets: Vec<Socket>) -> Snapshot {
-        let process = Process { pid: 4121, name: "python3".into(), command: String::new(), open_fds: 9, fd_limit: None };
+        let process =
+            Process { pid: 4121, name: "python3".into(), command: String::new(), open_fds: 9, fd_limit: None };
         Snapshot {
             sockets,
             processes: [(4121, process)].into_iter().collect(),
@@ -148,7 +149,10 @@ mod tests {
         let groups = by_process(&snapshot);
         assert_eq!(groups[0].sentence(), "`python3` (pid 4121) holds 3 CLOSE_WAIT sockets on local port 8080");
         assert_eq!(groups[1].sentence(), "no process holds 1 TIME_WAIT socket to port 443");
-        assert_eq!(states(&snapshot.sockets), vec![(TcpState::Listen, 1), (TcpState::CloseWait, 3), (TcpState::TimeWait, 1)]);
+        assert_eq!(
+            states(&snapshot.sockets),
+            vec![(TcpState::Listen, 1), (TcpState::CloseWait, 3), (TcpState::TimeWait, 1)]
+        );
     }
 
     #[test]

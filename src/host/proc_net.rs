@@ -52,7 +52,7 @@ fn parse_line(line: &str) -> Option<Socket> {
 fn address(text: &str) -> Option<SocketAddr> {
     let (ip, port) = text.split_once(':')?;
     let port = u16::from_str_radix(port, 16).ok()?;
-    let word = |hex: &str| u32::from_str_radix(hex, 16).ok().map(|word| word.to_ne_bytes());
+    let word = |hex: &str| u32::from_str_radix(hex, 16).ok().map(u32::to_ne_bytes);
     let ip = match ip.len() {
         8 => Ipv4Addr::from(word(ip)?).into(),
         32 => {

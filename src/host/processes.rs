@@ -39,7 +39,7 @@ pub fn owners(proc_root: &Path) -> Owners {
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
         let dir = entry.path();
-        let fds = match std::fs::read_dir(dir.join("fd")) {
+        let fds = match open_dir(&dir.join("fd")) {
             Ok(fds) => fds,
             Err(err) if err.kind() == ErrorKind::PermissionDenied => {
                 owners.hidden += 1;
@@ -48,21 +48,65 @@ pub fn owners(proc_root: &Path) -> Owners {
             // Gone since the listing: it exited.
             Err(_) => continue,
         };
-        let mut open_fds = 0;
-        let mut holds_a_socket = false;
-        for fd in fds.flatten() {
-            open_fds += 1;
-            let Ok(target) = std::fs::read_link(fd.path()) else { continue };
-            if let Some(inode) = socket_inode(&target.to_string_lossy()) {
-                owners.by_inode.entry(inode).or_insert(pid);
-                holds_a_socket = true;
-            }
-        }
+        let (open_fds, holds_a_socket) = read_fds(&fds, pid, &mut owners.by_inode);
         if holds_a_socket {
             owners.processes.insert(pid, process(&dir, pid, open_fds));
         }
     }
     owners
+}
+
+#[cfg(target_os = "linux")]
+type FdDir = rustix::fd::OwnedFd;
+#[cfg(not(target_os = "linux"))]
+type FdDir = std::path::PathBuf;
+
+#[cfg(target_os = "linux")]
+fn open_dir(path: &Path) -> std::io::Result<FdDir> {
+    use rustix::fs::{openat, Mode, OFlags, CWD};
+    Ok(openat(CWD, path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_dir(path: &Path) -> std::io::Result<FdDir> {
+    std::fs::read_dir(path).map(|_| path.to_path_buf())
+}
+
+/// Counts the descriptors in `/proc/PID/fd` and notes the socket inodes among them; returns
+/// the count and whether any is a socket. Links are read relative to the open directory into a
+/// stack buffer: no path resolved from `/`, no allocation per descriptor.
+#[cfg(target_os = "linux")]
+fn read_fds(fds: &FdDir, pid: u32, by_inode: &mut HashMap<u64, u32>) -> (u32, bool) {
+    let Ok(entries) = rustix::fs::Dir::read_from(fds) else { return (0, false) };
+    let (mut open_fds, mut holds_a_socket) = (0, false);
+    let mut link = [0u8; 64];
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_bytes().starts_with(b".") {
+            continue;
+        }
+        open_fds += 1;
+        let Ok(len) = rustix::fs::readlinkat_raw(fds, name, &mut link[..]) else { continue };
+        let target = link.get(..len).unwrap_or_default();
+        let Some(inode) = std::str::from_utf8(target).ok().and_then(socket_inode) else { continue };
+        by_inode.entry(inode).or_insert(pid);
+        holds_a_socket = true;
+    }
+    (open_fds, holds_a_socket)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn read_fds(fds: &FdDir, pid: u32, by_inode: &mut HashMap<u64, u32>) -> (u32, bool) {
+    let (mut open_fds, mut holds_a_socket) = (0, false);
+    for fd in std::fs::read_dir(fds).into_iter().flatten().flatten() {
+        open_fds += 1;
+        let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+        if let Some(inode) = socket_inode(&target.to_string_lossy()) {
+            by_inode.entry(inode).or_insert(pid);
+            holds_a_socket = true;
+        }
+    }
+    (open_fds, holds_a_socket)
 }
 
 fn process(dir: &Path, pid: u32, open_fds: u32) -> Process {

@@ -57,9 +57,9 @@ fn dump(socket: &NetlinkSocket, family: u8, buffer: &mut [u8], out: &mut Vec<Soc
             let length = usize::try_from(message.header.length).unwrap_or(usize::MAX);
             match message.payload {
                 NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
-                    let expires = batch.get(EXPIRES_OFFSET..EXPIRES_OFFSET + 4).map_or(0, |raw| {
-                        u32::from_ne_bytes(raw.try_into().unwrap_or_default())
-                    });
+                    let expires = batch
+                        .get(EXPIRES_OFFSET..EXPIRES_OFFSET + 4)
+                        .map_or(0, |raw| u32::from_ne_bytes(raw.try_into().unwrap_or_default()));
                     out.extend(socket_of(&response.header, expires));
                 }
                 NetlinkPayload::Done(_) => return Ok(()),

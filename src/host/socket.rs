@@ -32,12 +32,22 @@ pub struct Socket {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Timer {
     /// A retransmission timer (or a SYN-ACK's): `retries` sent so far.
-    Retransmit { remaining_ms: u64, retries: u8 },
-    KeepAlive { remaining_ms: u64 },
+    Retransmit {
+        remaining_ms: u64,
+        retries: u8,
+    },
+    KeepAlive {
+        remaining_ms: u64,
+    },
     /// How long the socket stays in TIME_WAIT.
-    TimeWait { remaining_ms: u64 },
+    TimeWait {
+        remaining_ms: u64,
+    },
     /// A zero-window probe.
-    Probe { remaining_ms: u64, retries: u8 },
+    Probe {
+        remaining_ms: u64,
+        retries: u8,
+    },
 }
 
 impl Timer {
@@ -45,10 +55,14 @@ impl Timer {
     pub fn describe(&self) -> String {
         let retries = |n: u8| if n == 1 { " (1 retry)".to_string() } else { format!(" ({n} retries)") };
         match *self {
-            Self::Retransmit { remaining_ms, retries: n } => format!("retransmit in {}{}", millis(remaining_ms), retries(n)),
+            Self::Retransmit { remaining_ms, retries: n } => {
+                format!("retransmit in {}{}", millis(remaining_ms), retries(n))
+            }
             Self::KeepAlive { remaining_ms } => format!("keepalive in {}", millis(remaining_ms)),
             Self::TimeWait { remaining_ms } => format!("TIME_WAIT ends in {}", millis(remaining_ms)),
-            Self::Probe { remaining_ms, retries: n } => format!("zero-window probe in {}{}", millis(remaining_ms), retries(n)),
+            Self::Probe { remaining_ms, retries: n } => {
+                format!("zero-window probe in {}{}", millis(remaining_ms), retries(n))
+            }
         }
     }
 }

@@ -11,8 +11,8 @@ mod http2;
 
 use crate::wire::{PerSide, Side};
 use closing::closes;
-use finding::{capitalize, role_of, Context};
 pub use closing::CLOSE_WAIT_PILE_UP;
+use finding::{capitalize, role_of, Context};
 pub use finding::{Code, Diagnosis};
 
 /// Findings for `connection`, in frame order; `capture_end_nanos` is "now" for final states.
