@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 
 use crate::tcp::TcpState;
 
-use super::{Snapshot, Socket};
+use super::snapshot::Snapshot;
+use super::socket::Socket;
 
 /// How many sockets are in each state, states in RFC order, only those with any.
 pub fn states(sockets: &[Socket]) -> Vec<(TcpState, u32)> {
@@ -101,7 +102,7 @@ pub fn listeners(snapshot: &Snapshot) -> Vec<Listener> {
         .map(|s| Listener {
             local: s.local,
             queued: s.recv_q,
-            backlog: (snapshot.source == super::Source::SockDiag).then_some(s.send_q),
+            backlog: (snapshot.source == super::snapshot::Source::SockDiag).then_some(s.send_q),
             pid: s.pid,
         })
         .collect()

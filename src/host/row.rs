@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use crate::tcp::TcpState;
 
-use super::{endpoint, Snapshot, Socket, Timer};
+use super::snapshot::Snapshot;
+use super::socket::{endpoint, Socket, Timer};
 
 /// One socket, joined to its process: what `sockets --json` prints per socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

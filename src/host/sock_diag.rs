@@ -10,8 +10,8 @@ use netlink_packet_sock_diag::inet::{self, ExtensionFlags, InetRequest, SocketId
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket as NetlinkSocket, SocketAddr as NetlinkAddr};
 
+use super::error::HostError;
 use super::socket::{state_of_kernel, Socket, Timer};
-use super::HostError;
 
 /// Bytes read per recv: a dump answers in batches of about this size, as `ss` reads them.
 const RECEIVE_BUFFER: usize = 64 * 1024;
