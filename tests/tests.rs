@@ -18,4 +18,5 @@ mod samples;
 mod sockets;
 mod synth;
 mod ui;
+mod ui_machine;
 mod util;

@@ -34,15 +34,23 @@ pub struct ByProcess {
 }
 
 impl ByProcess {
-    /// "`python3` (pid 4121) holds 212 CLOSE_WAIT sockets on local port 8080".
+    /// "`python3` (pid 4121) holds 212 CLOSE_WAIT sockets on local port 8080"; sockets no
+    /// process holds say why none does.
     pub fn sentence(&self) -> String {
-        let whose = match self.pid {
-            Some(pid) => format!("`{}` (pid {pid}) holds", self.name),
-            None => "no process holds".to_string(),
-        };
         let plural = if self.count == 1 { "" } else { "s" };
         let port = if self.local_port { "on local port" } else { "to port" };
-        format!("{whose} {} {} socket{plural} {port} {}", self.count, self.state.name(), self.port)
+        let sockets = format!("{} {} socket{plural} {port} {}", self.count, self.state.name(), self.port);
+        match (self.pid, self.state) {
+            (Some(pid), _) => format!("`{}` (pid {pid}) holds {sockets}", self.name),
+            (None, TcpState::Established | TcpState::SynReceived) if self.local_port => {
+                format!("{sockets} wait for accept(): no process holds them yet")
+            }
+            (None, TcpState::TimeWait) => format!("{sockets}: the kernel keeps them after their close"),
+            (None, TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck) => {
+                format!("{sockets}: orphans, closed by their process, which the kernel finishes")
+            }
+            (None, _) => format!("no process this view can see holds {sockets}"),
+        }
     }
 }
 
@@ -149,7 +157,7 @@ mod tests {
         let snapshot = snapshot(sockets);
         let groups = by_process(&snapshot);
         assert_eq!(groups[0].sentence(), "`python3` (pid 4121) holds 3 CLOSE_WAIT sockets on local port 8080");
-        assert_eq!(groups[1].sentence(), "no process holds 1 TIME_WAIT socket to port 443");
+        assert_eq!(groups[1].sentence(), "1 TIME_WAIT socket to port 443: the kernel keeps them after their close");
         assert_eq!(
             states(&snapshot.sockets),
             vec![(TcpState::Listen, 1), (TcpState::CloseWait, 3), (TcpState::TimeWait, 1)]

@@ -32,6 +32,8 @@ pub enum Action {
     NextFinding,
     /// Show or hide the Conversation pane (Follow stream).
     ToggleConversation,
+    /// Show or hide the This machine view (the kernel's own socket table).
+    ToggleMachine,
     ClearSelection,
     Zoom(Zoom),
     /// The View menu changed a setting: apply the theme and numbering.
@@ -131,6 +133,9 @@ pub fn keyboard_actions(ctx: &egui::Context) -> Vec<Action> {
         }
         if pressed(&[Key::C]) {
             actions.push(Action::ToggleConversation);
+        }
+        if pressed(&[Key::M]) {
+            actions.push(Action::ToggleMachine);
         }
         if pressed(&[Key::Escape]) {
             actions.push(Action::ClearSelection);

@@ -21,9 +21,10 @@ use super::conn_table::TableState;
 use super::conversation_pane::ConversationState;
 use super::details::Field;
 use super::frame_log::FrameLog;
-use super::ladder_view::{ladder_ui, LadderViewState, TimeMode};
+use super::ladder_view::{LadderViewState, TimeMode};
 use super::lesson_panel::{segment_before, LessonRequest, LessonRun};
 use super::live_panel::{LiveAction, LivePanel};
+use super::machine_view::MachineViewState;
 use super::requests_panel::RequestsState;
 
 /// What survives a restart (eframe persistence).
@@ -81,6 +82,9 @@ pub struct TcpLadderApp {
     /// The Conversation pane (Follow stream) under the ladder.
     pub show_conversation: bool,
     pub(super) conversation: ConversationState,
+    /// The This machine view, shown instead of the ladder, and its watch of the sockets.
+    pub show_machine: bool,
+    pub(super) machine: MachineViewState,
     pub(super) frame_log: FrameLog,
 }
 
@@ -110,6 +114,8 @@ impl TcpLadderApp {
             show_charts: true,
             show_conversation: false,
             conversation: ConversationState::default(),
+            show_machine: false,
+            machine: MachineViewState::default(),
             frame_log: FrameLog::from_env(),
         };
         app.apply_settings(ctx);
@@ -344,6 +350,7 @@ impl TcpLadderApp {
             }
             Action::NextFinding => self.next_finding(),
             Action::ToggleConversation => self.show_conversation = !self.show_conversation,
+            Action::ToggleMachine => self.show_machine = !self.show_machine,
             Action::ClearSelection => {
                 if let Some(document) = &mut self.document {
                     document.selected_segment = None;
@@ -419,32 +426,12 @@ impl TcpLadderApp {
         egui::Panel::left("connections").resizable(true).default_size(440.0).min_size(260.0).show(ui, |ui| {
             self.connections_ui(ui, &mut actions);
         });
-        egui::Panel::right("details").resizable(true).default_size(330.0).min_size(220.0).show(ui, |ui| {
-            self.side_panel_ui(ui, &mut actions);
-        });
-        self.bottom_panels_ui(ui);
-        egui::CentralPanel::default().show(ui, |ui| {
-            let Some(document) = &mut self.document else {
-                ui.centered_and_justified(|ui| {
-                    ui.label(if self.loading.is_some() {
-                        "Reading…"
-                    } else {
-                        "Open a capture: File › Open, or drop it here."
-                    });
-                });
-                return;
-            };
-            if let Some(row) = document.row() {
-                Self::connection_summary_ui(ui, row);
-            }
-            if let Some(index) = ladder_ui(ui, document, &mut self.view) {
-                document.selected_segment = Some(index);
-                self.live.follow = false;
-            }
-            if self.view.user_scrolled {
-                self.live.follow = false;
-            }
-        });
+        self.machine.set_shown(&ctx, self.show_machine);
+        if self.show_machine {
+            self.machine_panel_ui(ui);
+        } else {
+            self.capture_panels_ui(ui, &mut actions);
+        }
         if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
             let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::NULL.with("drop")));
             let rect = ctx.content_rect();

@@ -71,6 +71,7 @@ impl TcpLadderApp {
                 ui.separator();
                 ui.checkbox(&mut self.show_charts, "Charts under the ladder");
                 ui.checkbox(&mut self.show_conversation, "Conversation (follow stream)  (c)");
+                ui.checkbox(&mut self.show_machine, "This machine's sockets, in the ladder's place  (m)");
                 ui.separator();
                 for (text, zoom) in
                     [("Zoom in  (+)", Zoom::In), ("Zoom out  (-)", Zoom::Out), ("Reset zoom  (0)", Zoom::Reset)]
@@ -88,8 +89,12 @@ impl TcpLadderApp {
                 ui.label("PgDn, PgUp, Home, End: jump");
                 ui.label("+, -, 0, Ctrl+wheel: zoom");
                 ui.label("n: next finding · Esc: clear selection");
+                ui.label("c: conversation · m: this machine's sockets");
                 ui.label("Drop a capture on the window to open it.");
             });
+            ui.separator();
+            ui.toggle_value(&mut self.show_machine, "This machine")
+                .on_hover_text("This machine's own TCP sockets, as its kernel sees them (m)");
             ui.separator();
             let response = ui.add(
                 egui::TextEdit::singleline(&mut self.typed_path)

@@ -12,6 +12,7 @@ pub mod frame_log;
 pub mod ladder_view;
 pub mod lesson_panel;
 pub mod live_panel;
+pub mod machine_view;
 mod menus;
 mod panels;
 mod prose;

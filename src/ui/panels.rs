@@ -11,6 +11,8 @@ use super::charts::charts_ui;
 use super::conn_table::{filters_ui, state_counts_ui, table_ui};
 use super::conversation_pane::conversation_ui;
 use super::details::{diagnoses_ui, segment_details_ui};
+use super::ladder_view::ladder_ui;
+use super::machine_view::machine_ui;
 use super::requests_panel::requests_ui;
 
 impl TcpLadderApp {
@@ -126,6 +128,50 @@ impl TcpLadderApp {
                 }
             }
         }
+    }
+
+    /// What surrounds and shows a capture: the details on the right, the panes under the
+    /// ladder, and the ladder.
+    pub(super) fn capture_panels_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
+        egui::Panel::right("details").resizable(true).default_size(330.0).min_size(220.0).show(ui, |ui| {
+            self.side_panel_ui(ui, actions);
+        });
+        self.bottom_panels_ui(ui);
+        egui::CentralPanel::default().show(ui, |ui| {
+            let Some(document) = &mut self.document else {
+                ui.centered_and_justified(|ui| {
+                    ui.label(if self.loading.is_some() {
+                        "Reading…"
+                    } else {
+                        "Open a capture: File › Open, or drop it here."
+                    });
+                });
+                return;
+            };
+            if let Some(row) = document.row() {
+                Self::connection_summary_ui(ui, row);
+            }
+            if let Some(index) = ladder_ui(ui, document, &mut self.view) {
+                document.selected_segment = Some(index);
+                self.live.follow = false;
+            }
+            if self.view.user_scrolled {
+                self.live.follow = false;
+            }
+        });
+    }
+
+    /// The This machine view in the ladder's place; a row's ladder button shows that connection.
+    pub(super) fn machine_panel_ui(&mut self, ui: &mut Ui) {
+        egui::CentralPanel::default().show(ui, |ui| {
+            let rows = self.document.as_ref().map_or(&[][..], |d| &d.rows[..]);
+            if let Some(id) = machine_ui(ui, &mut self.machine, rows) {
+                if let Some(document) = &mut self.document {
+                    document.select_connection(id);
+                }
+                self.show_machine = false;
+            }
+        });
     }
 
     /// The selected connection in one line, and its first finding's headline.
