@@ -269,6 +269,15 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
     }
     harness.run_steps(3);
     harness.get_by_label("client state TIME_WAIT");
+    // The kernel beside the wire: the client's socket waits in TIME_WAIT, the server's is freed.
+    let kernel = "The kernel now: client TIME_WAIT, server closed and freed";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while harness.query_by_label_contains(kernel).is_none() {
+        assert!(Instant::now() < deadline, "the kernel's states never showed beside the wire's");
+        std::thread::sleep(Duration::from_millis(20));
+        harness.step();
+    }
+    harness.get_by_label_contains("agrees with the wire");
     harness.get_by_label("Stop").click();
     let deadline = Instant::now() + Duration::from_secs(10);
     while harness.state().live.running() {

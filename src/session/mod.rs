@@ -1,11 +1,12 @@
 //! A capture being looked at, without a toolkit: reading a file on a thread ([`loader`]), the
 //! open document with its caches ([`document`]), live analysis on its own thread
-//! ([`live_model`]), files read into an engine ([`read`]), and this machine's sockets watched
-//! on a thread ([`machine_watch`]). The window draws this; tests drive it without one.
+//! ([`live_model`]), files read into an engine ([`read`]), this machine's sockets watched
+//! on a thread ([`machine_watch`]) and checked against a live capture's ([`kernel_check`]). The window draws this; tests drive it without one.
 
 pub mod document;
 pub mod export;
 pub mod follow;
+pub mod kernel_check;
 pub mod live_model;
 pub mod loader;
 pub mod machine_watch;

@@ -426,7 +426,11 @@ impl TcpLadderApp {
         egui::Panel::left("connections").resizable(true).default_size(440.0).min_size(260.0).show(ui, |ui| {
             self.connections_ui(ui, &mut actions);
         });
-        self.machine.set_shown(&ctx, self.show_machine);
+        // A live capture's local sockets are checked against the kernel's, view shown or not.
+        self.machine.set_shown(&ctx, self.show_machine || self.live.running());
+        if let (true, Some(document)) = (self.live.running(), &self.document) {
+            self.machine.check_live(&document.rows);
+        }
         if self.show_machine {
             self.machine_panel_ui(ui);
         } else {

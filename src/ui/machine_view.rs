@@ -7,6 +7,7 @@ use egui::{RichText, Ui};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use crate::host::{self, by_process, listeners, Snapshot, Socket};
+use crate::session::kernel_check::KernelChecks;
 use crate::session::machine_watch::{MachineWatch, Watched};
 use crate::summary::ConnRow;
 use crate::tcp::TcpState;
@@ -33,6 +34,9 @@ pub struct MachineViewState {
     /// Free text over state, addresses and process; `state:`-free, as a person types.
     pub filter: String,
     pub grouping: Grouping,
+    /// The kernel beside the wire for a live capture's connections, and the look they used.
+    pub checks: KernelChecks,
+    checked_look: Option<f64>,
 }
 
 impl MachineViewState {
@@ -43,8 +47,52 @@ impl MachineViewState {
                 let ctx = ctx.clone();
                 self.watch = Some(MachineWatch::start(move || ctx.request_repaint()));
             }
-            (false, true) => self.watch = None,
+            (false, true) => {
+                self.watch = None;
+                self.checked_look = None;
+            }
             _ => {}
+        }
+    }
+
+    /// Checks a live capture's connections against the latest look, once per look.
+    pub fn check_live(&mut self, rows: &[ConnRow]) {
+        let Some(watch) = &self.watch else { return };
+        let (checks, checked_look) = (&mut self.checks, &mut self.checked_look);
+        watch.with(|watched| {
+            let (Some(snapshot), Some(look)) = (&watched.latest, watched.history.back()) else { return };
+            if *checked_look != Some(look.seconds) {
+                checks.update(snapshot, rows, std::time::Instant::now());
+                *checked_look = Some(look.seconds);
+            }
+        });
+    }
+}
+
+/// The kernel's view of one connection of a live capture, beside the inferred states: one line,
+/// and the likely reason when they disagree.
+pub fn kernel_line_ui(ui: &mut Ui, state: &MachineViewState, id: u32) {
+    let (checked, disagreeing) = state.checks.counts();
+    let Some(check) = state.checks.by_connection.get(&id) else {
+        if state.watch.is_some() {
+            ui.label(RichText::new("The kernel: neither end of this connection is a socket of this machine.").weak());
+        }
+        return;
+    };
+    let dark = ui.visuals().dark_mode;
+    let sides = format!(
+        "The kernel now: client {}, server {} · {checked} local connections checked, {disagreeing} disagree ({} ever)",
+        check.kernel.client.describe(),
+        check.kernel.server.describe(),
+        state.checks.ever_disagreed.len()
+    );
+    match &check.disagreement {
+        None => {
+            ui.label(RichText::new(format!("{sides} · agrees with the wire")).weak());
+        }
+        Some((side, why)) => {
+            ui.label(RichText::new(sides).color(warning_colour(dark)));
+            ui.label(RichText::new(format!("The {} disagrees: {why}.", side.name())).color(warning_colour(dark)));
         }
     }
 }

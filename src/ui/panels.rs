@@ -12,7 +12,7 @@ use super::conn_table::{filters_ui, state_counts_ui, table_ui};
 use super::conversation_pane::conversation_ui;
 use super::details::{diagnoses_ui, segment_details_ui};
 use super::ladder_view::ladder_ui;
-use super::machine_view::machine_ui;
+use super::machine_view::{kernel_line_ui, machine_ui};
 use super::requests_panel::requests_ui;
 
 impl TcpLadderApp {
@@ -150,6 +150,9 @@ impl TcpLadderApp {
             };
             if let Some(row) = document.row() {
                 Self::connection_summary_ui(ui, row);
+                if self.live.running() {
+                    kernel_line_ui(ui, &self.machine, row.id);
+                }
             }
             if let Some(index) = ladder_ui(ui, document, &mut self.view) {
                 document.selected_segment = Some(index);
