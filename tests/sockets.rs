@@ -227,3 +227,27 @@ fn a_state_that_is_not_one_is_refused_with_the_names_that_are() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a TCP state: WAITING (try CLOSE_WAIT"));
 }
+
+#[test]
+fn without_permission_the_view_says_what_it_cannot_see_and_how_to_see_it() {
+    let Some(fixture) = Fixture::start() else { return };
+    // A copy anyone may run: the build directory may be under a home only root can enter.
+    let dir = std::env::temp_dir().join(format!("tcpladder-sockets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let binary = dir.join("tcpladder");
+    std::fs::copy(env!("CARGO_BIN_EXE_tcpladder"), &binary).expect("a copy");
+    let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(&dir).status();
+    let binary = binary.to_str().expect("a UTF-8 path");
+    let as_nobody = ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "sockets"];
+    let table: Vec<Value> =
+        serde_json::from_str(&fixture.run("setpriv", &[&as_nobody[..], &["--json"]].concat())).expect("JSON");
+    assert_eq!(table.len(), 24, "the table needs no privilege");
+    assert!(table.iter().all(|row| row["pid"].is_null()), "root's processes cannot be looked at");
+    let summary: Value =
+        serde_json::from_str(&fixture.run("setpriv", &[&as_nobody[..], &["--summary", "--json"]].concat()))
+            .expect("JSON");
+    let unseen = summary["unseen"].as_str().expect("the summary says what it cannot see");
+    assert!(unseen.contains("sockets show no process"), "{unseen}");
+    assert!(unseen.contains("setcap cap_sys_ptrace,cap_dac_read_search+ep"), "{unseen}");
+    let _ = std::fs::remove_dir_all(dir);
+}

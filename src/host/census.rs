@@ -40,12 +40,13 @@ impl ByProcess {
         let plural = if self.count == 1 { "" } else { "s" };
         let port = if self.local_port { "on local port" } else { "to port" };
         let sockets = format!("{} {} socket{plural} {port} {}", self.count, self.state.name(), self.port);
+        let (them, wait) = if self.count == 1 { ("it", "waits") } else { ("them", "wait") };
         match (self.pid, self.state) {
             (Some(pid), _) => format!("`{}` (pid {pid}) holds {sockets}", self.name),
             (None, TcpState::Established | TcpState::SynReceived) if self.local_port => {
-                format!("{sockets} wait for accept(): no process holds them yet")
+                format!("{sockets} {wait} for accept(): no process holds {them} yet")
             }
-            (None, TcpState::TimeWait) => format!("{sockets}: the kernel keeps them after their close"),
+            (None, TcpState::TimeWait) => format!("{sockets}: the kernel keeps {them} after the close"),
             (None, TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck) => {
                 format!("{sockets}: orphans, closed by their process, which the kernel finishes")
             }
@@ -157,7 +158,7 @@ mod tests {
         let snapshot = snapshot(sockets);
         let groups = by_process(&snapshot);
         assert_eq!(groups[0].sentence(), "`python3` (pid 4121) holds 3 CLOSE_WAIT sockets on local port 8080");
-        assert_eq!(groups[1].sentence(), "1 TIME_WAIT socket to port 443: the kernel keeps them after their close");
+        assert_eq!(groups[1].sentence(), "1 TIME_WAIT socket to port 443: the kernel keeps it after the close");
         assert_eq!(
             states(&snapshot.sockets),
             vec![(TcpState::Listen, 1), (TcpState::CloseWait, 3), (TcpState::TimeWait, 1)]
