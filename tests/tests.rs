@@ -19,4 +19,5 @@ mod sockets;
 mod synth;
 mod ui;
 mod ui_machine;
+mod ui_table;
 mod util;

@@ -3,6 +3,7 @@
 //! ([`live_model`]), files read into an engine ([`read`]), this machine's sockets watched
 //! on a thread ([`machine_watch`]) and checked against a live capture's ([`kernel_check`]). The window draws this; tests drive it without one.
 
+pub mod conn_query;
 pub mod document;
 pub mod export;
 pub mod follow;

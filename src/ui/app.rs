@@ -63,7 +63,8 @@ pub struct TcpLadderApp {
     pub(super) error: Option<String>,
     pub(super) notice: Option<String>,
     pub(super) typed_path: String,
-    pub(super) table: TableState,
+    /// The connection table: its filters, sort and marks.
+    pub table: TableState,
     pub(super) view: LadderViewState,
     pub(super) field: Field,
     pub(super) first_run_hint: bool,

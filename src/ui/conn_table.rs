@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use egui::{RichText, Sense, Ui, Vec2};
 
 use crate::analysis::Code;
+use crate::session::conn_query::{compare_ends, human_duration, Query};
 use crate::summary::ConnRow;
 use crate::tcp::TcpState;
 
@@ -53,6 +54,9 @@ impl QuickFilter {
 pub enum SortKey {
     #[default]
     Id,
+    Client,
+    Server,
+    Diagnoses,
     Packets,
     Bytes,
     Duration,
@@ -78,6 +82,8 @@ pub struct TableState {
     pub rows_version: u64,
     /// Sockets per final state, and the rows version they were counted for.
     state_counts: Option<(u64, Vec<(TcpState, usize)>)>,
+    /// Optional columns the user hid (by name).
+    pub hidden: BTreeSet<&'static str>,
 }
 
 impl TableState {
@@ -104,22 +110,26 @@ impl TableState {
     pub fn visible(&mut self, rows: &[ConnRow]) -> &[u32] {
         let key = (self.filter.clone(), self.quick, self.state, self.sort, self.descending, self.rows_version);
         if self.key.as_ref() != Some(&key) {
-            let needle = self.filter.to_lowercase();
+            let query = Query::parse(&self.filter);
             let mut ids: Vec<&ConnRow> = rows
                 .iter()
                 .filter(|row| self.quick.matches(row))
                 .filter(|row| self.state.is_none_or(|s| row.client_state == s || row.server_state == s))
-                .filter(|row| needle.is_empty() || matches_text(row, &needle))
+                .filter(|row| query.is_empty() || query.matches(row))
                 .collect();
             ids.sort_by(|a, b| {
                 let order = match self.sort {
                     SortKey::Id => a.id.cmp(&b.id),
+                    SortKey::Client => compare_ends(&a.client, &b.client),
+                    SortKey::Server => compare_ends(&a.server, &b.server),
+                    SortKey::Diagnoses => trouble(a).cmp(&trouble(b)).reverse(),
                     SortKey::Packets => a.packets.cmp(&b.packets),
                     SortKey::Bytes => (a.bytes_c2s + a.bytes_s2c).cmp(&(b.bytes_c2s + b.bytes_s2c)),
                     SortKey::Duration => a.duration.total_cmp(&b.duration),
                     SortKey::ClientState => a.client_state.cmp(&b.client_state),
                     SortKey::ServerState => a.server_state.cmp(&b.server_state),
-                };
+                }
+                .then(a.id.cmp(&b.id));
                 if self.descending {
                     order.reverse()
                 } else {
@@ -133,14 +143,51 @@ impl TableState {
     }
 }
 
-fn matches_text(row: &ConnRow, needle: &str) -> bool {
-    row.client.to_lowercase().contains(needle)
-        || row.server.to_lowercase().contains(needle)
-        || row.conn_state.to_lowercase().contains(needle)
-        || row.client_state.name().to_lowercase().contains(needle)
-        || row.server_state.name().to_lowercase().contains(needle)
-        || row.diagnoses.iter().any(|d| d.code.name().contains(needle))
-        || row.id.to_string() == needle
+/// How a diagnosis is shown: a reset in red, trouble in amber, the normal course of a connection
+/// (a graceful close, TIME_WAIT) quiet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Severity {
+    Normal,
+    Trouble,
+    Reset,
+}
+
+fn severity(code: Code) -> Severity {
+    match code {
+        Code::ResetByPeer | Code::BrokenPipe | Code::Refused | Code::RstIgnored => Severity::Reset,
+        Code::GracefulClose | Code::TimeWait | Code::HalfClose | Code::KeepAlive => Severity::Normal,
+        _ => Severity::Trouble,
+    }
+}
+
+/// The worst of a row's diagnoses and how many reach it: rows that ended badly sort first.
+fn trouble(row: &ConnRow) -> (Severity, usize) {
+    let worst = row.diagnoses.iter().map(|d| severity(d.code)).max().unwrap_or(Severity::Normal);
+    (worst, row.diagnoses.iter().filter(|d| severity(d.code) == worst).count())
+}
+
+/// The diagnosis codes as coloured chips, worst first.
+fn chips(ui: &Ui, row: &ConnRow) -> egui::text::LayoutJob {
+    let dark = ui.visuals().dark_mode;
+    let mut codes: Vec<Code> = row.diagnoses.iter().map(|d| d.code).collect();
+    codes.sort_by_key(|&code| std::cmp::Reverse(severity(code)));
+    codes.dedup();
+    let mut job = egui::text::LayoutJob::default();
+    for code in codes {
+        let (background, colour) = match severity(code) {
+            Severity::Reset => (theme::reset_colour(dark), egui::Color32::WHITE),
+            Severity::Trouble => (theme::warning_colour(dark), egui::Color32::BLACK),
+            Severity::Normal => (egui::Color32::TRANSPARENT, ui.visuals().weak_text_color()),
+        };
+        let format = egui::TextFormat {
+            font_id: egui::FontId::monospace(11.0),
+            color: colour,
+            background,
+            ..Default::default()
+        };
+        job.append(&format!(" {} ", code.name()), 2.0, format);
+    }
+    job
 }
 
 /// `ESTABLISHED 12  CLOSE_WAIT 40  TIME_WAIT 300`: final states of every side, like
@@ -184,9 +231,21 @@ pub fn filters_ui(ui: &mut Ui, table: &mut TableState) {
     ui.horizontal_wrapped(|ui| {
         ui.add(
             egui::TextEdit::singleline(&mut table.filter)
-                .hint_text("filter: address, port, state, diagnosis")
-                .desired_width(260.0),
+                .hint_text("filter: text, or state:CLOSE_WAIT diag:reset port:8080 host:10.0.0.5")
+                .desired_width(360.0),
         );
+        ui.menu_button("columns", |ui| {
+            for (name, ..) in COLUMNS.iter().filter(|(name, ..)| OPTIONAL.contains(name)) {
+                let mut shown = !table.hidden.contains(name);
+                if ui.checkbox(&mut shown, *name).changed() {
+                    if shown {
+                        table.hidden.remove(name);
+                    } else {
+                        table.hidden.insert(name);
+                    }
+                }
+            }
+        });
         for quick in QuickFilter::ALL {
             if ui.selectable_label(table.quick == quick, quick.label()).clicked() {
                 table.quick = quick;
@@ -203,17 +262,23 @@ pub fn filters_ui(ui: &mut Ui, table: &mut TableState) {
     });
 }
 
-const COLUMNS: [(&str, f32, Option<SortKey>); 9] = [
-    ("id", 64.0, Some(SortKey::Id)),
-    ("client", 150.0, None),
-    ("server", 150.0, None),
+/// The columns, those that tell which connections ended badly first: each side's final state and
+/// the diagnoses, then the endpoints and the counts.
+const COLUMNS: [(&str, f32, Option<SortKey>); 10] = [
+    ("id", 48.0, Some(SortKey::Id)),
+    ("client state", 96.0, Some(SortKey::ClientState)),
+    ("server state", 96.0, Some(SortKey::ServerState)),
+    ("diagnoses", 160.0, Some(SortKey::Diagnoses)),
+    ("client", 150.0, Some(SortKey::Client)),
+    ("server", 150.0, Some(SortKey::Server)),
     ("pkts", 52.0, Some(SortKey::Packets)),
     ("bytes →/←", 96.0, Some(SortKey::Bytes)),
-    ("duration", 70.0, Some(SortKey::Duration)),
-    ("client state", 104.0, Some(SortKey::ClientState)),
-    ("server state", 104.0, Some(SortKey::ServerState)),
+    ("duration", 76.0, Some(SortKey::Duration)),
     ("zeek", 44.0, None),
 ];
+
+/// Columns that may be hidden (the id, the states and the diagnoses always show).
+const OPTIONAL: [&str; 6] = ["client", "server", "pkts", "bytes →/←", "duration", "zeek"];
 
 /// The modifiers held when the mouse button was released: a fast click may release Ctrl within
 /// the same frame, before the app reads `Modifiers`.
@@ -228,120 +293,124 @@ fn click_modifiers(input: &egui::InputState) -> egui::Modifiers {
 /// The table; returns the id of a row the user clicked.
 pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected: Option<u32>) -> Option<u32> {
     let mut clicked = None;
-    egui::ScrollArea::horizontal().id_salt("table-h").auto_shrink([false, false]).show(ui, |ui| {
-        ui.horizontal(|ui| {
-            for (name, width, sort) in COLUMNS {
-                let arrow = match sort {
-                    Some(key) if key == table.sort => {
-                        if table.descending {
-                            " ▼"
-                        } else {
-                            " ▲"
+    let shown: Vec<(&str, f32, Option<SortKey>)> =
+        COLUMNS.iter().copied().filter(|(name, ..)| !table.hidden.contains(name)).collect();
+    egui::ScrollArea::horizontal()
+        .id_salt("table-h")
+        .auto_shrink([false, false])
+        .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
+        .show(ui, |ui| {
+            header_ui(ui, &shown, table);
+            ui.separator();
+            let visible = table.visible(rows).to_vec();
+            if visible.is_empty() {
+                let why = if rows.is_empty() {
+                    "No connections: the capture holds no TCP connection, or none is open yet."
+                } else {
+                    "No connection matches the filters (clear the filter box, the quick filter or the state chip)."
+                };
+                ui.label(RichText::new(why).weak());
+            }
+            let row_height = 20.0;
+            egui::ScrollArea::vertical().id_salt("table-v").auto_shrink([false, false]).show_rows(
+                ui,
+                row_height,
+                visible.len(),
+                |ui, range| {
+                    for id in visible.get(range).unwrap_or(&[]) {
+                        let Some(row) = crate::session::document::row_by_id(rows, *id) else { continue };
+                        if row_ui(ui, row, &shown, table, selected == Some(row.id), row_height) {
+                            clicked = Some(row.id);
+                            let modifiers = ui.input(click_modifiers);
+                            table.mark(row.id, modifiers.command, modifiers.shift, &visible);
                         }
                     }
-                    _ => "",
-                };
-                let response = ui.add_sized(
-                    [width, 18.0],
-                    egui::Label::new(RichText::new(format!("{name}{arrow}")).strong()).sense(Sense::click()),
-                );
-                if let (Some(key), true) = (sort, response.clicked()) {
-                    if table.sort == key {
-                        table.descending = !table.descending;
+                },
+            );
+        });
+    clicked
+}
+
+fn header_ui(ui: &mut Ui, shown: &[(&str, f32, Option<SortKey>)], table: &mut TableState) {
+    ui.horizontal(|ui| {
+        ui.spacing_mut().item_spacing.x = 8.0;
+        for &(name, width, sort) in shown {
+            let arrow = match sort {
+                Some(key) if key == table.sort => {
+                    if table.descending {
+                        " ▼"
                     } else {
-                        table.sort = key;
-                        table.descending = false;
+                        " ▲"
                     }
+                }
+                _ => "",
+            };
+            let response = ui.add_sized(
+                [width, 18.0],
+                egui::Label::new(RichText::new(format!("{name}{arrow}")).strong()).sense(Sense::click()).truncate(),
+            );
+            if let (Some(key), true) = (sort, response.clicked()) {
+                if table.sort == key {
+                    table.descending = !table.descending;
+                } else {
+                    table.sort = key;
+                    table.descending = false;
                 }
             }
-            ui.label(RichText::new("diagnoses").strong());
-        });
-        ui.separator();
-        let dark = ui.visuals().dark_mode;
-        let visible = table.visible(rows).to_vec();
-        if visible.is_empty() {
-            ui.label(RichText::new("No connection matches the filters.").weak());
         }
-        let row_height = 20.0;
-        egui::ScrollArea::vertical().id_salt("table-v").auto_shrink([false, false]).show_rows(
-            ui,
-            row_height,
-            visible.len(),
-            |ui, range| {
-                for id in visible.get(range).unwrap_or(&[]) {
-                    let Some(row) = crate::session::document::row_by_id(rows, *id) else { continue };
-                    let is_selected = selected == Some(row.id);
-                    let response = ui
-                        .horizontal(|ui| {
-                            // Cells are not selectable text: a click anywhere on the row selects it.
-                            ui.spacing_mut().item_spacing.x = 8.0;
-                            let cells = [
-                                row.id.to_string(),
-                                row.client.clone(),
-                                row.server.clone(),
-                                row.packets.to_string(),
-                                format!("{}/{}", row.bytes_c2s, row.bytes_s2c),
-                                format!("{:.3}s", row.duration),
-                            ];
-                            for ((text, (_, width, _)), index) in cells.iter().zip(COLUMNS).zip(0..) {
-                                let label = if index == 0 {
-                                    RichText::new(text).monospace().strong()
-                                } else {
-                                    RichText::new(text).monospace()
-                                };
-                                ui.add_sized(
-                                    Vec2::new(width, row_height),
-                                    egui::Label::new(label).truncate().selectable(false),
-                                );
-                            }
-                            for (state, width) in [(row.client_state, 104.0), (row.server_state, 104.0)] {
-                                let text = RichText::new(state.name())
-                                    .monospace()
-                                    .background_color(theme::state_fill(state, dark))
-                                    .color(theme::pill_text(dark));
-                                ui.add_sized(Vec2::new(width, row_height), egui::Label::new(text).selectable(false));
-                            }
-                            ui.add_sized(
-                                Vec2::new(44.0, row_height),
-                                egui::Label::new(RichText::new(row.conn_state).monospace()).selectable(false),
-                            );
-                            ui.add(egui::Label::new(RichText::new(row.codes()).small()).selectable(false));
-                        })
-                        .response;
-                    let response = response.interact(Sense::click());
-                    if is_selected {
-                        ui.painter().rect_stroke(
-                            response.rect,
-                            3.0,
-                            ui.visuals().selection.stroke,
-                            egui::StrokeKind::Inside,
-                        );
-                    }
-                    response.widget_info(|| {
-                        egui::WidgetInfo::selected(
-                            egui::Role::Button,
-                            true,
-                            is_selected,
-                            format!("connection {}", row.id),
-                        )
-                    });
-                    if table.marked.contains(&row.id) {
-                        ui.painter().rect_filled(
-                            response.rect,
-                            3.0,
-                            ui.visuals().selection.bg_fill.gamma_multiply(0.35),
-                        );
-                    }
-                    if response.clicked() {
-                        clicked = Some(row.id);
-                        let modifiers = ui.input(click_modifiers);
-                        table.mark(row.id, modifiers.command, modifiers.shift, &visible);
-                    }
-                }
-            },
-        );
     });
-    clicked
+}
+
+/// One row; true when it was clicked.
+fn row_ui(
+    ui: &mut Ui,
+    row: &ConnRow,
+    shown: &[(&str, f32, Option<SortKey>)],
+    table: &TableState,
+    is_selected: bool,
+    height: f32,
+) -> bool {
+    let dark = ui.visuals().dark_mode;
+    let response = ui
+        .horizontal(|ui| {
+            // Cells are not selectable text: a click anywhere on the row selects it.
+            ui.spacing_mut().item_spacing.x = 8.0;
+            for &(name, width, _) in shown {
+                let size = Vec2::new(width, height);
+                let text = |text: String| RichText::new(text).monospace();
+                let label = match name {
+                    "id" => egui::Label::new(text(row.id.to_string()).strong()),
+                    "client state" | "server state" => {
+                        let state = if name == "client state" { row.client_state } else { row.server_state };
+                        egui::Label::new(
+                            text(state.name().to_string())
+                                .background_color(theme::state_fill(state, dark))
+                                .color(theme::pill_text(dark)),
+                        )
+                    }
+                    "diagnoses" => egui::Label::new(chips(ui, row)),
+                    "client" => egui::Label::new(text(row.client.clone())),
+                    "server" => egui::Label::new(text(row.server.clone())),
+                    "pkts" => egui::Label::new(text(row.packets.to_string())),
+                    "bytes →/←" => egui::Label::new(text(format!("{}/{}", row.bytes_c2s, row.bytes_s2c))),
+                    "duration" => egui::Label::new(text(human_duration(row.duration))),
+                    _ => egui::Label::new(text(row.conn_state.to_string())),
+                };
+                ui.add_sized(size, label.truncate().selectable(false));
+            }
+        })
+        .response;
+    let response = response.interact(Sense::click());
+    if is_selected {
+        ui.painter().rect_stroke(response.rect, 3.0, ui.visuals().selection.stroke, egui::StrokeKind::Inside);
+    }
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(egui::Role::Button, true, is_selected, format!("connection {}", row.id))
+    });
+    if table.marked.contains(&row.id) {
+        ui.painter().rect_filled(response.rect, 3.0, ui.visuals().selection.bg_fill.gamma_multiply(0.35));
+    }
+    response.clicked()
 }
 
 #[cfg(test)]
