@@ -43,13 +43,9 @@ impl TcpLadderApp {
                     .color(ui.visuals().warn_fg_color),
             );
         }
-        if rows.is_empty() && self.loading.is_none() {
-            if self.error.is_some() {
-                ui.label(
-                    RichText::new("Nothing to list: the file could not be read (the message above says why).").weak(),
-                );
-                return;
-            }
+        if rows.is_empty() && self.loading.is_none() && self.error.is_some() {
+            ui.label(RichText::new("Nothing to list: the file could not be read (the message above says why).").weak());
+            return;
         }
         state_counts_ui(ui, rows, &mut self.table);
         filters_ui(ui, &mut self.table);
