@@ -44,3 +44,35 @@ fn states_and_diagnoses_come_first_and_prefixed_filters_match_one_field() {
     type_filter(&mut harness, "diag:close_wait port:99999");
     harness.get_by_label_contains("No connection matches the filters");
 }
+
+#[test]
+fn at_1280_by_720_the_ladder_keeps_its_pills_and_the_details_move_under_it() {
+    for size in [[1280.0, 720.0], [1600.0, 1000.0], [1920.0, 1080.0]] {
+        let path = sample("broken-pipe.pcap");
+        let mut harness = Harness::builder()
+            .with_size(size)
+            .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, None, Some(path)));
+        while harness.state().is_loading() {
+            harness.step();
+        }
+        harness.run_steps(4);
+        let pills: Vec<_> = ["server state LISTEN", "server state SYN_RECEIVED", "client state CLOSE_WAIT"]
+            .into_iter()
+            .map(|pill| (pill, harness.get_by_label(pill).rect()))
+            .collect();
+        // The client's pills sit right of the time column (72 px), which keeps its room.
+        let pill = harness.get_by_label("client state SYN_SENT").rect();
+        assert!(pill.min.x >= 440.0 + 72.0, "the time column is squeezed at {size:?}: {pill:?}");
+        // The explanation of a segment is always on screen, beside the ladder or under it.
+        harness.get_by_label("frame 7").click();
+        harness.run_steps(3);
+        let heading = harness.get_by_label_contains("Segment 7").rect();
+        assert!(heading.max.y <= size[1] && heading.max.x <= size[0], "{heading:?} at {size:?}");
+        // No pill runs under the details panel (beside the ladder) or off the window (under it).
+        let beside = heading.min.y < size[1] * 0.5;
+        let right_edge = if beside { heading.min.x } else { size[0] };
+        for (pill, rect) in pills {
+            assert!(rect.max.x < right_edge, "{pill} clipped at {size:?}: {rect:?}, edge {right_edge}");
+        }
+    }
+}

@@ -34,6 +34,8 @@ pub enum Action {
     ToggleConversation,
     /// Show or hide the This machine view (the kernel's own socket table).
     ToggleMachine,
+    /// Fold or unfold the details panel beside the ladder (F9), remembered.
+    ToggleDetails,
     ClearSelection,
     Zoom(Zoom),
     /// The View menu changed a setting: apply the theme and numbering.
@@ -136,6 +138,9 @@ pub fn keyboard_actions(ctx: &egui::Context) -> Vec<Action> {
         }
         if pressed(&[Key::M]) {
             actions.push(Action::ToggleMachine);
+        }
+        if pressed(&[Key::F9]) {
+            actions.push(Action::ToggleDetails);
         }
         if pressed(&[Key::Escape]) {
             actions.push(Action::ClearSelection);

@@ -27,18 +27,28 @@ use super::live_panel::{LiveAction, LivePanel};
 use super::machine_view::MachineViewState;
 use super::requests_panel::RequestsState;
 
-/// What survives a restart (eframe persistence).
+/// What survives a restart (eframe persistence); a field missing from an older save takes its
+/// default.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Settings {
     pub recent: Vec<PathBuf>,
     pub dark: bool,
     pub absolute_numbers: bool,
     pub time_mode: TimeMode,
+    /// The details panel beside the ladder (F9 folds it).
+    pub show_details: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { recent: Vec::new(), dark: true, absolute_numbers: false, time_mode: TimeMode::Relative }
+        Self {
+            recent: Vec::new(),
+            dark: true,
+            absolute_numbers: false,
+            time_mode: TimeMode::Relative,
+            show_details: true,
+        }
     }
 }
 
@@ -85,6 +95,10 @@ pub struct TcpLadderApp {
     pub(super) conversation: ConversationState,
     /// The This machine view, shown instead of the ladder, and its watch of the sockets.
     pub show_machine: bool,
+    /// The details panel was folded this frame because the ladder needed its room.
+    pub(super) details_folded_for_room: bool,
+    /// Under the ladder, the charts tab shows instead of the details.
+    pub(super) charts_under: bool,
     pub(super) machine: MachineViewState,
     pub(super) frame_log: FrameLog,
 }
@@ -116,6 +130,8 @@ impl TcpLadderApp {
             show_conversation: false,
             conversation: ConversationState::default(),
             show_machine: false,
+            details_folded_for_room: false,
+            charts_under: false,
             machine: MachineViewState::default(),
             frame_log: FrameLog::from_env(),
         };
@@ -352,6 +368,10 @@ impl TcpLadderApp {
             Action::NextFinding => self.next_finding(),
             Action::ToggleConversation => self.show_conversation = !self.show_conversation,
             Action::ToggleMachine => self.show_machine = !self.show_machine,
+            Action::ToggleDetails => {
+                self.settings.show_details = !self.settings.show_details;
+                self.apply(ctx, Action::SettingsChanged);
+            }
             Action::ClearSelection => {
                 if let Some(document) = &mut self.document {
                     document.selected_segment = None;
@@ -424,9 +444,13 @@ impl TcpLadderApp {
             self.menu_ui(ui, &mut actions);
             self.banners_ui(ui);
         });
-        egui::Panel::left("connections").resizable(true).default_size(440.0).min_size(260.0).show(ui, |ui| {
-            self.connections_ui(ui, &mut actions);
-        });
+        // The table may not squeeze the ladder below its minimum width.
+        let widest_table = (ui.available_width() - super::panels::LADDER_MIN_WIDTH).max(260.0);
+        egui::Panel::left("connections")
+            .resizable(true)
+            .default_size(440.0_f32.min(widest_table))
+            .size_range(260.0..=widest_table)
+            .show(ui, |ui| self.connections_ui(ui, &mut actions));
         // A live capture's local sockets are checked against the kernel's, view shown or not.
         self.machine.set_shown(&ctx, self.show_machine || self.live.running());
         if let (true, Some(document)) = (self.live.running(), &self.document) {

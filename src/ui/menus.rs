@@ -72,6 +72,7 @@ impl TcpLadderApp {
                 ui.checkbox(&mut self.show_charts, "Charts under the ladder");
                 ui.checkbox(&mut self.show_conversation, "Conversation (follow stream)  (c)");
                 ui.checkbox(&mut self.show_machine, "This machine's sockets, in the ladder's place  (m)");
+                changed |= ui.checkbox(&mut self.settings.show_details, "Details beside the ladder  (F9)").changed();
                 ui.separator();
                 for (text, zoom) in
                     [("Zoom in  (+)", Zoom::In), ("Zoom out  (-)", Zoom::Out), ("Reset zoom  (0)", Zoom::Reset)]

@@ -15,6 +15,13 @@ use super::ladder_view::ladder_ui;
 use super::machine_view::{kernel_line_ui, machine_ui};
 use super::requests_panel::requests_ui;
 
+/// The narrowest the ladder is drawn (its time column, both lifelines with their pills, the
+/// addresses), and its vertical scroll bar.
+pub const LADDER_MIN_WIDTH: f32 = super::ladder_view::MIN_LADDER_WIDTH + 16.0;
+const DETAILS_WIDTH: f32 = 320.0;
+const DETAILS_MIN_WIDTH: f32 = 220.0;
+const DETAILS_MAX_WIDTH: f32 = 480.0;
+
 impl TcpLadderApp {
     pub(super) fn connections_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
         let rows: &[ConnRow] = match (&self.document, &self.loading) {
@@ -118,7 +125,7 @@ impl TcpLadderApp {
                 }
             }
         }
-        if self.show_charts {
+        if self.show_charts && !self.details_folded_for_room {
             if let Some(document) = &mut self.document {
                 let clicked = egui::Panel::bottom("charts")
                     .resizable(true)
@@ -137,9 +144,46 @@ impl TcpLadderApp {
     /// What surrounds and shows a capture: the details on the right, the panes under the
     /// ladder, and the ladder.
     pub(super) fn capture_panels_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
-        egui::Panel::right("details").resizable(true).default_size(330.0).min_size(220.0).show(ui, |ui| {
-            self.side_panel_ui(ui, actions);
-        });
+        // The ladder keeps its minimum width: the details panel narrows, then moves under the
+        // ladder; its width never follows its content, so the ladder does not jump sideways on
+        // a selection. F9 hides it either way (remembered).
+        let room = ui.available_width() - LADDER_MIN_WIDTH;
+        self.details_folded_for_room = self.settings.show_details && room < DETAILS_MIN_WIDTH;
+        if self.details_folded_for_room {
+            // Under the ladder the details and the charts share one pane, as tabs: two panes
+            // would leave the ladder no height on a laptop screen.
+            egui::Panel::bottom("details-under")
+                .resizable(true)
+                .default_size(240.0)
+                .size_range(120.0..=ui.available_height() * 0.55)
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut self.charts_under, false, "Segment and findings");
+                        ui.selectable_value(&mut self.charts_under, true, "Charts");
+                        ui.label(
+                            RichText::new("(the window is narrow: these sit under the ladder; F9 hides them)").weak(),
+                        );
+                    });
+                    if self.charts_under {
+                        self.charts_tab_ui(ui);
+                    } else {
+                        self.side_panel_ui(ui, actions);
+                    }
+                });
+        } else if self.settings.show_details {
+            egui::Panel::right("details")
+                .resizable(true)
+                .default_size(DETAILS_WIDTH.min(room))
+                .size_range(DETAILS_MIN_WIDTH..=room.min(DETAILS_MAX_WIDTH))
+                .show(ui, |ui| {
+                    // Wide content (a hex dump, a long option list) scrolls; it never widens
+                    // the panel, which would push the ladder sideways.
+                    egui::ScrollArea::horizontal()
+                        .id_salt("details-h")
+                        .auto_shrink([false, false])
+                        .show(ui, |ui| self.side_panel_ui(ui, actions));
+                });
+        }
         self.bottom_panels_ui(ui);
         egui::CentralPanel::default().show(ui, |ui| {
             let Some(document) = &mut self.document else {
@@ -179,6 +223,15 @@ impl TcpLadderApp {
                 self.show_machine = false;
             }
         });
+    }
+
+    /// The charts as a tab of the pane under the ladder; a click selects a segment.
+    fn charts_tab_ui(&mut self, ui: &mut Ui) {
+        let Some(document) = &mut self.document else { return };
+        if let Some(index) = charts_ui(ui, document, &mut self.charts, self.view.hovered_segment) {
+            select_segment(document, &mut self.view, index);
+            self.live.follow = false;
+        }
     }
 
     /// The selected connection in one line, and its first finding's headline.
