@@ -75,3 +75,31 @@ fn a_reader_that_stops_early_is_no_error() {
     assert_eq!(String::from_utf8_lossy(&output.stderr), "", "as `| head` would see it");
     assert!(output.status.success(), "{:?}", output.status);
 }
+
+#[test]
+fn a_missing_file_given_to_the_window_is_said_once_and_fails() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tcpladder"))
+        .arg("/nonexistent/capture.pcap")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("tcpladder runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert_eq!(stderr.matches("/nonexistent/capture.pcap: cannot read").count(), 1, "{stderr}");
+}
+
+#[test]
+fn export_takes_its_format_from_the_output_name_or_asks_for_one() {
+    let sample = crate::util::sample("broken-pipe.pcap");
+    let sample = sample.to_str().unwrap_or_default();
+    let out = std::env::temp_dir().join(format!("tcpladder-export-{}.png", std::process::id()));
+    let output = tcpladder(&["export", sample, "--conn", "0", "-o", out.to_str().unwrap_or_default()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let bytes = std::fs::read(&out).expect("the PNG");
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG, by the name's extension");
+    let _ = std::fs::remove_file(out);
+    let output = tcpladder(&["export", sample, "--conn", "0"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("export needs a format: give --format"));
+}

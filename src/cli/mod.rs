@@ -126,9 +126,10 @@ pub enum Command {
         /// The connection (as `conns` numbers them); for pcapng, several: --conn 3,7,9.
         #[arg(long, value_delimiter = ',', required = true)]
         conn: Vec<u32>,
-        /// svg, png, mermaid, plantuml, txt, or pcapng (the connections' packets; needs -o).
+        /// svg, png, mermaid, plantuml, txt, or pcapng (the connections' packets; needs -o); by
+        /// default from -o's extension (.svg, .png, .mmd, .puml, .txt, .pcapng).
         #[arg(long, value_enum)]
-        format: ExportFormat,
+        format: Option<ExportFormat>,
         /// For png: pixels per SVG unit (2 for a crisp slide).
         #[arg(long, default_value_t = 2.0)]
         scale: f32,
@@ -257,6 +258,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Conns { file, json } => conns(&file, config, json),
         Command::Lesson { name } => lesson(name.as_deref(), config),
         Command::Export { file, conn, format, scale, output, expand, absolute } => {
+            let format = match format.or_else(|| output.as_deref().and_then(ExportFormat::from_path)) {
+                Some(format) => format,
+                None => anyhow::bail!(
+                    "export needs a format: give --format (svg, png, mermaid, plantuml, txt, pcapng) or -o with one \
+                     of the extensions .svg, .png, .mmd, .puml, .txt, .pcapng"
+                ),
+            };
             let request = ExportRequest { format, scale, output: output.as_deref(), expand };
             export(&file, config.decoding_applications(), &conn, request, numbering(absolute))
         }
@@ -282,11 +290,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Without a subcommand: the window, on FILE or on the bundled sample.
 fn open(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    if let Some(file) = &file {
-        // Fail here, in one line, rather than with an empty window.
-        std::fs::metadata(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    // A file that cannot be read is said on stderr and in the window, which opens all the same:
+    // started from a desktop launcher, stderr is seen by no one. Without a display the file's
+    // error is the one that matters.
+    let unreadable = file
+        .as_ref()
+        .and_then(|file| std::fs::metadata(file).with_context(|| format!("{}: cannot read", file.display())).err());
+    if let Some(err) = &unreadable {
+        eprintln!("tcpladder: {err:#}");
     }
-    window(tcpladder::ui::Start::File(file))
+    match (window(tcpladder::ui::Start::File(file)), unreadable) {
+        // Said already, once.
+        (_, Some(_)) => Ok(ExitCode::FAILURE),
+        (result, None) => result,
+    }
 }
 
 fn window(start: tcpladder::ui::Start) -> anyhow::Result<ExitCode> {

@@ -29,6 +29,17 @@ impl ExportFormat {
     /// The forms of a ladder, in menu order, and then the packets.
     pub const ALL: [Self; 6] = [Self::Svg, Self::Png, Self::Mermaid, Self::PlantUml, Self::Text, Self::Pcapng];
 
+    /// The format a file name's extension names (`x.png`, `x.mmd`, `x.puml`), as `-o` gives it.
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        Self::ALL.into_iter().find(|format| format.extension() == extension).or(match extension.as_str() {
+            "mermaid" => Some(Self::Mermaid),
+            "plantuml" | "pu" => Some(Self::PlantUml),
+            "text" => Some(Self::Text),
+            _ => None,
+        })
+    }
+
     /// The file name extension for this format.
     pub fn extension(self) -> &'static str {
         match self {
