@@ -258,12 +258,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Conns { file, json } => conns(&file, config, json),
         Command::Lesson { name } => lesson(name.as_deref(), config),
         Command::Export { file, conn, format, scale, output, expand, absolute } => {
-            let format = match format.or_else(|| output.as_deref().and_then(ExportFormat::from_path)) {
-                Some(format) => format,
-                None => anyhow::bail!(
+            let Some(format) = format.or_else(|| output.as_deref().and_then(ExportFormat::from_path)) else {
+                anyhow::bail!(
                     "export needs a format: give --format (svg, png, mermaid, plantuml, txt, pcapng) or -o with one \
                      of the extensions .svg, .png, .mmd, .puml, .txt, .pcapng"
-                ),
+                );
             };
             let request = ExportRequest { format, scale, output: output.as_deref(), expand };
             export(&file, config.decoding_applications(), &conn, request, numbering(absolute))
