@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::analysis::{diagnose_with, zeek_summary, Diagnosis};
+use crate::ladder::finding_notes;
 use crate::protocols::Conversation;
 use crate::tcp::{Connection, Direction, Segment, TcpState};
 use crate::wire::options::render_options;
@@ -70,9 +71,10 @@ impl ConnRow {
         self.diagnoses.iter().map(|d| d.frame).collect()
     }
 
-    /// The findings as the ladder exports note them: (frame, diagnosis code).
-    pub fn finding_codes(&self) -> Vec<(u32, &'static str)> {
-        self.diagnoses.iter().map(|d| (d.frame, d.code.name())).collect()
+    /// What the ladder writes on the arrows for the findings: (frame, a short sentence), with a
+    /// broken pipe's fatal write noted too ([`crate::ladder::notes`]).
+    pub fn finding_notes(&self, connection: &Connection) -> Vec<(u32, String)> {
+        finding_notes(connection, &self.diagnoses).into_iter().map(|note| (note.frame, note.text)).collect()
     }
 
     /// The row for `connection`, with final states at `capture_end_nanos`; with its

@@ -28,7 +28,8 @@ fn mermaid_and_plantuml_match_their_golden_files() {
 fn svg_is_valid_xml_and_renders_a_ladder() {
     let svg = export("svg");
     assert!(svg.contains(">[R] seq 2 win 0 len 0</text>"), "labels are text");
-    assert!(svg.contains(">CLOSE_WAIT</text>") && svg.contains("broken_pipe"));
+    assert!(svg.contains(">CLOSE_WAIT</text>") && svg.contains("EPIPE (broken pipe)"), "the finding in words");
+    assert!(svg.contains("write after the peer closed"), "the fatal write noted");
     let dir = std::env::temp_dir().join(format!("tcpladder-svg-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let file = dir.join("ladder.svg");

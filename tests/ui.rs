@@ -110,10 +110,12 @@ fn the_keyboard_walks_the_segments() {
 fn a_broken_pipe_shows_the_reset_and_its_finding() {
     let mut harness = open(Some(sample("broken-pipe.pcap")));
     harness.get_by_label_contains("frame 7: [R] seq");
-    // The code is a chip in the table's diagnoses column (the ladder's RST names it too), and
-    // the findings panel's heading.
-    assert_eq!(harness.query_all_by_label_contains(" broken_pipe ").count(), 2);
+    // The code is a chip in the table's diagnoses column and the findings panel's heading; the
+    // arrows say it in words: the reset, and the write that caused it.
+    assert_eq!(harness.query_all_by_label_contains(" broken_pipe ").count(), 1);
     assert_eq!(harness.get_all_by_label("broken_pipe").count(), 1);
+    harness.get_by_label_contains("» client's next write() → EPIPE (broken pipe)");
+    harness.get_by_label_contains("frame 6: [P.] seq 1:22 ack 2 win 65536 len 21 » write after the peer closed");
     harness.get_by_label("frame 7").click();
     harness.run_steps(3);
     assert_eq!(harness.state().with_document(|d| d.and_then(|d| d.selected_segment)), Some(6));
@@ -382,7 +384,7 @@ fn the_export_menu_writes_the_ladder_beside_the_capture_without_a_dialog() {
     harness.run_steps(3);
     let saved = dir.join("connection-0.svg");
     let svg = std::fs::read_to_string(&saved).unwrap_or_else(|err| panic!("{}: {err}", saved.display()));
-    assert!(svg.starts_with("<svg") && svg.contains("broken_pipe"));
+    assert!(svg.starts_with("<svg") && svg.contains("EPIPE (broken pipe)"));
     harness.get_by_label_contains("Saved ");
     let _ = std::fs::remove_dir_all(dir);
 }

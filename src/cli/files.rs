@@ -100,7 +100,8 @@ pub(super) fn export(
     let [id] = ids else { bail!("--format {} draws one connection: give one --conn", request.format) };
     let connection = connection(*id)?;
     let row = ConnRow::new(connection, engine.conversation(connection.id), engine.capture_end_nanos());
-    let noted = row.finding_frames();
+    let notes = row.finding_notes(connection);
+    let noted: Vec<u32> = notes.iter().map(|(frame, _)| *frame).collect();
     let options = LayoutOptions::default();
     let folded = LadderLayout::new(connection, &BTreeSet::new(), &noted, &options);
     let layout = if request.expand {
@@ -109,7 +110,7 @@ pub(super) fn export(
     } else {
         folded
     };
-    let findings = row.finding_codes();
+    let findings: Vec<(u32, &str)> = notes.iter().map(|(frame, text)| (*frame, text.as_str())).collect();
     let ladder = LadderExport {
         connection,
         layout: &layout,

@@ -4,7 +4,9 @@
 pub mod explain;
 pub mod label;
 pub mod layout;
+pub mod notes;
 
 pub use explain::explain_change;
 pub use label::{segment_label, Numbering};
 pub use layout::{LadderLayout, LayoutOptions, Phase, RowKind};
+pub use notes::{finding_notes, ArrowNote};

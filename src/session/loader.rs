@@ -70,7 +70,9 @@ pub fn arrow_notes(
     connection: &Connection,
     row: Option<&ConnRow>,
 ) -> (Vec<u32>, BTreeMap<u32, Vec<String>>) {
-    let mut noted = row.map(ConnRow::finding_frames).unwrap_or_default();
+    let mut noted: Vec<u32> =
+        row.map(|row| row.finding_notes(connection).into_iter().map(|(frame, _)| frame).collect()).unwrap_or_default();
+    noted.sort_unstable();
     noted.dedup();
     let notes = engine.conversation(connection.id).map(|c| ladder_notes(connection, c)).unwrap_or_default();
     noted.extend(notes.iter().flat_map(|(frame, lines)| lines.iter().map(|_| *frame)));

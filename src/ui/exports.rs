@@ -111,12 +111,13 @@ fn write_picture(svg: &str, as_png: bool, path: &Path) -> anyhow::Result<()> {
 /// Writes the shown connection's ladder as the window lays it out (folds the user opened stay
 /// open), numbered relatively.
 fn write_ladder(document: &mut Document, format: ExportFormat, path: &Path) -> anyhow::Result<()> {
-    let findings = document.row().map(super::super::summary::ConnRow::finding_codes).unwrap_or_default();
     let capture_end_nanos = document.engine.capture_end_nanos();
     document.layout();
     let (Some(connection), Some(layout)) = (document.connection(), document.layout_cached()) else {
         return Err(anyhow!("no connection"));
     };
+    let notes = document.row().map(|row| row.finding_notes(connection)).unwrap_or_default();
+    let findings: Vec<(u32, &str)> = notes.iter().map(|(frame, text)| (*frame, text.as_str())).collect();
     let ladder = LadderExport {
         connection,
         layout,

@@ -98,8 +98,8 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
     let layout = document.layout_cached()?;
     let selected = document.selected_segment;
     // Findings sit on the arrow of the frame that shows them.
-    let mut findings: Vec<(u32, &str)> =
-        document.row().map(super::super::summary::ConnRow::finding_codes).unwrap_or_default();
+    let finding_notes = document.row().map(|row| row.finding_notes(connection)).unwrap_or_default();
+    let mut findings: Vec<(u32, &str)> = finding_notes.iter().map(|(frame, text)| (*frame, text.as_str())).collect();
     findings.extend(document.annotations.iter().map(|(frame, text)| (*frame, text.as_str())));
     let app_notes = document.app_notes();
     let mut clicked = None;
@@ -302,7 +302,8 @@ impl Paint<'_> {
             Direction::ClientToServer => (self.columns.client, self.columns.server),
             Direction::ServerToClient => (self.columns.server, self.columns.client),
         };
-        let colour = arrow_colour(ui, segment, self.dark);
+        let cause = findings.contains(&crate::ladder::notes::CAUSE_NOTE);
+        let colour = if cause { theme::warning_colour(self.dark) } else { arrow_colour(ui, segment, self.dark) };
         if selected || hovered {
             let band = self.row_rect(row).shrink2(Vec2::new(2.0, 1.0));
             let fill = if selected {

@@ -17,6 +17,7 @@ mod menus;
 mod panels;
 mod prose;
 pub mod requests_panel;
+mod sizes;
 pub mod theme;
 
 use std::path::PathBuf;

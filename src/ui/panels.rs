@@ -14,13 +14,7 @@ use super::details::{diagnoses_ui, segment_details_ui};
 use super::ladder_view::ladder_ui;
 use super::machine_view::{kernel_line_ui, machine_ui};
 use super::requests_panel::requests_ui;
-
-/// The narrowest the ladder is drawn (its time column, both lifelines with their pills, the
-/// addresses), and its vertical scroll bar.
-pub const LADDER_MIN_WIDTH: f32 = super::ladder_view::MIN_LADDER_WIDTH + 16.0;
-const DETAILS_WIDTH: f32 = 320.0;
-const DETAILS_MIN_WIDTH: f32 = 220.0;
-const DETAILS_MAX_WIDTH: f32 = 480.0;
+use super::sizes::{DETAILS_MAX_WIDTH, DETAILS_MIN_WIDTH, DETAILS_WIDTH, LADDER_MIN_WIDTH};
 
 impl TcpLadderApp {
     pub(super) fn connections_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
