@@ -88,3 +88,56 @@ mod tests {
         assert!(!labels.iter().any(|l| l == "keep_alive"), "{labels:?}");
     }
 }
+
+/// How the ladder's time column reads: in milliseconds like the command line, or the capture's
+/// clock as a time of day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum TimeMode {
+    /// Milliseconds since the connection's first segment.
+    #[default]
+    Relative,
+    /// The capture's clock, as a time of day (UTC).
+    Absolute,
+    /// Milliseconds since the previous segment.
+    Delta,
+}
+
+impl TimeMode {
+    /// The column's heading.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Self::Relative => "time (ms)",
+            Self::Absolute => "time (UTC)",
+            Self::Delta => "+ms",
+        }
+    }
+
+    /// A segment's time at `ts_nanos`, for a connection that began at `first_nanos`, the
+    /// previous segment (if any) at `previous_nanos`.
+    pub fn format(self, ts_nanos: i64, first_nanos: i64, previous_nanos: Option<i64>) -> String {
+        let millis = |nanos: i64| nanos as f64 / 1e6;
+        match self {
+            Self::Relative => format!("{:.3}", millis(ts_nanos - first_nanos)),
+            Self::Delta => format!("+{:.3}", millis(previous_nanos.map_or(0, |p| ts_nanos - p))),
+            Self::Absolute => {
+                let seconds = ts_nanos.div_euclid(1_000_000_000);
+                let micros = ts_nanos.rem_euclid(1_000_000_000) / 1_000;
+                let of_day = seconds.rem_euclid(86_400);
+                format!("{:02}:{:02}:{:02}.{micros:06}", of_day / 3600, of_day / 60 % 60, of_day % 60)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::TimeMode;
+
+    #[test]
+    fn the_time_column_reads_in_milliseconds_or_as_a_time_of_day() {
+        assert_eq!(TimeMode::Relative.format(50_292_000, 0, None), "50.292");
+        assert_eq!(TimeMode::Delta.format(50_292_000, 0, Some(50_271_000)), "+0.021");
+        // 2026-12-02 00:25:35.782589 UTC.
+        assert_eq!(TimeMode::Absolute.format(1_796_171_135_782_589_000, 0, None), "00:25:35.782589");
+    }
+}

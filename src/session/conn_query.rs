@@ -70,17 +70,6 @@ fn term_matches(term: &Term, row: &ConnRow) -> bool {
     }
 }
 
-/// A duration as a person reads it: `12 µs`, `3.4 ms`, `1.20 s`, `2 min 03 s`.
-pub fn human_duration(seconds: f64) -> String {
-    match seconds {
-        s if !s.is_finite() || s < 0.0 => "?".to_string(),
-        s if s < 1e-3 => format!("{:.0} µs", s * 1e6),
-        s if s < 1.0 => format!("{:.1} ms", s * 1e3),
-        s if s < 60.0 => format!("{s:.2} s"),
-        s => format!("{} min {:02.0} s", (s / 60.0).floor(), s % 60.0),
-    }
-}
-
 /// Two ends in the order a person expects: by address (numerically), then port.
 pub fn compare_ends(a: &str, b: &str) -> std::cmp::Ordering {
     match (a.parse::<SocketAddr>(), b.parse::<SocketAddr>()) {
@@ -139,11 +128,7 @@ mod tests {
     }
 
     #[test]
-    fn durations_and_ends_read_as_a_person_expects() {
-        assert_eq!(human_duration(0.000_012), "12 µs");
-        assert_eq!(human_duration(0.0034), "3.4 ms");
-        assert_eq!(human_duration(1.2), "1.20 s");
-        assert_eq!(human_duration(123.0), "2 min 03 s");
+    fn ends_sort_by_address_then_port_numerically() {
         assert_eq!(compare_ends("10.0.0.9:80", "10.0.0.10:80"), std::cmp::Ordering::Less);
         assert_eq!(compare_ends("10.0.0.9:9", "10.0.0.9:10"), std::cmp::Ordering::Less);
     }

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use egui::{RichText, Sense, Ui, Vec2};
 
 use crate::analysis::Code;
-use crate::session::conn_query::{compare_ends, human_duration, Query};
-use crate::summary::ConnRow;
+use crate::session::conn_query::{compare_ends, Query};
+use crate::summary::{duration_text, ConnRow};
 use crate::tcp::TcpState;
 
 use super::theme;
@@ -393,7 +393,7 @@ fn row_ui(
                     "server" => egui::Label::new(text(row.server.clone())),
                     "pkts" => egui::Label::new(text(row.packets.to_string())),
                     "bytes →/←" => egui::Label::new(text(format!("{}/{}", row.bytes_c2s, row.bytes_s2c))),
-                    "duration" => egui::Label::new(text(human_duration(row.duration))),
+                    "duration" => egui::Label::new(text(duration_text(row.duration))),
                     _ => egui::Label::new(text(row.conn_state.to_string())),
                 };
                 ui.add_sized(size, label.truncate().selectable(false));

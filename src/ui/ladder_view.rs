@@ -7,24 +7,14 @@ use egui::{Align, Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stro
 use crate::ladder::label::{analysis_label_at, options_label};
 use crate::ladder::layout::{lifelines, FoldedRun, LadderLayout, PhaseSpan, Row, StateMark, ARROW_SLOPE};
 use crate::ladder::{segment_label, Numbering, RowKind};
-use crate::summary::{human_bytes, human_duration, secs};
+use crate::summary::{human_bytes, human_duration};
 use crate::tcp::{AnalysisFlags, Connection, Direction, Segment};
 use crate::wire::Side;
 
 use super::theme;
 use crate::session::document::Document;
 
-/// How the time column reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum TimeMode {
-    /// Seconds since the connection's first segment.
-    #[default]
-    Relative,
-    /// Wall-clock time of capture.
-    Absolute,
-    /// Since the previous segment.
-    Delta,
-}
+pub use crate::ladder::label::TimeMode;
 
 /// The ladder's view settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,7 +43,7 @@ impl Default for LadderViewState {
     }
 }
 
-const TIME_COLUMN: f32 = 72.0;
+const TIME_COLUMN: f32 = 100.0;
 const PILL_MARGIN: f32 = 126.0;
 const PHASE_COLUMN: f32 = 26.0;
 /// Arrows need this much room between the lifelines for their labels.
@@ -202,7 +192,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
         }
         let header =
             Rect::from_min_size(Pos2::new(full.left(), full.top() + viewport.min.y), Vec2::new(width, HEADER_HEIGHT));
-        header_ui(ui, &painter, header, &columns, connection);
+        header_ui(ui, &painter, header, &columns, connection, view.time_mode);
     });
     if let Some(first) = expand {
         document.expanded.insert(first);
@@ -211,7 +201,14 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
 }
 
 /// The lifelines' heads: role and `ip:port` of each side, on top of the rows scrolled under them.
-fn header_ui(ui: &Ui, painter: &egui::Painter, header: Rect, columns: &Columns, connection: &Connection) {
+fn header_ui(
+    ui: &Ui,
+    painter: &egui::Painter,
+    header: Rect,
+    columns: &Columns,
+    connection: &Connection,
+    mode: TimeMode,
+) {
     painter.rect_filled(header, CornerRadius::ZERO, ui.visuals().panel_fill);
     let strong = ui.visuals().strong_text_color();
     let weak = ui.visuals().weak_text_color();
@@ -230,7 +227,7 @@ fn header_ui(ui: &Ui, painter: &egui::Painter, header: Rect, columns: &Columns, 
     painter.text(
         Pos2::new(columns.left + 4.0, header.top() + 18.0),
         Align2::LEFT_TOP,
-        "time (s)",
+        mode.heading(),
         FontId::proportional(12.0),
         weak,
     );
@@ -276,11 +273,7 @@ impl Paint<'_> {
         row: &Row,
         mode: TimeMode,
     ) {
-        let text = match mode {
-            TimeMode::Relative => format!("{:.6}", secs(segment.ts_nanos - connection.first_ts_nanos())),
-            TimeMode::Absolute => format!("{:.6}", secs(segment.ts_nanos)),
-            TimeMode::Delta => format!("+{:.6}", secs(previous.map_or(0, |p| segment.ts_nanos - p.ts_nanos))),
-        };
+        let text = mode.format(segment.ts_nanos, connection.first_ts_nanos(), previous.map(|p| p.ts_nanos));
         let pos = Pos2::new(self.columns.left + TIME_COLUMN - 6.0, self.tail_y(row));
         self.ui_painter.text(pos, Align2::RIGHT_CENTER, text, self.font(10.5), ui.visuals().weak_text_color());
     }

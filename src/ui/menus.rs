@@ -62,9 +62,9 @@ impl TcpLadderApp {
                 ui.separator();
                 ui.label("Time column");
                 for (mode, name) in [
-                    (TimeMode::Relative, "since the connection began"),
-                    (TimeMode::Absolute, "capture clock"),
-                    (TimeMode::Delta, "since the previous segment"),
+                    (TimeMode::Relative, "ms since the connection began"),
+                    (TimeMode::Absolute, "capture clock, time of day (UTC)"),
+                    (TimeMode::Delta, "ms since the previous segment"),
                 ] {
                     changed |= ui.radio_value(&mut self.settings.time_mode, mode, name).changed();
                 }
@@ -72,7 +72,7 @@ impl TcpLadderApp {
                 ui.checkbox(&mut self.show_charts, "Charts under the ladder");
                 ui.checkbox(&mut self.show_conversation, "Conversation (follow stream)  (c)");
                 ui.checkbox(&mut self.show_machine, "This machine's sockets, in the ladder's place  (m)");
-                changed |= ui.checkbox(&mut self.settings.show_details, "Details beside the ladder  (F9)").changed();
+                changed |= ui.checkbox(&mut self.settings.show_details, "Segment details and findings  (F9)").changed();
                 ui.separator();
                 for (text, zoom) in
                     [("Zoom in  (+)", Zoom::In), ("Zoom out  (-)", Zoom::Out), ("Reset zoom  (0)", Zoom::Reset)]
