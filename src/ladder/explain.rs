@@ -35,6 +35,10 @@ fn why_sent(segment: &Segment, before: TcpState, after: TcpState) -> &'static st
     use TcpState::*;
     let flags = segment.flags;
     match (before, after) {
+        // An orphan: its application had closed it already, and the kernel, finishing the close
+        // alone, answers data that still comes with RST. The student would otherwise wonder how
+        // a state "sends" RST.
+        (FinWait1 | FinWait2 | Closing | LastAck, Closed) if flags.rst() => "sent RST: its application had already closed this socket (it was an orphan the kernel was finishing alone), so data that arrived for it could not be delivered and was answered with RST",
         (_, Closed) if flags.rst() => "sent RST: it aborted the connection (closed with unread data, SO_LINGER 0, or a segment arrived for a socket that no longer exists)",
         (_, SynSent) => "sent SYN: its application called connect()",
         (_, SynReceived) => "answered a SYN with SYN-ACK from its listening socket",
@@ -106,5 +110,22 @@ mod tests {
         );
         assert!(explain_change(connection, 3, Side::Client).is_some_and(|text| text.contains("close() or shutdown")));
         assert_eq!(explain_change(connection, 2, Side::Client), None);
+    }
+
+    #[test]
+    fn a_reset_from_fin_wait_2_says_the_application_had_closed_the_socket() {
+        let (s, a, f, p, r) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN, TcpFlags::PSH, TcpFlags::RST);
+        let connection = &test_support::connection(&[
+            (true, s, 0, 0, 0, 0),
+            (false, s | a, 0, 1, 0, 0),
+            (true, a, 1, 1, 0, 0),
+            (false, f | a, 1, 1, 0, 1),
+            (true, a, 1, 2, 0, 1),
+            (true, p | a, 1, 2, 21, 2),
+            (false, r, 2, 0, 0, 2),
+        ]);
+        let text = explain_change(connection, 6, Side::Server).expect("the server's change");
+        assert!(text.contains("its application had already closed this socket"), "{text}");
+        assert!(text.contains("FIN_WAIT_2 → CLOSED"), "{text}");
     }
 }
