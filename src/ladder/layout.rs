@@ -95,54 +95,8 @@ pub struct StateMark {
     pub to: TcpState,
 }
 
-/// How a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Teardown {
-    /// One side closed first, the other followed.
-    FourWay,
-    /// Both FINs crossed (CLOSING on a side).
-    Simultaneous,
-    /// A RST ended it.
-    Reset,
-}
-
-/// The phases of a connection's life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Handshake,
-    DataTransfer,
-    Teardown(Teardown),
-}
-
-impl Phase {
-    /// A name for brackets too short for [`Phase::name`].
-    pub fn short_name(self) -> &'static str {
-        match self {
-            Self::Handshake => "handshake",
-            Self::DataTransfer => "data",
-            Self::Teardown(Teardown::Reset) => "reset",
-            Self::Teardown(_) => "close",
-        }
-    }
-
-    /// The name shown beside the bracket.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Handshake => "three-way handshake",
-            Self::DataTransfer => "data transfer",
-            Self::Teardown(Teardown::FourWay) => "teardown (four-way)",
-            Self::Teardown(Teardown::Simultaneous) => "teardown (simultaneous)",
-            Self::Teardown(Teardown::Reset) => "teardown (reset)",
-        }
-    }
-}
-
-/// A phase spanning rows `rows` (inclusive start, exclusive end).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PhaseSpan {
-    pub phase: Phase,
-    pub rows: Range<usize>,
-}
+use super::phases::phases;
+pub use super::phases::{Opening, Phase, PhaseSpan, Teardown};
 
 /// The laid-out ladder of one connection.
 #[derive(Debug, Clone, PartialEq)]
@@ -347,39 +301,6 @@ fn state_marks(segments: &[Segment], segment_rows: &[u32]) -> Vec<StateMark> {
     marks
 }
 
-fn phases(segments: &[Segment], segment_rows: &[u32], row_count: usize) -> Vec<PhaseSpan> {
-    let row = |index: usize| segment_rows.get(index).map_or(0, |&r| r as usize);
-    let established =
-        segments.iter().position(|s| s.states == PerSide::new(TcpState::Established, TcpState::Established));
-    let closing = segments.iter().position(|s| s.flags.fin() || s.flags.rst());
-    let mut spans = Vec::new();
-    let data_start = match established {
-        Some(at) if segments.first().is_some_and(|s| s.flags.syn()) => {
-            spans.push(PhaseSpan { phase: Phase::Handshake, rows: 0..row(at) + 1 });
-            row(at) + 1
-        }
-        _ => 0,
-    };
-    let teardown_start = closing.map(row).unwrap_or(row_count).max(data_start);
-    if teardown_start > data_start {
-        spans.push(PhaseSpan { phase: Phase::DataTransfer, rows: data_start..teardown_start });
-    }
-    if let Some(first) = closing {
-        let kind = if segments.iter().skip(first).any(|s| s.flags.rst()) {
-            Teardown::Reset
-        } else if segments
-            .iter()
-            .any(|s| s.states.into_array().contains(&TcpState::Closing) || s.via.client == Some(TcpState::Closing))
-        {
-            Teardown::Simultaneous
-        } else {
-            Teardown::FourWay
-        };
-        spans.push(PhaseSpan { phase: Phase::Teardown(kind), rows: teardown_start..row_count });
-    }
-    spans
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,7 +325,7 @@ mod tests {
         let layout = LadderLayout::new(&bulk(4), &BTreeSet::new(), &[], &LayoutOptions::default());
         assert_eq!(layout.rows.len(), 14);
         let names: Vec<&str> = layout.phases.iter().map(|p| p.phase.name()).collect();
-        assert_eq!(names, ["three-way handshake", "data transfer", "teardown (four-way)"]);
+        assert_eq!(names, ["three-way handshake", "data transfer", "client closes first"]);
         assert_eq!(layout.phases[0].rows, 0..3);
         assert_eq!(layout.phases[2].rows.start, 11);
     }

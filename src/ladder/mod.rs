@@ -5,6 +5,7 @@ pub mod explain;
 pub mod label;
 pub mod layout;
 pub mod notes;
+pub mod phases;
 
 pub use explain::explain_change;
 pub use label::{segment_label, Numbering};

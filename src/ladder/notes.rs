@@ -21,7 +21,10 @@ pub struct ArrowNote {
 /// The notes of a connection's findings, in the findings' order.
 pub fn finding_notes(connection: &Connection, diagnoses: &[Diagnosis]) -> Vec<ArrowNote> {
     let mut notes = Vec::new();
-    for diagnosis in diagnoses {
+    // A graceful close and TIME_WAIT are the normal course, which the phase bracket ("server
+    // closes first") and the TIME_WAIT pill already say: an arrow note would read as trouble.
+    let noted = diagnoses.iter().filter(|d| !matches!(d.code, Code::GracefulClose | Code::TimeWait));
+    for diagnosis in noted {
         let side = diagnosis.side;
         notes.push(ArrowNote { frame: diagnosis.frame, text: sentence(diagnosis.code, side), cause: false });
         if let (Code::BrokenPipe, Some(writer)) = (diagnosis.code, side) {

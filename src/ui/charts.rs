@@ -159,11 +159,22 @@ pub fn charts_ui(ui: &mut Ui, document: &Document, state: &mut ChartsState, hove
         return None;
     }
     let chart = state.current(document, Some(&window))?;
+    if chart.x_range().is_none() {
+        // An empty frame around −0.5…0.5 says nothing: say why there is nothing to draw.
+        let text = format!(
+            "{}: nothing to plot: this connection has none of what the chart counts (data segments, RTT samples).",
+            kind.name()
+        );
+        ui.label(egui::RichText::new(text).weak());
+        return None;
+    }
     let buckets = (ui.available_width() as usize).max(200);
     let dark = ui.visuals().dark_mode;
     let mut clicked_x = None;
     Plot::new(("chart", kind.slug()))
-        .legend(Legend::default())
+        // Top left: the series of these charts grow toward the top right, where the newest
+        // data would hide under a legend.
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .x_axis_label(kind.x_label())
         .y_axis_label(kind.y_label())
         .height(ui.available_height().max(120.0))

@@ -423,8 +423,9 @@ impl Paint<'_> {
         let top = self.row_rect(first).top() + 4.0;
         let bottom = self.row_rect(last).bottom() - 4.0;
         let x = self.columns.phases;
-        let colour = ui.visuals().weak_text_color();
-        let stroke = Stroke::new(1.2, colour);
+        // In the phase's colour, as its pills are.
+        let colour = theme::state_line(span.phase.state());
+        let stroke = Stroke::new(1.5, colour);
         self.ui_painter.line_segment([Pos2::new(x, top), Pos2::new(x, bottom)], stroke);
         self.ui_painter.line_segment([Pos2::new(x, top), Pos2::new(x - 6.0, top)], stroke);
         self.ui_painter.line_segment([Pos2::new(x, bottom), Pos2::new(x - 6.0, bottom)], stroke);

@@ -30,3 +30,8 @@ pub fn reset_colour(dark: bool) -> Color32 {
 pub fn warning_colour(dark: bool) -> Color32 {
     color32(palette::warning(dark))
 }
+
+/// A line in a state's colour (chart series, phase brackets).
+pub fn state_line(state: TcpState) -> Color32 {
+    color32(palette::state_line(state))
+}
