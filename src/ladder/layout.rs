@@ -21,8 +21,25 @@ pub struct LayoutOptions {
     pub fold_longer_than: usize,
     /// Plain segments kept visible at each end of a folded run.
     pub fold_keep: usize,
-    /// A silence longer than this between two segments gets an idle band.
+    /// A silence longer than this between two segments gets an idle band (or a shorter one that
+    /// is long for the connection, see [`idle_threshold`]).
     pub idle_nanos: i64,
+}
+
+/// A silence of this share of a short connection's whole duration is its story (the broken-pipe
+/// sample's 48 ms pause before the fatal write, of 50 ms), and gets a band too ...
+const IDLE_SHARE: f64 = 0.4;
+/// ... if it lasts at least this long: microsecond gaps on loopback are not silences.
+const IDLE_FLOOR_NANOS: i64 = 10_000_000;
+
+/// The shortest gap drawn as an idle band in `segments`: `options.idle_nanos`, or less in a short
+/// connection where a gap of [`IDLE_SHARE`] of its duration stands out.
+pub fn idle_threshold(segments: &[Segment], options: &LayoutOptions) -> i64 {
+    let duration = match (segments.first(), segments.last()) {
+        (Some(first), Some(last)) => last.ts_nanos - first.ts_nanos,
+        _ => 0,
+    };
+    options.idle_nanos.min(((duration as f64 * IDLE_SHARE) as i64).max(IDLE_FLOOR_NANOS))
 }
 
 impl Default for LayoutOptions {
@@ -145,15 +162,16 @@ impl LadderLayout {
             }
             row
         };
+        let idle_nanos = idle_threshold(segments, options);
         let mut index = 0;
         while index < segments.len() {
             if let Some(previous) = index.checked_sub(1).and_then(|i| segments.get(i)) {
                 let gap = segments.get(index).map_or(0, |s| s.ts_nanos - previous.ts_nanos);
-                if gap > options.idle_nanos {
+                if gap > idle_nanos {
                     push(&mut rows, &mut segment_rows, RowKind::Idle { nanos: gap });
                 }
             }
-            let run_end = run_end(segments, &plain, index, options.idle_nanos);
+            let run_end = run_end(segments, &plain, index, idle_nanos);
             let run_len = run_end - index;
             if run_len > options.fold_longer_than && !expanded.contains(&(index + options.fold_keep)) {
                 let keep = options.fold_keep;
@@ -177,7 +195,7 @@ impl LadderLayout {
                     (Some(previous), Some(segment)) if i > index => segment.ts_nanos - previous.ts_nanos,
                     _ => 0,
                 };
-                if gap > options.idle_nanos {
+                if gap > idle_nanos {
                     push(&mut rows, &mut segment_rows, RowKind::Idle { nanos: gap });
                 }
                 push(&mut rows, &mut segment_rows, RowKind::Segment(i));
@@ -401,5 +419,20 @@ mod tests {
         assert_eq!(lifelines(1000.0, 120.0), (120.0, 880.0));
         let (left, right) = lifelines(90.0, 120.0);
         assert!(left < right);
+    }
+
+    #[test]
+    fn a_silence_long_for_a_short_connection_gets_a_band() {
+        let segments = bulk(2).segments;
+        let options = LayoutOptions::default();
+        // A connection of a few ms: its 1 ms gaps are 1/4 of it, too short to be silences.
+        assert_eq!(idle_threshold(&segments, &options), IDLE_FLOOR_NANOS);
+        let mut stretched = bulk(2);
+        let last = stretched.segments.len() - 1;
+        for segment in &mut stretched.segments[last - 2..] {
+            segment.ts_nanos += 48_000_000;
+        }
+        let layout = LadderLayout::new(&stretched, &BTreeSet::new(), &[], &options);
+        assert!(layout.rows.iter().any(|row| matches!(row.kind, RowKind::Idle { nanos } if nanos >= 48_000_000)));
     }
 }
