@@ -73,15 +73,22 @@ pub fn warning(dark: bool) -> Colour {
 /// A neutral grey, for what has no phase of its own.
 pub const GREY: Colour = Colour::rgb(0x80, 0x80, 0x80);
 
-/// The line colour of a state on a chart: its phase's colour, strong enough for a thin line on
-/// white (the same hue as its pill).
+/// The line colour of a state on a chart: its phase's hue (the hue of its pill), in a shade of its
+/// own, so that a chart of states tells LISTEN from SYN_SENT and FIN_WAIT_2 from CLOSE_WAIT; strong
+/// enough for a thin line on white.
 pub fn state_line(state: TcpState) -> Colour {
-    match state.phase() {
-        StatePhase::Opening => Colour::rgb(0x1e, 0x6f, 0xd9),
-        StatePhase::Established => Colour::rgb(0x1e, 0x9e, 0x4a),
-        StatePhase::Closing => Colour::rgb(0xe6, 0x8a, 0x00),
-        StatePhase::TimeWait => Colour::rgb(0x8e, 0x44, 0xd6),
-        StatePhase::Closed | StatePhase::Unknown => GREY,
+    match state {
+        TcpState::Listen => Colour::rgb(0x0d, 0x47, 0xa1),
+        TcpState::SynSent => Colour::rgb(0x1e, 0x6f, 0xd9),
+        TcpState::SynReceived => Colour::rgb(0x4f, 0xa3, 0xf7),
+        TcpState::Established => Colour::rgb(0x1e, 0x9e, 0x4a),
+        TcpState::FinWait1 => Colour::rgb(0xe6, 0x8a, 0x00),
+        TcpState::FinWait2 => Colour::rgb(0xa8, 0x5a, 0x00),
+        TcpState::CloseWait => Colour::rgb(0xd3, 0x54, 0x00),
+        TcpState::Closing => Colour::rgb(0xf5, 0xb0, 0x41),
+        TcpState::LastAck => Colour::rgb(0x8d, 0x6e, 0x00),
+        TcpState::TimeWait => Colour::rgb(0x8e, 0x44, 0xd6),
+        TcpState::Closed | TcpState::Unknown => GREY,
     }
 }
 
@@ -90,9 +97,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn states_of_one_phase_share_their_colours() {
+    fn states_of_one_phase_share_their_pill_colour_and_each_has_its_own_line() {
         assert_eq!(state_fill(TcpState::CloseWait, false), state_fill(TcpState::FinWait1, false));
-        assert_eq!(state_line(TcpState::CloseWait), state_line(TcpState::LastAck));
+        // On a chart, each state its own shade: the states chart must tell them apart.
+        let lines: std::collections::BTreeSet<String> =
+            TcpState::ALL.iter().skip(2).map(|state| state_line(*state).hex()).collect();
+        assert_eq!(lines.len(), TcpState::ALL.len() - 2);
         assert_ne!(state_fill(TcpState::Established, true), state_fill(TcpState::TimeWait, true));
         assert_eq!(state_fill(TcpState::Established, false).hex(), "#cdefd2");
     }

@@ -181,8 +181,7 @@ fn census_ui(ui: &mut Ui, watched: &Watched, snapshot: &Snapshot) {
             for state in CHARTED {
                 let points: Vec<[f64; 2]> =
                     watched.history.iter().map(|s| [s.seconds - now, f64::from(s.count(state))]).collect();
-                let colour = state_fill(state, dark);
-                plot.line(Line::new(state.name(), PlotPoints::from(points)).color(colour));
+                plot.line(Line::new(state.name(), PlotPoints::from(points)).color(super::theme::state_line(state)));
             }
         });
 }

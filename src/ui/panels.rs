@@ -192,6 +192,7 @@ impl TcpLadderApp {
             };
             if let Some(row) = document.row() {
                 Self::connection_summary_ui(ui, row);
+                state_legend_ui(ui);
                 if self.live.running() {
                     kernel_line_ui(ui, &self.machine, row.id);
                 }
@@ -243,4 +244,26 @@ impl TcpLadderApp {
             ui.label(super::prose::with_code_spans(ui, &summary, true));
         }
     }
+}
+
+/// What the pills' colours mean, in one line above the ladder.
+fn state_legend_ui(ui: &mut Ui) {
+    let dark = ui.visuals().dark_mode;
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        ui.label(RichText::new("state colours:").weak().small());
+        for (name, state) in [
+            ("opening", crate::tcp::TcpState::SynSent),
+            ("established", crate::tcp::TcpState::Established),
+            ("closing", crate::tcp::TcpState::FinWait1),
+            ("TIME_WAIT", crate::tcp::TcpState::TimeWait),
+            ("closed", crate::tcp::TcpState::Closed),
+        ] {
+            let chip =
+                RichText::new(format!(" {name} ")).small().background_color(super::theme::state_fill(state, dark));
+            ui.label(chip.color(super::theme::pill_text(dark)));
+        }
+        let reset = RichText::new(" reset ").small().background_color(super::theme::reset_colour(dark));
+        ui.label(reset.color(egui::Color32::WHITE));
+    });
 }
