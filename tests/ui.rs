@@ -382,7 +382,7 @@ fn the_export_menu_writes_the_ladder_beside_the_capture_without_a_dialog() {
     harness.run_steps(2);
     harness.get_by_label("Ladder as SVG…").click();
     harness.run_steps(3);
-    let saved = dir.join("connection-0.svg");
+    let saved = dir.join("broken-pipe-connection-0.svg");
     let svg = std::fs::read_to_string(&saved).unwrap_or_else(|err| panic!("{}: {err}", saved.display()));
     assert!(svg.starts_with("<svg") && svg.contains("EPIPE (broken pipe)"));
     harness.get_by_label_contains("Saved ");
@@ -416,7 +416,7 @@ fn marked_connections_and_the_chart_export_from_the_menu() {
     harness.run_steps(2);
     harness.get_by_label_contains("Packets of the marked connections as pcapng").click();
     harness.run_steps(3);
-    let saved = dir.join("marked-connections.pcapng");
+    let saved = dir.join("accept-queue-full-marked-connections.pcapng");
     let packets: u64 = harness.state().with_document(|d| d.map_or(0, |d| d.rows.iter().map(|r| r.packets).sum()));
     let reread = tcpladder(&["conns", "--json", saved.to_str().unwrap_or_default()]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&reread.stdout).unwrap_or_else(|err| panic!("{err}"));
@@ -430,7 +430,8 @@ fn marked_connections_and_the_chart_export_from_the_menu() {
     harness.get_by_label_contains("Chart as PNG").click();
     harness.run_steps(3);
     let selected = harness.state().with_document(|d| d.and_then(|d| d.selected_conn)).unwrap_or(0);
-    let png = std::fs::read(dir.join(format!("connection-{selected}-tcptrace.png"))).unwrap_or_default();
+    let png =
+        std::fs::read(dir.join(format!("accept-queue-full-connection-{selected}-tcptrace.png"))).unwrap_or_default();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG of the chart");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -61,10 +61,7 @@ impl TcpLadderApp {
             rfd::FileDialog::new().set_file_name(&name).add_filter(kind.extension(), &[kind.extension()]).save_file();
         let path = match picked {
             Some(path) => path,
-            None if asked.elapsed() < NO_DIALOG_WITHIN => {
-                let beside = document.path.parent().filter(|dir| dir.is_dir()).map(Path::to_path_buf);
-                beside.unwrap_or_else(std::env::temp_dir).join(&name)
-            }
+            None if asked.elapsed() < NO_DIALOG_WITHIN => crate::session::export::fallback_path(&document.path, &name),
             None => return,
         };
         let written = match kind {
