@@ -211,6 +211,31 @@ pub fn endpoints(connection: &Connection, segment: &Segment) -> (std::net::Socke
     }
 }
 
+/// A row with these endpoints and final states and nothing else, for tests of what reads rows.
+#[cfg(test)]
+pub(crate) fn test_row(id: u32, (client, server): (&str, &str), states: (TcpState, TcpState)) -> ConnRow {
+    ConnRow {
+        id,
+        client: client.into(),
+        server: server.into(),
+        first_ts: 0.0,
+        last_ts: 0.0,
+        duration: 0.0,
+        packets: 0,
+        packets_c2s: 0,
+        packets_s2c: 0,
+        bytes_c2s: 0,
+        bytes_s2c: 0,
+        client_state: states.0,
+        server_state: states.1,
+        conn_state: "S1",
+        history: String::new(),
+        mid_stream: false,
+        handshake_rtt: None,
+        diagnoses: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::duration_text;

@@ -123,17 +123,7 @@ mod tests {
     use crate::host::{ListenCounters, Process, Source};
 
     fn socket(state: TcpState, local: &str, peer: &str, pid: Option<u32>) -> Socket {
-        Socket {
-            state,
-            local: local.parse().unwrap(),
-            peer: peer.parse().unwrap(),
-            recv_q: 0,
-            send_q: 0,
-            timer: None,
-            inode: 1,
-            uid: 0,
-            pid,
-        }
+        crate::host::socket::test_socket(state, local, peer, pid)
     }
 
     fn snapshot(sockets: Vec<Socket>) -> Snapshot {

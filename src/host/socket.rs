@@ -110,6 +110,22 @@ pub fn endpoint(addr: &SocketAddr) -> String {
     }
 }
 
+/// A socket in `state` between `local` and `peer`, with empty queues, for tests.
+#[cfg(test)]
+pub(crate) fn test_socket(state: TcpState, local: &str, peer: &str, pid: Option<u32>) -> Socket {
+    Socket {
+        state,
+        local: local.parse().expect("an address"),
+        peer: peer.parse().expect("an address"),
+        recv_q: 0,
+        send_q: 0,
+        timer: None,
+        inode: 1,
+        uid: 0,
+        pid,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,26 +85,10 @@ mod tests {
     use crate::tcp::TcpState;
 
     fn row(client_state: TcpState, code: Code) -> ConnRow {
-        ConnRow {
-            id: 7,
-            client: "10.0.0.5:40000".into(),
-            server: "10.0.0.9:8080".into(),
-            first_ts: 0.0,
-            last_ts: 0.0,
-            duration: 0.0,
-            packets: 0,
-            packets_c2s: 0,
-            packets_s2c: 0,
-            bytes_c2s: 0,
-            bytes_s2c: 0,
-            client_state,
-            server_state: TcpState::Closed,
-            conn_state: "SF",
-            history: String::new(),
-            mid_stream: false,
-            handshake_rtt: None,
-            diagnoses: vec![Diagnosis::new(code, None, 1, String::new())],
-        }
+        let mut row =
+            crate::summary::test_row(7, ("10.0.0.5:40000", "10.0.0.9:8080"), (client_state, TcpState::Closed));
+        row.diagnoses = vec![Diagnosis::new(code, None, 1, String::new())];
+        row
     }
 
     #[test]

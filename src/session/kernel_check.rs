@@ -176,17 +176,7 @@ mod tests {
         Snapshot {
             sockets: sockets
                 .into_iter()
-                .map(|(state, local, peer)| Socket {
-                    state,
-                    local: local.parse().unwrap(),
-                    peer: peer.parse().unwrap(),
-                    recv_q: 0,
-                    send_q: 0,
-                    timer: None,
-                    inode: 0,
-                    uid: 0,
-                    pid: None,
-                })
+                .map(|(state, local, peer)| crate::host::socket::test_socket(state, local, peer, None))
                 .collect(),
             processes: Default::default(),
             counters: ListenCounters::default(),
@@ -196,26 +186,7 @@ mod tests {
     }
 
     fn row(client_state: TcpState, server_state: TcpState) -> ConnRow {
-        ConnRow {
-            id: 1,
-            client: "127.0.0.1:40000".into(),
-            server: "127.0.0.1:8080".into(),
-            first_ts: 0.0,
-            last_ts: 0.0,
-            duration: 0.0,
-            packets: 0,
-            packets_c2s: 0,
-            packets_s2c: 0,
-            bytes_c2s: 0,
-            bytes_s2c: 0,
-            client_state,
-            server_state,
-            conn_state: "S1",
-            history: String::new(),
-            mid_stream: false,
-            handshake_rtt: None,
-            diagnoses: Vec::new(),
-        }
+        crate::summary::test_row(1, ("127.0.0.1:40000", "127.0.0.1:8080"), (client_state, server_state))
     }
 
     #[test]
