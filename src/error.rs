@@ -16,6 +16,14 @@ pub enum CaptureError {
     NotACapture { path: PathBuf, why: String },
     #[error("{}: {message}", path.display())]
     Open { path: PathBuf, message: String },
+    /// A compressed capture: what compressed it, and the command that undoes it.
+    #[error(
+        "{}: a {format}-compressed capture; tcpladder reads captures uncompressed for now: run `{tool} {}` and open \
+         the file it writes",
+        path.display(),
+        path.display()
+    )]
+    Compressed { path: PathBuf, format: &'static str, tool: &'static str },
 }
 
 /// Damage found after part of a capture was read: everything before it was kept.

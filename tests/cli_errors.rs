@@ -103,3 +103,16 @@ fn export_takes_its_format_from_the_output_name_or_asks_for_one() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("export needs a format: give --format"));
 }
+
+#[test]
+fn a_compressed_capture_is_named_with_the_command_that_undoes_it() {
+    let plain = std::fs::read(sample("broken-pipe.pcap")).expect("the sample");
+    // A gzip member header is enough for the check: the message must not be "first bytes are …".
+    let mut gzipped = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03];
+    gzipped.extend_from_slice(&plain[..64]);
+    let path = temp_file("capture.pcap.gz", &gzipped);
+    let output = tcpladder(&["conns", path.to_str().unwrap_or_default()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("a gzip-compressed capture") && stderr.contains("gunzip -k"), "{stderr}");
+}

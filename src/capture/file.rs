@@ -26,13 +26,34 @@ fn open(path: &Path) -> Result<(CaptureReader<File>, u64), CaptureError> {
     let file = File::open(path).map_err(io_error)?;
     let bytes_total = file.metadata().map_err(io_error)?.len();
     let reader = CaptureReader::new(file).map_err(|err| match err {
-        ReadError::NotACapture(first_bytes) => {
-            CaptureError::NotACapture { path: path.to_path_buf(), why: format!("the first bytes are {first_bytes}") }
-        }
+        ReadError::NotACapture(first_bytes) => match compression(path) {
+            Some((format, tool)) => CaptureError::Compressed { path: path.to_path_buf(), format, tool },
+            None => CaptureError::NotACapture {
+                path: path.to_path_buf(),
+                why: format!("the first bytes are {first_bytes}"),
+            },
+        },
         _ if bytes_total < 24 => CaptureError::NotACapture { path: path.to_path_buf(), why: err.to_string() },
         _ => CaptureError::Open { path: path.to_path_buf(), message: err.to_string() },
     })?;
     Ok((reader, bytes_total))
+}
+
+/// What compressed the file at `path`, by its first bytes, and the command that undoes it
+/// keeping the original (tshark reads these; the reader here does not yet).
+fn compression(path: &Path) -> Option<(&'static str, &'static str)> {
+    use std::io::Read;
+    let mut magic = [0u8; 6];
+    let read = File::open(path).and_then(|mut file| file.read(&mut magic)).ok()?;
+    let magic = magic.get(..read)?;
+    const KNOWN: [(&[u8], &str, &str); 5] = [
+        (&[0x1f, 0x8b], "gzip", "gunzip -k"),
+        (&[0x28, 0xb5, 0x2f, 0xfd], "zstd", "zstd -d"),
+        (&[0x04, 0x22, 0x4d, 0x18], "lz4", "lz4 -d"),
+        (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz", "unxz -k"),
+        (b"BZh", "bzip2", "bunzip2 -k"),
+    ];
+    KNOWN.iter().find(|(prefix, ..)| magic.starts_with(prefix)).map(|&(_, format, tool)| (format, tool))
 }
 
 /// A capture file open for reading, packet by packet.
