@@ -244,7 +244,13 @@ impl Document {
         }
         let cached = self.frame_bytes.as_ref().is_some_and(|b| b.frame == frame);
         let pending = self.frame_request.as_ref().is_some_and(|(f, _)| *f == frame);
-        if !cached && !pending {
+        if !cached && !pending && !self.path.is_file() {
+            // A live capture or a lesson keeps its frames' headers, not their bytes, and has no
+            // file to read them back from: say so rather than "No such file".
+            let why = "the bytes of this capture's frames are not kept (a live capture or a lesson): capture to a \
+                       file (the live window's save file, or `tcpladder capture -w FILE`) and open it to see them";
+            self.frame_bytes = Some(FrameBytes { frame, bytes: Err(why.to_string()) });
+        } else if !cached && !pending {
             let (sender, receiver) = channel();
             let path = self.path.clone();
             let spawned = std::thread::Builder::new().name("tcpladder-frame".into()).spawn(move || {

@@ -127,7 +127,7 @@ pub fn segment_details_ui(
         Some((spans, bytes)) => frame_dump_ui(ui, bytes, &spans, field.bytes(connection.options_of(segment).len())),
         None => {
             if let Some(Err(message)) = frame.map(|f| &f.bytes) {
-                ui.label(RichText::new(format!("Could not read the frame back: {message}")).weak());
+                ui.label(RichText::new(format!("No frame bytes: {message}.")).weak());
             }
             hex_dump_ui(ui, connection, segment, *field);
         }
