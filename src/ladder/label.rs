@@ -89,6 +89,16 @@ mod tests {
     }
 }
 
+/// `text` cut to `chars` characters, with an ellipsis when it was longer.
+pub fn elide(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// How the ladder's time column reads: in milliseconds like the command line, or the capture's
 /// clock as a time of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]

@@ -4,7 +4,7 @@
 
 use egui::{Align, Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
-use crate::ladder::label::{analysis_label_at, options_label};
+use crate::ladder::label::{analysis_label_at, elide, options_label};
 use crate::ladder::layout::{lifelines, FoldedRun, LadderLayout, PhaseSpan, Row, StateMark, ARROW_SLOPE};
 use crate::ladder::{segment_label, Numbering, RowKind};
 use crate::summary::{human_bytes, human_duration};
@@ -28,6 +28,9 @@ pub struct LadderViewState {
     pub user_scrolled: bool,
     /// The segment under the pointer, for marking it on the charts.
     pub hovered_segment: Option<usize>,
+    /// During a live capture, the kernel's state of each side's socket now, and whether it
+    /// disagrees with the wire's: written under the end of each lifeline.
+    pub kernel: Option<crate::wire::PerSide<(&'static str, bool)>>,
 }
 
 impl Default for LadderViewState {
@@ -39,6 +42,7 @@ impl Default for LadderViewState {
             scroll_to_segment: None,
             user_scrolled: false,
             hovered_segment: None,
+            kernel: None,
         }
     }
 }
@@ -98,7 +102,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
     egui::ScrollArea::both().auto_shrink([false, false]).id_salt(("ladder", id)).show_viewport(ui, |ui, viewport| {
         let zoom = view.zoom;
         let width = ui.available_width().max(MIN_LADDER_WIDTH);
-        let height = HEADER_HEIGHT + layout.height() * zoom + 8.0;
+        let height = HEADER_HEIGHT + layout.height() * zoom + if view.kernel.is_some() { 30.0 } else { 8.0 };
         let (full, _) = ui.allocate_exact_size(Vec2::new(width, height), Sense::hover());
         // Rows start below the header, which stays at the top of the view.
         let rect = Rect::from_min_max(full.min + Vec2::new(0.0, HEADER_HEIGHT), full.max);
@@ -186,6 +190,14 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
                 };
                 paint.pill(ui, row, mark, sender == Some(mark.side));
             }
+        }
+        for (side, (state, differs)) in view.kernel.iter().flat_map(|k| k.iter()) {
+            let at = Pos2::new(
+                if side == Side::Client { columns.client } else { columns.server },
+                rect.top() + layout.height() * zoom + 12.0,
+            );
+            let colour = if *differs { theme::warning_colour(dark) } else { ui.visuals().weak_text_color() };
+            painter.text(at, Align2::CENTER_CENTER, format!("kernel: {state}"), FontId::proportional(11.0), colour);
         }
         if let Some(row) = scroll_to.and_then(|r| layout.rows.get(r)) {
             ui.scroll_to_rect(paint.row_rect(row), Some(Align::Center));
@@ -478,14 +490,4 @@ fn segment_tooltip(connection: &Connection, segment: &Segment) -> String {
         lines.push(format!("{name}: {words}"));
     }
     lines.join("\n")
-}
-
-/// `text` cut to `chars` characters, with an ellipsis when it was longer.
-pub fn elide(text: &str, chars: usize) -> String {
-    if text.chars().count() <= chars {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(chars.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }

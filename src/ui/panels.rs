@@ -197,6 +197,20 @@ impl TcpLadderApp {
                     kernel_line_ui(ui, &self.machine, row.id);
                 }
             }
+            self.view.kernel = document
+                .row()
+                .filter(|_| self.live.running())
+                .and_then(|row| self.machine.checks.by_connection.get(&row.id))
+                .map(|check| {
+                    let side = |side| {
+                        let differs = check.disagreement.as_ref().is_some_and(|(s, _)| *s == side);
+                        (check.kernel[side].describe(), differs)
+                    };
+                    crate::wire::PerSide {
+                        client: side(crate::wire::Side::Client),
+                        server: side(crate::wire::Side::Server),
+                    }
+                });
             if let Some(index) = ladder_ui(ui, document, &mut self.view) {
                 document.selected_segment = Some(index);
                 self.live.follow = false;
