@@ -191,7 +191,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
                 paint.pill(ui, row, mark, sender == Some(mark.side));
             }
         }
-        for (side, (state, differs)) in view.kernel.iter().flat_map(|k| k.iter()) {
+        for (side, (state, differs)) in view.kernel.iter().flat_map(crate::wire::PerSide::iter) {
             let at = Pos2::new(
                 if side == Side::Client { columns.client } else { columns.server },
                 rect.top() + layout.height() * zoom + 12.0,
