@@ -81,9 +81,10 @@ pub fn kernel_line_ui(ui: &mut Ui, state: &MachineViewState, id: u32) {
     };
     let dark = ui.visuals().dark_mode;
     let sides = format!(
-        "The kernel now: client {}, server {} · {checked} local connections checked, {disagreeing} disagree ({} ever)",
+        "The kernel now: client {}, server {} · {checked} local connection{} checked, {disagreeing} disagree ({} ever)",
         check.kernel.client.describe(),
         check.kernel.server.describe(),
+        if checked == 1 { "" } else { "s" },
         state.checks.ever_disagreed.len()
     );
     match &check.disagreement {
