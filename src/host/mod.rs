@@ -35,6 +35,7 @@ pub fn snapshot_under(proc_root: &Path) -> Result<Snapshot, HostError> {
     Ok(join(table, &processes::owners(proc_root)))
 }
 
+/// The socket table and the counters now, without owners (see [`Table`]).
 pub fn read_table(proc_root: &Path) -> Result<Table, HostError> {
     let (sockets, source) = table(proc_root)?;
     let netstat = std::fs::read_to_string(proc_root.join("net/netstat")).unwrap_or_default();

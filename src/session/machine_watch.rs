@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::analysis::machine::{findings, MachineFinding};
-use crate::host::{self, ListenCounters, Owners, Snapshot};
+use crate::host::{self, by_process, ByProcess, ListenCounters, Owners, Snapshot};
 use crate::tcp::TcpState;
 
 /// How often the table is read.
@@ -41,6 +41,10 @@ impl Sample {
 pub struct Watched {
     pub latest: Option<Snapshot>,
     pub findings: Vec<MachineFinding>,
+    /// The latest snapshot counted, once per look rather than once per frame (50,000 sockets
+    /// take milliseconds to group): by state, and by process, state and port.
+    pub census: Vec<(TcpState, u32)>,
+    pub groups: Vec<ByProcess>,
     /// The last read's failure, in words.
     pub error: Option<String>,
     pub history: VecDeque<Sample>,
@@ -130,6 +134,8 @@ fn record(watched: &mut Watched, snapshot: Snapshot, seconds: f64, table_ms: f64
     watched.history.push_back(Sample { seconds, counts });
     watched.counters_at_start.get_or_insert(snapshot.counters);
     watched.findings = findings(&snapshot, None);
+    watched.census = host::states(&snapshot.sockets);
+    watched.groups = by_process(&snapshot);
     watched.table_ms = table_ms;
     if let Some(ms) = owners_ms {
         watched.owners_ms = ms;

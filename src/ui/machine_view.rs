@@ -6,7 +6,7 @@
 use egui::{RichText, Ui};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
-use crate::host::{self, by_process, listeners, Snapshot, Socket};
+use crate::host::{self, listeners, Snapshot, Socket};
 use crate::session::kernel_check::KernelChecks;
 use crate::session::machine_watch::{MachineWatch, Watched};
 use crate::summary::ConnRow;
@@ -37,6 +37,9 @@ pub struct MachineViewState {
     /// The kernel beside the wire for a live capture's connections, and the look they used.
     pub checks: KernelChecks,
     checked_look: Option<f64>,
+    /// The sockets the filter lets through, and for what: formatting 50,000 lines to filter
+    /// them is too slow for every frame.
+    shown: Option<Shown>,
 }
 
 impl MachineViewState {
@@ -98,13 +101,16 @@ pub fn kernel_line_ui(ui: &mut Ui, state: &MachineViewState, id: u32) {
     }
 }
 
+/// The indices of the sockets a filter let through, for the look (its time) and the text.
+type Shown = (f64, String, Vec<usize>);
+
 /// Draws the view; returns the connection of the open capture a row asked to see.
 pub fn machine_ui(ui: &mut Ui, state: &mut MachineViewState, rows: &[ConnRow]) -> Option<u32> {
     let Some(watch) = &state.watch else {
         ui.label("Starting…");
         return None;
     };
-    let (filter, grouping) = (&mut state.filter, &mut state.grouping);
+    let (filter, grouping, shown) = (&mut state.filter, &mut state.grouping, &mut state.shown);
     watch.with(|watched| {
         let Some(snapshot) = &watched.latest else {
             ui.label(watched.error.as_deref().unwrap_or("Reading this machine's sockets…"));
@@ -114,11 +120,12 @@ pub fn machine_ui(ui: &mut Ui, state: &mut MachineViewState, rows: &[ConnRow]) -
         header_ui(ui, watched, snapshot);
         egui::ScrollArea::vertical().id_salt("machine").auto_shrink([false, false]).show(ui, |ui| {
             findings_ui(ui, watched);
-            census_ui(ui, watched, snapshot);
-            groups_ui(ui, snapshot, grouping);
+            census_ui(ui, watched);
+            groups_ui(ui, watched, snapshot, grouping);
             listeners_ui(ui, watched, snapshot);
             files_ui(ui, snapshot);
-            asked = sockets_ui(ui, snapshot, filter, rows);
+            let look = watched.history.back().map_or(0.0, |s| s.seconds);
+            asked = sockets_ui(ui, snapshot, (filter, shown, look), rows);
         });
         asked
     })
@@ -161,12 +168,12 @@ fn findings_ui(ui: &mut Ui, watched: &Watched) {
     }
 }
 
-fn census_ui(ui: &mut Ui, watched: &Watched, snapshot: &Snapshot) {
+fn census_ui(ui: &mut Ui, watched: &Watched) {
     ui.separator();
     ui.label(RichText::new("Sockets by state (netstat -n | awk '/^tcp/ {++S[$NF]}')").strong());
     let dark = ui.visuals().dark_mode;
     ui.horizontal_wrapped(|ui| {
-        for (state, count) in host::states(&snapshot.sockets) {
+        for &(state, count) in &watched.census {
             let chip = RichText::new(format!(" {} {count} ", state.name())).background_color(state_fill(state, dark));
             ui.label(chip.color(super::theme::pill_text(dark)));
         }
@@ -187,7 +194,7 @@ fn census_ui(ui: &mut Ui, watched: &Watched, snapshot: &Snapshot) {
         });
 }
 
-fn groups_ui(ui: &mut Ui, snapshot: &Snapshot, grouping: &mut Grouping) {
+fn groups_ui(ui: &mut Ui, watched: &Watched, snapshot: &Snapshot, grouping: &mut Grouping) {
     ui.separator();
     ui.horizontal(|ui| {
         ui.label(RichText::new("Where they are").strong());
@@ -196,7 +203,7 @@ fn groups_ui(ui: &mut Ui, snapshot: &Snapshot, grouping: &mut Grouping) {
     });
     match grouping {
         Grouping::ByProcess => {
-            for group in by_process(snapshot).iter().take(12) {
+            for group in watched.groups.iter().take(12) {
                 ui.label(super::prose::with_code_spans(ui, &group.sentence(), false));
             }
         }
@@ -287,18 +294,31 @@ fn process_name(snapshot: &Snapshot, pid: Option<u32>) -> String {
 }
 
 /// The socket list, filtered by free text; returns the capture's connection a row asked for.
-fn sockets_ui(ui: &mut Ui, snapshot: &Snapshot, filter: &mut String, rows: &[ConnRow]) -> Option<u32> {
+/// The filter's result is kept for the look and the text it was found for.
+fn sockets_ui(
+    ui: &mut Ui,
+    snapshot: &Snapshot,
+    (filter, cache, look): (&mut String, &mut Option<Shown>, f64),
+    rows: &[ConnRow],
+) -> Option<u32> {
     ui.separator();
     ui.horizontal(|ui| {
         ui.label(RichText::new("Every socket").strong());
         ui.add(egui::TextEdit::singleline(filter).hint_text("filter: CLOSE_WAIT, 8080, python3…").desired_width(240.0));
     });
-    let needle = filter.trim().to_ascii_lowercase();
-    let shown: Vec<&Socket> = snapshot
-        .sockets
-        .iter()
-        .filter(|s| needle.is_empty() || line(snapshot, s).to_ascii_lowercase().contains(&needle))
-        .collect();
+    let fresh = cache.as_ref().is_some_and(|(at, text, _)| *at == look && text == filter);
+    if !fresh {
+        let needle = filter.trim().to_ascii_lowercase();
+        let indices = (0..snapshot.sockets.len())
+            .filter(|&i| {
+                needle.is_empty()
+                    || snapshot.sockets.get(i).is_some_and(|s| line(snapshot, s).to_ascii_lowercase().contains(&needle))
+            })
+            .collect();
+        *cache = Some((look, filter.clone(), indices));
+    }
+    let shown: Vec<&Socket> =
+        cache.iter().flat_map(|(.., indices)| indices.iter().filter_map(|&i| snapshot.sockets.get(i))).collect();
     ui.label(RichText::new(format!("{} of {} sockets", shown.len(), snapshot.sockets.len())).weak());
     let mut asked = None;
     egui::ScrollArea::vertical().id_salt("machine sockets").max_height(320.0).show_rows(
