@@ -158,6 +158,13 @@ fn redis_commands_and_replies_agree_with_what_redis_cli_printed() {
     assert_eq!(printed[..3], ["OK", "hello", "1"], "redis-cli: {printed:?}");
     assert!(replies[5].starts_with("-ERR unknown command 'NOSUCHCOMMAND'"), "{replies:?}");
     assert!(printed[5].starts_with("ERR unknown command 'NOSUCHCOMMAND'"), "redis-cli: {printed:?}");
+    // The requests' replies, as JSON and in the table's status column (RESP's shorthand).
+    let json: Vec<&str> = rows.iter().skip(1).map(|r| r["reply"].as_str().unwrap_or("")).collect();
+    assert_eq!(&json[..5], expected);
+    let table = tcpladder(&["requests", capture.to_str().expect("a UTF-8 path")]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    let status: Vec<&str> = table.lines().skip(2).filter_map(|line| line.split_whitespace().nth(3)).collect();
+    assert_eq!(&status[..5], ["+OK", "$5", ":1", "*0", "(nil)"], "{table}");
 }
 
 /// (protocol, method, target, status, outcome) of each exchange.

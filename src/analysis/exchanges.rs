@@ -45,6 +45,8 @@ pub struct Exchange {
     pub target: Option<String>,
     pub host: Option<String>,
     pub status: Option<u16>,
+    /// A Redis reply in a few words (`+OK`, `-ERR unknown command`, `:1`, `bulk of 5 bytes`).
+    pub reply: Option<String>,
     pub sni: Option<String>,
     pub alpn: Option<String>,
     pub command: Option<String>,
@@ -64,6 +66,30 @@ pub struct Exchange {
     /// The one-line labels of the request and of its response.
     #[serde(skip)]
     pub labels: (String, Option<String>),
+}
+
+impl Exchange {
+    /// The answer's status as a column shows it in `width` characters: the HTTP or DNS status,
+    /// or a Redis reply in RESP's own shorthand (`+OK`, `-ERR`, `:1`, `$5`, `*3`); `-` without one.
+    pub fn status_text(&self, width: usize) -> String {
+        let text = match (&self.status, &self.reply) {
+            (Some(status), _) => status.to_string(),
+            (None, Some(reply)) => match reply.split_whitespace().collect::<Vec<_>>().as_slice() {
+                ["bulk", "of", len, ..] => format!("${len}"),
+                ["array", "of", count] => format!("*{count}"),
+                ["(empty", "array)"] => "*0".to_string(),
+                _ => reply.clone(),
+            },
+            (None, None) => "-".to_string(),
+        };
+        if text.chars().count() > width {
+            let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+            cut.push('…');
+            cut
+        } else {
+            text
+        }
+    }
 }
 
 /// The exchanges of one connection, in the order the requests were sent.
@@ -129,6 +155,10 @@ pub fn exchange(connection: &Connection, request: &Message, response: Option<&Me
         target,
         host,
         status,
+        reply: match response.map(|r| &r.kind) {
+            Some(MessageKind::Reply(reply)) => Some(reply.to_string()),
+            _ => None,
+        },
         sni,
         alpn,
         command: match &request.kind {

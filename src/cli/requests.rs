@@ -40,7 +40,7 @@ fn of_connection(engine: &Engine, id: u32) -> Vec<Exchange> {
 }
 
 fn write_line(out: &mut impl Write, exchange: &Exchange) -> std::io::Result<()> {
-    let status = exchange.status.map_or_else(|| "-".to_string(), |status| status.to_string());
+    let status = exchange.status_text(6);
     let waited = exchange.latency.map_or_else(|| "-".to_string(), seconds);
     let frames = match exchange.response_frame {
         Some(response) => format!("{} → {response}", exchange.request_frame),

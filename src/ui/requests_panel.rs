@@ -117,7 +117,7 @@ pub fn requests_ui(ui: &mut Ui, document: &Document, state: &mut RequestsState, 
         |ui, range| {
             for exchange in shown.get(range).unwrap_or_default() {
                 let waited = exchange.latency.map_or_else(|| "-".to_string(), duration);
-                let status = exchange.status.map_or_else(|| "-".to_string(), |s| s.to_string());
+                let status = exchange.status_text(4);
                 let colour = match exchange.outcome {
                     Outcome::Answered => ui.visuals().text_color(),
                     Outcome::Reset | Outcome::Abandoned => super::theme::reset_colour(ui.visuals().dark_mode),
@@ -128,7 +128,7 @@ pub fn requests_ui(ui: &mut Ui, document: &Document, state: &mut RequestsState, 
                 // The request last: a long one is cut, the numbers before it never are.
                 let answer = if exchange.response_frame.is_some() { size(exchange.bytes.1) } else { "-".to_string() };
                 let text = format!(
-                    "{:>4} {status:>3} {waited:>9} {:<8} {:<5} {answer:>9} {}",
+                    "{:>4} {status:>4} {waited:>9} {:<8} {:<5} {answer:>9} {}",
                     exchange.conn,
                     exchange.outcome.name(),
                     short_name(exchange.protocol),
@@ -187,6 +187,7 @@ mod tests {
             target: None,
             host: None,
             status,
+            reply: None,
             sni: None,
             alpn: None,
             command: None,
