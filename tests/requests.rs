@@ -29,6 +29,7 @@ fn every_key_is_there_in_order_with_null_where_it_does_not_apply() {
         "target",
         "host",
         "status",
+        "reply",
         "sni",
         "alpn",
         "command",
