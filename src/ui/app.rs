@@ -445,7 +445,7 @@ impl TcpLadderApp {
             self.banners_ui(ui);
         });
         // The table may not squeeze the ladder below its minimum width.
-        let widest_table = (ui.available_width() - super::sizes::LADDER_MIN_WIDTH).max(260.0);
+        let widest_table = (ui.available_width() - super::sizes::LADDER_MIN_WIDTH * self.view.zoom).max(260.0);
         egui::Panel::left("connections")
             .resizable(true)
             .default_size(440.0_f32.min(widest_table))

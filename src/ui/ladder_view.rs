@@ -65,17 +65,23 @@ struct Columns {
     client: f32,
     server: f32,
     phases: f32,
+    /// The right edge of the time column.
+    time: f32,
 }
 
 impl Columns {
-    fn new(rect: Rect) -> Self {
-        let (client, server) = lifelines(rect.width() - TIME_COLUMN - PHASE_COLUMN, PILL_MARGIN);
-        let left = rect.left() + TIME_COLUMN;
+    /// The columns at `zoom`: they grow with the text, so that zooming in never cuts the time
+    /// column or runs a pill over a lifeline.
+    fn new(rect: Rect, zoom: f32) -> Self {
+        let (time, phase) = (TIME_COLUMN * zoom, PHASE_COLUMN * zoom);
+        let (client, server) = lifelines(rect.width() - time - phase, PILL_MARGIN * zoom);
+        let left = rect.left() + time;
         Self {
             left: rect.left(),
             client: left + client,
             server: left + server,
-            phases: rect.right() - PHASE_COLUMN + 8.0,
+            phases: rect.right() - phase + 8.0,
+            time: left,
         }
     }
 }
@@ -101,12 +107,12 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
     let scroll_to = view.scroll_to_segment.take().and_then(|index| layout.row_of_segment(index));
     egui::ScrollArea::both().auto_shrink([false, false]).id_salt(("ladder", id)).show_viewport(ui, |ui, viewport| {
         let zoom = view.zoom;
-        let width = ui.available_width().max(MIN_LADDER_WIDTH);
+        let width = ui.available_width().max(MIN_LADDER_WIDTH * zoom);
         let height = HEADER_HEIGHT + layout.height() * zoom + if view.kernel.is_some() { 30.0 } else { 8.0 };
         let (full, _) = ui.allocate_exact_size(Vec2::new(width, height), Sense::hover());
         // Rows start below the header, which stays at the top of the view.
         let rect = Rect::from_min_max(full.min + Vec2::new(0.0, HEADER_HEIGHT), full.max);
-        let columns = Columns::new(rect);
+        let columns = Columns::new(rect, zoom);
         view.user_scrolled = ui.rect_contains_pointer(ui.clip_rect()) && ui.input(|i| i.smooth_scroll_delta.y != 0.0);
         view.hovered_segment = None;
         let painter = ui.painter_at(ui.clip_rect());
@@ -286,7 +292,7 @@ impl Paint<'_> {
         mode: TimeMode,
     ) {
         let text = mode.format(segment.ts_nanos, connection.first_ts_nanos(), previous.map(|p| p.ts_nanos));
-        let pos = Pos2::new(self.columns.left + TIME_COLUMN - 6.0, self.tail_y(row));
+        let pos = Pos2::new(self.columns.time - 6.0, self.tail_y(row));
         self.ui_painter.text(pos, Align2::RIGHT_CENTER, text, self.font(10.5), ui.visuals().weak_text_color());
     }
 

@@ -141,7 +141,7 @@ impl TcpLadderApp {
         // The ladder keeps its minimum width: the details panel narrows, then moves under the
         // ladder; its width never follows its content, so the ladder does not jump sideways on
         // a selection. F9 hides it either way (remembered).
-        let room = ui.available_width() - LADDER_MIN_WIDTH;
+        let room = ui.available_width() - LADDER_MIN_WIDTH * self.view.zoom;
         self.details_folded_for_room = self.settings.show_details && room < DETAILS_MIN_WIDTH;
         if self.details_folded_for_room {
             // Under the ladder the details and the charts share one pane, as tabs: two panes
