@@ -76,3 +76,29 @@ fn at_1280_by_720_the_ladder_keeps_its_pills_and_the_details_move_under_it() {
         }
     }
 }
+
+#[test]
+fn zooming_in_scales_the_layout_so_no_pill_runs_off_the_ladder() {
+    let path = sample("broken-pipe.pcap");
+    let mut harness = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, None, Some(path)));
+    while harness.state().is_loading() {
+        harness.step();
+    }
+    harness.run_steps(3);
+    let before = harness.get_by_label("client state SYN_SENT").rect();
+    for _ in 0..3 {
+        harness.key_press(egui::Key::Plus);
+        harness.run_steps(2);
+    }
+    harness.run_steps(3);
+    let after = harness.get_by_label("client state SYN_SENT").rect();
+    assert!(after.width() > before.width() * 1.2, "the pill grew: {before:?} → {after:?}");
+    // The time column grew with the text: the client's pill starts further right.
+    assert!(after.min.x > before.min.x, "{before:?} → {after:?}");
+    for pill in ["server state LISTEN", "server state SYN_RECEIVED", "server state FIN_WAIT_2"] {
+        let rect = harness.get_by_label(pill).rect();
+        assert!(rect.max.x <= 1600.0 - 8.0, "{pill} off the window when zoomed: {rect:?}");
+    }
+}
