@@ -9,6 +9,7 @@ pub mod details;
 pub mod export_kind;
 mod exports;
 pub mod frame_log;
+mod ladder_paint;
 pub mod ladder_view;
 pub mod lesson_panel;
 pub mod live_panel;

@@ -3,7 +3,7 @@
 
 /// The narrowest the ladder is drawn (its time column, both lifelines with their pills, the
 /// addresses), and its vertical scroll bar.
-pub const LADDER_MIN_WIDTH: f32 = super::ladder_view::MIN_LADDER_WIDTH + 16.0;
+pub const LADDER_MIN_WIDTH: f32 = super::ladder_paint::MIN_LADDER_WIDTH + 16.0;
 /// The details panel beside the ladder: its first width, and the range it may be dragged in.
 pub const DETAILS_WIDTH: f32 = 320.0;
 pub const DETAILS_MIN_WIDTH: f32 = 220.0;
