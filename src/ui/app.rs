@@ -15,7 +15,7 @@ use crate::session::document::Document;
 use crate::session::loader::{spawn_load, LoadEvent, LoadHandle};
 use crate::summary::ConnRow;
 
-use super::action::{keyboard_actions, Action};
+use super::action::keyboard_actions;
 use super::charts::ChartsState;
 use super::conn_table::TableState;
 use super::conversation_pane::ConversationState;
@@ -143,7 +143,7 @@ impl TcpLadderApp {
         app
     }
 
-    fn apply_settings(&mut self, ctx: &egui::Context) {
+    pub(super) fn apply_settings(&mut self, ctx: &egui::Context) {
         install_fonts(ctx);
         ctx.set_theme(if self.settings.dark { egui::Theme::Dark } else { egui::Theme::Light });
         self.view.numbering = if self.settings.absolute_numbers { Numbering::Absolute } else { Numbering::Relative };
@@ -302,7 +302,7 @@ impl TcpLadderApp {
         self.settings.recent.truncate(RECENT_LIMIT);
     }
 
-    fn open_dialog(&mut self, ctx: &egui::Context) {
+    pub(super) fn open_dialog(&mut self, ctx: &egui::Context) {
         let asked = Instant::now();
         let picked = rfd::FileDialog::new()
             .set_title("Open a capture")
@@ -327,70 +327,6 @@ impl TcpLadderApp {
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
         if let Some(path) = dropped.first() {
             self.open(ctx, path);
-        }
-    }
-
-    /// Does what the user asked for this frame.
-    fn apply(&mut self, ctx: &egui::Context, action: Action) {
-        match action {
-            Action::Open(path) => self.open(ctx, &path),
-            Action::OpenDialog => self.open_dialog(ctx),
-            Action::OpenBundledSample => {
-                if let Some(sample) = crate::samples::bundled_sample() {
-                    self.open(ctx, &sample);
-                }
-            }
-            Action::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
-            Action::ShowLiveWindow => self.live.show_window(),
-            Action::StartLesson(lesson) => self.start_lesson(ctx, lesson),
-            Action::Export(kind) => self.export(kind),
-            Action::Move(step) => {
-                let Some(document) = &mut self.document else { return };
-                let Some(count) = document.connection().map(|c| c.segments.len()).filter(|&n| n > 0) else { return };
-                let target = step.target(document.selected_segment, count);
-                select_segment(document, &mut self.view, target);
-                // Moving by hand pauses following the newest segment of a live capture.
-                self.live.follow = false;
-            }
-            Action::Select(index) => {
-                if let Some(document) = &mut self.document {
-                    select_segment(document, &mut self.view, index);
-                }
-            }
-            Action::ShowFrame { conn, frame } => {
-                let Some(document) = &mut self.document else { return };
-                document.select_connection(conn);
-                let index = document.connection().and_then(|c| c.segments.iter().position(|s| s.frame == frame));
-                if let Some(index) = index {
-                    select_segment(document, &mut self.view, index);
-                }
-            }
-            Action::NextFinding => self.next_finding(),
-            Action::ToggleConversation => self.show_conversation = !self.show_conversation,
-            Action::ToggleMachine => self.show_machine = !self.show_machine,
-            Action::ToggleDetails => {
-                self.settings.show_details = !self.settings.show_details;
-                self.apply(ctx, Action::SettingsChanged);
-            }
-            Action::ClearSelection => {
-                if let Some(document) = &mut self.document {
-                    document.selected_segment = None;
-                }
-            }
-            Action::Zoom(zoom) => self.view.zoom = zoom.apply(self.view.zoom),
-            Action::SettingsChanged => self.apply_settings(ctx),
-        }
-    }
-
-    fn next_finding(&mut self) {
-        let Some(document) = &mut self.document else { return };
-        let Some(row) = document.row() else { return };
-        let frames = row.finding_frames();
-        let Some(connection) = document.connection() else { return };
-        let current_frame = document.selected_segment.and_then(|i| connection.segments.get(i)).map_or(0, |s| s.frame);
-        let next = frames.iter().find(|&&f| f > current_frame).or(frames.first()).copied();
-        if let Some(index) = next.and_then(|f| connection.segments.iter().position(|s| s.frame == f)) {
-            select_segment(document, &mut self.view, index);
         }
     }
 }

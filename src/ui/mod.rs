@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod app;
+mod apply;
 pub mod charts;
 pub mod conn_table;
 pub mod conversation_pane;
