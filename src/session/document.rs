@@ -52,6 +52,11 @@ pub struct Document {
     /// What the conversation writes beside the selected connection's arrows, by frame (message
     /// labels, waits), computed with the layout.
     app_notes: std::collections::BTreeMap<u32, Vec<String>>,
+    /// The answered requests' waits of the selected connection: (request frame, response frame,
+    /// seconds), drawn as brackets on the client's side.
+    waits: Vec<(u32, u32, f64)>,
+    /// The connection and its segment count the waits were found for.
+    waits_of: Option<(u32, usize)>,
     /// Segments of the selected connection when the layout was computed (live captures grow).
     layout_len: usize,
     frame_bytes: Option<FrameBytes>,
@@ -116,6 +121,8 @@ impl Document {
             row_lens: Vec::new(),
             annotations: Vec::new(),
             app_notes,
+            waits: Vec::new(),
+            waits_of: None,
             capture_id: None,
             refresh_from: None,
             refresh_changed: false,
@@ -338,6 +345,11 @@ impl Document {
         &self.app_notes
     }
 
+    /// The selected connection's answered requests: (request frame, response frame, seconds).
+    pub fn waits(&self) -> &[(u32, u32, f64)] {
+        &self.waits
+    }
+
     /// The ladder layout of the selected connection, recomputed only when it or the folds change.
     pub fn layout(&mut self) -> Option<&LadderLayout> {
         let id = self.selected_conn?;
@@ -352,6 +364,17 @@ impl Document {
             self.app_notes = notes;
             let layout = LadderLayout::new(connection, &self.expanded, &noted, &LayoutOptions::default());
             self.layout = Some((id, self.expanded.clone(), layout));
+        }
+        if self.waits_of != Some((id, len)) {
+            self.waits_of = Some((id, len));
+            let connection = self.engine.connection(id)?;
+            self.waits = self.engine.conversation(id).map_or_else(Vec::new, |conversation| {
+                crate::analysis::exchanges::exchanges(connection, conversation)
+                    .iter()
+                    .filter(|e| e.outcome == crate::analysis::exchanges::Outcome::Answered)
+                    .filter_map(|e| Some((e.request_frame, e.response_frame?, e.latency?)))
+                    .collect()
+            });
         }
         self.layout.as_ref().map(|(_, _, layout)| layout)
     }

@@ -263,6 +263,39 @@ impl Paint<'_> {
             .with_angle(std::f32::consts::FRAC_PI_2);
         self.ui_painter.add(text);
     }
+
+    /// A request's wait: a thin bracket just right of the time column over `rows`, from the
+    /// request's arrow to its answer's, named with the wait ("45 µs") when it fits.
+    pub(super) fn wait_bracket(
+        &self,
+        ui: &Ui,
+        layout: &LadderLayout,
+        rows: std::ops::Range<usize>,
+        visible: &std::ops::Range<usize>,
+        wait: &str,
+    ) {
+        if rows.end <= visible.start || rows.start >= visible.end {
+            return;
+        }
+        let (Some(first), Some(last)) = (layout.rows.get(rows.start), layout.rows.get(rows.end.saturating_sub(1)))
+        else {
+            return;
+        };
+        let (top, bottom) = (self.tail_y(first), self.head_y(last));
+        let x = self.columns.time + 6.0 * self.zoom;
+        let colour = ui.visuals().weak_text_color();
+        let stroke = Stroke::new(1.0, colour);
+        self.ui_painter.line_segment([Pos2::new(x, top), Pos2::new(x, bottom)], stroke);
+        for y in [top, bottom] {
+            self.ui_painter.line_segment([Pos2::new(x, y), Pos2::new(x + 4.0 * self.zoom, y)], stroke);
+        }
+        let galley = ui.painter().layout_no_wrap(wait.to_string(), self.font(9.5), colour);
+        if galley.size().x <= bottom - top {
+            let at = Pos2::new(x + 12.0 * self.zoom, (top + bottom + galley.size().x) / 2.0);
+            let text = egui::epaint::TextShape::new(at, galley, colour).with_angle(-std::f32::consts::FRAC_PI_2);
+            self.ui_painter.add(text);
+        }
+    }
 }
 
 fn arrow_colour(ui: &Ui, segment: &Segment, dark: bool) -> Color32 {

@@ -6,7 +6,7 @@ use egui::{Align, Align2, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, Ui, V
 
 use crate::ladder::layout::FoldedRun;
 use crate::ladder::{segment_label, Numbering, RowKind};
-use crate::summary::human_bytes;
+use crate::summary::{duration_text, human_bytes};
 use crate::tcp::{Connection, Segment};
 use crate::wire::Side;
 
@@ -89,6 +89,17 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
         let paint = Paint { ui_painter: &painter, rect, columns: &columns, zoom, dark, numbering: view.numbering };
         for span in &layout.phases {
             paint.phase_bracket(ui, layout, span, &visible);
+        }
+        // Each answered request's wait, bracketed on the client's side from the request to the
+        // start of its answer.
+        let row_of = |frame: u32| {
+            let index = connection.segments.partition_point(|s| s.frame < frame);
+            layout.row_of_segment(index).filter(|_| connection.segments.get(index).is_some_and(|s| s.frame == frame))
+        };
+        for &(request, response, seconds) in document.waits() {
+            if let (Some(from), Some(to)) = (row_of(request), row_of(response)) {
+                paint.wait_bracket(ui, layout, from..to + 1, &visible, &duration_text(seconds));
+            }
         }
         for row_index in visible.clone() {
             let Some(row) = layout.rows.get(row_index) else { continue };
