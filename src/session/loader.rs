@@ -193,6 +193,19 @@ mod tests {
     }
 
     #[test]
+    fn the_document_finds_each_answered_requests_wait_for_the_ladder() {
+        // Files keep every message, as the window asks.
+        let config = EngineConfig { keep_all_messages: true, ..EngineConfig::default() };
+        let handle = spawn_load(&sample("nginx-keepalive.pcap"), config, || {});
+        let LoadEvent::Finished(loaded) = finish(&handle) else { panic!("not finished") };
+        let mut document = crate::session::document::Document::new(*loaded);
+        document.layout();
+        let waits = document.waits();
+        assert_eq!(waits.len(), 3, "three requests on one keep-alive connection: {waits:?}");
+        assert!(waits.iter().all(|&(request, response, seconds)| request < response && seconds > 0.0), "{waits:?}");
+    }
+
+    #[test]
     fn a_bad_file_fails_with_its_reason() {
         let handle = spawn_load(Path::new("/nonexistent.pcap"), EngineConfig::default(), || {});
         let LoadEvent::Failed(err) = finish(&handle) else { panic!("should fail") };
