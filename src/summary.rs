@@ -32,13 +32,13 @@ pub fn human_duration(nanos: i64) -> String {
     }
 }
 
-/// A duration as a person reads it, as fine as it needs (the table's column): `12 µs`, `3.4 ms`, `1.20 s`, `2 min 03 s`.
+/// A duration as a person reads it, as fine as it needs (the table's column): the requests'
+/// own words below a minute ([`crate::analysis::exchanges::duration`]: `12 µs`, `3.40 ms`,
+/// `1.20 s`), minutes above (`2 min 03 s`).
 pub fn duration_text(seconds: f64) -> String {
     match seconds {
         s if !s.is_finite() || s < 0.0 => "?".to_string(),
-        s if s < 1e-3 => format!("{:.0} µs", s * 1e6),
-        s if s < 1.0 => format!("{:.1} ms", s * 1e3),
-        s if s < 60.0 => format!("{s:.2} s"),
+        s if s < 60.0 => crate::analysis::exchanges::duration(s),
         s => format!("{} min {:02.0} s", (s / 60.0).floor(), s % 60.0),
     }
 }
@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn durations_read_as_fine_as_they_need() {
         assert_eq!(duration_text(0.000_012), "12 µs");
-        assert_eq!(duration_text(0.0034), "3.4 ms");
+        assert_eq!(duration_text(0.0034), "3.40 ms");
         assert_eq!(duration_text(1.2), "1.20 s");
         assert_eq!(duration_text(123.0), "2 min 03 s");
     }

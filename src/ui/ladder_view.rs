@@ -4,9 +4,10 @@
 
 use egui::{Align, Align2, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
+use crate::analysis::exchanges::duration;
 use crate::ladder::layout::FoldedRun;
 use crate::ladder::{segment_label, Numbering, RowKind};
-use crate::summary::{duration_text, human_bytes};
+use crate::summary::human_bytes;
 use crate::tcp::{Connection, Segment};
 use crate::wire::Side;
 
@@ -98,7 +99,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
         };
         for &(request, response, seconds) in document.waits() {
             if let (Some(from), Some(to)) = (row_of(request), row_of(response)) {
-                paint.wait_bracket(ui, layout, from..to + 1, &visible, &duration_text(seconds));
+                paint.wait_bracket(ui, layout, from..to + 1, &visible, &duration(seconds));
             }
         }
         for row_index in visible.clone() {
