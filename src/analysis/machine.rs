@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::host::{by_process, listeners, ListenCounters, Snapshot};
+use crate::host::{by_process, listeners, ByProcess, ListenCounters, Snapshot};
 use crate::tcp::TcpState;
 
 use super::diagnose::CLOSE_WAIT_PILE_UP;
@@ -25,8 +25,13 @@ pub struct MachineFinding {
 /// Everything `snapshot` shows worth a sentence; `before` is an earlier snapshot's counters, so
 /// that overflows are told as they grow.
 pub fn findings(snapshot: &Snapshot, before: Option<ListenCounters>) -> Vec<MachineFinding> {
+    findings_of(snapshot, &by_process(snapshot), before)
+}
+
+/// [`findings`], with the snapshot's groups by process already counted.
+pub fn findings_of(snapshot: &Snapshot, groups: &[ByProcess], before: Option<ListenCounters>) -> Vec<MachineFinding> {
     let mut out = Vec::new();
-    for group in by_process(snapshot).iter().filter(|g| g.state == TcpState::CloseWait) {
+    for group in groups.iter().filter(|g| g.state == TcpState::CloseWait) {
         out.push(MachineFinding {
             code: "close_wait",
             pid: group.pid,

@@ -81,6 +81,17 @@ pub fn by_process(snapshot: &Snapshot) -> Vec<ByProcess> {
     out
 }
 
+/// Sockets by local port and state, the largest groups first (ties by port, then state).
+pub fn by_local_port(sockets: &[Socket]) -> Vec<((u16, TcpState), u32)> {
+    let mut ports: BTreeMap<(u16, TcpState), u32> = BTreeMap::new();
+    for socket in sockets {
+        *ports.entry((socket.local.port(), socket.state)).or_default() += 1;
+    }
+    let mut ports: Vec<_> = ports.into_iter().collect();
+    ports.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ports
+}
+
 /// A listening socket and its accept queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {

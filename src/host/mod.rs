@@ -16,7 +16,7 @@ pub mod socket;
 
 use std::path::Path;
 
-pub use census::{by_process, listeners, states, ByProcess, Listener};
+pub use census::{by_local_port, by_process, listeners, states, ByProcess, Listener};
 pub use counters::ListenCounters;
 pub use error::HostError;
 pub use processes::{owners, Owners, Process};

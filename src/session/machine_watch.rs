@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::analysis::machine::{findings, MachineFinding};
+use crate::analysis::machine::{findings_of, MachineFinding};
 use crate::host::{self, by_process, ByProcess, ListenCounters, Owners, Snapshot};
 use crate::tcp::TcpState;
 
@@ -45,6 +45,8 @@ pub struct Watched {
     /// take milliseconds to group): by state, and by process, state and port.
     pub census: Vec<(TcpState, u32)>,
     pub groups: Vec<ByProcess>,
+    /// Sockets by local port and state, the largest first.
+    pub ports: Vec<((u16, TcpState), u32)>,
     /// The last read's failure, in words.
     pub error: Option<String>,
     pub history: VecDeque<Sample>,
@@ -122,10 +124,12 @@ fn watch(watched: &Mutex<Watched>, stop: &AtomicBool, notify: &dyn Fn()) {
 }
 
 fn record(watched: &mut Watched, snapshot: Snapshot, seconds: f64, table_ms: f64, owners_ms: Option<f64>) {
+    // Counted once here, for the chart, the chips, the groups and the findings alike.
+    let census = host::states(&snapshot.sockets);
     let mut counts = [0u32; 12];
-    for socket in &snapshot.sockets {
-        if let Some(count) = TcpState::ALL.iter().position(|s| *s == socket.state).and_then(|i| counts.get_mut(i)) {
-            *count += 1;
+    for &(state, count) in &census {
+        if let Some(slot) = TcpState::ALL.iter().position(|s| *s == state).and_then(|i| counts.get_mut(i)) {
+            *slot = count;
         }
     }
     if watched.history.len() == HISTORY {
@@ -133,9 +137,10 @@ fn record(watched: &mut Watched, snapshot: Snapshot, seconds: f64, table_ms: f64
     }
     watched.history.push_back(Sample { seconds, counts });
     watched.counters_at_start.get_or_insert(snapshot.counters);
-    watched.findings = findings(&snapshot, None);
-    watched.census = host::states(&snapshot.sockets);
     watched.groups = by_process(&snapshot);
+    watched.findings = findings_of(&snapshot, &watched.groups, None);
+    watched.ports = host::by_local_port(&snapshot.sockets);
+    watched.census = census;
     watched.table_ms = table_ms;
     if let Some(ms) = owners_ms {
         watched.owners_ms = ms;

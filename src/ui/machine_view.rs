@@ -121,7 +121,7 @@ pub fn machine_ui(ui: &mut Ui, state: &mut MachineViewState, rows: &[ConnRow]) -
         egui::ScrollArea::vertical().id_salt("machine").auto_shrink([false, false]).show(ui, |ui| {
             findings_ui(ui, watched);
             census_ui(ui, watched);
-            groups_ui(ui, watched, snapshot, grouping);
+            groups_ui(ui, watched, grouping);
             listeners_ui(ui, watched, snapshot);
             files_ui(ui, snapshot);
             let look = watched.history.back().map_or(0.0, |s| s.seconds);
@@ -194,7 +194,7 @@ fn census_ui(ui: &mut Ui, watched: &Watched) {
         });
 }
 
-fn groups_ui(ui: &mut Ui, watched: &Watched, snapshot: &Snapshot, grouping: &mut Grouping) {
+fn groups_ui(ui: &mut Ui, watched: &Watched, grouping: &mut Grouping) {
     ui.separator();
     ui.horizontal(|ui| {
         ui.label(RichText::new("Where they are").strong());
@@ -208,13 +208,7 @@ fn groups_ui(ui: &mut Ui, watched: &Watched, snapshot: &Snapshot, grouping: &mut
             }
         }
         Grouping::ByLocalPort => {
-            let mut ports: std::collections::BTreeMap<(u16, TcpState), u32> = std::collections::BTreeMap::new();
-            for socket in &snapshot.sockets {
-                *ports.entry((socket.local.port(), socket.state)).or_default() += 1;
-            }
-            let mut ports: Vec<_> = ports.into_iter().collect();
-            ports.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            for ((port, state), count) in ports.into_iter().take(12) {
+            for &((port, state), count) in watched.ports.iter().take(12) {
                 ui.label(format!("local port {port}: {count} {}", state.name()));
             }
         }
