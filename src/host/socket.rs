@@ -101,12 +101,17 @@ pub fn endpoint(addr: &SocketAddr) -> String {
         0 => "*".to_string(),
         port => port.to_string(),
     };
-    match addr {
-        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
-            Some(v4) => format!("{v4}:{port}"),
-            None => format!("[{}]:{port}", v6.ip()),
-        },
+    match canonical(*addr) {
+        SocketAddr::V6(v6) => format!("[{}]:{port}", v6.ip()),
         SocketAddr::V4(v4) => format!("{}:{port}", v4.ip()),
+    }
+}
+
+/// An IPv4 address mapped into IPv6 (a dual-stack socket's) as the IPv4 address the wire shows.
+pub fn canonical(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) => v6.ip().to_ipv4_mapped().map_or(addr, |v4| SocketAddr::new(v4.into(), v6.port())),
+        SocketAddr::V4(_) => addr,
     }
 }
 

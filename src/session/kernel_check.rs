@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use crate::host::socket::canonical;
 use crate::host::{Snapshot, Socket};
 use crate::summary::ConnRow;
 use crate::tcp::TcpState;
@@ -90,14 +91,6 @@ impl KernelChecks {
     /// Connections checked now, and how many of them disagree.
     pub fn counts(&self) -> (usize, usize) {
         (self.by_connection.len(), self.by_connection.values().filter(|c| c.disagreement.is_some()).count())
-    }
-}
-
-/// An IPv4 address mapped into IPv6 (a dual-stack socket) as the IPv4 address the wire shows.
-fn canonical(addr: SocketAddr) -> SocketAddr {
-    match addr {
-        SocketAddr::V6(v6) => v6.ip().to_ipv4_mapped().map_or(addr, |v4| SocketAddr::new(v4.into(), v6.port())),
-        SocketAddr::V4(_) => addr,
     }
 }
 
