@@ -98,10 +98,7 @@ fn print_table(out: &mut impl Write, snapshot: &Snapshot, filter: &SocketFilter,
         "state", "recv-q", "send-q", "local", "peer", "process"
     )?;
     for row in &rows {
-        let process = match (&row.process, row.pid) {
-            (Some(name), Some(pid)) => format!("{name} ({pid})"),
-            _ => "-".to_string(),
-        };
+        let process = holder(row.process.as_deref(), row.pid);
         let timer = row.timer.map_or_else(String::new, |timer| timer.describe());
         writeln!(
             out,
@@ -152,10 +149,7 @@ fn print_summary(
     writeln!(out, "\n{:<40} {:>7} {:>7}  process", "listening on", "queued", "backlog")?;
     for listener in &listeners {
         let backlog = listener.backlog.map_or_else(|| "?".to_string(), |b| b.to_string());
-        let process = match (&listener.process, listener.pid) {
-            (Some(name), Some(pid)) => format!("{name} ({pid})"),
-            _ => "-".to_string(),
-        };
+        let process = holder(listener.process.as_deref(), listener.pid);
         writeln!(out, "{:<40} {:>7} {backlog:>7}  {process}", listener.local, listener.queued)?;
     }
     let counters = snapshot.counters;
@@ -168,4 +162,12 @@ fn print_summary(
         writeln!(out, "\n{}: {}", finding.code, finding.text)?;
     }
     Ok(())
+}
+
+/// `python3 (4121)`, or `-` when no process holds the socket (or none could be seen).
+fn holder(name: Option<&str>, pid: Option<u32>) -> String {
+    match (name, pid) {
+        (Some(name), Some(pid)) => format!("{name} ({pid})"),
+        _ => "-".to_string(),
+    }
 }
