@@ -236,23 +236,13 @@ impl Paint<'_> {
         span: &PhaseSpan,
         visible: &std::ops::Range<usize>,
     ) {
-        if span.rows.end <= visible.start || span.rows.start >= visible.end {
-            return;
-        }
-        let (Some(first), Some(last)) =
-            (layout.rows.get(span.rows.start), layout.rows.get(span.rows.end.saturating_sub(1)))
-        else {
-            return;
-        };
+        let Some((first, last)) = shown_span(layout, &span.rows, visible) else { return };
         let top = self.row_rect(first).top() + 4.0;
         let bottom = self.row_rect(last).bottom() - 4.0;
         let x = self.columns.phases;
         // In the phase's colour, as its pills are.
         let colour = theme::state_line(span.phase.state());
-        let stroke = Stroke::new(1.5, colour);
-        self.ui_painter.line_segment([Pos2::new(x, top), Pos2::new(x, bottom)], stroke);
-        self.ui_painter.line_segment([Pos2::new(x, top), Pos2::new(x - 6.0, top)], stroke);
-        self.ui_painter.line_segment([Pos2::new(x, bottom), Pos2::new(x - 6.0, bottom)], stroke);
+        self.bracket(x, (top, bottom), -6.0, Stroke::new(1.5, colour));
         // The name runs down beside the bracket, so the column stays narrow.
         let fits = |text: &str| {
             let galley = ui.painter().layout_no_wrap(text.to_string(), FontId::proportional(11.5), colour);
@@ -274,21 +264,11 @@ impl Paint<'_> {
         visible: &std::ops::Range<usize>,
         wait: &str,
     ) {
-        if rows.end <= visible.start || rows.start >= visible.end {
-            return;
-        }
-        let (Some(first), Some(last)) = (layout.rows.get(rows.start), layout.rows.get(rows.end.saturating_sub(1)))
-        else {
-            return;
-        };
+        let Some((first, last)) = shown_span(layout, &rows, visible) else { return };
         let (top, bottom) = (self.tail_y(first), self.head_y(last));
         let x = self.columns.time + 6.0 * self.zoom;
         let colour = ui.visuals().weak_text_color();
-        let stroke = Stroke::new(1.0, colour);
-        self.ui_painter.line_segment([Pos2::new(x, top), Pos2::new(x, bottom)], stroke);
-        for y in [top, bottom] {
-            self.ui_painter.line_segment([Pos2::new(x, y), Pos2::new(x + 4.0 * self.zoom, y)], stroke);
-        }
+        self.bracket(x, (top, bottom), 4.0 * self.zoom, Stroke::new(1.0, colour));
         let galley = ui.painter().layout_no_wrap(wait.to_string(), self.font(9.5), colour);
         if galley.size().x <= bottom - top {
             let at = Pos2::new(x + 12.0 * self.zoom, (top + bottom + galley.size().x) / 2.0);
@@ -296,6 +276,27 @@ impl Paint<'_> {
             self.ui_painter.add(text);
         }
     }
+
+    /// A vertical line at `x` from `top` to `bottom` with a tick of `tick` (negative: to the
+    /// left) at each end.
+    fn bracket(&self, x: f32, (top, bottom): (f32, f32), tick: f32, stroke: Stroke) {
+        self.ui_painter.line_segment([Pos2::new(x, top), Pos2::new(x, bottom)], stroke);
+        for y in [top, bottom] {
+            self.ui_painter.line_segment([Pos2::new(x, y), Pos2::new(x + tick, y)], stroke);
+        }
+    }
+}
+
+/// The first and last rows of `rows`, when any of them is in view.
+fn shown_span<'l>(
+    layout: &'l LadderLayout,
+    rows: &std::ops::Range<usize>,
+    visible: &std::ops::Range<usize>,
+) -> Option<(&'l Row, &'l Row)> {
+    if rows.end <= visible.start || rows.start >= visible.end {
+        return None;
+    }
+    Some((layout.rows.get(rows.start)?, layout.rows.get(rows.end.checked_sub(1)?)?))
 }
 
 fn arrow_colour(ui: &Ui, segment: &Segment, dark: bool) -> Color32 {
