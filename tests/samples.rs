@@ -110,7 +110,7 @@ fn inferred_sequence(segments: &[Value], conn: u64, side: &str) -> Vec<String> {
 }
 
 /// Checks every connection of a sample against the kernel; returns the connections.
-fn check_against_kernel(name: &str) -> Vec<Value> {
+pub(crate) fn check_against_kernel(name: &str) -> Vec<Value> {
     let file = format!("{name}.pcap");
     let rows = conns(&file);
     let segments = packets(&file);

@@ -13,6 +13,7 @@ mod export;
 mod fuzz_seeds;
 mod lessons;
 mod live;
+mod loss;
 mod requests;
 mod samples;
 mod sockets;

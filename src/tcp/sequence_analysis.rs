@@ -1,7 +1,14 @@
 //! Wireshark's TCP sequence analysis (`tcp.analysis.*`), per direction, as in Wireshark 4.0's
 //! `tcp_analyze_sequence_number`: retransmissions, out-of-order, lost and ACKed-unseen segments,
 //! duplicate ACKs, zero windows and probes, keep-alives, window updates and window full.
+//!
+//! One decision differs from Wireshark's, on purpose: a segment carrying bytes the capture has
+//! already shown is a retransmission, whatever its timing. Wireshark calls a segment below the
+//! highest one "out-of-order" when it comes within an RTT of it, so during SACK recovery on a fast
+//! path it calls most retransmissions out-of-order (checked against the kernel's own
+//! `tcp_retransmit_skb` record in `tests/loss.rs`). Only bytes never seen can be out of order.
 
+use super::seen_bytes::SeenBytes;
 use super::segment::AnalysisFlags;
 use crate::wire::seq::{seq_gt, seq_lt};
 use crate::wire::TcpFlags;
@@ -23,6 +30,8 @@ pub struct FlowAnalysis {
     /// Scaled window of this direction's last segment; `None` before the first.
     window: Option<u32>,
     last_segment_flags: AnalysisFlags,
+    /// This direction's bytes the capture has shown, above the peer's acknowledgement.
+    seen: SeenBytes,
 }
 
 /// The facts about one segment Wireshark's sequence analysis needs, computed once as the packet
@@ -116,8 +125,15 @@ pub fn analyze(
         rev.max_seq_to_be_acked = rev.next_seq;
     }
 
-    if (len > 0 || segment.flags.syn() || segment.flags.fin()) && !flags.has(AnalysisFlags::KEEP_ALIVE) {
+    if segment.flags.ack() {
+        rev.seen.forget_below(ack);
+    }
+    let carries = len > 0 || segment.flags.syn() || segment.flags.fin();
+    if carries && !flags.has(AnalysisFlags::KEEP_ALIVE) {
         classify_retransmission(fwd, rev, segment, first_rtt_nanos, &mut flags);
+        if !flags.has(AnalysisFlags::ZERO_WINDOW_PROBE) {
+            fwd.seen.insert(seq, seq.wrapping_add(len).wrapping_add(segment.flags.seq_space()));
+        }
     }
 
     let mut next_seq = seq.wrapping_add(len);
@@ -165,9 +181,14 @@ fn classify_retransmission(
         flags.set(AnalysisFlags::FAST_RETRANSMISSION);
         return;
     }
+    let segment_end = seq.wrapping_add(len).wrapping_add(segment.flags.seq_space());
+    let acknowledged = rev.last_ack != 0 && seq_lt(seq, rev.last_ack);
+    if acknowledged || fwd.seen.overlaps(seq, segment_end) {
+        flags.set(AnalysisFlags::RETRANSMISSION);
+        return;
+    }
     let since_highest = segment.ts_nanos.saturating_sub(fwd.next_seq_time);
     let threshold = first_rtt_nanos.filter(|&rtt| rtt > 0).unwrap_or(DEFAULT_OUT_OF_ORDER_NANOS);
-    let segment_end = seq.wrapping_add(len).wrapping_add(segment.flags.seq_space());
     if since_highest < threshold && fwd.next_seq != Some(segment_end) {
         flags.set(AnalysisFlags::OUT_OF_ORDER);
         return;
@@ -202,6 +223,20 @@ mod tests {
         let (flags, num) = analyze(&mut server, &mut client, &facts(1, A, 1, 101, 0, 5000), None);
         assert!(flags.has(AnalysisFlags::DUPLICATE_ACK));
         assert_eq!(num, 1);
+    }
+
+    #[test]
+    fn bytes_seen_before_are_a_retransmission_even_within_an_rtt_and_unseen_ones_out_of_order() {
+        let (mut client, mut server) = (FlowAnalysis::default(), FlowAnalysis::default());
+        let rtt = Some(1_000_000);
+        analyze(&mut client, &mut server, &facts(0, A, 1, 1, 100, 1000), rtt);
+        // 101..201 never appears: 201..301 arrives, then 1..101 again at once (SACK recovery) and
+        // 101..201 late, within an RTT of the highest segment.
+        analyze(&mut client, &mut server, &facts(10, A, 201, 1, 100, 1000), rtt);
+        let (again, _) = analyze(&mut client, &mut server, &facts(20, A, 1, 1, 100, 1000), rtt);
+        assert!(again.has(AnalysisFlags::RETRANSMISSION) && !again.has(AnalysisFlags::OUT_OF_ORDER));
+        let (late, _) = analyze(&mut client, &mut server, &facts(30, A, 101, 1, 100, 1000), rtt);
+        assert!(late.has(AnalysisFlags::OUT_OF_ORDER), "{late:?}");
     }
 
     #[test]

@@ -44,18 +44,19 @@ impl TcpFlags {
 }
 
 impl fmt::Display for TcpFlags {
-    /// tcpdump's letters: `S F P R U E W`, `.` for ACK, `e` for AE.
+    /// tcpdump's letters in tcpdump's order (`tcp_flag_values` in print-tcp.c): `F S R P . U E W e`,
+    /// so a SYN-ACK with ECE is `S.E` and a SYN with ECE and CWR `SEW`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const LETTERS: [(u16, char); 9] = [
-            (TcpFlags::SYN, 'S'),
             (TcpFlags::FIN, 'F'),
-            (TcpFlags::PSH, 'P'),
+            (TcpFlags::SYN, 'S'),
             (TcpFlags::RST, 'R'),
+            (TcpFlags::PSH, 'P'),
+            (TcpFlags::ACK, '.'),
             (TcpFlags::URG, 'U'),
             (TcpFlags::ECE, 'E'),
             (TcpFlags::CWR, 'W'),
             (TcpFlags::AE, 'e'),
-            (TcpFlags::ACK, '.'),
         ];
         let mut any = false;
         for (bit, letter) in LETTERS {
@@ -83,6 +84,10 @@ mod tests {
         assert_eq!(TcpFlags(TcpFlags::FIN | TcpFlags::ACK).to_string(), "F.");
         assert_eq!(TcpFlags(TcpFlags::RST | TcpFlags::ACK).to_string(), "R.");
         assert_eq!(TcpFlags(TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR).to_string(), "SEW");
+        assert_eq!(TcpFlags(TcpFlags::SYN | TcpFlags::ACK | TcpFlags::ECE).to_string(), "S.E");
+        assert_eq!(TcpFlags(TcpFlags::SYN | TcpFlags::FIN).to_string(), "FS");
+        assert_eq!(TcpFlags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK).to_string(), "FP.");
+        assert_eq!(TcpFlags(TcpFlags::RST | TcpFlags::PSH | TcpFlags::ACK | TcpFlags::URG).to_string(), "RP.U");
         assert_eq!(TcpFlags(0).to_string(), "none");
     }
 }
