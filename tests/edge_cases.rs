@@ -197,10 +197,11 @@ fn a_flood_of_a_million_syns_from_distinct_ports() {
     assert!(connections.iter().all(|c| c.states_at(end).into_array() == [TcpState::SynSent, TcpState::Unknown]));
     // One SYN each, no answer, no retransmission: nothing to say about any single connection.
     assert!(codes(&engine, &connections[SYNS as usize / 2]).is_empty());
-    // Held per connection: record (528), its one segment and options (52), index slots (~31).
-    // The README states the distance to the 256-byte target; this catches it growing.
+    // Held per connection: record (568, of which 40 the loss evidence: gap records, unconfirmed
+    // ACK receipts), its one segment and options (52), index slots (~31). The README states the
+    // distance to the 256-byte target; this catches it growing.
     let per_connection = engine.memory_bytes() / u64::from(SYNS);
-    assert!(per_connection <= 640, "{per_connection} bytes per SYN-only connection");
+    assert!(per_connection <= 680, "{per_connection} bytes per SYN-only connection");
 }
 
 #[test]

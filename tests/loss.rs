@@ -279,8 +279,7 @@ fn every_state_change_is_at_the_frame_where_the_kernel_made_it() {
             for (side, local, peer) in [("client", client, server), ("server", server, client)] {
                 let final_state = row[format!("{side}_state").as_str()].as_str().unwrap_or("");
                 let theirs = kernel_changes(&record, local, peer, final_state);
-                let ours: Vec<_> =
-                    our_changes(&mine, side).into_iter().filter(|c| c.0 != "SYN_SENT").collect();
+                let ours: Vec<_> = our_changes(&mine, side).into_iter().filter(|c| c.0 != "SYN_SENT").collect();
                 let names = |v: &[(String, f64)]| v.iter().map(|c| c.0.clone()).collect::<Vec<_>>();
                 let our_names: Vec<String> = ours.iter().map(|c| c.0.clone()).collect();
                 assert_eq!(our_names, names(&theirs), "{name} {side}: state sequence");

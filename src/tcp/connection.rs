@@ -94,7 +94,7 @@ impl Connection {
             segments: Vec::with_capacity(1),
             option_bytes: Vec::new(),
             machine: StateMachine::new(time_wait_nanos),
-            flows: [FlowAnalysis::default(); 2],
+            flows: Default::default(),
             dup_ack_numbers: Vec::new(),
             handshake_rtt_nanos: None,
             syn_ts_nanos: None,

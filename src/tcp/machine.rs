@@ -9,6 +9,12 @@
 //! after that segment left: the recorded states are corrected and the receipt is replayed after
 //! the send. This is how crossing FINs on loopback become what the kernel did (FIN_WAIT_1 →
 //! CLOSING → TIME_WAIT on both sides) although the capture lists one FIN first.
+//!
+//! A capture point also sees segments that are lost after it, and the wire later proves it:
+//! - a SYN or FIN sent again before its receiver said anything was not received the first time:
+//!   the receipt moves to the copy (the peer entered CLOSE_WAIT on the FIN that got through);
+//! - a side that sends its own SYN or FIN again after we took the ACK of it as received had not
+//!   received that ACK: it stays in LAST_ACK (or SYN_RECEIVED, FIN_WAIT_1, CLOSING) until the next.
 
 use super::segment::Segment;
 use super::state::{after_receive, after_send, receive_path, ReceiverView, SegmentView, TcpState};
@@ -27,6 +33,15 @@ struct PendingReceipt {
     segment: SegmentView,
 }
 
+/// A receipt that moved a side because the segment acknowledged its own SYN or FIN; undone when
+/// that side sends the SYN or FIN again (the ACK never reached it).
+#[derive(Debug, Clone, Copy)]
+struct AckReceipt {
+    index: u32,
+    /// SYN_RECEIVED (its SYN was acknowledged), or FIN_WAIT_1, CLOSING, LAST_ACK (its FIN).
+    state_before: TcpState,
+}
+
 /// Both sides' states after a segment, and any state each passed through within it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
@@ -41,6 +56,7 @@ pub struct StateMachine {
     states: PerSide<TcpState>,
     views: PerSide<ReceiverView>,
     pending: PerSide<Option<PendingReceipt>>,
+    acked: PerSide<Option<AckReceipt>>,
     time_wait_since: PerSide<Option<i64>>,
     time_wait_nanos: i64,
 }
@@ -52,6 +68,7 @@ impl StateMachine {
             states: PerSide::new(TcpState::Unknown, TcpState::Unknown),
             views: PerSide::default(),
             pending: PerSide::default(),
+            acked: PerSide::default(),
             time_wait_since: PerSide::default(),
             time_wait_nanos,
         }
@@ -115,6 +132,8 @@ impl StateMachine {
             return Transition { states: self.states, via };
         }
         let replay = self.check_pending(sender, segment, history);
+        self.undo_unreceived_ack(sender, segment, history);
+        self.move_unconfirmed_receipt(receiver, segment, history);
         let sender_before = self.states[sender];
         self.send(sender, segment, window, history);
         if let Some(pending) = replay {
@@ -156,6 +175,46 @@ impl StateMachine {
         Some(pending)
     }
 
+    /// `segment` repeats the SYN or FIN whose receipt by `receiver` is still unconfirmed (the
+    /// receiver has sent nothing since): the first copy was lost, so the receipt is undone here and
+    /// happens again on this copy.
+    fn move_unconfirmed_receipt(&mut self, receiver: Side, segment: &SegmentView, history: &mut [Segment]) {
+        let Some(pending) = self.pending[receiver] else { return };
+        let repeats = (segment.flags.syn() || segment.flags.fin()) && !segment.flags.rst();
+        if !repeats || segment.seq_end() != pending.segment.seq_end() {
+            return;
+        }
+        self.pending[receiver] = None;
+        self.rewind(receiver, pending.index, pending.state_before, history);
+    }
+
+    /// `sender` sends its own SYN or FIN again although a receipt took its ACK as received: the
+    /// ACK never reached it, and the states since are undone.
+    fn undo_unreceived_ack(&mut self, sender: Side, segment: &SegmentView, history: &mut [Segment]) {
+        let Some(acked) = self.acked[sender] else { return };
+        let view = &self.views[sender];
+        let acknowledged_end = if acked.state_before == TcpState::SynReceived { view.syn_end } else { view.fin_end };
+        let repeats = (segment.flags.syn() || segment.flags.fin()) && !segment.flags.rst();
+        // A SYN-ACK answering the peer's repeated SYN is a reply, not this side's own timer.
+        let reply = segment.flags.syn() && view.syn_unanswered;
+        if !repeats || reply || Some(segment.seq_end()) != acknowledged_end {
+            return;
+        }
+        self.acked[sender] = None;
+        self.rewind(sender, acked.index, acked.state_before, history);
+    }
+
+    /// Sets `side` back to `state` from segment `index` on.
+    fn rewind(&mut self, side: Side, index: u32, state: TcpState, history: &mut [Segment]) {
+        self.states[side] = state;
+        if state != TcpState::TimeWait {
+            self.time_wait_since[side] = None;
+        }
+        for earlier in history.iter_mut().skip(index as usize) {
+            earlier.set_state(side, state);
+        }
+    }
+
     fn send(&mut self, sender: Side, segment: &SegmentView, window: u32, history: &mut [Segment]) {
         let before = self.states[sender];
         let after = after_send(before, segment);
@@ -174,6 +233,9 @@ impl StateMachine {
             view.fin_end = Some(segment.seq_end());
         }
         view.rcv_window = window;
+        if segment.flags.syn() {
+            view.syn_unanswered = false;
+        }
     }
 
     /// Applies a receipt; returns the state passed through on the way, if any.
@@ -183,12 +245,21 @@ impl StateMachine {
         self.states[receiver] = after;
         self.note_time_wait(receiver, before, ts_nanos);
         let consumes_sequence = segment.flags.syn() || segment.flags.fin();
+        let index_u32 = u32::try_from(index).unwrap_or(u32::MAX);
+        // The states an ACK of this side's own SYN or FIN moves it out of.
+        let own_end = match before {
+            TcpState::SynReceived => self.views[receiver].syn_end,
+            TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck => self.views[receiver].fin_end,
+            _ => None,
+        };
+        if own_end.is_some() && after != before && !segment.flags.rst() {
+            self.acked[receiver] = Some(AckReceipt { index: index_u32, state_before: before });
+        }
+        if segment.flags.syn() && !segment.flags.ack() {
+            self.views[receiver].syn_unanswered = true;
+        }
         if after != before && consumes_sequence && !segment.flags.rst() {
-            self.pending[receiver] = Some(PendingReceipt {
-                index: u32::try_from(index).unwrap_or(u32::MAX),
-                state_before: before,
-                segment: *segment,
-            });
+            self.pending[receiver] = Some(PendingReceipt { index: index_u32, state_before: before, segment: *segment });
         }
         if !segment.flags.rst() {
             let end = segment.seq_end();
@@ -306,11 +377,34 @@ mod tests {
     }
 
     #[test]
-    fn a_retransmitted_fin_changes_nothing() {
+    fn a_fin_sent_again_before_any_answer_was_received_on_the_copy() {
         let mut steps = HANDSHAKE.to_vec();
         steps.extend([(0, F | A, 101, 501, 0), (0, F | A, 101, 501, 0), (1, A, 501, 102, 0)]);
         let states = run(&steps);
-        assert_eq!(&states[3..], &[[FinWait1, CloseWait], [FinWait1, CloseWait], [FinWait2, CloseWait]]);
+        assert_eq!(&states[3..], &[[FinWait1, Established], [FinWait1, CloseWait], [FinWait2, CloseWait]]);
+    }
+
+    #[test]
+    fn a_fin_sent_again_after_its_ack_shows_the_ack_was_lost() {
+        let mut steps = HANDSHAKE.to_vec();
+        steps.extend([(0, F | A, 101, 501, 0), (1, A, 501, 102, 0), (1, F | A, 501, 102, 0), (0, A, 102, 502, 0)]);
+        // The client's last ACK is lost: the server sends its FIN again and is closed by the next ACK.
+        steps.extend([(1, F | A, 501, 102, 0), (0, A, 102, 502, 0)]);
+        let states = run(&steps);
+        assert_eq!(&states[5..], &[[TimeWait, LastAck], [TimeWait, LastAck], [TimeWait, LastAck], [TimeWait, Closed]]);
+    }
+
+    #[test]
+    fn a_syn_ack_sent_again_after_the_handshake_ack_shows_that_ack_was_lost() {
+        let mut steps = HANDSHAKE.to_vec();
+        steps.extend([(1, S | A, 500, 101, 0), (0, A, 101, 501, 0)]);
+        let states = run(&steps);
+        assert_eq!(&states[2..], &[[Established, SynReceived], [Established, SynReceived], [Established, Established]]);
+        // A SYN-ACK that answers a repeated SYN is a reply, not a sign of a lost ACK.
+        let mut replied = HANDSHAKE.to_vec();
+        replied.splice(2..2, [(0, S, 100, 0, 0)]);
+        replied.push((1, S | A, 500, 101, 0));
+        assert_eq!(run(&replied).last(), Some(&[Established, Established]));
     }
 
     #[test]

@@ -28,6 +28,11 @@ impl SeenBytes {
         self.ranges().iter().any(|&(from, to)| seq_lt(start, to) && seq_gt(end, from))
     }
 
+    /// True when one range holds everything seen and it ends at `end`: no gap left.
+    pub fn is_contiguous_to(&self, end: u32) -> bool {
+        matches!(self.ranges(), [(_, to)] if *to == end)
+    }
+
     /// Records `[start, end)` as seen.
     pub fn insert(&mut self, start: u32, end: u32) {
         if !seq_gt(end, start) {

@@ -15,11 +15,13 @@ use crate::wire::TcpFlags;
 
 /// Fast retransmissions follow the duplicate ACKs within 20 ms.
 const FAST_RETRANSMISSION_WINDOW_NANOS: i64 = 20_000_000;
+/// How far below `next_seq` a new gap record takes bytes as seen (a window is far smaller).
+const SEEN_BELOW: u32 = 1 << 30;
 /// Without a handshake RTT, out-of-order means within 3 ms of the highest segment.
 const DEFAULT_OUT_OF_ORDER_NANOS: i64 = 3_000_000;
 
 /// What one direction's analysis remembers between segments.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct FlowAnalysis {
     next_seq: Option<u32>,
     next_seq_time: i64,
@@ -30,8 +32,9 @@ pub struct FlowAnalysis {
     /// Scaled window of this direction's last segment; `None` before the first.
     window: Option<u32>,
     last_segment_flags: AnalysisFlags,
-    /// This direction's bytes the capture has shown, above the peer's acknowledgement.
-    seen: SeenBytes,
+    /// Which bytes below `next_seq` the capture has shown, once a gap appeared; until then (most
+    /// connections, all their lives) every byte below `next_seq` was seen, and nothing is held.
+    gaps: Option<Box<SeenBytes>>,
 }
 
 /// The facts about one segment Wireshark's sequence analysis needs, computed once as the packet
@@ -125,14 +128,14 @@ pub fn analyze(
         rev.max_seq_to_be_acked = rev.next_seq;
     }
 
-    if segment.flags.ack() {
-        rev.seen.forget_below(ack);
+    if let (true, Some(gaps)) = (segment.flags.ack(), rev.gaps.as_mut()) {
+        gaps.forget_below(ack);
     }
     let carries = len > 0 || segment.flags.syn() || segment.flags.fin();
     if carries && !flags.has(AnalysisFlags::KEEP_ALIVE) {
         classify_retransmission(fwd, rev, segment, first_rtt_nanos, &mut flags);
         if !flags.has(AnalysisFlags::ZERO_WINDOW_PROBE) {
-            fwd.seen.insert(seq, seq.wrapping_add(len).wrapping_add(segment.flags.seq_space()));
+            note_seen(fwd, seq, seq.wrapping_add(len).wrapping_add(segment.flags.seq_space()));
         }
     }
 
@@ -153,6 +156,35 @@ pub fn analyze(
     fwd.last_ack_time = segment.ts_nanos;
     fwd.last_segment_flags = flags;
     (flags, dup_ack_num)
+}
+
+/// True when the capture showed any of `[start, end)` before.
+fn seen_before(fwd: &FlowAnalysis, start: u32, end: u32) -> bool {
+    match (&fwd.gaps, fwd.next_seq) {
+        (Some(gaps), _) => gaps.overlaps(start, end),
+        (None, Some(next)) => seq_lt(start, next),
+        (None, None) => false,
+    }
+}
+
+/// Records `[start, end)` as seen; the first segment beyond `next_seq` opens a gap record.
+fn note_seen(fwd: &mut FlowAnalysis, start: u32, end: u32) {
+    let Some(next) = fwd.next_seq else { return };
+    if fwd.gaps.is_none() && seq_gt(start, next) {
+        let mut gaps = SeenBytes::default();
+        // Everything below next_seq counts as seen, as it did without a record; the peer's ACKs
+        // trim the range from below.
+        gaps.insert(next.wrapping_sub(SEEN_BELOW), next);
+        fwd.gaps = Some(Box::new(gaps));
+    }
+    if let Some(gaps) = fwd.gaps.as_mut() {
+        gaps.insert(start, end);
+        // Every gap filled: back to holding nothing.
+        let end_of_stream = if seq_gt(end, next) { end } else { next };
+        if gaps.is_contiguous_to(end_of_stream) {
+            fwd.gaps = None;
+        }
+    }
 }
 
 fn classify_retransmission(
@@ -183,7 +215,7 @@ fn classify_retransmission(
     }
     let segment_end = seq.wrapping_add(len).wrapping_add(segment.flags.seq_space());
     let acknowledged = rev.last_ack != 0 && seq_lt(seq, rev.last_ack);
-    if acknowledged || fwd.seen.overlaps(seq, segment_end) {
+    if acknowledged || seen_before(fwd, seq, segment_end) {
         flags.set(AnalysisFlags::RETRANSMISSION);
         return;
     }

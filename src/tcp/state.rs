@@ -155,6 +155,8 @@ pub struct ReceiverView {
     pub rcv_next: Option<u32>,
     /// The window this endpoint last advertised (scaled when known).
     pub rcv_window: u32,
+    /// The peer sent a SYN this endpoint has not answered yet (a SYN-ACK now is a reply).
+    pub syn_unanswered: bool,
 }
 
 impl ReceiverView {
