@@ -198,6 +198,119 @@ def fin_behind_hole(port):
     print(f"  server read {got} bytes")
 
 
+# ---- the kernel's features, each with its sysctl (they are per network namespace) ----
+
+def sysctl(name, value):
+    with open("/proc/sys/net/ipv4/" + name, "w") as f:
+        f.write(str(value))
+
+
+def ecn(port):
+    sysctl("tcp_ecn", 1)
+    # Mark some data segments Congestion Experienced: the receiver echoes ECE, the sender answers CWR.
+    nft(f"tcp dport {port} meta length > 1000 numgen random mod 100 < 20 ip ecn set ce")
+    srv = listener(port)
+    c = connect(port)
+    s, _ = srv.accept()
+    reader = threading.Thread(target=lambda: read_all(s))
+    reader.start()
+    for _ in range(20):
+        c.sendall(b"e" * 3000)
+        time.sleep(0.002)
+    c.close()
+    reader.join()
+    s.close()
+    time.sleep(0.6)
+    srv.close()
+
+
+MSG_FASTOPEN = 0x20000000
+
+
+def fast_open(port):
+    sysctl("tcp_fastopen", 3)
+    srv = listener(port)
+    srv.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 5)
+    for attempt in range(2):
+        # The first connection asks for a cookie; the second sends its request inside the SYN.
+        c = socket.socket()
+        c.sendto(b"GET / HTTP/1.1\r\nHost: fast-open\r\n\r\n", MSG_FASTOPEN, ("127.0.0.1", port))
+        s, _ = srv.accept()
+        s.recv(100)
+        s.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+        c.recv(100)
+        c.close()
+        read_all(s)
+        s.close()
+        time.sleep(0.05)
+    time.sleep(0.6)
+    srv.close()
+
+
+def syn_cookies(port):
+    sysctl("tcp_syncookies", 2)  # cookies for every SYN, not only under a flood
+    exchange_and_close(port)
+
+
+def abort_on_overflow(port):
+    sysctl("tcp_abort_on_overflow", 1)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(1)  # the accept queue holds 2 (the kernel's test is "more than the backlog")
+    first = connect(port)
+    # The second client's handshake ACK is lost; a third connection fills the queue meanwhile, so
+    # the second's request (which carries the ACK again) finds it full: the server answers RST.
+    nft(f"tcp dport {port} tcp flags == ack meta length 52 quota until 53 bytes drop")
+    second = connect(port)
+    third = connect(port)
+    time.sleep(0.05)
+    second.sendall(b"request\n")
+    try:
+        second.recv(100)
+    except ConnectionResetError:
+        print("  second client: ECONNRESET")
+    for sock in (first, second, third):
+        sock.close()
+    time.sleep(0.2)
+    srv.close()
+
+
+def emfile(port):
+    srv = listener(port)
+    pid = os.fork()
+    if pid == 0:
+        import resource
+        # One descriptor left: the first accept() succeeds, every later one fails with EMFILE and
+        # the connections wait, complete, in the accept queue.
+        limit = len(os.listdir("/proc/self/fd"))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+        conn, _ = srv.accept()
+        conn.recv(100)
+        conn.sendall(b"served\n")
+        end = time.time() + 1.5
+        while time.time() < end:
+            try:
+                srv.accept()
+            except OSError as err:
+                if err.errno != 24:
+                    raise
+                time.sleep(0.1)
+        os._exit(0)
+    srv.close()
+    clients = [connect(port) for _ in range(4)]
+    for c in clients:
+        c.settimeout(0.5)  # the client's own timeout
+        c.sendall(b"request\n")
+    for c in clients:
+        try:
+            c.recv(100)
+        except socket.timeout:
+            pass
+        c.close()
+    os.waitpid(pid, 0)
+
+
 SCENARIOS = {
     "loss-bulk-2pct": (18301, lambda p: bulk(p, 2)),
     "loss-bulk-5pct": (18302, lambda p: bulk(p, 5)),
@@ -208,6 +321,11 @@ SCENARIOS = {
     "loss-first-fin": (18307, first_fin),
     "loss-last-ack": (18308, last_ack),
     "loss-fin-behind-hole": (18309, fin_behind_hole),
+    "ecn": (18310, ecn),
+    "fast-open": (18311, fast_open),
+    "syn-cookies": (18312, syn_cookies),
+    "abort-on-overflow": (18313, abort_on_overflow),
+    "emfile-accept-queue": (18314, emfile),
 }
 
 

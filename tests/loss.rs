@@ -12,7 +12,9 @@ use serde_json::Value;
 use crate::samples::check_against_kernel;
 use crate::util::{packets, sample};
 
-const LOSSY: [&str; 9] = [
+/// Recorded by `record_loss.py`: the loss scenarios, then the kernel features (ECN, Fast Open,
+/// SYN cookies, tcp_abort_on_overflow, a server out of file descriptors).
+const RECORDED: [&str; 14] = [
     "loss-bulk-2pct",
     "loss-bulk-5pct",
     "loss-request-response",
@@ -22,6 +24,11 @@ const LOSSY: [&str; 9] = [
     "loss-first-fin",
     "loss-last-ack",
     "loss-fin-behind-hole",
+    "ecn",
+    "fast-open",
+    "syn-cookies",
+    "abort-on-overflow",
+    "emfile-accept-queue",
 ];
 
 /// The kernel's timed record of one scenario, times in Unix seconds.
@@ -165,7 +172,7 @@ fn ratio(part: usize, whole: usize) -> f64 {
 fn retransmissions_are_the_kernels_whatever_their_timing() {
     let (mut us, mut them) = ((0, 0, 0), (0, 0, 0));
     println!("sample: kernel retransmissions | tcpladder recall, precision | tshark recall, precision, out-of-order");
-    for name in LOSSY {
+    for name in RECORDED {
         let segments = packets(&format!("{name}.pcap"));
         let truth = kernel_retransmissions(name, &segments, &timed(name));
         let claimed = ours(&segments);
@@ -202,7 +209,7 @@ fn retransmissions_are_the_kernels_whatever_their_timing() {
 
 #[test]
 fn the_loss_samples_pass_the_kernel_state_check() {
-    for name in LOSSY {
+    for name in RECORDED {
         check_against_kernel(name);
     }
 }
@@ -269,7 +276,7 @@ fn kernel_frames(segments: &[&Value], kernel_at: f64) -> Vec<u64> {
 fn every_state_change_is_at_the_frame_where_the_kernel_made_it() {
     let mut wrong = Vec::new();
     let mut checked = 0;
-    for name in LOSSY {
+    for name in RECORDED {
         let record = timed(name);
         let segments = packets(&format!("{name}.pcap"));
         for row in crate::util::conns(&format!("{name}.pcap")) {
@@ -279,6 +286,10 @@ fn every_state_change_is_at_the_frame_where_the_kernel_made_it() {
             for (side, local, peer) in [("client", client, server), ("server", server, client)] {
                 let final_state = row[format!("{side}_state").as_str()].as_str().unwrap_or("");
                 let theirs = kernel_changes(&record, local, peer, final_state);
+                // A request the kernel never made a socket for leaves no record to compare with.
+                if theirs.is_empty() {
+                    continue;
+                }
                 let ours: Vec<_> = our_changes(&mine, side).into_iter().filter(|c| c.0 != "SYN_SENT").collect();
                 let names = |v: &[(String, f64)]| v.iter().map(|c| c.0.clone()).collect::<Vec<_>>();
                 let our_names: Vec<String> = ours.iter().map(|c| c.0.clone()).collect();

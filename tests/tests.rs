@@ -18,6 +18,7 @@ mod requests;
 mod samples;
 mod sockets;
 mod synth;
+mod tcpdump_flags;
 mod ui;
 mod ui_machine;
 mod ui_table;

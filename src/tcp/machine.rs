@@ -192,6 +192,14 @@ impl StateMachine {
     /// ACK never reached it, and the states since are undone.
     fn undo_unreceived_ack(&mut self, sender: Side, segment: &SegmentView, history: &mut [Segment]) {
         let Some(acked) = self.acked[sender] else { return };
+        // A RST without ACK is the reply of a side with no connection (RFC 9293 §3.10.7.1): the
+        // handshake's ACK never made a socket there (Linux with tcp_abort_on_overflow, when the
+        // accept queue is full, answers the next segment so).
+        if segment.flags.rst() && !segment.flags.ack() && acked.state_before == TcpState::SynReceived {
+            self.acked[sender] = None;
+            self.rewind(sender, acked.index, acked.state_before, history);
+            return;
+        }
         let view = &self.views[sender];
         let acknowledged_end = if acked.state_before == TcpState::SynReceived { view.syn_end } else { view.fin_end };
         let repeats = (segment.flags.syn() || segment.flags.fin()) && !segment.flags.rst();
@@ -357,6 +365,14 @@ mod tests {
             &states[3..],
             &[[FinWait1, Established], [Closing, Closing], [Closing, TimeWait], [TimeWait, TimeWait]]
         );
+    }
+
+    #[test]
+    fn a_reply_reset_after_the_handshake_shows_the_server_never_had_the_connection() {
+        let mut steps = HANDSHAKE.to_vec();
+        steps.extend([(0, P | A, 101, 501, 8), (1, R, 501, 0, 0)]);
+        let states = run(&steps);
+        assert_eq!(&states[2..], &[[Established, SynReceived], [Established, SynReceived], [Closed, Closed]]);
     }
 
     #[test]
