@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 
+use std::collections::HashMap;
+
+use crate::analysis::diagnose::Code;
 use crate::analysis::{diagnose_with, zeek_summary, Diagnosis};
 use crate::ladder::finding_notes;
 use crate::protocols::Conversation;
@@ -122,6 +125,27 @@ impl ConnRow {
             return "-".to_string();
         }
         self.diagnoses.iter().map(|d| d.code.name()).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// Findings that are about a listener, not one connection: each unaccepted connection's finding
+/// also says how many of the capture's connections to that server waited the same way, the
+/// accept queue's depth as the wire shows it.
+pub fn count_across_connections(rows: &mut [ConnRow]) {
+    let mut waiting: HashMap<String, usize> = HashMap::new();
+    for row in rows.iter() {
+        if row.diagnoses.iter().any(|d| d.code == Code::AcceptBacklog) {
+            *waiting.entry(row.server.clone()).or_default() += 1;
+        }
+    }
+    for row in rows.iter_mut() {
+        let Some(&count) = waiting.get(&row.server).filter(|&&count| count > 1) else { continue };
+        for finding in row.diagnoses.iter_mut().filter(|d| d.code == Code::AcceptBacklog) {
+            finding.text.push_str(&format!(
+                " The accept queue of {} held {count} such connections in this capture.",
+                row.server
+            ));
+        }
     }
 }
 

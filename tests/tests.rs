@@ -11,6 +11,7 @@ mod edge_cases;
 mod engine_api;
 mod export;
 mod fuzz_seeds;
+mod kernel_features;
 mod lessons;
 mod live;
 mod loss;

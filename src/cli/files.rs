@@ -17,7 +17,7 @@ use tcpladder::render::export::{ladder_bytes, ExportFormat, LadderExport};
 use tcpladder::render::render_text_ladder;
 use tcpladder::session::export::write_packets;
 use tcpladder::session::{read_capture, ReadOutcome};
-use tcpladder::summary::{secs, ConnRow, PacketRow};
+use tcpladder::summary::{count_across_connections, secs, ConnRow, PacketRow};
 
 use super::Reading;
 
@@ -181,8 +181,9 @@ pub(super) fn chart(
 
 pub(super) fn print_conns(engine: &Engine, json: bool) -> anyhow::Result<()> {
     let end = engine.capture_end_nanos();
-    let rows: Vec<ConnRow> =
+    let mut rows: Vec<ConnRow> =
         engine.connections().iter().map(|c| ConnRow::new(c, engine.conversation(c.id), end)).collect();
+    count_across_connections(&mut rows);
     let mut out = BufWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer_pretty(&mut out, &rows).context("writing JSON")?;

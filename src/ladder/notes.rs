@@ -73,6 +73,7 @@ fn sentence(code: Code, side: Option<Side>) -> String {
         Code::SlowResponse => "the server took far longer than usual".to_string(),
         Code::Http2Goaway => "HTTP/2 GOAWAY: no new streams".to_string(),
         Code::Http2RstStream => format!("{who} reset an HTTP/2 stream"),
+        Code::AcceptBacklog => "never accepted: it waits in the accept queue".to_string(),
     }
 }
 

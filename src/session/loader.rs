@@ -15,7 +15,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::error::{CaptureError, DamagedCapture};
 use crate::ladder::{LadderLayout, LayoutOptions};
 use crate::session::read_capture;
-use crate::summary::ConnRow;
+use crate::summary::{count_across_connections, ConnRow};
 use crate::tcp::Connection;
 
 /// How often, at most, progress is sent.
@@ -138,12 +138,13 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
     let event = match result {
         Ok(outcome) => {
             let end = outcome.engine.capture_end_nanos();
-            let rows: Vec<ConnRow> = outcome
+            let mut rows: Vec<ConnRow> = outcome
                 .engine
                 .connections()
                 .iter()
                 .map(|c| ConnRow::new(c, outcome.engine.conversation(c.id), end))
                 .collect();
+            count_across_connections(&mut rows);
             let first = outcome.engine.connections().front().zip(rows.first()).map(|(connection, row)| {
                 let (noted, notes) = arrow_notes(&outcome.engine, connection, Some(row));
                 (LadderLayout::new(connection, &BTreeSet::new(), &noted, &LayoutOptions::default()), notes)

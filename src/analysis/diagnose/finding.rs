@@ -31,6 +31,7 @@ pub enum Code {
     SlowResponse,
     Http2Goaway,
     Http2RstStream,
+    AcceptBacklog,
 }
 
 impl Code {
@@ -58,6 +59,7 @@ impl Code {
             Self::SlowResponse => "slow_response",
             Self::Http2Goaway => "http2_goaway",
             Self::Http2RstStream => "http2_rst_stream",
+            Self::AcceptBacklog => "accept_backlog",
         }
     }
 }

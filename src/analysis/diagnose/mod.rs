@@ -8,6 +8,7 @@ mod closing;
 mod conversation;
 pub mod finding;
 mod http2;
+mod unaccepted;
 
 use crate::wire::{PerSide, Side};
 use closing::closes;
@@ -38,6 +39,7 @@ pub fn diagnose_with(
     handshake_trouble(&context, &mut findings);
     resets(&context, &mut findings);
     closes(&context, capture_end_nanos, &mut findings);
+    unaccepted::unaccepted(&context, &mut findings);
     zero_window(&context, &mut findings);
     retransmissions(&context, &mut findings);
     keep_alive(&context, &mut findings);
@@ -255,6 +257,14 @@ fn broken_pipe(context: &Context<'_>, writer: Side, write: &Segment, rst: &Segme
 }
 
 fn reset_cause(context: &Context<'_>, index: usize, rst: &Segment) -> &'static str {
+    let sender_before = context.before.get(index).map(|before| before[rst.dir.sender()]);
+    if sender_before == Some(TcpState::SynReceived) && !rst.flags.ack() {
+        return "Likely cause: the server's kernel never made a socket for this connection. The handshake's ACK \
+                did not complete it (the listener's accept queue was full), and with \
+                net.ipv4.tcp_abort_on_overflow = 1 the kernel answers the next segment with RST (with the default \
+                0 it drops the ACK and sends the SYN-ACK again). The application never saw the connection; \
+                `nstat -az TcpExtListenOverflows` on the server counts such drops.";
+    }
     let earlier = context.connection.segments.get(..index).unwrap_or(&[]);
     // Data that arrived after the resetting side last sent data of its own was most likely never
     // read (a request it did not answer).
