@@ -194,8 +194,13 @@ impl StateMachine {
         let Some(acked) = self.acked[sender] else { return };
         // A RST without ACK is the reply of a side with no connection (RFC 9293 §3.10.7.1): the
         // handshake's ACK never made a socket there (Linux with tcp_abort_on_overflow, when the
-        // accept queue is full, answers the next segment so).
-        if segment.flags.rst() && !segment.flags.ack() && acked.state_before == TcpState::SynReceived {
+        // accept queue is full, answers the next segment so). Only as an answer to the peer's
+        // segment: RFC 793's abort sends a bare RST too, unprompted.
+        let answers_the_peer = history
+            .last()
+            .is_some_and(|last| last.dir.sender() != sender && (last.payload_len > 0 || last.flags.fin()));
+        let reply_reset = segment.flags.rst() && !segment.flags.ack() && answers_the_peer;
+        if reply_reset && acked.state_before == TcpState::SynReceived {
             self.acked[sender] = None;
             self.rewind(sender, acked.index, acked.state_before, history);
             return;
