@@ -95,7 +95,7 @@ impl ConnRow {
     /// `conversation`, the findings that join the application and TCP too.
     pub fn new(connection: &Connection, conversation: Option<&Conversation>, capture_end_nanos: i64) -> Self {
         let zeek = zeek_summary(connection);
-        let PerSide { client: client_state, server: server_state } = connection.states_at(capture_end_nanos);
+        let PerSide { client: client_state, server: server_state } = connection.reported_states_at(capture_end_nanos);
         let PerSide { client, server } = &connection.sides;
         Self {
             id: connection.id,

@@ -87,3 +87,18 @@ fn a_server_out_of_descriptors_leaves_its_clients_in_the_accept_queue() {
     let served = rows.iter().find(|r| !codes(r).contains(&"accept_backlog".to_string())).expect("served");
     assert!(served["bytes_s2c"].as_u64() > Some(0));
 }
+
+#[test]
+fn the_listener_side_of_an_unanswered_syn_has_no_socket() {
+    let rows = conns("accept-queue-full.pcap");
+    let unanswered = rows.iter().find(|r| r["conn_state"] == "S0").expect("the connection whose SYNs were dropped");
+    assert_eq!(
+        (unanswered["client_state"].as_str(), unanswered["server_state"].as_str()),
+        (Some("SYN_SENT"), Some("CLOSED"))
+    );
+    let path = sample("accept-queue-full.pcap");
+    let id = unanswered["id"].to_string();
+    let output = tcpladder(&["ladder", path.to_str().unwrap_or_default(), "--conn", &id]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("CLOSED (no socket: SYN not answered)"), "{text}");
+}

@@ -13,6 +13,9 @@ pub fn explain_change(connection: &Connection, index: usize, side: Side) -> Opti
         .map_or(TcpState::Unknown, |previous| previous.state(side));
     let after = segment.state(side);
     let via = segment.via(side);
+    if side == Side::Server && index == 0 && connection.syn_unanswered() {
+        return Some(NO_SOCKET.to_string());
+    }
     if before == after && via.is_none() {
         return None;
     }
@@ -30,6 +33,11 @@ pub fn explain_change(connection: &Connection, index: usize, side: Side) -> Opti
     };
     Some(format!("{expired}The {who} {why}, so it moved {path}{}.", consequence(after, sent)))
 }
+
+/// The listener side of a SYN it never answered.
+const NO_SOCKET: &str = "No socket (SYN not answered): the server never answered, so no connection exists on its \
+     side and the kernel reports it CLOSED. Either the SYN never reached it (a firewall, a route), or its \
+     listener's accept queue was full and the kernel dropped the SYN; the capture cannot tell which.";
 
 fn why_sent(segment: &Segment, before: TcpState, after: TcpState) -> &'static str {
     use TcpState::*;

@@ -47,14 +47,18 @@ pub fn render_text_ladder(
         }
         previous = states;
     }
-    let final_states = connection.states_at(capture_end_nanos);
+    let final_states = connection.reported_states_at(capture_end_nanos);
+    let server_end = if connection.syn_unanswered() {
+        format!("{} (no socket: SYN not answered)", final_states.server.name())
+    } else {
+        final_states.server.name().to_string()
+    };
     let _ = writeln!(
         out,
-        "{:>TIME_WIDTH$} {:>STATE_WIDTH$} |{}| {}",
+        "{:>TIME_WIDTH$} {:>STATE_WIDTH$} |{}| {server_end}",
         "end",
         final_states.client.name(),
         " ".repeat(arrow),
-        final_states.server.name()
     );
     let findings = diagnose_with(connection, conversation, capture_end_nanos);
     if !findings.is_empty() {

@@ -263,6 +263,22 @@ impl Connection {
         self.machine.states_at(end_ts_nanos)
     }
 
+    /// True when the client's SYN was never answered: the server side sent nothing, so no socket
+    /// exists there (a full accept queue drops the SYN; a firewall drops it before).
+    pub fn syn_unanswered(&self) -> bool {
+        self.sides.server.packets == 0 && self.segments.iter().any(|s| s.flags.syn() && !s.flags.ack())
+    }
+
+    /// Final states as reported: [`Self::states_at`], with the server of an unanswered SYN CLOSED,
+    /// as the kernel reports a socket it never made (the inference itself keeps it UNKNOWN).
+    pub fn reported_states_at(&self, end_ts_nanos: i64) -> PerSide<TcpState> {
+        let mut states = self.states_at(end_ts_nanos);
+        if self.syn_unanswered() && states.server == TcpState::Unknown {
+            states.server = TcpState::Closed;
+        }
+        states
+    }
+
     /// When each side entered TIME_WAIT, and 2×MSL.
     pub fn time_wait(&self) -> (PerSide<Option<i64>>, i64) {
         (self.machine.time_wait_since(), self.machine.time_wait_nanos())
