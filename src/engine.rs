@@ -7,6 +7,7 @@ use crate::decode::{decode_frame, Decoded, SkipReason};
 use crate::protocols::table::ConversationTable;
 use crate::protocols::{Conversation, SegmentBytes};
 use crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS;
+use crate::tcp::quality::CaptureQuality;
 use crate::tcp::{Connection, Tracker};
 use crate::wire::{LinkType, PerSide};
 
@@ -84,6 +85,8 @@ pub struct Engine {
     keep_all_messages: bool,
     /// The conversation inside each connection held, by connection id.
     conversations: ConversationTable,
+    /// What the capture cannot be trusted for.
+    quality: CaptureQuality,
     /// Connections evicted and not yet taken by [`Self::take_evicted`]: freeing many is slow,
     /// and a caller sharing the engine frees them where it holds no lock.
     evicted: Vec<Connection>,
@@ -102,6 +105,7 @@ impl Engine {
             conversations: ConversationTable::default(),
             extra_bytes_per_connection: 0,
             held_bytes: 0,
+            quality: CaptureQuality::default(),
             evicted: Vec::new(),
         }
     }
@@ -125,10 +129,17 @@ impl Engine {
         self.stats.first_ts_nanos.get_or_insert(ts_nanos);
         // Captures can hold timestamps out of order; the end is the latest seen.
         self.stats.last_ts_nanos = Some(self.stats.last_ts_nanos.map_or(ts_nanos, |last| last.max(ts_nanos)));
+        self.quality.observe_frame(frame_number, ts_nanos);
         match decode_frame(link, frame) {
             Ok(Decoded::Tcp(packet)) => {
                 self.stats.tcp_packets += 1;
                 let id = self.tracker.ingest(frame_number, ts_nanos, &packet);
+                if let Some(connection) = self.tracker.connection_mut(id) {
+                    let sender = connection.direction_of(&packet).sender();
+                    let receiver_mss = connection.sides[sender.other()].syn_options.and_then(|o| o.mss);
+                    let last_ip_id = &mut connection.sides[sender].last_ip_id;
+                    self.quality.observe_segment(frame_number, &packet, receiver_mss, last_ip_id);
+                }
                 if self.decode_applications {
                     self.converse(id, frame_number, ts_nanos, &packet);
                 }
@@ -180,6 +191,16 @@ impl Engine {
             conversation.finish();
         }
         self.tracker.shrink_to_fit();
+    }
+
+    /// What the capture cannot be trusted for (GRO/TSO, snaplen, drops, reordering, time).
+    pub fn quality(&self) -> &CaptureQuality {
+        &self.quality
+    }
+
+    /// The capturing kernel's drop count, when the file or the interface tells it.
+    pub fn note_kernel_drops(&mut self, drops: u64) {
+        self.quality.kernel_drops = Some(drops);
     }
 
     /// The conversation inside connection `id`: its messages.

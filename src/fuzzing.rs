@@ -128,7 +128,8 @@ pub fn conversation(data: &[u8]) -> Vec<Connection> {
         ts_nanos += i64::from(option >> 3) * 1_000_000;
         let (src, dst) = if from_client { (client, server) } else { (server, client) };
         let window = u16::from_le_bytes([w0, w1]);
-        let packet = TcpPacket { src, dst, seq, ack, flags, window, payload_len, options: &options, payload: &[] };
+        let packet =
+            TcpPacket { src, dst, seq, ack, flags, window, payload_len, options: &options, payload: &[], ip_id: None };
         tracker.ingest(frame as u32 + 1, ts_nanos, &packet);
         ingested += 1;
     }

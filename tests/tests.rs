@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod architecture;
+mod capture_quality;
 mod cli_errors;
 mod damaged;
 mod edge_cases;

@@ -80,6 +80,11 @@ impl CaptureFile {
         self.reader.link()
     }
 
+    /// Packets the capturing kernel dropped, when the file says (pcapng interface statistics).
+    pub fn kernel_drops(&self) -> Option<u64> {
+        self.reader.kernel_drops()
+    }
+
     /// How far reading has got.
     pub fn progress(&self) -> Progress {
         Progress { bytes_read: self.reader.offset(), bytes_total: self.bytes_total, packets: self.packets }

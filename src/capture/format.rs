@@ -27,6 +27,10 @@ pub const PCAPNG_OBSOLETE_PACKET: u32 = 2;
 pub const PCAPNG_SIMPLE_PACKET: u32 = 3;
 /// A packet with its interface, timestamp and lengths: what everyone writes.
 pub const PCAPNG_ENHANCED_PACKET: u32 = 6;
+/// An interface's statistics: packets received and dropped so far.
+pub const PCAPNG_INTERFACE_STATISTICS: u32 = 5;
+/// Statistics option `isb_ifdrop`: packets the interface (the capturing kernel) dropped.
+pub const PCAPNG_ISB_IFDROP: u16 = 5;
 /// Interface option `if_tsresol`: the timestamp unit.
 pub const PCAPNG_IF_TSRESOL: u16 = 9;
 

@@ -28,6 +28,9 @@ pub(super) fn load(path: &Path, reading: Reading) -> anyhow::Result<(Engine, boo
         read_capture(path, reading.engine, 1 << 20, |_, _| ControlFlow::Continue(()))?;
     if reading.print_stats {
         print_memory(&engine, started.elapsed());
+        for warning in engine.quality().warnings() {
+            eprintln!("tcpladder: capture quality: {warning}");
+        }
     }
     let damaged = damage.is_some();
     if let Some(damage) = damage {

@@ -70,6 +70,10 @@ fn decode_ip(ip: &[u8]) -> Result<Decoded<'_>, SkipReason> {
         etherparse::err::ip::LaxHeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
         etherparse::err::ip::LaxHeaderSliceError::Content(_) => SkipReason::MalformedIpHeader,
     })?;
+    let ip_id = match &sliced {
+        LaxIpSlice::Ipv4(v4) => Some(v4.header().identification()),
+        LaxIpSlice::Ipv6(_) => None,
+    };
     let (src_ip, dst_ip, payload, ip_payload_len) = match &sliced {
         LaxIpSlice::Ipv4(v4) => {
             let header = v4.header();
@@ -114,6 +118,7 @@ fn decode_ip(ip: &[u8]) -> Result<Decoded<'_>, SkipReason> {
         payload_len,
         options: tcp.slice().get(20..header_len).unwrap_or(&[]),
         payload: tcp.payload().get(..payload_len as usize).unwrap_or(tcp.payload()),
+        ip_id,
     }))
 }
 

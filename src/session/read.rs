@@ -59,6 +59,9 @@ pub fn read_capture(
     }
     let link = file.link().unwrap_or(LinkType::Ethernet);
     let mut engine = engine.unwrap_or_else(|| Engine::new(link, config));
+    if let Some(drops) = file.kernel_drops() {
+        engine.note_kernel_drops(drops);
+    }
     engine.finish();
     if !cancelled {
         let mut progress = file.progress();

@@ -23,6 +23,9 @@ pub struct Endpoint {
     pub isn: Option<u32>,
     /// Options of this side's SYN, when seen.
     pub syn_options: Option<SynOptions>,
+    /// The IPv4 ID of this side's latest packet in send order, and how many steps in order led
+    /// to it: capture reordering shows against it.
+    pub last_ip_id: Option<(u16, u8)>,
 }
 
 impl Endpoint {

@@ -3,6 +3,7 @@
 pub mod connection;
 pub mod flow_index;
 pub mod machine;
+pub mod quality;
 pub mod seen_bytes;
 pub mod segment;
 pub mod sequence_analysis;

@@ -36,6 +36,7 @@ pub fn feed(tracker: &mut Tracker, steps: &[Step]) -> Vec<u32> {
             payload_len: len,
             options: &[],
             payload: &[],
+            ip_id: None,
         };
         ids.push(tracker.ingest(frame as u32 + 1, ms * 1_000_000, &packet));
     }

@@ -125,6 +125,12 @@ impl Tracker {
         self.connections.get(self.index(id)?)
     }
 
+    /// One connection by id, to update what the engine tracks beside the tracker.
+    pub fn connection_mut(&mut self, id: u32) -> Option<&mut Connection> {
+        let index = self.index(id)?;
+        self.connections.get_mut(index)
+    }
+
     /// Consumes the tracker, returning its connections.
     pub fn into_connections(self) -> Vec<Connection> {
         self.connections.into()
@@ -156,6 +162,7 @@ mod tests {
             payload_len: 0,
             options: &[],
             payload: &[],
+            ip_id: None,
         };
         let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
         for port in 0..10u16 {

@@ -44,6 +44,20 @@ impl TcpLadderApp {
                     .color(ui.visuals().warn_fg_color),
             );
         }
+        let warnings = self.document.as_ref().map(|d| d.engine.quality().warnings()).unwrap_or_default();
+        if !warnings.is_empty() {
+            egui::CollapsingHeader::new(
+                RichText::new(format!("Capture quality: {} warnings", warnings.len()))
+                    .color(ui.visuals().warn_fg_color),
+            )
+            .id_salt("capture quality")
+            .default_open(true)
+            .show(ui, |ui| {
+                for warning in &warnings {
+                    ui.label(warning);
+                }
+            });
+        }
         if rows.is_empty() && self.loading.is_none() && self.error.is_some() {
             ui.label(RichText::new("Nothing to list: the file could not be read (the message above says why).").weak());
             return;

@@ -22,4 +22,6 @@ pub struct TcpPacket<'a> {
     pub payload: &'a [u8],
     /// Raw option bytes (possibly empty).
     pub options: &'a [u8],
+    /// The IPv4 identification field (IPv6 has none): the order a sender sent its packets in.
+    pub ip_id: Option<u16>,
 }

@@ -11,8 +11,8 @@ mod pcapng;
 
 use super::format::{
     i64_at, u16_at, u32_at, units_to_nanos, PcapRecord, PCAPNG_BYTE_ORDER, PCAPNG_ENHANCED_PACKET,
-    PCAPNG_INTERFACE_DESCRIPTION, PCAPNG_OBSOLETE_PACKET, PCAPNG_SECTION_HEADER, PCAPNG_SIMPLE_PACKET, PCAP_KUZNETSOV,
-    PCAP_MICROS, PCAP_NANOS, PCAP_RECORD_HEADER_LEN,
+    PCAPNG_INTERFACE_DESCRIPTION, PCAPNG_INTERFACE_STATISTICS, PCAPNG_ISB_IFDROP, PCAPNG_OBSOLETE_PACKET,
+    PCAPNG_SECTION_HEADER, PCAPNG_SIMPLE_PACKET, PCAP_KUZNETSOV, PCAP_MICROS, PCAP_NANOS, PCAP_RECORD_HEADER_LEN,
 };
 
 /// The largest packet accepted, in bytes. libpcap's own limit is 256 KiB (262,144), and D-Bus
@@ -97,6 +97,8 @@ pub struct CaptureReader<R: Read> {
     last_ts: i64,
     /// Bytes of the last packet, read in place, still to be consumed from `input`.
     pending: usize,
+    /// The latest `isb_ifdrop` of each pcapng interface.
+    interface_drops: std::collections::BTreeMap<u32, u64>,
 }
 
 impl<R: Read> CaptureReader<R> {
@@ -110,6 +112,7 @@ impl<R: Read> CaptureReader<R> {
             buffer: Vec::new(),
             last_ts: 0,
             pending: 0,
+            interface_drops: std::collections::BTreeMap::new(),
         };
         let mut magic = [0u8; 4];
         let got = reader.fill(&mut magic)?;
@@ -133,6 +136,12 @@ impl<R: Read> CaptureReader<R> {
         let extra = if magic_value == PCAP_KUZNETSOV { 8 } else { 0 };
         reader.format = Format::Pcap { big_endian, nanos: magic_value == PCAP_NANOS, extra, link };
         Ok(reader)
+    }
+
+    /// Packets the capturing kernel dropped, from the pcapng interface statistics read so far
+    /// (summed over interfaces); `None` when the file says nothing (pcap never does).
+    pub fn kernel_drops(&self) -> Option<u64> {
+        (!self.interface_drops.is_empty()).then(|| self.interface_drops.values().sum())
     }
 
     /// The container format.

@@ -87,6 +87,7 @@ impl<R: Read> CaptureReader<R> {
             let body_len = length as usize - 12;
             match kind {
                 PCAPNG_INTERFACE_DESCRIPTION
+                | PCAPNG_INTERFACE_STATISTICS
                 | PCAPNG_OBSOLETE_PACKET
                 | PCAPNG_SIMPLE_PACKET
                 | PCAPNG_ENHANCED_PACKET => self.read_body(body_len, "a pcapng block")?,
@@ -101,11 +102,39 @@ impl<R: Read> CaptureReader<R> {
             }
             match kind {
                 PCAPNG_INTERFACE_DESCRIPTION => self.interface(start)?,
+                PCAPNG_INTERFACE_STATISTICS => self.statistics(),
                 PCAPNG_OBSOLETE_PACKET | PCAPNG_SIMPLE_PACKET | PCAPNG_ENHANCED_PACKET => {
                     return self.packet_block(kind, start).map(Some)
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// An interface statistics block: its `isb_ifdrop`, when given, replaces that interface's
+    /// earlier count (the counts are cumulative). A malformed one is ignored: it is only a hint.
+    fn statistics(&mut self) {
+        let big_endian = self.big_endian();
+        let body = &self.buffer;
+        let interface = u32_at(body, 0, big_endian);
+        let mut at = 12;
+        while at + 4 <= body.len() {
+            let code = u16_at(body, at, big_endian);
+            let len = usize::from(u16_at(body, at + 2, big_endian));
+            let value = body.get(at + 4..at + 4 + len).unwrap_or_default();
+            match code {
+                0 => break,
+                PCAPNG_ISB_IFDROP if value.len() == 8 => {
+                    let drops = if big_endian {
+                        u64::from_be_bytes(value.try_into().unwrap_or_default())
+                    } else {
+                        u64::from_le_bytes(value.try_into().unwrap_or_default())
+                    };
+                    self.interface_drops.insert(interface, drops);
+                }
+                _ => {}
+            }
+            at += 4 + len.next_multiple_of(4);
         }
     }
 
