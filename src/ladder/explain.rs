@@ -31,7 +31,15 @@ pub fn explain_change(connection: &Connection, index: usize, side: Side) -> Opti
     } else {
         ""
     };
-    Some(format!("{expired}The {who} {why}, so it moved {path}{}.", consequence(after, sent)))
+    let unseen = if !sent && connection.unconfirmed_receipts()[side] == Some(index) {
+        format!(
+            " Not visible in this capture: nothing the {who} sent afterwards acknowledges this segment, so that it \
+             arrived (and this change) is assumed, not seen."
+        )
+    } else {
+        String::new()
+    };
+    Some(format!("{expired}The {who} {why}, so it moved {path}{}.{unseen}", consequence(after, sent)))
 }
 
 /// The listener side of a SYN it never answered.
@@ -111,6 +119,7 @@ mod tests {
             (false, s | a, 0, 1, 0, 0),
             (true, a, 1, 1, 0, 0),
             (true, f | a, 1, 1, 0, 0),
+            (false, a, 1, 2, 0, 0),
         ]);
         assert_eq!(
             explain_change(connection, 3, Side::Server).as_deref(),
@@ -135,5 +144,27 @@ mod tests {
         let text = explain_change(connection, 6, Side::Server).expect("the server's change");
         assert!(text.contains("its application had already closed this socket"), "{text}");
         assert!(text.contains("FIN_WAIT_2 → CLOSED"), "{text}");
+    }
+
+    #[test]
+    fn a_receipt_nothing_confirms_is_not_visible_in_the_capture() {
+        let (s, a, f) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
+        // The capture ends with the client's FIN: whether the server got it, nothing shows.
+        let connection = &test_support::connection(&[
+            (true, s, 0, 0, 0, 0),
+            (false, s | a, 0, 1, 0, 0),
+            (true, a, 1, 1, 0, 0),
+            (true, f | a, 1, 1, 0, 0),
+        ]);
+        let text = explain_change(connection, 3, Side::Server).expect("the server's change");
+        assert!(text.contains("Not visible in this capture"), "{text}");
+        let layout = crate::ladder::LadderLayout::new(
+            connection,
+            &std::collections::BTreeSet::new(),
+            &[],
+            &crate::ladder::LayoutOptions::default(),
+        );
+        let assumed: Vec<_> = layout.state_marks.iter().filter(|m| m.assumed).map(|m| (m.side, m.to)).collect();
+        assert_eq!(assumed, [(Side::Server, TcpState::CloseWait)]);
     }
 }

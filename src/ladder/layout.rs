@@ -110,6 +110,9 @@ pub struct StateMark {
     pub from: TcpState,
     pub via: Option<TcpState>,
     pub to: TcpState,
+    /// Not visible in this capture: the side was assumed to receive the segment, and nothing it
+    /// sent afterwards confirms it (drawn hatched; Details says so).
+    pub assumed: bool,
 }
 
 use super::phases::phases;
@@ -202,7 +205,7 @@ impl LadderLayout {
             }
             index = end;
         }
-        let state_marks = state_marks(segments, &segment_rows);
+        let state_marks = state_marks(connection, &segment_rows);
         let phases = phases(segments, &segment_rows, rows.len());
         Self { rows, state_marks, phases, segment_rows, height: y }
     }
@@ -303,7 +306,9 @@ fn fold_of(segments: &[Segment], first: usize, last: usize) -> FoldedRun {
     run
 }
 
-fn state_marks(segments: &[Segment], segment_rows: &[u32]) -> Vec<StateMark> {
+fn state_marks(connection: &Connection, segment_rows: &[u32]) -> Vec<StateMark> {
+    let segments = &connection.segments;
+    let unconfirmed = connection.unconfirmed_receipts();
     let mut marks = Vec::new();
     let mut previous = PerSide::new(TcpState::Unknown, TcpState::Unknown);
     for (index, segment) in segments.iter().enumerate() {
@@ -311,7 +316,8 @@ fn state_marks(segments: &[Segment], segment_rows: &[u32]) -> Vec<StateMark> {
             let (from, to, via) = (previous[side], segment.state(side), segment.via(side));
             if to != from || via.is_some() {
                 let row = segment_rows.get(index).map_or(0, |&r| r as usize);
-                marks.push(StateMark { row, side, from, via, to });
+                let assumed = unconfirmed[side] == Some(index) && segment.dir.receiver() == side;
+                marks.push(StateMark { row, side, from, via, to, assumed });
             }
             previous[side] = to;
         }

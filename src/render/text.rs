@@ -9,7 +9,7 @@ use crate::analysis::exchanges::ladder_notes;
 use crate::analysis::{diagnose_with, zeek_summary};
 use crate::protocols::Conversation;
 use crate::tcp::{Connection, Direction, Segment, TcpState};
-use crate::wire::PerSide;
+use crate::wire::{PerSide, Side};
 
 use crate::ladder::label::{analysis_label, options_label, segment_label, Numbering};
 
@@ -34,11 +34,21 @@ pub fn render_text_ladder(
     header(&mut out, connection, arrow);
     let start = connection.first_ts_nanos();
     let mut previous = PerSide::new(TcpState::Unknown, TcpState::Unknown);
+    let unconfirmed = connection.unconfirmed_receipts();
     for ((segment, label), index) in connection.segments.iter().zip(&labels).zip(0..) {
         let states = segment.states;
         let time = format!("{:.3}", (segment.ts_nanos - start) as f64 / 1e6);
-        let left = changed(previous.client, states.client, index == 0);
-        let right = changed(previous.server, states.server, index == 0);
+        // A receipt nothing confirmed: "?" marks the state as assumed, not seen.
+        let mark = |side: Side, name: &'static str| -> String {
+            let assumed = unconfirmed[side] == Some(index) && segment.dir.receiver() == side && !name.is_empty();
+            if assumed {
+                format!("{name}?")
+            } else {
+                name.to_string()
+            }
+        };
+        let left = mark(Side::Client, changed(previous.client, states.client, index == 0));
+        let right = mark(Side::Server, changed(previous.server, states.server, index == 0));
         let _ =
             writeln!(out, "{time:>TIME_WIDTH$} {left:>STATE_WIDTH$} |{}| {right}", arrow_line(segment, label, arrow));
         let app_notes = app.get(&segment.frame).into_iter().flatten().cloned();

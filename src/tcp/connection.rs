@@ -282,6 +282,12 @@ impl Connection {
         states
     }
 
+    /// For each side, the index of a segment whose receipt the capture never confirmed (nothing
+    /// the side sent afterwards acknowledges it): the state change there is assumed, not seen.
+    pub fn unconfirmed_receipts(&self) -> PerSide<Option<usize>> {
+        self.machine.unconfirmed_receipts()
+    }
+
     /// When each side entered TIME_WAIT, and 2×MSL.
     pub fn time_wait(&self) -> (PerSide<Option<i64>>, i64) {
         (self.machine.time_wait_since(), self.machine.time_wait_nanos())

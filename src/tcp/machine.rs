@@ -92,6 +92,12 @@ impl StateMachine {
         )
     }
 
+    /// For each side, the segment whose receipt it was assumed to process and that no later
+    /// segment of its confirmed: the state it took there is not visible in the capture.
+    pub fn unconfirmed_receipts(&self) -> PerSide<Option<usize>> {
+        PerSide::from_fn(|side| self.pending[side].map(|p| p.index as usize))
+    }
+
     /// When each side entered TIME_WAIT, if it did.
     pub fn time_wait_since(&self) -> PerSide<Option<i64>> {
         self.time_wait_since

@@ -223,10 +223,25 @@ impl Paint<'_> {
         // Pills are painted, so give each an accessible node: tests and screen readers read states.
         let role = mark.side.name();
         let response = ui.interact(pill, ui.scope_id().with(("pill", mark.row, mark.side)), Sense::hover());
-        let description = format!("{role} state {}", mark.to);
+        let unseen = if mark.assumed { " (not visible in this capture)" } else { "" };
+        let description = format!("{role} state {}{unseen}", mark.to);
         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &description));
         self.ui_painter.rect_filled(pill, CornerRadius::same(8), theme::state_fill(mark.to, self.dark));
+        if mark.assumed {
+            self.hatch(pill);
+        }
         self.ui_painter.galley(pill.min + Vec2::new(6.0, 2.0), galley, Color32::PLACEHOLDER);
+    }
+
+    /// Diagonal stripes over a pill whose state the capture does not show, only implies.
+    fn hatch(&self, pill: Rect) {
+        let stroke = Stroke::new(1.0, Color32::from_black_alpha(if self.dark { 150 } else { 90 }));
+        let painter = self.ui_painter.with_clip_rect(pill.intersect(self.ui_painter.clip_rect()));
+        let mut x = pill.left() - pill.height();
+        while x < pill.right() {
+            painter.line_segment([Pos2::new(x, pill.bottom()), Pos2::new(x + pill.height(), pill.top())], stroke);
+            x += 6.0;
+        }
     }
 
     pub(super) fn phase_bracket(
