@@ -19,7 +19,7 @@
 use super::segment::Segment;
 use super::state::{after_receive, after_send, receive_path, ReceiverView, SegmentView, TcpState};
 use crate::wire::seq::seq_ge;
-use crate::wire::{PerSide, Side};
+use crate::wire::{PerSide, Side, TcpFlags};
 
 /// Linux's TIME_WAIT length (2×MSL), 60 s.
 pub const DEFAULT_TIME_WAIT_NANOS: i64 = 60_000_000_000;
@@ -138,8 +138,11 @@ impl StateMachine {
             return Transition { states: self.states, via };
         }
         let replay = self.check_pending(sender, segment, history);
-        self.undo_unreceived_ack(sender, segment, history);
-        self.move_unconfirmed_receipt(receiver, segment, history);
+        // Only a SYN, FIN or RST can show a receipt lost: data and ACKs (most segments) skip it.
+        if segment.flags.0 & (TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST) != 0 {
+            self.undo_unreceived_ack(sender, segment, history);
+            self.move_unconfirmed_receipt(receiver, segment, history);
+        }
         let sender_before = self.states[sender];
         self.send(sender, segment, window, history);
         if let Some(pending) = replay {
@@ -263,22 +266,18 @@ impl StateMachine {
         let (via, after) = receive_path(before, segment, &self.views[receiver]);
         self.states[receiver] = after;
         self.note_time_wait(receiver, before, ts_nanos);
-        let consumes_sequence = segment.flags.syn() || segment.flags.fin();
-        let index_u32 = u32::try_from(index).unwrap_or(u32::MAX);
-        // The states an ACK of this side's own SYN or FIN moves it out of.
-        let own_end = match before {
-            TcpState::SynReceived => self.views[receiver].syn_end,
-            TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck => self.views[receiver].fin_end,
-            _ => None,
-        };
-        if own_end.is_some() && after != before && !segment.flags.rst() {
-            self.acked[receiver] = Some(AckReceipt { index: index_u32, state_before: before });
-        }
         if segment.flags.syn() && !segment.flags.ack() {
             self.views[receiver].syn_unanswered = true;
         }
-        if after != before && consumes_sequence && !segment.flags.rst() {
-            self.pending[receiver] = Some(PendingReceipt { index: index_u32, state_before: before, segment: *segment });
+        if after != before && !segment.flags.rst() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            // The states an ACK of this side's own SYN or FIN moves it out of.
+            if matches!(before, TcpState::SynReceived | TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck) {
+                self.acked[receiver] = Some(AckReceipt { index, state_before: before });
+            }
+            if segment.flags.syn() || segment.flags.fin() {
+                self.pending[receiver] = Some(PendingReceipt { index, state_before: before, segment: *segment });
+            }
         }
         if !segment.flags.rst() {
             let end = segment.seq_end();
