@@ -3,6 +3,7 @@
 //! Prints what the engine found.
 
 mod files;
+mod install_files;
 mod live;
 mod requests;
 mod sockets;
@@ -196,6 +197,10 @@ pub enum Command {
         #[arg(long, value_name = "SECS")]
         watch: Option<f64>,
     },
+    /// Write the man pages (clap_mangen) and shell completions (clap_complete) into DIR/man and
+    /// DIR/completions: what a package installs beside the binaries.
+    #[command(hide = true)]
+    InstallFiles { dir: PathBuf },
     /// A text ladder diagram of one connection.
     Ladder {
         file: PathBuf,
@@ -284,6 +289,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sockets::sockets(&sockets::SocketsRequest { filter, json, summary, watch, stats: cli.stats })
         }
         Command::Requests { file, conn, json } => requests::requests(&file, config.decoding_applications(), conn, json),
+        Command::InstallFiles { dir } => install_files::write(&dir).map(|()| ExitCode::SUCCESS),
     }
 }
 

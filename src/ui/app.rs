@@ -101,6 +101,8 @@ pub struct TcpLadderApp {
     pub(super) charts_under: bool,
     pub(super) machine: MachineViewState,
     pub(super) frame_log: FrameLog,
+    /// The window title last set: the open capture's name, as a task bar and a window manager show it.
+    window_title: String,
 }
 
 impl TcpLadderApp {
@@ -134,6 +136,7 @@ impl TcpLadderApp {
             charts_under: false,
             machine: MachineViewState::default(),
             frame_log: FrameLog::from_env(),
+            window_title: String::new(),
         };
         app.apply_settings(ctx);
         match file.or_else(crate::samples::bundled_sample) {
@@ -374,6 +377,12 @@ impl TcpLadderApp {
         self.poll_live();
         self.poll_lesson(&ctx);
         self.handle_dropped_files(&ctx);
+        let title =
+            self.document.as_ref().map_or_else(|| "tcpladder".to_string(), |d| format!("{} — tcpladder", d.title()));
+        if title != self.window_title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.window_title = title;
+        }
         self.table.rows_version = self.document.as_ref().map_or(0, |d| d.rows_version);
         let mut actions = keyboard_actions(&ctx);
         egui::Panel::top("menu").show(ui, |ui| {
