@@ -111,16 +111,18 @@ mod tests {
     use crate::tcp::test_support;
     use crate::wire::TcpFlags;
 
+    const HANDSHAKE_THEN_CLIENT_FIN: [test_support::Step; 4] = [
+        (true, TcpFlags::SYN, 0, 0, 0, 0),
+        (false, TcpFlags::SYN | TcpFlags::ACK, 0, 1, 0, 0),
+        (true, TcpFlags::ACK, 1, 1, 0, 0),
+        (true, TcpFlags::FIN | TcpFlags::ACK, 1, 1, 0, 0),
+    ];
+
     #[test]
     fn a_received_fin_explains_close_wait() {
-        let (s, a, f) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
-        let connection = &test_support::connection(&[
-            (true, s, 0, 0, 0, 0),
-            (false, s | a, 0, 1, 0, 0),
-            (true, a, 1, 1, 0, 0),
-            (true, f | a, 1, 1, 0, 0),
-            (false, a, 1, 2, 0, 0),
-        ]);
+        let mut steps = HANDSHAKE_THEN_CLIENT_FIN.to_vec();
+        steps.push((false, TcpFlags::ACK, 1, 2, 0, 0));
+        let connection = &test_support::connection(&steps);
         assert_eq!(
             explain_change(connection, 3, Side::Server).as_deref(),
             Some("The server received FIN: the peer will send no more, so it moved ESTABLISHED → CLOSE_WAIT; it stays there until its application calls close().")
@@ -148,14 +150,8 @@ mod tests {
 
     #[test]
     fn a_receipt_nothing_confirms_is_not_visible_in_the_capture() {
-        let (s, a, f) = (TcpFlags::SYN, TcpFlags::ACK, TcpFlags::FIN);
         // The capture ends with the client's FIN: whether the server got it, nothing shows.
-        let connection = &test_support::connection(&[
-            (true, s, 0, 0, 0, 0),
-            (false, s | a, 0, 1, 0, 0),
-            (true, a, 1, 1, 0, 0),
-            (true, f | a, 1, 1, 0, 0),
-        ]);
+        let connection = &test_support::connection(&HANDSHAKE_THEN_CLIENT_FIN);
         let text = explain_change(connection, 3, Side::Server).expect("the server's change");
         assert!(text.contains("Not visible in this capture"), "{text}");
         let layout = crate::ladder::LadderLayout::new(

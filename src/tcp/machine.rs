@@ -189,8 +189,7 @@ impl StateMachine {
     /// happens again on this copy.
     fn move_unconfirmed_receipt(&mut self, receiver: Side, segment: &SegmentView, history: &mut [Segment]) {
         let Some(pending) = self.pending[receiver] else { return };
-        let repeats = (segment.flags.syn() || segment.flags.fin()) && !segment.flags.rst();
-        if !repeats || segment.seq_end() != pending.segment.seq_end() {
+        if !carries_syn_or_fin(segment) || segment.seq_end() != pending.segment.seq_end() {
             return;
         }
         self.pending[receiver] = None;
@@ -216,10 +215,9 @@ impl StateMachine {
         }
         let view = &self.views[sender];
         let acknowledged_end = if acked.state_before == TcpState::SynReceived { view.syn_end } else { view.fin_end };
-        let repeats = (segment.flags.syn() || segment.flags.fin()) && !segment.flags.rst();
         // A SYN-ACK answering the peer's repeated SYN is a reply, not this side's own timer.
         let reply = segment.flags.syn() && view.syn_unanswered;
-        if !repeats || reply || Some(segment.seq_end()) != acknowledged_end {
+        if !carries_syn_or_fin(segment) || reply || Some(segment.seq_end()) != acknowledged_end {
             return;
         }
         self.acked[sender] = None;
@@ -299,6 +297,11 @@ impl StateMachine {
     pub fn rst_would_be_ignored(&self, receiver: Side, segment: &SegmentView) -> bool {
         segment.flags.rst() && !self.views[receiver].accepts_rst(self.states[receiver], segment)
     }
+}
+
+/// A SYN or FIN that is not part of a RST: what a copy of a lost control segment looks like.
+fn carries_syn_or_fin(segment: &SegmentView) -> bool {
+    (segment.flags.syn() || segment.flags.fin()) && !segment.flags.rst()
 }
 
 #[cfg(test)]
