@@ -22,6 +22,7 @@ mod sockets;
 mod synth;
 mod tcpdump_flags;
 mod ui;
+mod ui_lessons;
 mod ui_machine;
 mod ui_table;
 mod util;

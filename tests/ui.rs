@@ -283,6 +283,26 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
         harness.step();
     }
     harness.get_by_label_contains("agrees with the wire");
+    // A live capture keeps its newest frames' bytes: Details shows the real headers.
+    harness.key_press(egui::Key::Home);
+    harness.run_steps(3);
+    harness.get_by_label_contains("TCP header (");
+    assert!(harness.query_by_label_contains("No frame bytes").is_none());
+    // Following the newest means new connections too: the second one is shown as it opens.
+    harness.state_mut().live.follow = true;
+    crate::live::drive(port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !harness.state().with_document(|d| d.is_some_and(|d| d.rows.len() == 2)) {
+        assert!(Instant::now() < deadline, "the second connection did not appear");
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+    }
+    harness.run_steps(3);
+    let (selected, newest) = harness
+        .state()
+        .with_document(|d| d.map(|d| (d.selected_conn, d.rows.last().map(|r| r.id))))
+        .unwrap_or_default();
+    assert_eq!(selected, newest, "follow newest stayed on the first connection");
     harness.get_by_label("Stop").click();
     let deadline = Instant::now() + Duration::from_secs(10);
     while harness.state().live.running() {
@@ -293,7 +313,7 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
     assert_eq!(harness.state().live.error, None);
     if let Ok(tshark) = std::process::Command::new("tshark").arg("-r").arg(&saved).output() {
         assert!(tshark.status.success(), "tshark cannot read the saved pcap");
-        assert_eq!(String::from_utf8_lossy(&tshark.stdout).lines().count(), 10);
+        assert_eq!(String::from_utf8_lossy(&tshark.stdout).lines().count(), 20);
     }
     let _ = std::fs::remove_file(saved);
 }

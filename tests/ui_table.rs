@@ -102,3 +102,31 @@ fn zooming_in_scales_the_layout_so_no_pill_runs_off_the_ladder() {
         assert!(rect.max.x <= 1600.0 - 8.0, "{pill} off the window when zoomed: {rect:?}");
     }
 }
+
+#[test]
+fn a_column_is_resized_by_dragging_its_heading_edge_and_the_widths_reset_from_the_menu() {
+    let mut harness = open("close-wait-pileup.pcap");
+    let before = harness.get_by_label("client state").rect();
+    let handle = harness.get_by_label("resize client state").rect();
+    let start = handle.center();
+    harness.hover_at(start);
+    harness.run_steps(1);
+    harness.drag_at(start);
+    harness.run_steps(1);
+    for step in 1..=8 {
+        harness.hover_at(start + egui::vec2(10.0 * step as f32, 0.0));
+        harness.run_steps(1);
+    }
+    harness.drop_at(start + egui::vec2(80.0, 0.0));
+    harness.run_steps(3);
+    let widened = harness.state().table.widths.get("client state").copied();
+    assert!(widened.is_some_and(|w| w > 150.0), "the column was not widened: {widened:?}");
+    // The columns right of it moved over by as much.
+    let server = harness.get_by_label("server state").rect();
+    assert!(server.min.x > before.max.x + 60.0, "{server:?} vs {before:?}");
+    harness.get_by_label("columns").click();
+    harness.run_steps(2);
+    harness.get_by_label("reset widths").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().table.widths.get("client state"), None, "the columns menu resets the widths");
+}

@@ -288,12 +288,31 @@ pub(super) fn packets(
     Ok(exit_code(damaged))
 }
 
-pub(super) fn ladder(path: &Path, config: Reading, id: u32, numbering: Numbering) -> anyhow::Result<ExitCode> {
+pub(super) fn ladder(
+    path: &Path,
+    config: Reading,
+    ids: &[u32],
+    chain: bool,
+    numbering: Numbering,
+) -> anyhow::Result<ExitCode> {
     let (engine, damaged) = load(path, config)?;
-    let connection = find_connection(&engine, path, id)?;
+    let mut chosen = Vec::new();
+    for &id in ids {
+        chosen.push(find_connection(&engine, path, id)?.id);
+    }
+    if chain {
+        chosen = tcpladder::analysis::chains::chain_of(&engine, &chosen);
+    }
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let conversation = engine.conversation(connection.id);
-    out.write_all(render_text_ladder(connection, conversation, engine.capture_end_nanos(), numbering).as_bytes())?;
+    if let [only] = chosen[..] {
+        let connection = find_connection(&engine, path, only)?;
+        let conversation = engine.conversation(connection.id);
+        out.write_all(render_text_ladder(connection, conversation, engine.capture_end_nanos(), numbering).as_bytes())?;
+    } else {
+        let connections: Vec<_> = chosen.iter().filter_map(|&id| engine.connection(id)).collect();
+        let text = tcpladder::render::render_multi_text_ladder(&connections, engine.capture_end_nanos(), numbering);
+        out.write_all(text.as_bytes())?;
+    }
     out.flush()?;
     Ok(exit_code(damaged))
 }

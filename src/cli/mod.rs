@@ -201,11 +201,15 @@ pub enum Command {
     /// DIR/completions: what a package installs beside the binaries.
     #[command(hide = true)]
     InstallFiles { dir: PathBuf },
-    /// A text ladder diagram of one connection.
+    /// A text ladder diagram of one connection, or of several on one ladder (--conn 3,7,9;
+    /// --chain adds the connections a proxy made for it, and the one it serves).
     Ladder {
         file: PathBuf,
+        #[arg(long, value_delimiter = ',', required = true)]
+        conn: Vec<u32>,
+        /// Also draw the connections chained to it (client → proxy → backend).
         #[arg(long)]
-        conn: u32,
+        chain: bool,
         /// Absolute sequence numbers instead of relative ones.
         #[arg(long)]
         absolute: bool,
@@ -281,8 +285,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Packets { file, conn, json, absolute } => {
             packets(&file, config.decoding_applications(), conn, json, numbering(absolute))
         }
-        Command::Ladder { file, conn, absolute } => {
-            ladder(&file, config.decoding_applications(), conn, numbering(absolute))
+        Command::Ladder { file, conn, chain, absolute } => {
+            ladder(&file, config.decoding_applications(), &conn, chain, numbering(absolute))
         }
         Command::Sockets { state, port, process, summary, json, watch } => {
             let filter = tcpladder::host::SocketFilter { state, port, process };

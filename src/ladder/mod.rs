@@ -4,8 +4,10 @@
 pub mod explain;
 pub mod label;
 pub mod layout;
+pub mod multi;
 pub mod notes;
 pub mod phases;
+pub mod predict;
 
 pub use explain::explain_change;
 pub use label::{segment_label, Numbering};

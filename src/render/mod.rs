@@ -4,10 +4,12 @@
 pub mod chart_svg;
 pub mod export;
 pub mod ladder;
+pub mod multi_text;
 pub mod png;
 pub mod text;
 
 pub use chart_svg::chart_svg;
+pub use multi_text::render_multi_text_ladder;
 pub use png::{png, PngError};
 pub use text::render_text_ladder;
 

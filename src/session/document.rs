@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use std::sync::mpsc::{channel, Receiver};
 
+use super::recent_frames::RecentFrames;
 use crate::capture::read_frame;
 use crate::error::DamagedCapture;
 use crate::ladder::{LadderLayout, LayoutOptions};
@@ -75,6 +76,8 @@ pub struct Document {
     evicted_rows: Vec<ConnRow>,
     /// The Conversation pane's transcript: of which connection, and the read (pending or done).
     followed: Option<(u32, Followed)>,
+    /// A live capture's newest frames' bytes, for Details (there is no file to read them from).
+    recent_frames: Option<RecentFrames>,
 }
 
 /// Why a live capture's streams cannot be followed, and what to do instead.
@@ -128,6 +131,7 @@ impl Document {
             refresh_changed: false,
             evicted_rows: Vec::new(),
             followed: None,
+            recent_frames: None,
         }
     }
 
@@ -145,7 +149,13 @@ impl Document {
             first_layout: None,
             first_notes: std::collections::BTreeMap::new(),
         };
-        Self { capture_id: Some(capture_id), ..Self::new(loaded) }
+        // An eighth of the limit, at most 32 MB: enough for the segments a person clicks on.
+        let frames_budget = usize::try_from((memory_limit_bytes / 8).min(32 << 20)).unwrap_or(32 << 20);
+        Self {
+            capture_id: Some(capture_id),
+            recent_frames: Some(RecentFrames::new(frames_budget)),
+            ..Self::new(loaded)
+        }
     }
 
     /// The engine, to change it (a copy is made only if a thread still reads it).
@@ -155,7 +165,18 @@ impl Document {
 
     /// Feeds captured frames to the engine.
     pub fn ingest(&mut self, batch: &crate::capture::worker::FrameBatch) {
-        self.engine_mut().ingest_all(batch.iter());
+        self.ingest_frames(batch.iter());
+    }
+
+    /// Feeds frames to the engine; a live document also keeps their bytes for Details.
+    pub fn ingest_frames<'a>(&mut self, frames: impl IntoIterator<Item = (i64, &'a [u8])>) {
+        let engine = Arc::make_mut(&mut self.engine);
+        for (ts_nanos, frame) in frames {
+            engine.ingest(ts_nanos, frame);
+            if let Some(recent) = &mut self.recent_frames {
+                recent.push(u32::try_from(engine.stats().packets).unwrap_or(u32::MAX), frame);
+            }
+        }
     }
 
     /// Recomputes every row that is out of date ([`Self::refresh_rows_within`] without a limit).
@@ -251,11 +272,15 @@ impl Document {
         }
         let cached = self.frame_bytes.as_ref().is_some_and(|b| b.frame == frame);
         let pending = self.frame_request.as_ref().is_some_and(|(f, _)| *f == frame);
-        if !cached && !pending && !self.path.is_file() {
+        let kept = self.recent_frames.as_ref().and_then(|recent| recent.get(frame));
+        if let (false, Some(bytes)) = (cached, kept) {
+            self.frame_bytes = Some(FrameBytes { frame, bytes: Ok((self.engine.link(), bytes.to_vec())) });
+        } else if !cached && !pending && !self.path.is_file() {
             // A live capture or a lesson keeps its frames' headers, not their bytes, and has no
             // file to read them back from: say so rather than "No such file".
-            let why = "the bytes of this capture's frames are not kept (a live capture or a lesson): capture to a \
-                       file (the live window's save file, or `tcpladder capture -w FILE`) and open it to see them";
+            let why = "only the newest frames' bytes of a live capture or a lesson are kept, and this one is older: \
+                       capture to a file (the live window's save file, or `tcpladder capture -w FILE`) and open it \
+                       to see every frame";
             self.frame_bytes = Some(FrameBytes { frame, bytes: Err(why.to_string()) });
         } else if !cached && !pending {
             let (sender, receiver) = channel();

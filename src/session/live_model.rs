@@ -237,7 +237,7 @@ impl Analysis {
 
     /// Feeds `batch` to the document a turn at a time; false when the window let go.
     fn ingest(&mut self, batch: &FrameBatch) -> bool {
-        batch.turns(FRAMES_PER_TURN).all(|turn| self.take_turn(|document| document.engine_mut().ingest_all(turn)))
+        batch.turns(FRAMES_PER_TURN).all(|turn| self.take_turn(|document| document.ingest_frames(turn)))
     }
 
     /// Continues or begins a row refresh when one is due; false when the window let go.

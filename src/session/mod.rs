@@ -12,5 +12,6 @@ pub mod live_model;
 pub mod loader;
 pub mod machine_watch;
 pub mod read;
+pub mod recent_frames;
 
 pub use read::{read_capture, ReadOutcome};

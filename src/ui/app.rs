@@ -285,8 +285,9 @@ impl TcpLadderApp {
         }
         if self.live.running() && self.live.follow {
             if let Some(document) = &mut self.document {
-                if document.selected_conn.is_none() {
-                    document.selected_conn = document.rows.last().map(|row| row.id);
+                // Following means the newest connection too: a new one is shown as it opens.
+                if let Some(newest) = document.rows.last().map(|row| row.id) {
+                    document.select_connection(newest);
                 }
                 if let Some(last) = document.connection().and_then(|c| c.segments.len().checked_sub(1)) {
                     self.view.scroll_to_segment = Some(last);
@@ -395,7 +396,10 @@ impl TcpLadderApp {
             .resizable(true)
             .default_size(440.0_f32.min(widest_table))
             .size_range(260.0..=widest_table)
-            .show(ui, |ui| self.connections_ui(ui, &mut actions));
+            .show(ui, |ui| {
+                self.docked_ui(ui);
+                self.connections_ui(ui, &mut actions);
+            });
         // A live capture's local sockets are checked against the kernel's, view shown or not.
         self.machine.set_shown(&ctx, self.show_machine || self.live.running());
         if let (true, Some(document)) = (self.live.running(), &self.document) {
@@ -417,17 +421,6 @@ impl TcpLadderApp {
                 egui::FontId::proportional(24.0),
                 egui::Color32::WHITE,
             );
-        }
-        if self.live.ui(&ctx, self.document.as_ref()) {
-            self.document = None;
-        }
-        if let Some(run) = &mut self.lesson {
-            let request = run.ui(&ctx, self.document.as_ref(), &mut self.lesson_open);
-            if let (LessonRequest::Select(index), Some(document)) = (request, &mut self.document) {
-                let last = document.connection().map_or(0, |c| c.segments.len().saturating_sub(1));
-                select_segment(document, &mut self.view, index.min(last));
-                self.live.follow = false;
-            }
         }
         // An action applied after the panels were drawn changes what they show (a selection the
         // Conversation pane scrolls to): draw once more.

@@ -84,6 +84,8 @@ pub struct TableState {
     state_counts: Option<(u64, Vec<(TcpState, usize)>)>,
     /// Optional columns the user hid (by name).
     pub hidden: BTreeSet<&'static str>,
+    /// Column widths the user dragged (by name); the others keep their default.
+    pub widths: std::collections::BTreeMap<&'static str, f32>,
 }
 
 impl TableState {
@@ -235,6 +237,9 @@ pub fn filters_ui(ui: &mut Ui, table: &mut TableState) {
                 .desired_width(360.0),
         );
         ui.menu_button("columns", |ui| {
+            if ui.add_enabled(!table.widths.is_empty(), egui::Button::new("reset widths")).clicked() {
+                table.widths.clear();
+            }
             for (name, ..) in COLUMNS.iter().filter(|(name, ..)| OPTIONAL.contains(name)) {
                 let mut shown = !table.hidden.contains(name);
                 if ui.checkbox(&mut shown, *name).changed() {
@@ -293,8 +298,12 @@ fn click_modifiers(input: &egui::InputState) -> egui::Modifiers {
 /// The table; returns the id of a row the user clicked.
 pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected: Option<u32>) -> Option<u32> {
     let mut clicked = None;
-    let shown: Vec<(&str, f32, Option<SortKey>)> =
-        COLUMNS.iter().copied().filter(|(name, ..)| !table.hidden.contains(name)).collect();
+    let shown: Vec<(&'static str, f32, Option<SortKey>)> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|(name, ..)| !table.hidden.contains(name))
+        .map(|(name, width, sort)| (name, table.widths.get(name).copied().unwrap_or(width), sort))
+        .collect();
     egui::ScrollArea::horizontal()
         .id_salt("table-h")
         .auto_shrink([false, false])
@@ -331,7 +340,10 @@ pub fn table_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState, selected:
     clicked
 }
 
-fn header_ui(ui: &mut Ui, shown: &[(&str, f32, Option<SortKey>)], table: &mut TableState) {
+/// The narrowest and widest a column may be dragged.
+const COLUMN_WIDTHS: std::ops::RangeInclusive<f32> = 32.0..=600.0;
+
+fn header_ui(ui: &mut Ui, shown: &[(&'static str, f32, Option<SortKey>)], table: &mut TableState) {
     ui.horizontal(|ui| {
         ui.spacing_mut().item_spacing.x = 8.0;
         for &(name, width, sort) in shown {
@@ -357,8 +369,32 @@ fn header_ui(ui: &mut Ui, shown: &[(&str, f32, Option<SortKey>)], table: &mut Ta
                     table.descending = false;
                 }
             }
+            resize_handle_ui(ui, name, width, response.rect, table);
         }
     });
+}
+
+/// A handle in the gap right of a column's heading: drag to resize the column, double-click to
+/// give it its default width back.
+fn resize_handle_ui(ui: &mut Ui, name: &'static str, width: f32, heading: egui::Rect, table: &mut TableState) {
+    let gap = ui.spacing().item_spacing.x;
+    let handle = egui::Rect::from_min_max(
+        egui::pos2(heading.right() + 1.0, heading.top()),
+        egui::pos2(heading.right() + gap - 1.0, heading.bottom()),
+    );
+    let response = ui.interact(handle, ui.scope_id().with(("resize column", name)), Sense::click_and_drag());
+    let response = response.on_hover_cursor(egui::CursorIcon::ResizeHorizontal);
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("resize {name}")));
+    if response.hovered() || response.dragged() {
+        ui.painter().vline(handle.center().x, handle.y_range(), ui.visuals().widgets.hovered.fg_stroke);
+    }
+    if response.dragged() {
+        let dragged = (width + response.drag_delta().x).clamp(*COLUMN_WIDTHS.start(), *COLUMN_WIDTHS.end());
+        table.widths.insert(name, dragged);
+    }
+    if response.double_clicked() {
+        table.widths.remove(name);
+    }
 }
 
 /// One row; true when it was clicked.

@@ -32,6 +32,8 @@ pub struct LadderViewState {
     /// During a live capture, the kernel's state of each side's socket now, and whether it
     /// disagrees with the wire's: written under the end of each lifeline.
     pub kernel: Option<crate::wire::PerSide<(&'static str, bool)>>,
+    /// A lesson's "predict first": only the segments before this index are drawn.
+    pub reveal: Option<usize>,
 }
 
 impl Default for LadderViewState {
@@ -44,6 +46,7 @@ impl Default for LadderViewState {
             user_scrolled: false,
             hovered_segment: None,
             kernel: None,
+            reveal: None,
         }
     }
 }
@@ -88,7 +91,15 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
             painter.line_segment([Pos2::new(x, top), Pos2::new(x, bottom)], stroke);
         }
         let paint = Paint { ui_painter: &painter, rect, columns: &columns, zoom, dark, numbering: view.numbering };
-        for span in &layout.phases {
+        // Rows past the last revealed segment are not drawn, nor the brackets that would tell
+        // what comes.
+        let shown_rows = view.reveal.map_or(usize::MAX, |count| {
+            count.checked_sub(1).and_then(|last| layout.row_of_segment(last)).map_or(0, |row| row + 1)
+        });
+        let visible = visible.start.min(shown_rows)..visible.end.min(shown_rows);
+        let phases = if view.reveal.is_some() { &[][..] } else { &layout.phases[..] };
+        let waits = if view.reveal.is_some() { &[][..] } else { document.waits() };
+        for span in phases {
             paint.phase_bracket(ui, layout, span, &visible);
         }
         // Each answered request's wait, bracketed on the client's side from the request to the
@@ -97,7 +108,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
             let index = connection.segments.partition_point(|s| s.frame < frame);
             layout.row_of_segment(index).filter(|_| connection.segments.get(index).is_some_and(|s| s.frame == frame))
         };
-        for &(request, response, seconds) in document.waits() {
+        for &(request, response, seconds) in waits {
             if let (Some(from), Some(to)) = (row_of(request), row_of(response)) {
                 paint.wait_bracket(ui, layout, from..to + 1, &visible, &duration(seconds));
             }

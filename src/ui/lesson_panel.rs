@@ -38,6 +38,8 @@ pub struct LessonRun {
     playing: bool,
     speed: f32,
     last_step: Instant,
+    /// "Predict first": the ladder grows as the student answers.
+    pub predicting: Option<super::predict_panel::Predicting>,
 }
 
 /// What the lesson asks the app to do this frame.
@@ -61,6 +63,7 @@ impl LessonRun {
             playing: false,
             speed: 2.0,
             last_step: Instant::now(),
+            predicting: None,
         }
     }
 
@@ -129,6 +132,11 @@ impl LessonRun {
         }
     }
 
+    /// How many segments the ladder shows while predicting; `None` shows them all.
+    pub fn revealed(&self) -> Option<usize> {
+        self.predicting.as_ref().map(|p| p.revealed)
+    }
+
     /// The player: steps through the segments while playing.
     pub fn play(&mut self, document: &Document, ctx: &egui::Context) -> LessonRequest {
         if !self.playing {
@@ -149,13 +157,13 @@ impl LessonRun {
         LessonRequest::Select(next)
     }
 
-    /// The lesson window; returns a segment to select, if the user asked for one.
-    pub fn ui(&mut self, ctx: &egui::Context, document: Option<&Document>, open: &mut bool) -> LessonRequest {
-        let mut request = LessonRequest::None;
-        egui::Window::new(format!("Lesson: {}", self.lesson.title)).open(open).default_width(460.0).show(ctx, |ui| {
-            request = self.contents_ui(ui, document);
-        });
-        request
+    /// The lesson, docked above the connection table; returns a segment to select, if the
+    /// user asked for one.
+    pub fn docked_ui(&mut self, ui: &mut Ui, document: Option<&Document>, open: &mut bool) -> LessonRequest {
+        if super::docked_header::docked_header_ui(ui, &format!("Lesson: {}", self.lesson.title)) {
+            *open = false;
+        }
+        self.contents_ui(ui, document)
     }
 
     fn contents_ui(&mut self, ui: &mut Ui, document: Option<&Document>) -> LessonRequest {
@@ -198,6 +206,25 @@ impl LessonRun {
             }
         }
         ui.separator();
+        if let Some(predicting) = &mut self.predicting {
+            match predicting.ui(ui, document) {
+                super::predict_panel::PredictStep::Reveal(index) => request = LessonRequest::Select(index),
+                super::predict_panel::PredictStep::Finish => self.predicting = None,
+                super::predict_panel::PredictStep::None => {}
+            }
+            ui.separator();
+            ui.label(self.lesson.explanation);
+            return request;
+        }
+        if !self.in_progress()
+            && ui
+                .button("predict first")
+                .on_hover_text("the ladder appears segment by segment; before each change of state, you guess it")
+                .clicked()
+        {
+            self.playing = false;
+            self.predicting = Some(super::predict_panel::Predicting::default());
+        }
         ui.horizontal(|ui| {
             let selected = document.and_then(|d| d.selected_segment);
             if ui.button("◀ previous").clicked() {

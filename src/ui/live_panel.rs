@@ -194,14 +194,14 @@ impl LivePanel {
         format!("live capture on {}", self.device)
     }
 
-    /// The window; returns true when the user asked to clear the captured connections.
-    pub fn ui(&mut self, ctx: &egui::Context, document: Option<&Document>) -> bool {
-        let mut open = self.open;
+    /// The panel, docked above the connection table so it hides neither the table nor the
+    /// ladder; returns true when the user asked to clear the captured connections.
+    pub fn docked_ui(&mut self, ui: &mut Ui, document: Option<&Document>) -> bool {
         let mut clear = false;
-        egui::Window::new("Live capture").open(&mut open).resizable(false).min_width(440.0).show(ctx, |ui| {
-            clear = self.contents_ui(ui, document);
-        });
-        self.open = open;
+        if super::docked_header::docked_header_ui(ui, "Live capture") {
+            self.open = false;
+        }
+        clear |= self.contents_ui(ui, document);
         clear
     }
 

@@ -14,7 +14,7 @@ use super::details::{diagnoses_ui, segment_details_ui};
 use super::ladder_view::ladder_ui;
 use super::machine_view::{kernel_line_ui, machine_ui};
 use super::requests_panel::requests_ui;
-use super::sizes::{DETAILS_MAX_WIDTH, DETAILS_MIN_WIDTH, DETAILS_WIDTH, LADDER_MIN_WIDTH};
+use super::sizes::{CHARTS_MIN_HEIGHT, DETAILS_MAX_WIDTH, DETAILS_MIN_WIDTH, DETAILS_WIDTH, LADDER_MIN_WIDTH};
 
 impl TcpLadderApp {
     pub(super) fn connections_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
@@ -69,6 +69,8 @@ impl TcpLadderApp {
             if let Some(document) = &mut self.document {
                 document.select_connection(id);
             }
+            // Choosing a connection by hand stops following the newest one.
+            self.live.follow = false;
         }
     }
 
@@ -138,7 +140,7 @@ impl TcpLadderApp {
                 let clicked = egui::Panel::bottom("charts")
                     .resizable(true)
                     .default_size(260.0)
-                    .min_size(140.0)
+                    .min_size(CHARTS_MIN_HEIGHT)
                     .show(ui, |ui| charts_ui(ui, document, &mut self.charts, self.view.hovered_segment))
                     .inner;
                 if let Some(index) = clicked {
@@ -163,7 +165,8 @@ impl TcpLadderApp {
             egui::Panel::bottom("details-under")
                 .resizable(true)
                 .default_size(240.0)
-                .size_range(120.0..=ui.available_height() * 0.55)
+                // A chart needs its axes and a few ticks under the tab row.
+                .size_range(CHARTS_MIN_HEIGHT..=(ui.available_height() * 0.55).max(CHARTS_MIN_HEIGHT))
                 .show(ui, |ui| {
                     ui.horizontal(|ui| {
                         ui.selectable_value(&mut self.charts_under, false, "Segment and findings");
@@ -225,6 +228,8 @@ impl TcpLadderApp {
                         server: side(crate::wire::Side::Server),
                     }
                 });
+            self.view.reveal =
+                self.lesson.as_ref().filter(|_| self.lesson_open).and_then(super::lesson_panel::LessonRun::revealed);
             if let Some(index) = ladder_ui(ui, document, &mut self.view) {
                 document.selected_segment = Some(index);
                 self.live.follow = false;
@@ -261,8 +266,14 @@ impl TcpLadderApp {
     pub(super) fn connection_summary_ui(ui: &mut Ui, row: &ConnRow) {
         ui.label(
             RichText::new(format!(
-                "Connection {}: {} → {} · {} segments · {:.3} s · {} {}",
-                row.id, row.client, row.server, row.packets, row.duration, row.conn_state, row.history
+                "Connection {}: {} → {} · {} segments · {} · {} {}",
+                row.id,
+                row.client,
+                row.server,
+                row.packets,
+                crate::summary::duration_text(row.duration),
+                row.conn_state,
+                row.history
             ))
             .strong(),
         );

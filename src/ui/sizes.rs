@@ -8,3 +8,5 @@ pub const LADDER_MIN_WIDTH: f32 = super::ladder_paint::MIN_LADDER_WIDTH + 16.0;
 pub const DETAILS_WIDTH: f32 = 320.0;
 pub const DETAILS_MIN_WIDTH: f32 = 220.0;
 pub const DETAILS_MAX_WIDTH: f32 = 480.0;
+/// The lowest the pane holding the charts may be dragged: the plot keeps its axes and ticks.
+pub const CHARTS_MIN_HEIGHT: f32 = 180.0;
