@@ -67,6 +67,9 @@ pub struct ConnRow {
     pub mid_stream: bool,
     pub handshake_rtt: Option<f64>,
     pub diagnoses: Vec<Diagnosis>,
+    /// The connections a proxy chained to this one ([`crate::analysis::chains`]); filled in by
+    /// whoever sees the whole capture.
+    pub links: Vec<crate::analysis::chains::Link>,
 }
 
 impl ConnRow {
@@ -116,6 +119,7 @@ impl ConnRow {
             mid_stream: connection.mid_stream,
             handshake_rtt: connection.handshake_rtt_nanos.map(secs),
             diagnoses: diagnose_with(connection, conversation, capture_end_nanos),
+            links: Vec::new(),
         }
     }
 
@@ -257,6 +261,7 @@ pub(crate) fn test_row(id: u32, (client, server): (&str, &str), states: (TcpStat
         mid_stream: false,
         handshake_rtt: None,
         diagnoses: Vec::new(),
+        links: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod architecture;
 mod capture_quality;
+mod chains;
 mod cli_errors;
 mod damaged;
 mod edge_cases;

@@ -168,9 +168,9 @@ fn sent_requests<'a>(connection: &Connection, conversation: &'a Conversation) ->
     out
 }
 
-/// `chosen` with every connection linked to them, directly or through others, in chain order:
-/// a client's connection before its proxy's, then by id.
-pub fn chain_order(chosen: &[u32], links: &BTreeMap<u32, Vec<Link>>) -> Vec<u32> {
+/// `chosen` with every connection linked to them, directly or through others, in chain order,
+/// each with its depth: 0 for a client's connection, 1 for the proxy's onward one, and so on.
+pub fn chain_order(chosen: &[u32], links: &BTreeMap<u32, Vec<Link>>) -> Vec<(u32, usize)> {
     let mut seen: Vec<u32> = Vec::new();
     let mut queue: Vec<u32> = chosen.to_vec();
     while let Some(id) = queue.pop() {
@@ -180,7 +180,7 @@ pub fn chain_order(chosen: &[u32], links: &BTreeMap<u32, Vec<Link>>) -> Vec<u32>
         seen.push(id);
         queue.extend(links.get(&id).into_iter().flatten().map(|l| l.conn));
     }
-    // Depth from the client: a connection with a downstream link sits after it.
+    // A connection's depth: how many downstream links lead from it to a client's connection.
     let most = seen.len();
     let depth = |id: u32| {
         let mut depth = 0;
@@ -198,11 +198,10 @@ pub fn chain_order(chosen: &[u32], links: &BTreeMap<u32, Vec<Link>>) -> Vec<u32>
     };
     let mut ordered: Vec<(usize, u32)> = seen.iter().map(|&id| (depth(id), id)).collect();
     ordered.sort_unstable();
-    ordered.into_iter().map(|(_, id)| id).collect()
+    ordered.into_iter().map(|(depth, id)| (id, depth)).collect()
 }
 
-/// The chain through `chosen` in the engine's capture.
-pub fn chain_of(engine: &crate::Engine, chosen: &[u32]) -> Vec<u32> {
-    let links = find_links(engine.connections(), |id| engine.conversation(id));
-    chain_order(chosen, &links)
+/// The links of every connection in the engine's capture.
+pub fn links_of(engine: &crate::Engine) -> BTreeMap<u32, Vec<Link>> {
+    find_links(engine.connections(), |id| engine.conversation(id))
 }

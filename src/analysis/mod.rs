@@ -1,5 +1,6 @@
 //! Explaining connections: Zeek's summary, findings in plain words. Pure: no I/O, no UI.
 
+pub mod chain_story;
 pub mod chains;
 pub mod chart;
 pub mod diagnose;

@@ -187,6 +187,10 @@ pub(super) fn print_conns(engine: &Engine, json: bool) -> anyhow::Result<()> {
     let mut rows: Vec<ConnRow> =
         engine.connections().iter().map(|c| ConnRow::new(c, engine.conversation(c.id), end)).collect();
     count_across_connections(&mut rows);
+    let mut links = tcpladder::analysis::chains::links_of(engine);
+    for row in &mut rows {
+        row.links = links.remove(&row.id).unwrap_or_default();
+    }
     let mut out = BufWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer_pretty(&mut out, &rows).context("writing JSON")?;
@@ -300,17 +304,24 @@ pub(super) fn ladder(
     for &id in ids {
         chosen.push(find_connection(&engine, path, id)?.id);
     }
-    if chain {
-        chosen = tcpladder::analysis::chains::chain_of(&engine, &chosen);
-    }
+    let links = tcpladder::analysis::chains::links_of(&engine);
+    let chain: Vec<(u32, usize)> = if chain {
+        tcpladder::analysis::chains::chain_order(&chosen, &links)
+    } else {
+        chosen.iter().map(|&id| (id, 0)).collect()
+    };
     let mut out = BufWriter::new(std::io::stdout().lock());
-    if let [only] = chosen[..] {
+    if let [(only, _)] = chain[..] {
         let connection = find_connection(&engine, path, only)?;
         let conversation = engine.conversation(connection.id);
         out.write_all(render_text_ladder(connection, conversation, engine.capture_end_nanos(), numbering).as_bytes())?;
     } else {
-        let connections: Vec<_> = chosen.iter().filter_map(|&id| engine.connection(id)).collect();
-        let text = tcpladder::render::render_multi_text_ladder(&connections, engine.capture_end_nanos(), numbering);
+        let connections: Vec<_> = chain.iter().filter_map(|&(id, _)| engine.connection(id)).collect();
+        let depths: Vec<usize> = chain.iter().map(|&(_, depth)| depth).collect();
+        let ids: Vec<u32> = chain.iter().map(|&(id, _)| id).collect();
+        let story = tcpladder::analysis::chain_story::chain_story(&engine, &links, &ids);
+        let end = engine.capture_end_nanos();
+        let text = tcpladder::render::render_multi_text_ladder(&connections, &depths, end, numbering, &story);
         out.write_all(text.as_bytes())?;
     }
     out.flush()?;

@@ -68,9 +68,16 @@ pub struct MultiLayout {
 }
 
 impl MultiLayout {
-    /// Lays out `connections`, in the order given (a chain's client side first).
+    /// Lays out `connections` side by side: all clients' sockets first, then the servers'.
     pub fn new(connections: &[&Connection], options: &LayoutOptions) -> Self {
-        let (lanes, lanes_of) = lanes(connections);
+        Self::chained(connections, &vec![0; connections.len()], options)
+    }
+
+    /// Lays out a chain: `depths[i]` is connection `i`'s place in it (0 for a client's
+    /// connection to the proxy, 1 for the proxy's to the backend), so that the lanes read
+    /// client → proxy → backend from left to right.
+    pub fn chained(connections: &[&Connection], depths: &[usize], options: &LayoutOptions) -> Self {
+        let (lanes, lanes_of) = lanes(connections, depths);
         let mut order: Vec<(i64, usize, usize)> = connections
             .iter()
             .enumerate()
@@ -137,39 +144,45 @@ impl MultiLayout {
     }
 }
 
-/// The lanes of `connections`: each socket once, in order of first appearance (a connection's
-/// client, then its server), then grouped by host in the order the hosts first appear.
-fn lanes(connections: &[&Connection]) -> (Vec<Lane>, Vec<PerSide<usize>>) {
-    let mut sockets: Vec<Lane> = Vec::new();
+/// The lanes of `connections`: each socket once, ordered by its place in the chain (a client's
+/// socket at twice its connection's depth, a server's just after), then by first appearance;
+/// grouped by host, the hosts in the order they first come.
+fn lanes(connections: &[&Connection], depths: &[usize]) -> (Vec<Lane>, Vec<PerSide<usize>>) {
+    let mut sockets: Vec<(usize, Lane)> = Vec::new();
     let mut index_of: HashMap<SocketAddr, usize> = HashMap::new();
-    for connection in connections {
-        for socket in [connection.client, connection.server] {
+    for (conn, connection) in connections.iter().enumerate() {
+        let depth = depths.get(conn).copied().unwrap_or(0);
+        for (rank, socket) in [(2 * depth, connection.client), (2 * depth + 1, connection.server)] {
             let lane = *index_of.entry(socket).or_insert_with(|| {
-                sockets.push(Lane { socket, connections: Vec::new() });
+                sockets.push((rank, Lane { socket, connections: Vec::new() }));
                 sockets.len() - 1
             });
-            if let Some(lane) = sockets.get_mut(lane) {
+            if let Some((lowest, lane)) = sockets.get_mut(lane) {
+                *lowest = (*lowest).min(rank);
                 if !lane.connections.contains(&connection.id) {
                     lane.connections.push(connection.id);
                 }
             }
         }
     }
+    let mut order: Vec<usize> = (0..sockets.len()).collect();
+    order.sort_by_key(|&i| sockets.get(i).map_or(0, |(rank, _)| *rank));
     let mut hosts: Vec<IpAddr> = Vec::new();
-    for lane in &sockets {
-        if !hosts.contains(&lane.host()) {
-            hosts.push(lane.host());
+    for &i in &order {
+        if let Some((_, lane)) = sockets.get(i) {
+            if !hosts.contains(&lane.host()) {
+                hosts.push(lane.host());
+            }
         }
     }
-    let mut order: Vec<usize> = (0..sockets.len()).collect();
-    order.sort_by_key(|&i| sockets.get(i).and_then(|l| hosts.iter().position(|h| *h == l.host())));
+    order.sort_by_key(|&i| sockets.get(i).and_then(|(_, l)| hosts.iter().position(|h| *h == l.host())));
     let mut moved = vec![0; sockets.len()];
     for (new, old) in order.iter().enumerate() {
         if let Some(slot) = moved.get_mut(*old) {
             *slot = new;
         }
     }
-    let lanes: Vec<Lane> = order.iter().filter_map(|&i| sockets.get(i).cloned()).collect();
+    let lanes: Vec<Lane> = order.iter().filter_map(|&i| sockets.get(i).map(|(_, lane)| lane.clone())).collect();
     let at = |socket: SocketAddr| index_of.get(&socket).and_then(|old| moved.get(*old)).copied().unwrap_or(0);
     let lanes_of = connections.iter().map(|c| PerSide::new(at(c.client), at(c.server))).collect();
     (lanes, lanes_of)

@@ -12,9 +12,16 @@ use crate::tcp::Connection;
 const TIME_WIDTH: usize = 11;
 const MIN_LANE: usize = 44;
 
-/// Renders `connections` (in chain order when there is one) on one text ladder.
-pub fn render_multi_text_ladder(connections: &[&Connection], capture_end_nanos: i64, numbering: Numbering) -> String {
-    let layout = MultiLayout::new(connections, &LayoutOptions::default());
+/// Renders `connections` on one text ladder; `depths` place each in its chain (all 0 when there
+/// is none), and `story` is what the chain's diagnosis says.
+pub fn render_multi_text_ladder(
+    connections: &[&Connection],
+    depths: &[usize],
+    capture_end_nanos: i64,
+    numbering: Numbering,
+    story: &[String],
+) -> String {
+    let layout = MultiLayout::chained(connections, depths, &LayoutOptions::default());
     let lane_width =
         layout.lanes.iter().map(|l| l.socket.to_string().chars().count() + 4).max().unwrap_or(0).max(MIN_LANE);
     let columns = layout.lanes.len();
@@ -83,6 +90,9 @@ pub fn render_multi_text_ladder(connections: &[&Connection], capture_end_nanos: 
         }
     }
     let _ = writeln!(out, "{:>TIME_WIDTH$} {}", "end", final_states(connections, &layout, capture_end_nanos));
+    for sentence in story {
+        let _ = writeln!(out, "\n* chain: {sentence}");
+    }
     out
 }
 
