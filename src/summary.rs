@@ -239,6 +239,19 @@ pub fn endpoints(connection: &Connection, segment: &Segment) -> (std::net::Socke
     }
 }
 
+/// Gives each row the connections a proxy chained to it ([`crate::analysis::chains`]).
+pub fn attach_links(rows: &mut [ConnRow], engine: &crate::Engine) {
+    let mut links = crate::analysis::chains::links_of(engine);
+    for row in rows {
+        row.links = links.remove(&row.id).unwrap_or_default();
+    }
+}
+
+/// The links of `rows`, by connection id, as [`crate::analysis::chains::chain_order`] reads them.
+pub fn links_by_id(rows: &[ConnRow]) -> std::collections::BTreeMap<u32, Vec<crate::analysis::chains::Link>> {
+    rows.iter().filter(|row| !row.links.is_empty()).map(|row| (row.id, row.links.clone())).collect()
+}
+
 /// A row with these endpoints and final states and nothing else, for tests of what reads rows.
 #[cfg(test)]
 pub(crate) fn test_row(id: u32, (client, server): (&str, &str), states: (TcpState, TcpState)) -> ConnRow {

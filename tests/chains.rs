@@ -52,6 +52,8 @@ fn the_chain_found_is_the_one_nginx_logged() {
         assert!(back, "{request}: the upstream does not list {id} as downstream");
         if status == "499" {
             assert!(row["diagnoses"].to_string().contains("request_abandoned"), "{row}");
+            // nginx accepted it: it closed at once when the client did (not the accept queue).
+            assert!(!row["diagnoses"].to_string().contains("accept_backlog"), "{row}");
             assert!(up["diagnoses"].to_string().contains("broken_pipe"), "{up}");
         }
     }

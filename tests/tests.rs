@@ -25,5 +25,6 @@ mod tcpdump_flags;
 mod ui;
 mod ui_lessons;
 mod ui_machine;
+mod ui_several;
 mod ui_table;
 mod util;

@@ -62,7 +62,7 @@ fn gave_up(engine: &Engine, client_side: &Connection, abandoned: &Exchange, upst
         return Some(format!(
             "The client {} gave up first: it closed connection #{} {} after sending `{request}` (its own timeout: \
              curl reports `Operation timed out`, Go `context deadline exceeded`). The proxy {} then closed its \
-             upstream connection {} {} later and logs the request as 499 (client closed request). The backend {} \
+             upstream connection #{} {} later and logs the request as 499 (client closed request). The backend {} \
              answered {backend_took}, into the closed socket: the proxy's kernel answered with RST, and the \
              backend's next write failed with EPIPE, logged as `write: broken pipe`.",
             client_side.client,

@@ -187,10 +187,7 @@ pub(super) fn print_conns(engine: &Engine, json: bool) -> anyhow::Result<()> {
     let mut rows: Vec<ConnRow> =
         engine.connections().iter().map(|c| ConnRow::new(c, engine.conversation(c.id), end)).collect();
     count_across_connections(&mut rows);
-    let mut links = tcpladder::analysis::chains::links_of(engine);
-    for row in &mut rows {
-        row.links = links.remove(&row.id).unwrap_or_default();
-    }
+    tcpladder::summary::attach_links(&mut rows, engine);
     let mut out = BufWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer_pretty(&mut out, &rows).context("writing JSON")?;

@@ -78,6 +78,8 @@ pub struct Document {
     followed: Option<(u32, Followed)>,
     /// A live capture's newest frames' bytes, for Details (there is no file to read them from).
     recent_frames: Option<RecentFrames>,
+    /// Several connections drawn on one ladder instead of the selected one.
+    pub several: Option<super::several::Several>,
 }
 
 /// Why a live capture's streams cannot be followed, and what to do instead.
@@ -132,6 +134,7 @@ impl Document {
             evicted_rows: Vec::new(),
             followed: None,
             recent_frames: None,
+            several: None,
         }
     }
 

@@ -145,6 +145,7 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
                 .map(|c| ConnRow::new(c, outcome.engine.conversation(c.id), end))
                 .collect();
             count_across_connections(&mut rows);
+            crate::summary::attach_links(&mut rows, &outcome.engine);
             let first = outcome.engine.connections().front().zip(rows.first()).map(|(connection, row)| {
                 let (noted, notes) = arrow_notes(&outcome.engine, connection, Some(row));
                 (LadderLayout::new(connection, &BTreeSet::new(), &noted, &LayoutOptions::default()), notes)

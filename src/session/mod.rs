@@ -13,5 +13,6 @@ pub mod loader;
 pub mod machine_watch;
 pub mod read;
 pub mod recent_frames;
+pub mod several;
 
 pub use read::{read_capture, ReadOutcome};

@@ -40,6 +40,23 @@ pub enum Action {
     Zoom(Zoom),
     /// The View menu changed a setting: apply the theme and numbering.
     SettingsChanged,
+    /// Draw several connections on one ladder.
+    ShowSeveral(SeveralKind),
+    /// Back to the ladder of one connection.
+    ShowOne,
+}
+
+/// Which connections to draw together, as the menu and the keys name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeveralKind {
+    /// The connections marked in the table (Shift+M).
+    Marked,
+    /// The selected connection and its chain (Shift+C).
+    Chain,
+    /// Every connection to or from the selected connection's server port (Shift+P).
+    Port,
+    /// What the table's filter shows (Shift+F).
+    Filtered,
 }
 
 /// A move of the segment selection.
@@ -133,10 +150,27 @@ pub fn keyboard_actions(ctx: &egui::Context) -> Vec<Action> {
         if pressed(&[Key::N]) {
             actions.push(Action::NextFinding);
         }
-        if pressed(&[Key::C]) {
+        // The key event's own modifiers: the frame's may already have been released.
+        let with_shift = |wanted: Key| {
+            input.events.iter().any(|event| {
+                matches!(event, egui::Event::Key { key, pressed: true, modifiers, .. } if *key == wanted && modifiers.shift)
+            })
+        };
+        let shift = input.modifiers.shift || [Key::M, Key::C, Key::P, Key::F].into_iter().any(with_shift);
+        for (key, kind) in [
+            (Key::M, SeveralKind::Marked),
+            (Key::C, SeveralKind::Chain),
+            (Key::P, SeveralKind::Port),
+            (Key::F, SeveralKind::Filtered),
+        ] {
+            if with_shift(key) || (input.modifiers.shift && pressed(&[key])) {
+                actions.push(Action::ShowSeveral(kind));
+            }
+        }
+        if !shift && pressed(&[Key::C]) {
             actions.push(Action::ToggleConversation);
         }
-        if pressed(&[Key::M]) {
+        if !shift && pressed(&[Key::M]) {
             actions.push(Action::ToggleMachine);
         }
         if pressed(&[Key::F9]) {

@@ -1,8 +1,9 @@
 //! What each action does to the app: one place where a key, a click or a menu item takes effect,
 //! once per frame, after the panels were drawn.
 
-use super::action::Action;
+use super::action::{Action, SeveralKind};
 use super::app::{select_segment, TcpLadderApp};
+use crate::session::several::{Choice, Several};
 
 impl TcpLadderApp {
     /// Does what the user asked for this frame.
@@ -49,12 +50,40 @@ impl TcpLadderApp {
             }
             Action::ClearSelection => {
                 if let Some(document) = &mut self.document {
-                    document.selected_segment = None;
+                    // Esc leaves the several-connection ladder first, then clears the selection.
+                    if document.several.take().is_none() {
+                        document.selected_segment = None;
+                    }
                 }
             }
             Action::Zoom(zoom) => self.view.zoom = zoom.apply(self.view.zoom),
             Action::SettingsChanged => self.apply_settings(ctx),
+            Action::ShowSeveral(kind) => self.show_several(kind),
+            Action::ShowOne => {
+                if let Some(document) = &mut self.document {
+                    document.several = None;
+                }
+            }
         }
+    }
+
+    /// Lays out the connections `kind` names and draws them together.
+    fn show_several(&mut self, kind: SeveralKind) {
+        let Some(document) = &mut self.document else { return };
+        let choice = match kind {
+            SeveralKind::Marked => Choice::Marked(self.table.marked.iter().copied().collect()),
+            SeveralKind::Filtered => Choice::Filtered(self.table.visible(&document.rows).to_vec()),
+            SeveralKind::Chain => match document.selected_conn {
+                Some(id) => Choice::Chain(id),
+                None => return,
+            },
+            SeveralKind::Port => match document.selected_conn {
+                Some(id) => Choice::Port(id),
+                None => return,
+            },
+        };
+        document.several = Several::choose(&document.engine, &document.rows, &choice);
+        self.show_machine = false;
     }
 
     fn next_finding(&mut self) {

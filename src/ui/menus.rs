@@ -8,7 +8,7 @@ use egui::{Key, RichText, Ui};
 use crate::lessons;
 use crate::summary::human_bytes;
 
-use super::action::{Action, Zoom};
+use super::action::{Action, SeveralKind, Zoom};
 use super::app::TcpLadderApp;
 use super::ladder_view::TimeMode;
 
@@ -73,6 +73,21 @@ impl TcpLadderApp {
                 ui.checkbox(&mut self.show_conversation, "Conversation (follow stream)  (c)");
                 ui.checkbox(&mut self.show_machine, "This machine's sockets, in the ladder's place  (m)");
                 changed |= ui.checkbox(&mut self.settings.show_details, "Segment details and findings  (F9)").changed();
+                ui.separator();
+                ui.label("Several connections on one ladder");
+                for (text, kind) in [
+                    ("The marked connections  (Shift+M)", SeveralKind::Marked),
+                    ("This connection and its chain  (Shift+C)", SeveralKind::Chain),
+                    ("Everything to or from this port  (Shift+P)", SeveralKind::Port),
+                    ("What the filter shows  (Shift+F)", SeveralKind::Filtered),
+                ] {
+                    if ui.button(text).clicked() {
+                        actions.push(Action::ShowSeveral(kind));
+                    }
+                }
+                if ui.button("One connection  (Esc)").clicked() {
+                    actions.push(Action::ShowOne);
+                }
                 ui.separator();
                 for (text, zoom) in
                     [("Zoom in  (+)", Zoom::In), ("Zoom out  (-)", Zoom::Out), ("Reset zoom  (0)", Zoom::Reset)]

@@ -22,6 +22,7 @@ mod panels;
 pub mod predict_panel;
 mod prose;
 pub mod requests_panel;
+pub mod several_view;
 mod sizes;
 pub mod theme;
 

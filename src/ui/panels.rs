@@ -14,6 +14,7 @@ use super::details::{diagnoses_ui, segment_details_ui};
 use super::ladder_view::ladder_ui;
 use super::machine_view::{kernel_line_ui, machine_ui};
 use super::requests_panel::requests_ui;
+use super::several_view::several_ui;
 use super::sizes::{CHARTS_MIN_HEIGHT, DETAILS_MAX_WIDTH, DETAILS_MIN_WIDTH, DETAILS_WIDTH, LADDER_MIN_WIDTH};
 
 impl TcpLadderApp {
@@ -68,6 +69,7 @@ impl TcpLadderApp {
         if let Some(id) = table_ui(ui, rows, &mut self.table, selected) {
             if let Some(document) = &mut self.document {
                 document.select_connection(id);
+                document.several = None;
             }
             // Choosing a connection by hand stops following the newest one.
             self.live.follow = false;
@@ -207,6 +209,15 @@ impl TcpLadderApp {
                 });
                 return;
             };
+            if let Some(several) = &document.several {
+                let selected = document.selected_conn.zip(document.selected_segment);
+                if let Some(picked) = several_ui(ui, &document.engine, several, &mut self.view, selected) {
+                    document.select_connection(picked.conn);
+                    document.selected_segment = Some(picked.index);
+                    self.live.follow = false;
+                }
+                return;
+            }
             if let Some(row) = document.row() {
                 Self::connection_summary_ui(ui, row);
                 state_legend_ui(ui);

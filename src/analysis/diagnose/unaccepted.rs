@@ -10,6 +10,11 @@ use crate::wire::Side;
 /// How long the client must have waited for its silence to mean something.
 const WAITED_NANOS: i64 = 100_000_000;
 
+/// A server FIN this soon after the client gave up was its application answering the EOF (a
+/// proxy that logs 499 and closes): it had accepted the connection. An unaccepted one has no
+/// application to close it; its FIN comes only when one accepts it at last.
+const PROMPT_CLOSE_NANOS: i64 = 200_000_000;
+
 /// What to check on the server, said of every such finding.
 pub const ACCEPT_QUEUE_CHECK: &str = "On the server, `ss -ltn` shows the listener's queue (Recv-Q: connections \
      waiting, against Send-Q: the backlog), and `ls /proc/PID/fd | wc -l` against `ulimit -n` shows whether the \
@@ -34,7 +39,8 @@ pub(super) fn unaccepted(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {
         return;
     };
     let waited = gave_up.ts_nanos - last_request.ts_nanos;
-    if waited < WAITED_NANOS || from_server.iter().any(|fin| fin.ts_nanos < gave_up.ts_nanos) {
+    let closed_at_once = |fin: i64| fin < gave_up.ts_nanos + PROMPT_CLOSE_NANOS;
+    if waited < WAITED_NANOS || from_server.iter().any(|fin| closed_at_once(fin.ts_nanos)) {
         return;
     }
     findings.push(Diagnosis::new(
