@@ -142,8 +142,14 @@ pub fn several_ui(
             );
             if let Some(row) = row {
                 let y = top + row.y * zoom;
-                let rect = Rect::from_min_size(Pos2::new(full.left() + viewport.min.x, y), Vec2::new(1.0, row.height * zoom));
-                ui.scroll_to_rect(rect, Some(Align::Center));
+                // Horizontally, the sender's lane comes into view.
+                let x = match row.kind {
+                    MultiRowKind::Segment { from, .. } => x_of(from),
+                    MultiRowKind::Idle { .. } => full.left() + viewport.min.x,
+                };
+                let rect = Rect::from_min_size(Pos2::new(x, y), Vec2::new(1.0, row.height * zoom));
+                // A jump, not a glide: the row may be a million points away.
+                ui.scroll_to_rect_animation(rect, Some(Align::Center), egui::style::ScrollAnimation::none());
             }
         }
         for mark in layout.marks_in(&visible) {
