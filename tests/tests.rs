@@ -17,6 +17,7 @@ mod kernel_features;
 mod lessons;
 mod live;
 mod loss;
+mod merge;
 mod requests;
 mod samples;
 mod sockets;

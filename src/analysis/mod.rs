@@ -6,6 +6,7 @@ pub mod chart;
 pub mod diagnose;
 pub mod exchanges;
 pub mod machine;
+pub mod merge;
 pub mod palette;
 pub mod series;
 pub mod zeek;

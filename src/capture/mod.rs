@@ -6,6 +6,7 @@ pub mod file;
 pub mod format;
 pub mod helper;
 pub mod live;
+pub mod merge_files;
 pub mod pcapng;
 pub mod reader;
 pub mod source;

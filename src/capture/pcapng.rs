@@ -17,8 +17,8 @@ const NANOSECONDS: u8 = 9;
 pub struct PcapNgWriter {
     out: BufWriter<File>,
     snaplen: u32,
-    /// The link type of each interface described so far; a packet names its index.
-    interfaces: Vec<i32>,
+    /// The source and link type of each interface described so far; a packet names its index.
+    interfaces: Vec<(u8, i32)>,
 }
 
 impl PcapNgWriter {
@@ -37,9 +37,10 @@ impl PcapNgWriter {
         Ok(Self { out, snaplen, interfaces: Vec::new() })
     }
 
-    /// The index of the interface for link type `dlt`, describing it first if it is new.
-    fn interface(&mut self, dlt: i32) -> std::io::Result<u32> {
-        if let Some(index) = self.interfaces.iter().position(|&d| d == dlt) {
+    /// The index of the interface for link type `dlt` of `source`, describing it first if it
+    /// is new.
+    fn interface(&mut self, source: u8, dlt: i32) -> std::io::Result<u32> {
+        if let Some(index) = self.interfaces.iter().position(|&d| d == (source, dlt)) {
             return Ok(u32::try_from(index).unwrap_or(u32::MAX));
         }
         // Interface description with if_tsresol = 9, then opt_endofopt.
@@ -55,14 +56,27 @@ impl PcapNgWriter {
         out.write_all(&[NANOSECONDS, 0, 0, 0])?;
         out.write_all(&[0u8; 4])?;
         out.write_all(&idb_len.to_le_bytes())?;
-        self.interfaces.push(dlt);
+        self.interfaces.push((source, dlt));
         Ok(u32::try_from(self.interfaces.len() - 1).unwrap_or(u32::MAX))
     }
 
     /// Appends one packet of link type `dlt`: capture time in nanoseconds, the captured bytes and
     /// the original length.
     pub fn write(&mut self, dlt: i32, ts_nanos: i64, data: &[u8], original_len: u32) -> std::io::Result<()> {
-        let interface = self.interface(dlt)?;
+        self.write_from(0, dlt, ts_nanos, data, original_len)
+    }
+
+    /// Like [`Self::write`], on an interface of its own for each `source` (two captures merged
+    /// keep their vantage points apart).
+    pub fn write_from(
+        &mut self,
+        source: u8,
+        dlt: i32,
+        ts_nanos: i64,
+        data: &[u8],
+        original_len: u32,
+    ) -> std::io::Result<()> {
+        let interface = self.interface(source, dlt)?;
         let captured = u32::try_from(data.len()).unwrap_or(u32::MAX);
         let padded = data.len().next_multiple_of(4);
         let block_len = u32::try_from(32 + padded).unwrap_or(u32::MAX);

@@ -5,6 +5,7 @@
 mod files;
 mod install_files;
 mod live;
+mod merge;
 mod requests;
 mod sockets;
 
@@ -163,6 +164,18 @@ pub enum Command {
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
+    /// Two captures of the same traffic (the client's host and the server's): the segments both
+    /// saw, matched, and B's clock offset against A's from the one-way delays both ways.
+    Merge {
+        a: PathBuf,
+        b: PathBuf,
+        /// Also write both into one pcapng file, B's clock corrected.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Print {"offset", "uncertainty", "matched", "only_a", "only_b"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// One line per request: what was asked, the answer, how long the server took, and what
     /// became of requests that got none (abandoned, reset, server_closed, capture_ended).
     Requests {
@@ -292,6 +305,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let filter = tcpladder::host::SocketFilter { state, port, process };
             sockets::sockets(&sockets::SocketsRequest { filter, json, summary, watch, stats: cli.stats })
         }
+        Command::Merge { a, b, output, json } => merge::merge_command(&a, &b, output.as_deref(), json, config),
         Command::Requests { file, conn, json } => requests::requests(&file, config.decoding_applications(), conn, json),
         Command::InstallFiles { dir } => install_files::write(&dir).map(|()| ExitCode::SUCCESS),
     }
