@@ -87,3 +87,24 @@ fn the_chain_ladder_draws_client_proxy_backend_and_says_who_gave_up_first() {
         assert!(story.contains(words), "{words:?} missing: {story}");
     }
 }
+
+#[test]
+fn exports_draw_several_connections_with_a_participant_per_socket() {
+    let path = sample("proxy-chain.pcap");
+    let file = path.to_str().unwrap_or_default();
+    let mermaid = tcpladder(&["export", file, "--conn", "0,1,2", "--format", "mermaid"]);
+    assert!(mermaid.status.success(), "{}", String::from_utf8_lossy(&mermaid.stderr));
+    let text = String::from_utf8_lossy(&mermaid.stdout);
+    assert_eq!(text.lines().filter(|l| l.trim_start().starts_with("participant ")).count(), 5, "{text}");
+    // The backend's RST to nginx's closed socket ends in a cross, and the story is a note.
+    assert_eq!(text.matches("-x").count(), 1, "{text}");
+    assert!(text.contains("Note over L0: The client"), "{text}");
+    let arrows = text.lines().filter(|l| l.contains("->>") || l.contains("-x")).count();
+    let total: u64 = crate::util::conns("proxy-chain.pcap").iter().filter_map(|r| r["packets"].as_u64()).sum();
+    assert_eq!(arrows as u64, total, "one arrow per segment of the three connections");
+    let svg = tcpladder(&["export", file, "--conn", "0,1,2", "--format", "svg"]);
+    assert!(svg.status.success());
+    let svg = String::from_utf8_lossy(&svg.stdout);
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("<line").count() as u64, total + 5, "a line per arrow and per lifeline");
+}

@@ -100,7 +100,7 @@ pub(super) fn export(
         eprintln!("tcpladder: wrote {written} packets of {which} {} to {}", list.join(", "), output.display());
         return Ok(exit_code(damaged));
     }
-    let [id] = ids else { bail!("--format {} draws one connection: give one --conn", request.format) };
+    let [id] = ids else { return export_several(&engine, path, ids, request, numbering, damaged) };
     let connection = connection(*id)?;
     let row = ConnRow::new(connection, engine.conversation(connection.id), engine.capture_end_nanos());
     let notes = row.finding_notes(connection);
@@ -124,6 +124,39 @@ pub(super) fn export(
         png_scale: request.scale,
     };
     write_output(request.output, &ladder_bytes(request.format, &ladder)?)?;
+    Ok(exit_code(damaged))
+}
+
+/// Several connections on one ladder, in `format`, side by side in the order given.
+fn export_several(
+    engine: &Engine,
+    path: &Path,
+    ids: &[u32],
+    request: ExportRequest,
+    numbering: Numbering,
+    damaged: bool,
+) -> anyhow::Result<ExitCode> {
+    for &id in ids {
+        find_connection(engine, path, id)?;
+    }
+    // Chained connections among those given sit client → proxy → backend.
+    let links = tcpladder::analysis::chains::links_of(engine);
+    let chain: Vec<(u32, usize)> =
+        tcpladder::analysis::chains::chain_order(ids, &links).into_iter().filter(|(id, _)| ids.contains(id)).collect();
+    let connections: Vec<_> = chain.iter().filter_map(|&(id, _)| engine.connection(id)).collect();
+    let depths: Vec<usize> = chain.iter().map(|&(_, depth)| depth).collect();
+    let layout = tcpladder::ladder::multi::MultiLayout::chained(&connections, &depths, &LayoutOptions::default());
+    let ordered: Vec<u32> = chain.iter().map(|&(id, _)| id).collect();
+    let story = tcpladder::analysis::chain_story::chain_story(engine, &links, &ordered);
+    let several = tcpladder::render::multi_export::SeveralExport {
+        connections: &connections,
+        layout: &layout,
+        story: &story,
+        capture_end_nanos: engine.capture_end_nanos(),
+        numbering,
+        png_scale: request.scale,
+    };
+    write_output(request.output, &tcpladder::render::multi_export::several_bytes(request.format, &several)?)?;
     Ok(exit_code(damaged))
 }
 
@@ -318,7 +351,8 @@ pub(super) fn ladder(
         let ids: Vec<u32> = chain.iter().map(|&(id, _)| id).collect();
         let story = tcpladder::analysis::chain_story::chain_story(&engine, &links, &ids);
         let end = engine.capture_end_nanos();
-        let text = tcpladder::render::render_multi_text_ladder(&connections, &depths, end, numbering, &story);
+        let layout = tcpladder::ladder::multi::MultiLayout::chained(&connections, &depths, &LayoutOptions::default());
+        let text = tcpladder::render::render_multi_text_ladder(&connections, &layout, end, numbering, &story);
         out.write_all(text.as_bytes())?;
     }
     out.flush()?;

@@ -4,6 +4,7 @@
 pub mod chart_svg;
 pub mod export;
 pub mod ladder;
+pub mod multi_export;
 pub mod multi_text;
 pub mod png;
 pub mod text;

@@ -6,22 +6,20 @@ use std::fmt::Write as _;
 
 use crate::ladder::label::{segment_label, Numbering};
 use crate::ladder::multi::{MultiLayout, MultiRowKind};
-use crate::ladder::LayoutOptions;
 use crate::tcp::Connection;
 
 const TIME_WIDTH: usize = 11;
 const MIN_LANE: usize = 44;
 
-/// Renders `connections` on one text ladder; `depths` place each in its chain (all 0 when there
-/// is none), and `story` is what the chain's diagnosis says.
+/// Renders `connections` on one text ladder laid out as `layout` (of the same connections, in
+/// the same order); `story` is what the chain's diagnosis says.
 pub fn render_multi_text_ladder(
     connections: &[&Connection],
-    depths: &[usize],
+    layout: &MultiLayout,
     capture_end_nanos: i64,
     numbering: Numbering,
     story: &[String],
 ) -> String {
-    let layout = MultiLayout::chained(connections, depths, &LayoutOptions::default());
     let lane_width =
         layout.lanes.iter().map(|l| l.socket.to_string().chars().count() + 4).max().unwrap_or(0).max(MIN_LANE);
     let columns = layout.lanes.len();
@@ -89,7 +87,7 @@ pub fn render_multi_text_ladder(
             }
         }
     }
-    let _ = writeln!(out, "{:>TIME_WIDTH$} {}", "end", final_states(connections, &layout, capture_end_nanos));
+    let _ = writeln!(out, "{:>TIME_WIDTH$} {}", "end", final_states(connections, layout, capture_end_nanos));
     for sentence in story {
         let _ = writeln!(out, "\n* chain: {sentence}");
     }

@@ -10,6 +10,7 @@ use egui::Ui;
 
 use crate::ladder::Numbering;
 use crate::render::export::{ladder_bytes, ExportFormat, LadderExport};
+use crate::render::multi_export::{several_bytes, SeveralExport};
 use crate::session::document::Document;
 use crate::session::export::write_packets;
 
@@ -55,7 +56,12 @@ impl TcpLadderApp {
     /// dialog; says where in the window.
     pub fn export(&mut self, kind: ExportKind) {
         let Some(document) = &mut self.document else { return };
-        let name = kind.file_name(document.selected_conn, self.charts.chart);
+        let mut name = kind.file_name(document.selected_conn, self.charts.chart);
+        if let (Some(several), ExportKind::Connection(format)) = (&document.several, kind) {
+            let ids: Vec<String> = several.ids.iter().take(8).map(u32::to_string).collect();
+            let more = if several.ids.len() > 8 { "-and-more" } else { "" };
+            name = format!("connections-{}{more}.{}", ids.join("-"), format.extension());
+        }
         let asked = Instant::now();
         let picked =
             rfd::FileDialog::new().set_file_name(&name).add_filter(kind.extension(), &[kind.extension()]).save_file();
@@ -109,6 +115,19 @@ fn write_picture(svg: &str, as_png: bool, path: &Path) -> anyhow::Result<()> {
 /// open), numbered relatively.
 fn write_ladder(document: &mut Document, format: ExportFormat, path: &Path) -> anyhow::Result<()> {
     let capture_end_nanos = document.engine.capture_end_nanos();
+    if let Some(several) = &document.several {
+        // Several connections on one ladder export as shown.
+        let connections: Vec<_> = several.ids.iter().filter_map(|&id| document.engine.connection(id)).collect();
+        let export = SeveralExport {
+            connections: &connections,
+            layout: &several.layout,
+            story: &several.story,
+            capture_end_nanos,
+            numbering: Numbering::Relative,
+            png_scale: PNG_SCALE,
+        };
+        return Ok(std::fs::write(path, several_bytes(format, &export)?)?);
+    }
     document.layout();
     let (Some(connection), Some(layout)) = (document.connection(), document.layout_cached()) else {
         return Err(anyhow!("no connection"));
