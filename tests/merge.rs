@@ -63,6 +63,22 @@ fn shift_clock(from: &Path, to: &Path, shift: Duration) {
     std::fs::write(to, bytes).expect("the shifted capture");
 }
 
+/// Copies a pcap leaving out record `skip` (0-based): a segment lost between the two ends.
+fn drop_record(from: &Path, to: &Path, skip: usize) {
+    let bytes = std::fs::read(from).expect("the capture");
+    let mut out = bytes[..24].to_vec();
+    let (mut at, mut index) = (24, 0);
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes([bytes[at + 8], bytes[at + 9], bytes[at + 10], bytes[at + 11]]) as usize;
+        if index != skip {
+            out.extend_from_slice(&bytes[at..at + 16 + len]);
+        }
+        at += 16 + len;
+        index += 1;
+    }
+    std::fs::write(to, out).expect("the capture with a record left out");
+}
+
 fn packets_in(path: &Path) -> usize {
     let output = Command::new("tcpdump").args(["-nr"]).arg(path).stderr(Stdio::null()).output().expect("tcpdump -r");
     String::from_utf8_lossy(&output.stdout).lines().count()
@@ -163,5 +179,19 @@ fn merge_recovers_a_known_clock_shift_between_two_vantage_points() {
     let times: Vec<f64> = lines.iter().filter_map(|l| l.split('\t').nth(1)?.parse().ok()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "the merged file is in time order");
     assert!(times.last().zip(times.first()).is_some_and(|(l, f)| l - f < 2.0), "B's clock was put back");
+    // A segment the client's side saw leave and the server's never saw arrive: lost between them.
+    let lossy = dir.join("b-lossy.pcap");
+    drop_record(&shifted, &lossy, 3);
+    let output = tcpladder(&["merge", files[0].to_str().unwrap_or(""), lossy.to_str().unwrap_or(""), "--conn", "0"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("1 only in A"), "{text}");
+    assert!(text.contains("\nconnection 0 seen from both ends: A on the client side"), "{text}");
+    assert!(text.contains("; 1 lost between them"), "{text}");
+    let lost: Vec<&str> = text.lines().filter(|l| l.contains(" lost  ")).collect();
+    assert_eq!(lost.len(), 1, "{text}");
+    assert!(lost[0].contains("→"), "the client's segment was lost: {text}");
+    // Every other segment arrived after it left: no negative delay once B's clock is corrected.
+    assert!(!text.lines().any(|l| l.contains(" -") && l.contains(" µs ")), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -37,6 +37,9 @@ pub struct Pair {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Merged {
     pub pairs: Vec<Pair>,
+    /// For each connection of A seen by B too: B's connection id, and which side A's capture
+    /// was taken on (the side whose segments A saw first).
+    pub vantage: std::collections::BTreeMap<u32, (u32, Side)>,
     pub offset_nanos: Option<i64>,
     pub uncertainty_nanos: Option<i64>,
     pub only_a: u64,
@@ -71,6 +74,7 @@ pub fn merge(a: &Engine, b: &Engine) -> Merged {
         in_b.entry((connection.client, connection.server)).or_default().push(connection);
     }
     let mut pairs = Vec::new();
+    let mut vantage = std::collections::BTreeMap::new();
     let mut bounds = Bounds::default();
     let mut matched_b = 0u64;
     for connection in a.connections() {
@@ -80,7 +84,9 @@ pub fn merge(a: &Engine, b: &Engine) -> Merged {
         }
         let other = candidates.remove(0);
         let found = match_segments(connection, other);
-        bounds.add(connection, other, &found);
+        if let Some(side) = bounds.add(connection, other, &found) {
+            vantage.insert(connection.id, (other.id, side));
+        }
         matched_b += found.len() as u64;
         pairs.extend(found);
     }
@@ -90,6 +96,7 @@ pub fn merge(a: &Engine, b: &Engine) -> Merged {
         only_a: segments(a).saturating_sub(pairs.len() as u64),
         only_b: segments(b).saturating_sub(matched_b),
         pairs,
+        vantage,
         offset_nanos,
         uncertainty_nanos,
     }
@@ -121,7 +128,8 @@ struct Bounds {
 }
 
 impl Bounds {
-    fn add(&mut self, a: &Connection, b: &Connection, pairs: &[Pair]) {
+    /// Adds one connection's matched segments; returns the side A's capture was taken on.
+    fn add(&mut self, a: &Connection, b: &Connection, pairs: &[Pair]) -> Option<Side> {
         let mut by_sender: [Vec<i64>; 2] = [Vec::new(), Vec::new()];
         for pair in pairs {
             let (Some(sa), Some(sb)) = (a.segments.get(pair.a.1), b.segments.get(pair.b.1)) else { continue };
@@ -132,17 +140,19 @@ impl Bounds {
         }
         let [from_client, from_server] = by_sender;
         let (Some(client_median), Some(server_median)) = (median(&from_client), median(&from_server)) else {
-            return;
+            return None;
         };
         // The side whose segments A saw earlier (relative to B) is A's side.
+        let a_side = if client_median <= server_median { Side::Client } else { Side::Server };
         let (from_a, from_b) =
-            if client_median <= server_median { (from_client, from_server) } else { (from_server, from_client) };
+            if a_side == Side::Client { (from_client, from_server) } else { (from_server, from_client) };
         if let Some(most) = from_a.iter().max() {
             self.lower = Some(self.lower.map_or(*most, |l| l.max(*most)));
         }
         if let Some(least) = from_b.iter().min() {
             self.upper = Some(self.upper.map_or(*least, |u| u.min(*least)));
         }
+        Some(a_side)
     }
 
     /// The midpoint of the bounds, and half their distance.

@@ -8,16 +8,28 @@ use std::process::ExitCode;
 
 use tcpladder::analysis::merge::merge;
 
-use super::files::{exit_code, load};
+use anyhow::Context as _;
+use tcpladder::ladder::two_views::TwoViews;
+use tcpladder::ladder::Numbering;
+use tcpladder::render::two_views_text::render_two_views;
+
+use super::files::{exit_code, find_connection, load};
 use super::Reading;
+
+/// What `merge` was asked to print and write.
+pub(super) struct MergeRequest<'a> {
+    pub(super) output: Option<&'a Path>,
+    pub(super) json: bool,
+    pub(super) conn: Option<u32>,
+}
 
 pub(super) fn merge_command(
     a: &Path,
     b: &Path,
-    output: Option<&Path>,
-    json: bool,
+    request: MergeRequest<'_>,
     config: Reading,
 ) -> anyhow::Result<ExitCode> {
+    let MergeRequest { output, json, conn } = request;
     let (first, damaged_a) = load(a, config)?;
     let (second, damaged_b) = load(b, config)?;
     let merged = merge(&first, &second);
@@ -46,6 +58,15 @@ pub(super) fn merge_command(
                 report.matched
             )?,
         }
+    }
+    if let Some(id) = conn {
+        let connection = find_connection(&first, a, id)?;
+        let Some(&(other, _)) = merged.vantage.get(&id) else {
+            anyhow::bail!("connection {id} of {} was not seen in {} in both directions", a.display(), b.display());
+        };
+        let other = find_connection(&second, b, other)?;
+        let views = TwoViews::new(connection, other, &merged).context("the connection's segments did not match")?;
+        out.write_all(render_two_views(connection, other, &views, Numbering::Relative).as_bytes())?;
     }
     if let Some(output) = output {
         let written = tcpladder::capture::merge_files::write_merged(a, b, merged.offset_nanos.unwrap_or(0), output)?;

@@ -175,6 +175,10 @@ pub enum Command {
         /// Print {"offset", "uncertainty", "matched", "only_a", "only_b"}.
         #[arg(long)]
         json: bool,
+        /// Print this connection (of A) seen from both ends: when each segment left and arrived,
+        /// its one-way delay, or that it was lost between the two.
+        #[arg(long)]
+        conn: Option<u32>,
     },
     /// One line per request: what was asked, the answer, how long the server took, and what
     /// became of requests that got none (abandoned, reset, server_closed, capture_ended).
@@ -305,7 +309,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let filter = tcpladder::host::SocketFilter { state, port, process };
             sockets::sockets(&sockets::SocketsRequest { filter, json, summary, watch, stats: cli.stats })
         }
-        Command::Merge { a, b, output, json } => merge::merge_command(&a, &b, output.as_deref(), json, config),
+        Command::Merge { a, b, output, json, conn } => {
+            merge::merge_command(&a, &b, merge::MergeRequest { output: output.as_deref(), json, conn }, config)
+        }
         Command::Requests { file, conn, json } => requests::requests(&file, config.decoding_applications(), conn, json),
         Command::InstallFiles { dir } => install_files::write(&dir).map(|()| ExitCode::SUCCESS),
     }

@@ -8,6 +8,7 @@ pub mod multi;
 pub mod notes;
 pub mod phases;
 pub mod predict;
+pub mod two_views;
 
 pub use explain::explain_change;
 pub use label::{segment_label, Numbering};

@@ -8,6 +8,7 @@ pub mod multi_export;
 pub mod multi_text;
 pub mod png;
 pub mod text;
+pub mod two_views_text;
 
 pub use chart_svg::chart_svg;
 pub use multi_text::render_multi_text_ladder;
