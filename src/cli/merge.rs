@@ -17,6 +17,7 @@ use super::files::{exit_code, find_connection, load};
 use super::Reading;
 
 /// What `merge` was asked to print and write.
+#[derive(Clone, Copy)]
 pub(super) struct MergeRequest<'a> {
     pub(super) output: Option<&'a Path>,
     pub(super) json: bool,
