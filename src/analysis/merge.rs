@@ -76,25 +76,32 @@ pub fn merge(a: &Engine, b: &Engine) -> Merged {
     let mut pairs = Vec::new();
     let mut vantage = std::collections::BTreeMap::new();
     let mut bounds = Bounds::default();
-    let mut matched_b = 0u64;
+    // Copies of a segment repeated (retransmissions, duplicate ACKs) wait until the clock is
+    // known: they pair by time, not by order, since the first copy may be the one lost.
+    let mut repeated: Vec<(&Connection, &Connection, Vec<usize>, Vec<usize>)> = Vec::new();
     for connection in a.connections() {
         let Some(candidates) = in_b.get_mut(&(connection.client, connection.server)) else { continue };
         if candidates.is_empty() {
             continue;
         }
         let other = candidates.remove(0);
-        let found = match_segments(connection, other);
+        let (found, groups) = match_segments(connection, other);
         if let Some(side) = bounds.add(connection, other, &found) {
             vantage.insert(connection.id, (other.id, side));
         }
-        matched_b += found.len() as u64;
         pairs.extend(found);
+        repeated.extend(groups.into_iter().map(|(in_a, in_b)| (connection, other, in_a, in_b)));
+    }
+    let (offset_nanos, uncertainty_nanos) = bounds.offset();
+    let offset = offset_nanos.unwrap_or(0);
+    for (connection, other, in_a, in_b) in repeated {
+        pairs.extend(pair_by_time(connection, other, &in_a, &in_b, offset));
     }
     let segments = |engine: &Engine| engine.connections().iter().map(|c| c.segments.len() as u64).sum::<u64>();
-    let (offset_nanos, uncertainty_nanos) = bounds.offset();
+    let matched = pairs.len() as u64;
     Merged {
-        only_a: segments(a).saturating_sub(pairs.len() as u64),
-        only_b: segments(b).saturating_sub(matched_b),
+        only_a: segments(a).saturating_sub(matched),
+        only_b: segments(b).saturating_sub(matched),
         pairs,
         vantage,
         offset_nanos,
@@ -102,20 +109,52 @@ pub fn merge(a: &Engine, b: &Engine) -> Merged {
     }
 }
 
-/// The segments of two captures of one connection that are the same segment.
-fn match_segments(a: &Connection, b: &Connection) -> Vec<Pair> {
-    let mut copies: HashMap<Key, std::collections::VecDeque<usize>> = HashMap::new();
-    for (index, segment) in b.segments.iter().enumerate() {
-        copies.entry(key(segment)).or_default().push_back(index);
+/// A segment's copies in A and in B (indices), where either side holds more than one.
+type Repeated = (Vec<usize>, Vec<usize>);
+
+/// The segments of two captures of one connection that are the same segment: those whose
+/// numbers appear once on each side, and the groups of repeated ones, for [`pair_by_time`].
+fn match_segments(a: &Connection, b: &Connection) -> (Vec<Pair>, Vec<Repeated>) {
+    let mut copies: HashMap<Key, Repeated> = HashMap::new();
+    for (index, segment) in a.segments.iter().enumerate() {
+        copies.entry(key(segment)).or_default().0.push(index);
     }
-    a.segments
+    for (index, segment) in b.segments.iter().enumerate() {
+        copies.entry(key(segment)).or_default().1.push(index);
+    }
+    let mut pairs = Vec::new();
+    let mut repeated = Vec::new();
+    for (_, (in_a, in_b)) in copies {
+        match (in_a.as_slice(), in_b.as_slice()) {
+            ([], _) | (_, []) => {}
+            ([one], [other]) => pairs.push(Pair { a: (a.id, *one), b: (b.id, *other) }),
+            _ => repeated.push((in_a, in_b)),
+        }
+    }
+    pairs.sort_by_key(|pair| pair.a.1);
+    (pairs, repeated)
+}
+
+/// Pairs repeated copies by time: each copy in B with the copy in A nearest to it once B's
+/// clock is moved by `offset`, the closest pairs first.
+fn pair_by_time(a: &Connection, b: &Connection, in_a: &[usize], in_b: &[usize], offset: i64) -> Vec<Pair> {
+    let time = |connection: &Connection, index: usize| connection.segments.get(index).map_or(0, |s| s.ts_nanos);
+    let mut candidates: Vec<(i64, usize, usize)> = in_a
         .iter()
-        .enumerate()
-        .filter_map(|(index, segment)| {
-            let other = copies.get_mut(&key(segment))?.pop_front()?;
-            Some(Pair { a: (a.id, index), b: (b.id, other) })
-        })
-        .collect()
+        .flat_map(|&ia| in_b.iter().map(move |&ib| (ia, ib)))
+        .map(|(ia, ib)| ((time(a, ia) - (time(b, ib) + offset)).abs(), ia, ib))
+        .collect();
+    candidates.sort_unstable();
+    let (mut used_a, mut used_b) = (Vec::new(), Vec::new());
+    let mut pairs = Vec::new();
+    for (_, ia, ib) in candidates {
+        if !used_a.contains(&ia) && !used_b.contains(&ib) {
+            used_a.push(ia);
+            used_b.push(ib);
+            pairs.push(Pair { a: (a.id, ia), b: (b.id, ib) });
+        }
+    }
+    pairs
 }
 
 /// `A − B` capture times of the matched segments, split by which capture saw them first.
