@@ -52,3 +52,28 @@ fn shift_c_draws_the_chain_and_a_click_shows_any_connections_segment() {
     assert!(harness.query_by_label_contains("Several connections:").is_none());
     harness.get_by_label_contains("Connection 1: 127.0.0.1:");
 }
+
+#[test]
+fn two_captures_draw_each_connection_from_both_ends() {
+    let (a, b) = (sample("two-vantage-client.pcap"), sample("two-vantage-server.pcap"));
+    let mut harness = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, None, None));
+    let ctx = harness.ctx.clone();
+    harness.state_mut().open_two(&ctx, &a, &b);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while harness.query_by_label_contains("lost between the two ends").is_none() {
+        assert!(std::time::Instant::now() < deadline, "the second capture was not matched");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        harness.step();
+    }
+    harness.get_by_label_contains("clock corrected by -1.234567 s");
+    harness.get_by_label_contains("8 lost between the two ends");
+    // The SYN, sent by this (the client's) capture, reached the server's 42 µs later.
+    harness.get_by_label_contains("[S] seq 0 win 64240 len 0 · 42 µs");
+    // Back to this end's ladder, and again.
+    harness.get_by_label("Draw it from both ends (the two captures)").click();
+    harness.run_steps(3);
+    assert!(harness.query_by_label_contains("[S] seq 0 win 64240 len 0 · 42 µs").is_none());
+    harness.get_by_label_contains("client state SYN_SENT");
+}

@@ -76,8 +76,13 @@ impl LiveArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Open a capture in the window (the same as `tcpladder FILE`).
-    Open { file: PathBuf },
+    /// Open a capture in the window (the same as `tcpladder FILE`); with `--other-end`, the same
+    /// traffic captured at the other end too, each connection drawn from both ends.
+    Open {
+        file: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        other_end: Option<PathBuf>,
+    },
     /// One row per connection: endpoints, counts, final states, conn_state, history, diagnoses.
     Conns {
         file: PathBuf,
@@ -276,7 +281,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return open(cli.file);
     };
     match command {
-        Command::Open { file } => open(Some(file)),
+        Command::Open { file, other_end: Some(other) } => window(tcpladder::ui::Start::BothEnds { a: file, b: other }),
+        Command::Open { file, other_end: None } => open(Some(file)),
         Command::Watch { live } => {
             let limit_mb = cli.memory_limit.unwrap_or(DEFAULT_LIVE_MEMORY_LIMIT_MB);
             window(tcpladder::ui::Start::Live { options: live.options(), memory_limit_mb: limit_mb })

@@ -80,6 +80,8 @@ pub struct Document {
     recent_frames: Option<RecentFrames>,
     /// Several connections drawn on one ladder instead of the selected one.
     pub several: Option<super::several::Several>,
+    /// The same traffic captured at the other end, matched with this capture.
+    pub vantage: Option<super::vantage::Vantage>,
 }
 
 /// Why a live capture's streams cannot be followed, and what to do instead.
@@ -135,6 +137,7 @@ impl Document {
             followed: None,
             recent_frames: None,
             several: None,
+            vantage: None,
         }
     }
 

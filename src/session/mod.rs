@@ -14,5 +14,6 @@ pub mod machine_watch;
 pub mod read;
 pub mod recent_frames;
 pub mod several;
+pub mod vantage;
 
 pub use read::{read_capture, ReadOutcome};

@@ -15,6 +15,8 @@ use super::export_kind::ExportKind;
 pub enum Action {
     Open(PathBuf),
     OpenDialog,
+    /// Open two captures of the same traffic, one from each end.
+    OpenTwoDialog,
     OpenBundledSample,
     Quit,
     ShowLiveWindow,

@@ -2,6 +2,7 @@
 //! loader thread sends through a channel and never blocks on the file.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::Ui;
@@ -103,6 +104,9 @@ pub struct TcpLadderApp {
     pub(super) frame_log: FrameLog,
     /// The window title last set: the open capture's name, as a task bar and a window manager show it.
     window_title: String,
+    /// The other end's capture: waiting for the first to load, then being read and matched.
+    pub(super) second_capture: Option<PathBuf>,
+    pub(super) vantage_load: Option<crate::session::vantage::VantageLoad>,
 }
 
 impl TcpLadderApp {
@@ -120,6 +124,8 @@ impl TcpLadderApp {
             view: LadderViewState::default(),
             field: Field::None,
             first_run_hint: file.is_none(),
+            second_capture: None,
+            vantage_load: None,
             // Files keep every message of the conversation: the ladder labels each one.
             config: EngineConfig { keep_all_messages: true, ..EngineConfig::default() },
             live: LivePanel::default(),
@@ -163,6 +169,38 @@ impl TcpLadderApp {
         self.loading =
             Some(Loading { handle, progress: Progress::default(), rows: Vec::new(), started: Instant::now() });
         self.error = None;
+    }
+
+    /// Opens `a` as usual and, once it is read, `b` beside it: the same traffic captured at the
+    /// other end, drawn from both ends.
+    pub fn open_two(&mut self, ctx: &egui::Context, a: &Path, b: &Path) {
+        self.open(ctx, a);
+        self.second_capture = Some(b.to_path_buf());
+    }
+
+    /// Starts reading the second capture against the document just loaded.
+    fn start_second_capture(&mut self) {
+        let (Some(b), Some(document)) = (self.second_capture.take(), &self.document) else { return };
+        self.vantage_load = Some(crate::session::vantage::VantageLoad::spawn(Arc::clone(&document.engine), &b, || {}));
+    }
+
+    /// Takes the second capture in once it was read and matched.
+    pub(super) fn poll_second_capture(&mut self, ctx: &egui::Context) {
+        let Some(load) = &self.vantage_load else { return };
+        ctx.request_repaint_after(Duration::from_millis(100));
+        let Some(result) = load.poll() else { return };
+        self.vantage_load = None;
+        match (result, &mut self.document) {
+            (Ok(vantage), Some(document)) => {
+                // Matched, the view above the ladder says it; unmatched, say so once here.
+                if vantage.merged.offset_nanos.is_none() {
+                    self.error = Some(vantage.summary());
+                }
+                document.vantage = Some(vantage);
+            }
+            (Err(err), _) => self.error = Some(format!("The second capture: {err}")),
+            (Ok(_), None) => {}
+        }
     }
 
     /// True while a file is being read.
@@ -214,6 +252,7 @@ impl TcpLadderApp {
                 }
                 self.document = Some(Document::new(*loaded));
                 self.loading = None;
+                self.start_second_capture();
                 self.remember(&path);
                 self.view.scroll_to_segment = None;
             }
@@ -327,10 +366,28 @@ impl TcpLadderApp {
         }
     }
 
+    /// Asks for two captures of the same traffic (one from each end) and opens them together.
+    pub(super) fn open_two_dialog(&mut self, ctx: &egui::Context) {
+        let picked = rfd::FileDialog::new()
+            .set_title("Open two captures of the same traffic: the client's end and the server's")
+            .add_filter("Captures (pcap, pcapng)", &["pcap", "pcapng", "cap", "dmp"])
+            .pick_files();
+        match picked.as_deref() {
+            Some([a, b]) => self.open_two(ctx, a, b),
+            Some(other) => {
+                self.error = Some(format!("Choose two captures (one from each end), not {}.", other.len()));
+            }
+            None => {}
+        }
+    }
+
     fn handle_dropped_files(&mut self, ctx: &egui::Context) {
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
-        if let Some(path) = dropped.first() {
-            self.open(ctx, path);
+        match dropped.as_slice() {
+            // Two captures dropped together: the same traffic from both ends.
+            [a, b] => self.open_two(ctx, a, b),
+            [path, ..] => self.open(ctx, path),
+            [] => {}
         }
     }
 }
@@ -375,6 +432,7 @@ impl TcpLadderApp {
     fn draw(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         self.poll_loader();
+        self.poll_second_capture(&ctx);
         self.poll_live();
         self.poll_lesson(&ctx);
         self.handle_dropped_files(&ctx);

@@ -11,6 +11,7 @@ impl TcpLadderApp {
         match action {
             Action::Open(path) => self.open(ctx, &path),
             Action::OpenDialog => self.open_dialog(ctx),
+            Action::OpenTwoDialog => self.open_two_dialog(ctx),
             Action::OpenBundledSample => {
                 if let Some(sample) = crate::samples::bundled_sample() {
                     self.open(ctx, &sample);

@@ -34,6 +34,8 @@ pub struct LadderViewState {
     pub kernel: Option<crate::wire::PerSide<(&'static str, bool)>>,
     /// A lesson's "predict first": only the segments before this index are drawn.
     pub reveal: Option<usize>,
+    /// With a second capture open, draw the connection from both ends.
+    pub both_ends: bool,
 }
 
 impl Default for LadderViewState {
@@ -47,6 +49,7 @@ impl Default for LadderViewState {
             hovered_segment: None,
             kernel: None,
             reveal: None,
+            both_ends: true,
         }
     }
 }

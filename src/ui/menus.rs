@@ -20,6 +20,10 @@ impl TcpLadderApp {
                     ui.close();
                     actions.push(Action::OpenDialog);
                 }
+                if ui.button("Open two captures (one from each end)…").clicked() {
+                    ui.close();
+                    actions.push(Action::OpenTwoDialog);
+                }
                 ui.menu_button("Open recent", |ui| {
                     if self.settings.recent.is_empty() {
                         ui.label(RichText::new("nothing yet").weak());

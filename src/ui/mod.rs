@@ -25,6 +25,7 @@ pub mod requests_panel;
 pub mod several_view;
 mod sizes;
 pub mod theme;
+pub mod two_views_view;
 
 use std::path::PathBuf;
 
@@ -38,6 +39,8 @@ pub enum Start {
     File(Option<PathBuf>),
     /// A live capture, started at once.
     Live { options: LiveOptions, memory_limit_mb: u64 },
+    /// Two captures of the same traffic, one from each end.
+    BothEnds { a: PathBuf, b: PathBuf },
 }
 
 /// Opens the main window; blocks until it is closed.
@@ -65,6 +68,11 @@ pub fn run(start: Start) -> eframe::Result {
         Box::new(move |cc| {
             let app = match start {
                 Start::File(file) => TcpLadderApp::new(&cc.egui_ctx, cc.storage, file),
+                Start::BothEnds { a, b } => {
+                    let mut app = TcpLadderApp::new(&cc.egui_ctx, cc.storage, Some(a));
+                    app.second_capture = Some(b);
+                    app
+                }
                 Start::Live { options, memory_limit_mb } => {
                     let mut app = TcpLadderApp::new(&cc.egui_ctx, cc.storage, None);
                     app.live.memory_limit_mb = memory_limit_mb;

@@ -16,6 +16,7 @@ use super::machine_view::{kernel_line_ui, machine_ui};
 use super::requests_panel::requests_ui;
 use super::several_view::several_ui;
 use super::sizes::{CHARTS_MIN_HEIGHT, DETAILS_MAX_WIDTH, DETAILS_MIN_WIDTH, DETAILS_WIDTH, LADDER_MIN_WIDTH};
+use super::two_views_view::two_views_ui;
 
 impl TcpLadderApp {
     pub(super) fn connections_ui(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
@@ -215,6 +216,18 @@ impl TcpLadderApp {
                     document.select_connection(picked.conn);
                     document.selected_segment = Some(picked.index);
                     self.live.follow = false;
+                }
+                return;
+            }
+            if let (Some(vantage), Some(id)) = (&mut document.vantage, document.selected_conn) {
+                if vantage.views_cached(&document.engine, id).is_some() {
+                    ui.checkbox(&mut self.view.both_ends, "Draw it from both ends (the two captures)");
+                }
+            }
+            let views = document.vantage.as_ref().and_then(|v| v.views_cached_peek()).filter(|_| self.view.both_ends);
+            if let Some(views) = views {
+                if let Some(index) = two_views_ui(ui, document, views, &self.view) {
+                    document.selected_segment = Some(index);
                 }
                 return;
             }
