@@ -18,8 +18,8 @@ pub enum CaptureError {
     Open { path: PathBuf, message: String },
     /// A compressed capture: what compressed it, and the command that undoes it.
     #[error(
-        "{}: a {format}-compressed capture; tcpladder reads captures uncompressed for now: run `{tool} {}` and open \
-         the file it writes",
+        "{}: a {format}-compressed capture; tcpladder reads gzip, zstd, xz and lz4 as they stream, not {format}: run \
+         `{tool} {}` and open the file it writes",
         path.display(),
         path.display()
     )]

@@ -105,14 +105,21 @@ fn export_takes_its_format_from_the_output_name_or_asks_for_one() {
 }
 
 #[test]
-fn a_compressed_capture_is_named_with_the_command_that_undoes_it() {
+fn a_compression_not_read_names_the_command_that_undoes_it_and_a_damaged_one_says_so() {
     let plain = std::fs::read(sample("broken-pipe.pcap")).expect("the sample");
-    // A gzip member header is enough for the check: the message must not be "first bytes are …".
+    let mut bzipped = b"BZh91AY&SY".to_vec();
+    bzipped.extend_from_slice(&plain[..64]);
+    let path = temp_file("capture.pcap.bz2", &bzipped);
+    let output = tcpladder(&["conns", path.to_str().unwrap_or_default()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("a bzip2-compressed capture") && stderr.contains("bunzip2 -k"), "{stderr}");
+    // gzip is read as it streams; a gzip header over garbage is a damaged stream, said so.
     let mut gzipped = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03];
     gzipped.extend_from_slice(&plain[..64]);
     let path = temp_file("capture.pcap.gz", &gzipped);
     let output = tcpladder(&["conns", path.to_str().unwrap_or_default()]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(stderr.contains("a gzip-compressed capture") && stderr.contains("gunzip -k"), "{stderr}");
+    assert!(stderr.contains("gzip-compressed, but the stream is damaged"), "{stderr}");
 }

@@ -18,6 +18,7 @@ mod lessons;
 mod live;
 mod loss;
 mod merge;
+mod piped;
 mod requests;
 mod samples;
 mod sockets;

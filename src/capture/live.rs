@@ -23,6 +23,9 @@ pub enum LiveError {
     List(String),
     #[error("cannot start the {which} thread: {source}")]
     Thread { which: &'static str, source: std::io::Error },
+    /// The capture piped on standard input could not be read (the message names `-`).
+    #[error("{message}")]
+    Piped { message: String },
 }
 
 /// What to run so that capturing works, for this platform. `promisc` needs `cap_net_admin` too.

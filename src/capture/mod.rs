@@ -2,12 +2,15 @@
 //! exact damage offsets, mixed link types), live interfaces through libpcap (the `pcap` crate,
 //! used here and nowhere else), and a pcapng writer.
 
+pub mod events;
 pub mod file;
 pub mod format;
 pub mod helper;
+pub mod input;
 pub mod live;
 pub mod merge_files;
 pub mod pcapng;
+pub mod piped;
 pub mod reader;
 pub mod source;
 pub mod worker;

@@ -1,14 +1,12 @@
 //! The live-capture thread: reads an interface and sends the frames to whoever analyses them, in
 //! batches (one buffer per batch, not one allocation per packet), with libpcap's counters.
 
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::wire::LinkType;
-
+pub use super::events::{CaptureEnd, FrameBatch, LiveEvent};
 use super::live::{LiveError, LiveOptions};
 use super::source::LiveCapture;
 
@@ -20,60 +18,6 @@ const BATCH_PACKETS: usize = 8_192;
 /// the kernel's buffer fills and the kernel drops packets, which libpcap counts and the window
 /// shows; an unbounded queue would instead grow past any memory limit.
 const QUEUED_BATCHES: usize = 16;
-
-/// Frames read since the previous batch.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FrameBatch {
-    /// Capture time and the frame's bytes in `bytes`.
-    pub frames: Vec<(i64, Range<usize>)>,
-    pub bytes: Vec<u8>,
-}
-
-impl FrameBatch {
-    /// Each frame with its time.
-    pub fn iter(&self) -> impl Iterator<Item = (i64, &[u8])> {
-        self.frames_of(&self.frames)
-    }
-
-    /// The frames in turns of at most `per_turn`, for an analysis that yields between turns.
-    pub fn turns(&self, per_turn: usize) -> impl Iterator<Item = impl Iterator<Item = (i64, &[u8])>> {
-        self.frames.chunks(per_turn.max(1)).map(|turn| self.frames_of(turn))
-    }
-
-    fn frames_of<'a>(&'a self, frames: &'a [(i64, Range<usize>)]) -> impl Iterator<Item = (i64, &'a [u8])> {
-        frames.iter().map(|(ts, range)| (*ts, self.bytes.get(range.clone()).unwrap_or(&[])))
-    }
-}
-
-/// What the capture thread reports.
-#[derive(Debug)]
-pub enum LiveEvent {
-    /// The device is open.
-    Started { link: LinkType },
-    /// Frames, and libpcap's received and dropped counters so far.
-    Batch { batch: FrameBatch, received: u32, dropped: u32 },
-    /// The capture stopped: asked to, or failed (the error says what to do).
-    Stopped(CaptureEnd),
-}
-
-/// How a capture ended.
-#[derive(Debug)]
-pub enum CaptureEnd {
-    /// Asked to stop, or its reader went away.
-    Asked,
-    /// Reading or saving failed; the error carries the remedy.
-    Failed(LiveError),
-}
-
-impl CaptureEnd {
-    /// The failure's text, remedy included; `None` when the capture was asked to stop.
-    pub fn error_text(&self) -> Option<String> {
-        match self {
-            Self::Asked => None,
-            Self::Failed(err) => Some(err.to_string()),
-        }
-    }
-}
 
 /// The caller's side of a running capture.
 #[derive(Debug)]
@@ -123,6 +67,11 @@ pub fn spawn_capture(options: LiveOptions, notify: impl Fn() + Send + 'static) -
 }
 
 fn run(options: &LiveOptions, stop: &AtomicBool, sender: &SyncSender<LiveEvent>, notify: &dyn Fn()) {
+    // `-` is a capture piped on standard input (`tcpdump -w - | tcpladder watch -`).
+    if options.device == "-" {
+        super::piped::run_piped(std::path::Path::new("-"), stop, sender, notify);
+        return;
+    }
     let mut live = match LiveCapture::open(options) {
         Ok(live) => live,
         Err(err) => {

@@ -108,6 +108,9 @@ pub enum Command {
     Watch {
         #[command(flatten)]
         live: LiveArgs,
+        /// `-`: read a capture piped on standard input instead of an interface
+        /// (`tcpdump -i lo -U -w - | tcpladder watch -`, or over ssh from another machine).
+        source: Option<String>,
     },
     /// Capture live without a window, then print what `conns` prints.
     Capture {
@@ -283,9 +286,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Open { file, other_end: Some(other) } => window(tcpladder::ui::Start::BothEnds { a: file, b: other }),
         Command::Open { file, other_end: None } => open(Some(file)),
-        Command::Watch { live } => {
+        Command::Watch { live, source } => {
             let limit_mb = cli.memory_limit.unwrap_or(DEFAULT_LIVE_MEMORY_LIMIT_MB);
-            window(tcpladder::ui::Start::Live { options: live.options(), memory_limit_mb: limit_mb })
+            let mut options = live.options();
+            match source.as_deref() {
+                Some("-") => options.device = "-".into(),
+                Some(other) => {
+                    anyhow::bail!("watch reads an interface (-i) or `-` (a capture piped on stdin), not {other:?}")
+                }
+                None => {}
+            }
+            window(tcpladder::ui::Start::Live { options, memory_limit_mb: limit_mb })
         }
         Command::Conns { file, json } => conns(&file, config, json),
         Command::Lesson { name } => lesson(name.as_deref(), config),
