@@ -32,11 +32,11 @@ def write(path, text):
 class KernelTrace:
     """Collects inet_sock_set_state events for one port."""
 
-    def __init__(self, port):
+    def __init__(self, port, also=()):
         if not os.path.exists(EVENT):
             subprocess.run(["mount", "-t", "tracefs", "nodev", TRACING], check=False)
         write(EVENT + "/enable", "0")
-        write(EVENT + "/filter", f"sport == {port} || dport == {port}")
+        write(EVENT + "/filter", " || ".join(f"sport == {p} || dport == {p}" for p in (port, *also)))
         write(TRACING + "/trace", "")
         write(EVENT + "/enable", "1")
 

@@ -23,7 +23,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from record import OUT, TRACING, EVENT, ensure, ss_states, write  # noqa: E402
+from record import OUT, KernelTrace, ensure, ss_states, write  # noqa: E402
 
 PROXY, BACKEND = 18030, 18031
 NAME = "proxy-chain"
@@ -89,34 +89,13 @@ def backend():
         srv.close()
 
 
-def trace_start():
-    if not os.path.exists(EVENT):
-        subprocess.run(["mount", "-t", "tracefs", "nodev", TRACING], check=False)
-    write(EVENT + "/enable", "0")
-    write(EVENT + "/filter", " || ".join(f"sport == {p} || dport == {p}" for p in (PROXY, BACKEND)))
-    write(TRACING + "/trace", "")
-    write(EVENT + "/enable", "1")
-
-
-def trace_stop():
-    write(EVENT + "/enable", "0")
-    write(EVENT + "/filter", "0")
-    with open(TRACING + "/trace") as f:
-        lines = [line.strip() for line in f if "inet_sock_set_state" in line]
-    events = []
-    for line in lines:
-        fields = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
-        events.append(f"{fields['sport']} {fields['dport']} {fields['oldstate']} {fields['newstate']}")
-    return events
-
-
 def main():
     ensure("nginx", "curl")
     pcap = os.path.join(OUT, NAME + ".pcap")
     with tempfile.TemporaryDirectory() as tmp:
         write(os.path.join(tmp, "nginx.conf"), NGINX_CONF.format(tmp=tmp, proxy=PROXY, backend=BACKEND))
         threading.Thread(target=backend, daemon=True).start()
-        trace_start()
+        trace = KernelTrace(PROXY, also=(BACKEND,))
         dump = subprocess.Popen(["tcpdump", "-i", "lo", "--immediate-mode", "-U", "-n", "-w", pcap,
                                  f"tcp port {PROXY} or tcp port {BACKEND}"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -138,7 +117,7 @@ def main():
         ss = sorted(set(ss_states(PROXY) + ss_states(BACKEND)))
         dump.terminate()
         dump.wait()
-        events = trace_stop()
+        events = trace.stop()
         with open(os.path.join(tmp, "access.log")) as f:
             access = f.read()
         write(os.path.join(OUT, NAME + ".nginx-access.log"), access)

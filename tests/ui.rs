@@ -319,39 +319,6 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
 }
 
 #[test]
-fn a_lesson_in_the_window_shows_the_errno_on_its_segment() {
-    let _ports = crate::util::lesson_ports();
-    if !crate::live::permitted() {
-        return;
-    }
-    let mut harness = open(Some(sample("refused.pcap")));
-    harness.get_by_label("Lessons").click();
-    harness.run_steps(2);
-    harness.get_by_label("Writing after the peer closed: broken pipe").click();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while harness.state().lesson.as_ref().is_none_or(tcpladder::ui::lesson_panel::LessonRun::in_progress) {
-        assert!(Instant::now() < deadline, "the lesson did not finish");
-        std::thread::sleep(Duration::from_millis(10));
-        harness.step();
-    }
-    harness.run_steps(4);
-    let (path, annotations) = harness
-        .state()
-        .with_document(|d| d.map(|d| (d.path.clone(), d.annotations.clone())))
-        .unwrap_or_else(|| panic!("no document"));
-    assert!(path.to_string_lossy().starts_with("live capture on"));
-    assert!(annotations.iter().any(|(_, text)| text == "client write() → EPIPE"), "{annotations:?}");
-    harness.get_by_label("→ EPIPE");
-    harness.get_by_label_contains("client write() → EPIPE");
-    harness.get_by_label("play ▶").click();
-    harness.run_steps(2);
-    assert!(
-        harness.state().with_document(|d| d.is_some_and(|d| d.selected_segment.is_some())),
-        "play selects segments"
-    );
-}
-
-#[test]
 fn a_long_connections_charts_are_computed_on_a_thread_while_the_window_draws() {
     let path = crate::util::temp_file("long-connection.pcap", &[]);
     crate::synth::bulk_transfer(60_000, &mut crate::synth::pcap_sink(&path));

@@ -9,7 +9,8 @@ use tcpladder::ui::TcpLadderApp;
 
 use crate::util::sample;
 
-fn open_handshake_lesson() -> Harness<'static, TcpLadderApp> {
+/// The window on a sample, with the lesson `title` performed to its end.
+fn open_lesson(title: &str) -> Harness<'static, TcpLadderApp> {
     let path = sample("refused.pcap");
     let mut harness = Harness::builder()
         .with_size([1280.0, 720.0])
@@ -17,7 +18,7 @@ fn open_handshake_lesson() -> Harness<'static, TcpLadderApp> {
     harness.run_steps(3);
     harness.get_by_label("Lessons").click();
     harness.run_steps(2);
-    harness.get_by_label("The three-way handshake").click();
+    harness.get_by_label(title).click();
     let deadline = Instant::now() + Duration::from_secs(15);
     while harness.state().lesson.as_ref().is_none_or(tcpladder::ui::lesson_panel::LessonRun::in_progress) {
         assert!(Instant::now() < deadline, "the lesson did not finish");
@@ -41,7 +42,7 @@ fn predict_first_asks_before_each_change_of_state_and_then_explains_it() {
     if !crate::live::permitted() {
         return;
     }
-    let mut harness = open_handshake_lesson();
+    let mut harness = open_lesson("The three-way handshake");
     // Docked in the left column: the lesson hides neither the table's nor the ladder's area.
     let lesson = harness.get_by_label_contains("Lesson: The three-way handshake").rect();
     let time_heading = harness.get_by_label_contains("predict first").rect();
@@ -73,4 +74,27 @@ fn predict_first_asks_before_each_change_of_state_and_then_explains_it() {
     harness.get_by_label("show the whole ladder").click();
     harness.run_steps(3);
     assert_eq!(arrows(&harness), total);
+}
+
+#[test]
+fn a_lesson_in_the_window_shows_the_errno_on_its_segment() {
+    let _ports = crate::util::lesson_ports();
+    if !crate::live::permitted() {
+        return;
+    }
+    let mut harness = open_lesson("Writing after the peer closed: broken pipe");
+    let (path, annotations) = harness
+        .state()
+        .with_document(|d| d.map(|d| (d.path.clone(), d.annotations.clone())))
+        .unwrap_or_else(|| panic!("no document"));
+    assert!(path.to_string_lossy().starts_with("live capture on"));
+    assert!(annotations.iter().any(|(_, text)| text == "client write() → EPIPE"), "{annotations:?}");
+    harness.get_by_label("→ EPIPE");
+    harness.get_by_label_contains("client write() → EPIPE");
+    harness.get_by_label("play ▶").click();
+    harness.run_steps(2);
+    assert!(
+        harness.state().with_document(|d| d.is_some_and(|d| d.selected_segment.is_some())),
+        "play selects segments"
+    );
 }

@@ -115,6 +115,16 @@ pub struct StateMark {
     pub assumed: bool,
 }
 
+/// Of `rows` in vertical order, those intersecting `[top, bottom)`, given each one's top and height.
+pub(crate) fn overlapping<T>(rows: &[T], top: f32, bottom: f32, span: impl Fn(&T) -> (f32, f32)) -> Range<usize> {
+    let start = rows.partition_point(|row| {
+        let (y, height) = span(row);
+        y + height <= top
+    });
+    let end = rows.partition_point(|row| span(row).0 < bottom);
+    start..end.max(start)
+}
+
 use super::phases::phases;
 pub use super::phases::{Opening, Phase, PhaseSpan, Teardown};
 
@@ -217,9 +227,7 @@ impl LadderLayout {
 
     /// The rows that intersect `[top, bottom)`: only these are painted.
     pub fn rows_in(&self, top: f32, bottom: f32) -> Range<usize> {
-        let start = self.rows.partition_point(|row| row.y + row.height <= top);
-        let end = self.rows.partition_point(|row| row.y < bottom);
-        start..end.max(start)
+        overlapping(&self.rows, top, bottom, |row| (row.y, row.height))
     }
 
     /// The first segment of each folded run, the keys that expand them.

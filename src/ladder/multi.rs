@@ -125,9 +125,7 @@ impl MultiLayout {
 
     /// The rows overlapping `top..bottom`, for painting only what is in view.
     pub fn rows_in(&self, top: f32, bottom: f32) -> Range<usize> {
-        let start = self.rows.partition_point(|row| row.y + row.height <= top);
-        let end = self.rows.partition_point(|row| row.y < bottom);
-        start..end.max(start)
+        super::layout::overlapping(&self.rows, top, bottom, |row| (row.y, row.height))
     }
 
     /// The marks of the rows in `rows` (marks are in row order).
