@@ -28,6 +28,8 @@ pub enum LinkKind {
 pub enum Evidence {
     /// The upstream request repeats the client's: same method and target.
     SameRequest,
+    /// The upstream request names the client's address in `X-Forwarded-For` or `Forwarded`.
+    ForwardedFor,
     /// Neither request was decoded: the proxy's host sent a request upstream while the
     /// client's was in flight, and nothing else did.
     Timing,
@@ -38,6 +40,7 @@ impl Evidence {
     pub fn confidence(self) -> &'static str {
         match self {
             Self::SameRequest => "sure: the proxy forwarded the same request",
+            Self::ForwardedFor => "sure: the proxy named the client in X-Forwarded-For",
             Self::Timing => "likely: only the timing ties them",
         }
     }
@@ -60,6 +63,8 @@ struct Sent<'a> {
     sent: i64,
     awaited_until: i64,
     head: Option<(&'a str, &'a str)>,
+    /// The client a proxy said it forwarded for.
+    forwarded_for: Option<IpAddr>,
 }
 
 /// The links of every connection that has any, by connection id.
@@ -100,14 +105,20 @@ pub fn find_links<'a>(
             .iter()
             .copied()
             .find(|&i| requests.get(i).and_then(|r| r.head).zip(downstream.head).is_some_and(|(up, down)| up == down));
+        // A proxy that rewrites the path still names the client it forwards for.
+        let named = candidates
+            .iter()
+            .copied()
+            .find(|&i| requests.get(i).is_some_and(|r| r.forwarded_for == Some(downstream.host) && r.head.is_some()));
         let undecoded = downstream.head.is_none() && candidates.len() == 1;
-        let found = match same {
-            Some(i) => Some((i, Evidence::SameRequest)),
-            None if undecoded => candidates.first().map(|&i| (i, Evidence::Timing)),
-            None => None,
+        let found = match (same, named) {
+            (Some(i), _) => Some((i, Evidence::SameRequest)),
+            (None, Some(i)) => Some((i, Evidence::ForwardedFor)),
+            (None, None) if undecoded => candidates.first().map(|&i| (i, Evidence::Timing)),
+            (None, None) => None,
         };
         let Some((index, evidence)) =
-            found.filter(|(i, e)| *e == Evidence::SameRequest || requests.get(*i).is_some_and(|r| r.head.is_none()))
+            found.filter(|(i, e)| *e != Evidence::Timing || requests.get(*i).is_some_and(|r| r.head.is_none()))
         else {
             continue;
         };
@@ -140,6 +151,10 @@ fn sent_requests<'a>(connection: &Connection, conversation: &'a Conversation) ->
     for message in messages {
         if message.is_request() {
             waiting.push((out.len(), message));
+            let forwarded_for = match &message.kind {
+                MessageKind::Request(head) => head.forwarded_for.as_deref().and_then(|f| f.parse().ok()),
+                _ => None,
+            };
             let head = match &message.kind {
                 MessageKind::Request(head) => Some((&*head.method, &*head.target)),
                 MessageKind::Command(command) => Some((command.0.as_str(), command.1.as_deref().unwrap_or(""))),
@@ -152,6 +167,7 @@ fn sent_requests<'a>(connection: &Connection, conversation: &'a Conversation) ->
                 sent: message.first_ts_nanos,
                 awaited_until: end,
                 head,
+                forwarded_for,
             });
         } else if message.answers() {
             if let Some(i) = waiting.iter().position(|(_, request)| request.answered_by(message)) {

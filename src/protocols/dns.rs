@@ -116,6 +116,7 @@ fn message(side: Side, bytes: &[u8], len: usize, first: (u32, i64), at: (u32, i6
                 target: query.map_or_else(Default::default, |q| q.name().to_ascii().trim_end_matches('.').into()),
                 host: None,
                 upgrade: None,
+                forwarded_for: None,
             }))
         }
         (false, _, Some(header)) => {

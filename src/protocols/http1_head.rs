@@ -43,6 +43,8 @@ struct Known<'h> {
     keep_alive: Option<&'h [u8]>,
     transfer_encoding: Option<&'h [u8]>,
     content_length: Option<&'h [u8]>,
+    forwarded_for: Option<&'h [u8]>,
+    forwarded: Option<&'h [u8]>,
 }
 
 impl<'h> Known<'h> {
@@ -60,6 +62,8 @@ impl<'h> Known<'h> {
                 10 if is(b"Keep-Alive") => &mut known.keep_alive,
                 14 if is(b"Content-Length") => &mut known.content_length,
                 17 if is(b"Transfer-Encoding") => &mut known.transfer_encoding,
+                15 if is(b"X-Forwarded-For") => &mut known.forwarded_for,
+                9 if is(b"Forwarded") => &mut known.forwarded,
                 _ => continue,
             };
             slot.get_or_insert(header.value);
@@ -71,6 +75,24 @@ impl<'h> Known<'h> {
 /// A header's value as text, trimmed; `None` when absent or not UTF-8.
 fn text(value: Option<&[u8]>) -> Option<&str> {
     value.and_then(|value| std::str::from_utf8(value).ok()).map(str::trim)
+}
+
+/// The client a proxy forwarded for: `X-Forwarded-For`'s first address, else `Forwarded`'s
+/// first `for=` (RFC 7239: quotes, an IPv6 address in brackets, a port after it, all taken off).
+pub(super) fn forwarded_client<'a>(forwarded_for: Option<&'a str>, forwarded: Option<&'a str>) -> Option<&'a str> {
+    if let Some(first) = forwarded_for.and_then(|list| list.split(',').next()).map(str::trim) {
+        return Some(first).filter(|f| !f.is_empty());
+    }
+    let value = forwarded?.split([',', ';']).map(str::trim).find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("for").then_some(value.trim())
+    })?;
+    let value = value.trim_matches('"');
+    let host = match value.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => value.split(':').next()?,
+    };
+    Some(host).filter(|h| !h.is_empty())
 }
 
 /// True when `haystack` holds `needle`, ASCII case ignored (`Connection: Keep-Alive, Close`).
@@ -85,7 +107,10 @@ fn headers_into(message: &mut Message, known: &Known<'_>) -> Body {
     message.expects_continue = text(known.expect).is_some_and(|e| e.eq_ignore_ascii_case("100-continue"));
     let upgrade = text(known.upgrade).map(Text::new);
     match &mut message.kind {
-        MessageKind::Request(head) => head.upgrade = upgrade,
+        MessageKind::Request(head) => {
+            head.upgrade = upgrade;
+            head.forwarded_for = forwarded_client(text(known.forwarded_for), text(known.forwarded)).map(Text::new);
+        }
         MessageKind::Response(head) => {
             head.upgrade = upgrade;
             head.keep_alive_timeout = text(known.keep_alive)
@@ -167,4 +192,28 @@ pub(super) fn first_line_only(side: Side, head: &[u8], first: (u32, i64)) -> Opt
     let mut message = Message::starting(side, protocol, kind, first);
     message.bytes = head.len() as u64;
     Some(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{forwarded_client, parse_request, Parsed};
+    use crate::protocols::MessageKind;
+
+    #[test]
+    fn a_proxied_request_keeps_the_client_it_was_forwarded_for() {
+        let head = b"GET /users HTTP/1.1\r\nHost: api\r\nX-Forwarded-For: 10.1.2.3, 10.0.0.1\r\n\r\n";
+        let Parsed::Complete(message, ..) = parse_request(head, (1, 0)) else { panic!("not parsed") };
+        let MessageKind::Request(request) = message.kind else { panic!("not a request") };
+        assert_eq!(request.forwarded_for.as_deref(), Some("10.1.2.3"));
+    }
+
+    #[test]
+    fn the_forwarded_client_is_the_first_address_a_proxy_names() {
+        assert_eq!(forwarded_client(Some("10.0.0.7, 172.16.0.1"), None), Some("10.0.0.7"));
+        assert_eq!(forwarded_client(None, Some("for=192.0.2.60;proto=http;by=203.0.113.43")), Some("192.0.2.60"));
+        assert_eq!(forwarded_client(None, Some(r#"For="[2001:db8:cafe::17]:4711""#)), Some("2001:db8:cafe::17"));
+        assert_eq!(forwarded_client(None, Some("proto=https, for=198.51.100.17:8080")), Some("198.51.100.17"));
+        assert_eq!(forwarded_client(None, Some("by=1.2.3.4")), None);
+        assert_eq!(forwarded_client(None, None), None);
+    }
 }

@@ -284,6 +284,7 @@ impl Frames {
                 target: fields.path.unwrap_or_default().into(),
                 host: fields.authority.map(Into::into),
                 upgrade: None,
+                forwarded_for: None,
             })),
             (Side::Server, _, Some(status)) => MessageKind::Response(Box::new(ResponseHead {
                 status,

@@ -155,6 +155,8 @@ pub struct RequestHead {
     pub host: Option<Text>,
     /// The protocol an `Upgrade` asks for (`websocket`, `h2c`).
     pub upgrade: Option<Text>,
+    /// The client a proxy names in `X-Forwarded-For` (its first address) or `Forwarded: for=`.
+    pub forwarded_for: Option<Text>,
 }
 
 impl RequestHead {
@@ -182,6 +184,7 @@ impl MessageKind {
             target: Text::new(target),
             host: host.map(Text::new),
             upgrade: None,
+            forwarded_for: None,
         }))
     }
 
