@@ -5,7 +5,7 @@
 
 use egui::{Align, Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
-use crate::ladder::multi::{MultiLayout, MultiRowKind};
+use crate::ladder::multi::{Lane, MultiLayout, MultiRowKind};
 use crate::ladder::segment_label;
 use crate::session::several::Several;
 use crate::tcp::Connection;
@@ -56,6 +56,23 @@ pub fn several_ui(
         let first_lane = ((viewport.min.x - time_width) / lane).floor().max(0.0) as usize;
         let last_lane = (((viewport.max.x - time_width) / lane).ceil().max(0.0) as usize).min(layout.lanes.len());
         let weak = ui.visuals().weak_text_color();
+        // Sockets of one host sit side by side: every other host's lanes are shaded, so the hosts
+        // read as columns (on loopback there is one host and no shading).
+        let mut shaded = false;
+        // From the first lane, so a host keeps its shade however far the view is scrolled.
+        for index in 0..last_lane {
+            let host = layout.lanes.get(index).map(Lane::host);
+            if index > 0 && layout.lanes.get(index - 1).map(Lane::host) != host {
+                shaded = !shaded;
+            }
+            if shaded && index >= first_lane {
+                let band = Rect::from_x_y_ranges(
+                    (x_of(index) - lane / 2.0)..=(x_of(index) + lane / 2.0),
+                    (top + viewport.min.y)..=(full.top() + viewport.max.y),
+                );
+                painter.rect_filled(band, CornerRadius::ZERO, ui.visuals().faint_bg_color);
+            }
+        }
         for index in first_lane..last_lane {
             let x = x_of(index);
             painter.line_segment(
