@@ -72,8 +72,32 @@ pub fn find_links<'a>(
     connections: impl IntoIterator<Item = &'a Connection>,
     conversation: impl Fn(u32) -> Option<&'a Conversation>,
 ) -> BTreeMap<u32, Vec<Link>> {
+    let connections: Vec<&Connection> = connections.into_iter().collect();
+    // A chain needs a connection whose client is on the host another connection's server is on,
+    // to a different server. Most captures (one server port on loopback, a client's many
+    // connections to one server) have none: then no request is read, and finding none costs a
+    // pass over the connections. Two distinct servers per host are enough to know "another".
+    let mut servers_from: HashMap<IpAddr, Vec<std::net::SocketAddr>> = HashMap::new();
+    let mut servers_on: HashMap<IpAddr, Vec<std::net::SocketAddr>> = HashMap::new();
+    for connection in &connections {
+        for (map, host) in [(&mut servers_from, connection.client.ip()), (&mut servers_on, connection.server.ip())] {
+            let servers = map.entry(host).or_default();
+            if !servers.contains(&connection.server) && servers.len() < 2 {
+                servers.push(connection.server);
+            }
+        }
+    }
+    let another = |map: &HashMap<IpAddr, Vec<std::net::SocketAddr>>, host: IpAddr, not: std::net::SocketAddr| {
+        map.get(&host).is_some_and(|servers| servers.iter().any(|s| *s != not))
+    };
     let mut requests: Vec<Sent<'_>> = Vec::new();
-    for connection in connections {
+    for connection in &connections {
+        // A client's connection to a proxy that connects onward, or a proxy's onward connection.
+        let downstream = another(&servers_from, connection.server.ip(), connection.server);
+        let upstream = another(&servers_on, connection.client.ip(), connection.server);
+        if !(downstream || upstream) {
+            continue;
+        }
         let Some(conversation) = conversation(connection.id) else { continue };
         requests.extend(sent_requests(connection, conversation));
     }
