@@ -303,6 +303,11 @@ fn a_live_capture_in_the_window_draws_the_connection_as_it_happens() {
         .with_document(|d| d.map(|d| (d.selected_conn, d.rows.last().map(|r| r.id))))
         .unwrap_or_default();
     assert_eq!(selected, newest, "follow newest stayed on the first connection");
+    // Its streams are followed from the frames kept in memory: no file needed.
+    harness.state_mut().show_conversation = true;
+    harness.run_steps(3);
+    harness.get_by_label_contains("client → server · 5 bytes at offset 0");
+    harness.get_by_label_contains("server → client · 5 bytes at offset 0");
     harness.get_by_label("Stop").click();
     let deadline = Instant::now() + Duration::from_secs(10);
     while harness.state().live.running() {

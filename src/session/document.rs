@@ -76,6 +76,8 @@ pub struct Document {
     evicted_rows: Vec<ConnRow>,
     /// The Conversation pane's transcript: of which connection, and the read (pending or done).
     followed: Option<(u32, Followed)>,
+    /// For a live capture: the segment count the conversation was followed at (it grows).
+    followed_len: usize,
     /// A live capture's newest frames' bytes, for Details (there is no file to read them from).
     recent_frames: Option<RecentFrames>,
     /// Several connections drawn on one ladder instead of the selected one.
@@ -84,10 +86,10 @@ pub struct Document {
     pub vantage: Option<super::vantage::Vantage>,
 }
 
-/// Why a live capture's streams cannot be followed, and what to do instead.
-const LIVE_BYTES_NOT_KEPT: &str = "A live capture keeps no payload bytes, so its streams cannot be followed here: \
-                                   capture to a file (`tcpladder capture -i lo -w capture.pcapng`, or tcpdump -w) \
-                                   and open the file.";
+/// Why a live connection's earliest bytes are missing from its streams, and what to do instead.
+const LIVE_BYTES_DROPPED: &str = "segments of this connection are older than the newest frames a live capture \
+                                  keeps, so their bytes are holes here: capture to a file (the live window's save \
+                                  file, or `tcpladder capture -w FILE`) and open it to follow every byte";
 
 /// A connection's conversation read back with its bytes, or why it could not be.
 pub type FollowResult = Result<Arc<crate::protocols::Conversation>, String>;
@@ -135,6 +137,7 @@ impl Document {
             refresh_changed: false,
             evicted_rows: Vec::new(),
             followed: None,
+            followed_len: 0,
             recent_frames: None,
             several: None,
             vantage: None,
@@ -309,9 +312,23 @@ impl Document {
     /// ready); `None` while it is read.
     pub fn followed(&mut self, notify: impl Fn() + Send + 'static) -> Option<FollowResult> {
         let id = self.selected_conn?;
-        if self.followed.as_ref().is_none_or(|(of, _)| *of != id) {
-            let followed = if self.capture_id.is_some() {
-                Followed::Read(Err(LIVE_BYTES_NOT_KEPT.to_string()))
+        let live_len = self.recent_frames.as_ref().and_then(|_| self.engine.connection(id)).map(|c| c.segments.len());
+        let stale = live_len.is_some_and(|len| len != self.followed_len);
+        if stale || self.followed.as_ref().is_none_or(|(of, _)| *of != id) {
+            let followed = if let (Some(recent), Some(connection)) = (&self.recent_frames, self.engine.connection(id)) {
+                // A live capture: its newest frames are in memory, followed at once, again as
+                // the connection grows.
+                self.followed_len = connection.segments.len();
+                let (conversation, missing) =
+                    crate::session::follow::follow_kept(connection, self.engine.link(), |frame| recent.get(frame));
+                // Some segments too old to be kept: what remains is followed, holes and all.
+                Followed::Read(if missing > 0 && missing == connection.segments.len() {
+                    Err(format!("all {missing} {LIVE_BYTES_DROPPED}"))
+                } else {
+                    Ok(Arc::new(conversation))
+                })
+            } else if self.capture_id.is_some() {
+                Followed::Read(Err("this live capture keeps no bytes".to_string()))
             } else {
                 let connection = self.engine.connection(id)?.clone();
                 let (sender, receiver) = channel();

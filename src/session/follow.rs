@@ -40,3 +40,34 @@ pub fn follow(path: &Path, connection: &Connection) -> Result<Conversation, Capt
     conversation.finish();
     Ok(conversation)
 }
+
+/// `connection`'s conversation from frames kept in memory (a live capture's newest), with its
+/// transcript; `bytes_of(frame)` gives a frame's bytes while it is kept. Also returns how many of
+/// the connection's segments were no longer kept: their bytes are holes in the streams.
+pub fn follow_kept<'a>(
+    connection: &Connection,
+    link: crate::wire::LinkType,
+    bytes_of: impl Fn(u32) -> Option<&'a [u8]>,
+) -> (Conversation, usize) {
+    let mut conversation = Conversation::recording();
+    conversation.serving_port(connection.server.port());
+    let mut missing = 0;
+    for segment in &connection.segments {
+        let Some(Ok(Decoded::Tcp(tcp))) = bytes_of(segment.frame).map(|bytes| decode_frame(link, bytes)) else {
+            missing += 1;
+            continue;
+        };
+        conversation.on_segment(&SegmentBytes {
+            sender: segment.dir.sender(),
+            frame: segment.frame,
+            ts_nanos: segment.ts_nanos,
+            seq: tcp.seq,
+            ack: tcp.ack,
+            flags: tcp.flags,
+            payload_len: tcp.payload_len,
+            payload: tcp.payload,
+        });
+    }
+    conversation.finish();
+    (conversation, missing)
+}
