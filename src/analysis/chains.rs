@@ -9,7 +9,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::protocols::{Conversation, Message, MessageKind};
+use super::exchanges::request_pairs;
+use crate::protocols::{Conversation, MessageKind};
 use crate::tcp::Connection;
 
 /// Which way a link points, seen from the connection that lists it.
@@ -134,18 +135,18 @@ pub fn find_links<'a>(
             .iter()
             .copied()
             .find(|&i| requests.get(i).is_some_and(|r| r.forwarded_for == Some(downstream.host) && r.head.is_some()));
-        let undecoded = downstream.head.is_none() && candidates.len() == 1;
+        // Timing alone, only when neither request was decoded and one candidate is in flight.
+        let undecoded = match candidates.as_slice() {
+            [only] if downstream.head.is_none() => requests.get(*only).is_some_and(|r| r.head.is_none()),
+            _ => false,
+        };
         let found = match (same, named) {
             (Some(i), _) => Some((i, Evidence::SameRequest)),
             (None, Some(i)) => Some((i, Evidence::ForwardedFor)),
             (None, None) if undecoded => candidates.first().map(|&i| (i, Evidence::Timing)),
             (None, None) => None,
         };
-        let Some((index, evidence)) =
-            found.filter(|(i, e)| *e != Evidence::Timing || requests.get(*i).is_some_and(|r| r.head.is_none()))
-        else {
-            continue;
-        };
+        let Some((index, evidence)) = found else { continue };
         let Some(upstream) = requests.get(index) else { continue };
         if let Some(flag) = claimed.get_mut(index) {
             *flag = true;
@@ -167,45 +168,28 @@ fn add(links: &mut BTreeMap<u32, Vec<Link>>, of: u32, link: Link) {
 /// The requests of one connection with the time until which each was awaited: its answer's
 /// first byte, or the connection's end.
 fn sent_requests<'a>(connection: &Connection, conversation: &'a Conversation) -> Vec<Sent<'a>> {
-    let messages = conversation.messages();
     let end = connection.last_ts_nanos();
-    let mut out = Vec::new();
-    let mut waiting: Vec<(usize, &Message)> = Vec::new();
-    let mut answered: Vec<(usize, i64)> = Vec::new();
-    for message in messages {
-        if message.is_request() {
-            waiting.push((out.len(), message));
-            let forwarded_for = match &message.kind {
-                MessageKind::Request(head) => head.forwarded_for.as_deref().and_then(|f| f.parse().ok()),
-                _ => None,
+    request_pairs(conversation.messages())
+        .into_iter()
+        .map(|(request, response)| {
+            let (head, forwarded_for) = match &request.kind {
+                MessageKind::Request(head) => {
+                    (Some((&*head.method, &*head.target)), head.forwarded_for.as_deref().and_then(|f| f.parse().ok()))
+                }
+                MessageKind::Command(command) => (Some((command.0.as_str(), command.1.as_deref().unwrap_or(""))), None),
+                _ => (None, None),
             };
-            let head = match &message.kind {
-                MessageKind::Request(head) => Some((&*head.method, &*head.target)),
-                MessageKind::Command(command) => Some((command.0.as_str(), command.1.as_deref().unwrap_or(""))),
-                _ => None,
-            };
-            out.push(Sent {
+            Sent {
                 conn: connection.id,
                 host: connection.client.ip(),
                 server: connection.server,
-                sent: message.first_ts_nanos,
-                awaited_until: end,
+                sent: request.first_ts_nanos,
+                awaited_until: response.map_or(end, |response| response.first_ts_nanos),
                 head,
                 forwarded_for,
-            });
-        } else if message.answers() {
-            if let Some(i) = waiting.iter().position(|(_, request)| request.answered_by(message)) {
-                let (at, _) = waiting.remove(i);
-                answered.push((at, message.first_ts_nanos));
             }
-        }
-    }
-    for (at, until) in answered {
-        if let Some(request) = out.get_mut(at) {
-            request.awaited_until = until;
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 /// `chosen` with every connection linked to them, directly or through others, in chain order,

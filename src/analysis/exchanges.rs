@@ -96,6 +96,19 @@ impl Exchange {
 pub fn exchanges(connection: &Connection, conversation: &Conversation) -> Vec<Exchange> {
     let messages = conversation.messages();
     let mut out = Vec::new();
+    for (request, response) in request_pairs(messages) {
+        let mut exchange = exchange(connection, request, response);
+        if let (None, Some(stream)) = (response, request.stream) {
+            exchange.outcome = stream_reset(messages, request, stream).unwrap_or(exchange.outcome);
+        }
+        out.push(exchange);
+    }
+    out
+}
+
+/// Each request of `messages` with the response that answers it, if any, in the order the
+/// requests were sent.
+pub fn request_pairs(messages: &[Message]) -> Vec<(&Message, Option<&Message>)> {
     // Requests by their place in the conversation, so that exchanges come in the order sent.
     let mut waiting: Vec<(usize, &Message)> = Vec::new();
     let mut pairs: Vec<(usize, &Message, Option<&Message>)> = Vec::new();
@@ -113,14 +126,7 @@ pub fn exchanges(connection: &Connection, conversation: &Conversation) -> Vec<Ex
     }
     pairs.extend(waiting.into_iter().map(|(at, request)| (at, request, None)));
     pairs.sort_by_key(|(at, _, _)| *at);
-    for (_, request, response) in pairs {
-        let mut exchange = exchange(connection, request, response);
-        if let (None, Some(stream)) = (response, request.stream) {
-            exchange.outcome = stream_reset(messages, request, stream).unwrap_or(exchange.outcome);
-        }
-        out.push(exchange);
-    }
-    out
+    pairs.into_iter().map(|(_, request, response)| (request, response)).collect()
 }
 
 /// One request and its response (if any), joined to the connection's fate.

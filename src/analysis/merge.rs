@@ -59,7 +59,7 @@ impl Merged {
 }
 
 /// What identifies one segment in both captures: its direction and its TCP header's numbers. A
-/// retransmission repeats them, so the n-th copy pairs with the n-th.
+/// retransmission or a duplicate ACK repeats them: such copies pair by time ([`pair_by_time`]).
 type Key = (Direction, u32, u32, u32, u16, u16);
 
 fn key(segment: &Segment) -> Key {

@@ -4,7 +4,7 @@
 // Every `let _ = write!(…)` below writes into a String, which cannot fail.
 use std::fmt::Write as _;
 
-use crate::ladder::label::{segment_label, Numbering};
+use crate::ladder::label::{elide, segment_label, Numbering};
 use crate::ladder::multi::{MultiLayout, MultiRowKind};
 use crate::tcp::Connection;
 
@@ -66,9 +66,10 @@ pub fn render_multi_text_ladder(
                 if let Some(cell) = line.get_mut(head) {
                     *cell = if to > from { '>' } else { '<' };
                 }
-                let label = format!(" #{} {} ", connection.id, segment_label(connection, segment, numbering));
-                let room = right.saturating_sub(left + 4);
-                put_centred(&mut line, (left + right) / 2, &fit(&label, room));
+                let label = format!("#{} {}", connection.id, segment_label(connection, segment, numbering));
+                // A space each side keeps the label off the dashes.
+                let room = right.saturating_sub(left + 6);
+                put_centred(&mut line, (left + right) / 2, &format!(" {} ", elide(&label, room)));
                 let time = format!("{:.3}", (segment.ts_nanos - start) as f64 / 1e6);
                 let _ = writeln!(out, "{time:>TIME_WIDTH$} {}", line.iter().collect::<String>().trim_end());
                 let marks: Vec<_> = layout.marks.iter().filter(|m| m.row == row_index).collect();
@@ -115,13 +116,4 @@ fn put_centred(line: &mut [char], at: usize, text: &str) {
     for (cell, ch) in line.iter_mut().skip(start).zip(text.chars()) {
         *cell = ch;
     }
-}
-
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(2)).collect();
-    cut.push_str("… ");
-    cut
 }

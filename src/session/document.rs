@@ -315,9 +315,10 @@ impl Document {
         let live_len = self.recent_frames.as_ref().and_then(|_| self.engine.connection(id)).map(|c| c.segments.len());
         let stale = live_len.is_some_and(|len| len != self.followed_len);
         if stale || self.followed.as_ref().is_none_or(|(of, _)| *of != id) {
-            let followed = if let (Some(recent), Some(connection)) = (&self.recent_frames, self.engine.connection(id)) {
+            let followed = if let Some(recent) = &self.recent_frames {
                 // A live capture: its newest frames are in memory, followed at once, again as
                 // the connection grows.
+                let connection = self.engine.connection(id)?;
                 self.followed_len = connection.segments.len();
                 let (conversation, missing) =
                     crate::session::follow::follow_kept(connection, self.engine.link(), |frame| recent.get(frame));
@@ -327,8 +328,6 @@ impl Document {
                 } else {
                     Ok(Arc::new(conversation))
                 })
-            } else if self.capture_id.is_some() {
-                Followed::Read(Err("this live capture keeps no bytes".to_string()))
             } else {
                 let connection = self.engine.connection(id)?.clone();
                 let (sender, receiver) = channel();

@@ -25,20 +25,34 @@ pub fn follow(path: &Path, connection: &Connection) -> Result<Conversation, Capt
         if frames.binary_search(&frame).is_err() {
             continue;
         }
-        let Ok(Decoded::Tcp(tcp)) = decode_frame(packet.link, packet.data) else { continue };
-        conversation.on_segment(&SegmentBytes {
-            sender: connection.direction_of(&tcp).sender(),
-            frame,
-            ts_nanos: packet.ts_nanos,
-            seq: tcp.seq,
-            ack: tcp.ack,
-            flags: tcp.flags,
-            payload_len: tcp.payload_len,
-            payload: tcp.payload,
-        });
+        feed(&mut conversation, connection, frame, packet.ts_nanos, packet.link, packet.data);
     }
     conversation.finish();
     Ok(conversation)
+}
+
+/// Decodes one of `connection`'s frames and feeds its segment to `conversation`; false when the
+/// bytes are not a TCP segment.
+fn feed(
+    conversation: &mut Conversation,
+    connection: &Connection,
+    frame: u32,
+    ts_nanos: i64,
+    link: crate::wire::LinkType,
+    bytes: &[u8],
+) -> bool {
+    let Ok(Decoded::Tcp(tcp)) = decode_frame(link, bytes) else { return false };
+    conversation.on_segment(&SegmentBytes {
+        sender: connection.direction_of(&tcp).sender(),
+        frame,
+        ts_nanos,
+        seq: tcp.seq,
+        ack: tcp.ack,
+        flags: tcp.flags,
+        payload_len: tcp.payload_len,
+        payload: tcp.payload,
+    });
+    true
 }
 
 /// `connection`'s conversation from frames kept in memory (a live capture's newest), with its
@@ -53,20 +67,11 @@ pub fn follow_kept<'a>(
     conversation.serving_port(connection.server.port());
     let mut missing = 0;
     for segment in &connection.segments {
-        let Some(Ok(Decoded::Tcp(tcp))) = bytes_of(segment.frame).map(|bytes| decode_frame(link, bytes)) else {
+        let fed = bytes_of(segment.frame)
+            .is_some_and(|bytes| feed(&mut conversation, connection, segment.frame, segment.ts_nanos, link, bytes));
+        if !fed {
             missing += 1;
-            continue;
-        };
-        conversation.on_segment(&SegmentBytes {
-            sender: segment.dir.sender(),
-            frame: segment.frame,
-            ts_nanos: segment.ts_nanos,
-            seq: tcp.seq,
-            ack: tcp.ack,
-            flags: tcp.flags,
-            payload_len: tcp.payload_len,
-            payload: tcp.payload,
-        });
+        }
     }
     conversation.finish();
     (conversation, missing)
