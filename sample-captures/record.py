@@ -475,26 +475,32 @@ def ensure(*programs):
 
 NGINX_CONF = """user root; daemon off; worker_processes 1; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
 events {{ worker_connections 64; }}
-http {{ access_log {tmp}/access.log; keepalive_timeout 5s; client_body_temp_path {tmp};
+http {{ access_log {tmp}/access.log; keepalive_timeout 5s; client_body_temp_path {tmp}; {extra}
   server {{ listen 127.0.0.1:{port} {http2}; root {tmp}/www; }} }}
 """
 
 
-def nginx_curl(port, curl_args, http2="", client="curl"):
-    """An nginx serving index.html (and nothing else) on `port`, and one `curl` (or `nghttp`)
-    that fetches the paths of `curl_args` on one connection; what it printed goes to stdout."""
+def nginx_curl(port, curl_args, http2="", client="curl", extra="", upload=0):
+    """An nginx serving index.html (and nothing else) on `port`, with the `extra` directives in
+    its http block, and one `curl` (or `nghttp`) that fetches the paths of `curl_args` on one
+    connection (with `upload`, nghttp POSTs that many zero bytes to each); what it printed goes
+    to stdout."""
     import tempfile
     ensure("nginx", client)
     with tempfile.TemporaryDirectory() as tmp:
         os.makedirs(os.path.join(tmp, "www"))
         write(os.path.join(tmp, "www", "index.html"), "<html><body>" + "tcpladder " * 200 + "</body></html>\n")
-        write(os.path.join(tmp, "nginx.conf"), NGINX_CONF.format(tmp=tmp, port=port, http2=http2))
+        write(os.path.join(tmp, "nginx.conf"), NGINX_CONF.format(tmp=tmp, port=port, http2=http2, extra=extra))
         server = subprocess.Popen(["nginx", "-c", os.path.join(tmp, "nginx.conf")],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         base = f"http://127.0.0.1:{port}"
         if client == "nghttp":
-            command = ["nghttp", "-n", "-s", *[base + path for path in curl_args]]
+            body = []
+            if upload:
+                write(os.path.join(tmp, "upload"), "\0" * upload)
+                body = ["-d", os.path.join(tmp, "upload")]
+            command = ["nghttp", "-n", "-s", *body, *[base + path for path in curl_args]]
         else:
             # Each URL's body goes to /dev/null (one -o per URL).
             args = [part for a in curl_args for part in (["-o", "/dev/null", base + a] if a.startswith("/") else [a])]
@@ -518,6 +524,14 @@ def http2_cleartext(port, family):
     (curl 7.88 with --http2-prior-knowledge fails a second URL on a reused connection with
     "Error in the HTTP2 framing layer", so one client that multiplexes is used instead.)"""
     nginx_curl(port, ["/index.html", "/missing", "/index.html?again"], http2="http2", client="nghttp")
+
+
+def http2_rst_stream(port, family):
+    """`nghttp` POSTs 300 KB to nginx over HTTP/2 (prior knowledge), whose
+    `client_max_body_size 1k` refuses it: nginx answers 413 before the body has all arrived, then
+    resets the stream with RST_STREAM NO_ERROR so the client stops sending it (RFC 9113 §8.1)."""
+    nginx_curl(port, ["/index.html"], http2="http2", client="nghttp", extra="client_max_body_size 1k;",
+               upload=300_000)
 
 
 def dns_tcp(port, family):
@@ -582,6 +596,7 @@ SCENARIOS = {
     "nginx-keepalive": (18022, nginx_keepalive, {}),
     "http2-cleartext": (18023, http2_cleartext, {}),
     "dns-tcp": (18025, dns_tcp, {}),
+    "http2-rst-stream": (18026, http2_rst_stream, {}),
 }
 
 

@@ -206,6 +206,14 @@ fn http2_streams_are_requests_paired_by_stream() {
 }
 
 #[test]
+fn an_http2_upload_refused_early_is_answered_with_its_413() {
+    let got = summary("http2-rst-stream.pcap");
+    assert_eq!(got, [("http/2".into(), "POST".into(), "/index.html".into(), 413, "answered".into())]);
+    let request = &requests("http2-rst-stream.pcap")[0];
+    assert_eq!((request["request_frame"].as_u64(), request["response_frame"].as_u64()), (Some(4), Some(10)));
+}
+
+#[test]
 fn dns_queries_over_tcp_with_their_response_codes() {
     let got = summary("dns-tcp.pcap");
     let expected = [("A", "api.local", 0), ("AAAA", "api.local", 3), ("A", "missing.local", 3)];

@@ -387,6 +387,24 @@ fn one_response_far_slower_than_the_others_is_named() {
 }
 
 #[test]
+fn nginx_answers_an_oversized_upload_early_and_resets_its_stream_with_no_error() {
+    // nghttp POSTs 300 KB; nginx (client_max_body_size 1k) answers 413, then RST_STREAM NO_ERROR.
+    let row = only("http2-rst-stream");
+    assert!(has(&row, "http2_rst_stream", "server"), "{:?}", codes(&row));
+    let reset = row["diagnoses"]
+        .as_array()
+        .and_then(|list| list.iter().find(|d| d["code"] == "http2_rst_stream"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(reset["frame"], 15, "{reset}");
+    let text = reset["text"].as_str().unwrap_or_default();
+    assert!(text.contains("stream 13") && text.contains("NO_ERROR") && text.contains("POST /index.html"), "{text}");
+    assert!(text.contains("already answered") && text.contains("stops sending"), "{text}");
+    // The client's GOAWAY NO_ERROR that follows is a graceful end, no finding.
+    assert!(!has(&row, "http2_goaway", "client") && !has(&row, "http2_goaway", "server"), "{:?}", codes(&row));
+}
+
+#[test]
 fn programs_of_the_field_close_gracefully_kernel_checked() {
     // nginx and curl (HTTP/1.1 keep-alive), nginx and nghttp (HTTP/2), dnsmasq and dig (DNS).
     for name in ["nginx-keepalive", "http2-cleartext", "dns-tcp"] {

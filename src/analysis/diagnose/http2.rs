@@ -62,6 +62,11 @@ fn rst_stream(
              or \"context canceled\" for it is reporting this reset."
         }
         (Side::Client, _) => "The client ended this stream, not the connection: the other requests on it go on.",
+        (Side::Server, NO_ERROR) if answered => {
+            "The server had already answered (an early response such as 413 or 401) before the request's \
+             body had all arrived, and reset the stream with NO_ERROR so the client stops sending the rest \
+             (RFC 9113 §8.1): the client sees the response, not an error."
+        }
         (Side::Server, REFUSED_STREAM) => {
             "REFUSED_STREAM means the server did no work on it (too many concurrent streams, or shutting \
              down): the client can safely send it again."
