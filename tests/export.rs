@@ -192,3 +192,21 @@ fn several_connections_export_as_one_pcapng() {
     assert!(String::from_utf8_lossy(&one_ladder.stdout).starts_with("connections 0, 1: "));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_folded_data_run_names_the_messages_it_carries() {
+    // 6 KB requests answered with 24 KB, over a lossy link: long runs of data segments fold.
+    let path = sample("loss-request-response.pcap");
+    let output = tcpladder(&["export", path.to_str().unwrap_or_default(), "--conn", "0", "--format", "mermaid"]);
+    let mermaid = String::from_utf8_lossy(&output.stdout);
+    let folds: Vec<&str> = mermaid.lines().filter(|line| line.contains("segments folded")).collect();
+    assert!(folds.len() >= 2, "{mermaid}");
+    for fold in &folds {
+        assert!(fold.contains("· the rest of the "), "{fold}");
+        assert!(fold.contains("the server's 24.0 KB"), "{fold}");
+    }
+    // Expanded, nothing is folded, so nothing is named that way.
+    let expanded =
+        tcpladder(&["export", path.to_str().unwrap_or_default(), "--conn", "0", "--format", "mermaid", "--expand"]);
+    assert!(!String::from_utf8_lossy(&expanded.stdout).contains("segments folded"));
+}

@@ -107,12 +107,15 @@ pub(super) fn export(
     let noted: Vec<u32> = notes.iter().map(|(frame, _)| *frame).collect();
     let options = LayoutOptions::default();
     let folded = LadderLayout::new(connection, &BTreeSet::new(), &noted, &options);
-    let layout = if request.expand {
+    let mut layout = if request.expand {
         let all: BTreeSet<usize> = folded.folded_runs().collect();
         LadderLayout::new(connection, &all, &noted, &options)
     } else {
         folded
     };
+    if let Some(conversation) = engine.conversation(connection.id) {
+        layout.note_fold_contents(connection, conversation.messages());
+    }
     let findings: Vec<(u32, &str)> = notes.iter().map(|(frame, text)| (*frame, text.as_str())).collect();
     let ladder = LadderExport {
         connection,

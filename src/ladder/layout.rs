@@ -137,6 +137,8 @@ pub struct LadderLayout {
     /// For each segment, its row; folded segments map to their fold's row.
     segment_rows: Vec<u32>,
     height: f32,
+    /// What each fold holds of the conversation, by the fold's first segment.
+    fold_notes: std::collections::BTreeMap<usize, String>,
 }
 
 impl LadderLayout {
@@ -217,7 +219,25 @@ impl LadderLayout {
         }
         let state_marks = state_marks(connection, &segment_rows);
         let phases = phases(segments, &segment_rows, rows.len());
-        Self { rows, state_marks, phases, segment_rows, height: y }
+        Self { rows, state_marks, phases, segment_rows, height: y, fold_notes: Default::default() }
+    }
+
+    /// Notes in each fold the messages of `messages` whose bytes it carries.
+    pub fn note_fold_contents(&mut self, connection: &Connection, messages: &[crate::protocols::Message]) {
+        self.fold_notes = self
+            .rows
+            .iter()
+            .filter_map(|row| match row.kind {
+                RowKind::Folded(run) => super::fold_contents::fold_contents(&connection.segments, &run, messages)
+                    .map(|note| (run.first, note)),
+                _ => None,
+            })
+            .collect();
+    }
+
+    /// What the fold `run` holds of the conversation, once [`Self::note_fold_contents`] said.
+    pub fn fold_contents(&self, run: &FoldedRun) -> Option<&str> {
+        self.fold_notes.get(&run.first).map(String::as_str)
     }
 
     /// Total height in layout units.

@@ -2,6 +2,7 @@
 //! window and [`crate::render`] both draw this layout.
 
 pub mod explain;
+pub mod fold_contents;
 pub mod label;
 pub mod layout;
 pub mod multi;

@@ -35,8 +35,9 @@ fn change_text(connection: &Connection, index: usize, side: Side) -> Option<Stri
 }
 
 /// A fold as exports write it: exact byte counts.
-fn fold_text(run: &FoldedRun) -> String {
-    run.describe(|bytes| format!("{bytes} bytes"))
+fn fold_text(run: &FoldedRun, layout: &LadderLayout) -> String {
+    let contents = layout.fold_contents(run).map_or(String::new(), |held| format!(" · {held}"));
+    format!("{}{contents}", run.describe(|bytes| format!("{bytes} bytes")))
 }
 
 /// The notes an arrow carries: analysis flags, then the findings shown at its frame.
@@ -94,7 +95,7 @@ fn sequence_diagram(
                     dialect.note(&mut out, &notes);
                 }
             }
-            RowKind::Folded(run) => dialect.fold(&mut out, &fold_text(&run)),
+            RowKind::Folded(run) => dialect.fold(&mut out, &fold_text(&run, layout)),
             RowKind::Idle { nanos } => dialect.idle(&mut out, nanos as f64 / 1e9),
         }
     }
@@ -255,7 +256,7 @@ pub fn svg(connection: &Connection, layout: &LadderLayout, numbering: Numbering,
                     r##"<text x="{}" y="{}" text-anchor="middle" fill="#333">{}</text>"##,
                     (client + server) / 2.0,
                     top + row.height / 2.0 + 4.0,
-                    xml(&fold_text(&run))
+                    xml(&fold_text(&run, layout))
                 );
             }
             RowKind::Idle { nanos } => {

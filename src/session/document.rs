@@ -409,7 +409,10 @@ impl Document {
             let connection = self.engine.connection(id)?;
             let (noted, notes) = arrow_notes(&self.engine, connection, self.row());
             self.app_notes = notes;
-            let layout = LadderLayout::new(connection, &self.expanded, &noted, &LayoutOptions::default());
+            let mut layout = LadderLayout::new(connection, &self.expanded, &noted, &LayoutOptions::default());
+            if let Some(conversation) = self.engine.conversation(id) {
+                layout.note_fold_contents(connection, conversation.messages());
+            }
             self.layout = Some((id, self.expanded.clone(), layout));
         }
         if self.waits_of != Some((id, len)) {

@@ -148,7 +148,11 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
             crate::summary::attach_links(&mut rows, &outcome.engine);
             let first = outcome.engine.connections().front().zip(rows.first()).map(|(connection, row)| {
                 let (noted, notes) = arrow_notes(&outcome.engine, connection, Some(row));
-                (LadderLayout::new(connection, &BTreeSet::new(), &noted, &LayoutOptions::default()), notes)
+                let mut layout = LadderLayout::new(connection, &BTreeSet::new(), &noted, &LayoutOptions::default());
+                if let Some(conversation) = outcome.engine.conversation(connection.id) {
+                    layout.note_fold_contents(connection, conversation.messages());
+                }
+                (layout, notes)
             });
             let (first_layout, first_notes) = first.map_or((None, BTreeMap::new()), |(l, n)| (Some(l), n));
             LoadEvent::Finished(Box::new(Loaded {

@@ -167,7 +167,7 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
                 }
                 RowKind::Folded(run) => {
                     let response = ui.interact(row_rect, ui.scope_id().with(("fold", id, run.first)), Sense::click());
-                    let text = fold_text(&run);
+                    let text = fold_text(&run, layout.fold_contents(&run));
                     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &text));
                     paint.fold(ui, row, &text, response.hovered());
                     if response.clicked() {
@@ -242,8 +242,9 @@ fn header_ui(
 }
 
 /// What a fold row says: "412 segments folded: 1.2 MB → · 3.0 KB ←   (click to expand)".
-pub fn fold_text(run: &FoldedRun) -> String {
-    format!("{}   (click to expand)", run.describe(human_bytes))
+pub fn fold_text(run: &FoldedRun, contents: Option<&str>) -> String {
+    let contents = contents.map_or(String::new(), |held| format!(" · {held}"));
+    format!("{}{contents}   (click to expand)", run.describe(human_bytes))
 }
 
 fn segment_tooltip(connection: &Connection, segment: &Segment) -> String {
