@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::decode::{decode_frame, Decoded, SkipReason};
+use crate::protocols::pipeline::{DecodeThread, Decoding, Start};
 use crate::protocols::table::ConversationTable;
 use crate::protocols::{Conversation, SegmentBytes};
 use crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS;
@@ -24,6 +25,10 @@ pub struct EngineConfig {
     /// Keep every message of every conversation (to list them), not only the last few each
     /// (enough for the diagnoses).
     pub keep_all_messages: bool,
+    /// Decode the conversations on a thread of their own, beside the reading
+    /// ([`crate::protocols::pipeline`]); they can be asked for once the capture is finished.
+    /// Taken only without a memory limit (the limit weighs conversations as it reads).
+    pub decode_on_thread: bool,
 }
 
 impl Default for EngineConfig {
@@ -33,6 +38,7 @@ impl Default for EngineConfig {
             memory_limit_bytes: None,
             decode_applications: true,
             keep_all_messages: false,
+            decode_on_thread: false,
         }
     }
 }
@@ -85,6 +91,9 @@ pub struct Engine {
     keep_all_messages: bool,
     /// The conversation inside each connection held, by connection id.
     conversations: ConversationTable,
+    /// While a file is read with [`EngineConfig::decode_on_thread`]: the thread that holds the
+    /// conversations until [`Self::finish`].
+    decoding: Decoding,
     /// What the capture cannot be trusted for.
     quality: CaptureQuality,
     /// Connections evicted and not yet taken by [`Self::take_evicted`]: freeing many is slow,
@@ -103,6 +112,11 @@ impl Engine {
             decode_applications: config.decode_applications,
             keep_all_messages: config.keep_all_messages,
             conversations: ConversationTable::default(),
+            decoding: Decoding(
+                (config.decode_applications && config.decode_on_thread && config.memory_limit_bytes.is_none())
+                    .then(|| DecodeThread::spawn(config.keep_all_messages).ok())
+                    .flatten(),
+            ),
             extra_bytes_per_connection: 0,
             held_bytes: 0,
             quality: CaptureQuality::default(),
@@ -156,7 +170,11 @@ impl Engine {
     /// first payload (a SYN flood costs none), its streams counted from the ISNs already seen.
     fn converse(&mut self, id: u32, frame: u32, ts_nanos: i64, packet: &crate::wire::TcpPacket<'_>) {
         let Some(connection) = self.tracker.connection(id) else { return };
-        if packet.payload_len == 0 && self.conversations.get(id).is_none() {
+        let begun = match &mut self.decoding.0 {
+            Some(thread) => thread.begins(id, packet.payload_len > 0),
+            None => packet.payload_len > 0 || self.conversations.get(id).is_some(),
+        };
+        if !begun {
             return;
         }
         let segment = SegmentBytes {
@@ -171,6 +189,10 @@ impl Engine {
         };
         let isns = PerSide::from_fn(|side| connection.sides[side].isn);
         let server_port = connection.server.port();
+        if let Some(thread) = &mut self.decoding.0 {
+            thread.push(id, Start { isns, server_port }, &segment);
+            return;
+        }
         let keep_all = self.keep_all_messages;
         let make = || {
             let mut conversation = if keep_all { Conversation::default() } else { Conversation::summarising() };
@@ -187,6 +209,9 @@ impl Engine {
     /// the vectors give back their spare capacity (up to half of what a long connection's
     /// segment list holds).
     pub fn finish(&mut self) {
+        if let Some(thread) = self.decoding.0.take() {
+            self.conversations = thread.finish();
+        }
         for conversation in self.conversations.iter_mut() {
             conversation.finish();
         }

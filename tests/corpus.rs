@@ -27,6 +27,8 @@ mod http2;
 mod redis;
 #[path = "corpus_tls.rs"]
 mod tls;
+#[path = "corpus_zeek_log.rs"]
+mod zeek_log;
 
 /// The shared conformance corpus. Missing, the comparison fails rather than passing unchecked.
 pub(crate) fn corpus_dir() -> PathBuf {

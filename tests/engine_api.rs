@@ -3,6 +3,7 @@
 
 use std::ops::ControlFlow;
 
+use tcpladder::protocols::Conversation;
 use tcpladder::session::read_capture;
 use tcpladder::EngineConfig;
 
@@ -217,4 +218,36 @@ fn closing_the_live_analysis_lets_go_of_the_capture() {
         assert!(Instant::now() < deadline, "the analysis still holds the capture's events");
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+#[test]
+fn conversations_decoded_on_their_own_thread_are_the_ones_decoded_in_place() {
+    let read = |path: &std::path::Path, decode_on_thread: bool, keep_all_messages: bool| {
+        let config = EngineConfig { decode_on_thread, keep_all_messages, ..EngineConfig::default() };
+        read_capture(path, config, 1 << 20, |_, _| ControlFlow::Continue(())).map(|outcome| outcome.engine)
+    };
+    let mut compared = 0;
+    let samples = std::fs::read_dir(sample("")).into_iter().flatten().flatten().map(|entry| entry.path());
+    for path in samples.filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng")) {
+        for keep_all in [false, true] {
+            let (Ok(here), Ok(there)) = (read(&path, false, keep_all), read(&path, true, keep_all)) else { continue };
+            for connection in here.connections() {
+                let (a, b) = (here.conversation(connection.id), there.conversation(connection.id));
+                assert_eq!(
+                    a.map(Conversation::messages),
+                    b.map(Conversation::messages),
+                    "{}: {}",
+                    path.display(),
+                    connection.id
+                );
+                assert_eq!(a.map(Conversation::dropped_messages), b.map(Conversation::dropped_messages));
+                assert_eq!(
+                    a.map(|c| c.hole_bytes(tcpladder::wire::Side::Server)),
+                    b.map(|c| c.hole_bytes(tcpladder::wire::Side::Server))
+                );
+                compared += a.map_or(0, |c| c.messages().len());
+            }
+        }
+    }
+    assert!(compared > 300, "only {compared} messages compared");
 }

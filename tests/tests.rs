@@ -8,6 +8,7 @@ mod architecture;
 mod capture_quality;
 mod chains;
 mod cli_errors;
+mod conns_formats;
 mod damaged;
 mod edge_cases;
 mod engine_api;

@@ -49,6 +49,14 @@ struct ZeekEndpoint {
     zero_window_threshold: u64,
     window_shift: u32,
     size: u64,
+    /// The highest sequence number the peer acknowledged (Zeek's `ack_seq`).
+    ack_seq: u32,
+    fins: u32,
+    /// Times `last_seq` and `ack_seq` wrapped past 2^32 (a side that sent 4 GiB or more).
+    seq_wraps: u64,
+    ack_wraps: u64,
+    /// A FIN or RST was sent: once both sides did, Zeek stops the connection's clock.
+    did_close: bool,
 }
 
 impl ZeekEndpoint {
@@ -68,7 +76,40 @@ impl ZeekEndpoint {
             zero_window_threshold: 1,
             window_shift: 0,
             size: 0,
+            ack_seq: 0,
+            fins: 0,
+            seq_wraps: 0,
+            ack_wraps: 0,
+            did_close: false,
         }
+    }
+
+    /// Zeek's `TCP_Endpoint::Size`: the bytes sent, from the sequence space (the highest byte
+    /// sent or acknowledged), the SYN and FIN octets taken off; 0 for a half-open connection
+    /// found and reset.
+    fn zeek_size(&self, peer: &ZeekEndpoint) -> u64 {
+        let no_data_acked = self.ack_seq == self.start_seq || self.ack_seq == self.start_seq.wrapping_add(1);
+        if self.prev_state == Endpoint::SynSent
+            && self.state == Endpoint::Reset
+            && peer.state == Endpoint::Inactive
+            && !no_data_acked
+        {
+            return 0;
+        }
+        let full = |seq: u32, wraps: u64| (wraps << 32) + u64::from(seq);
+        let top = full(self.last_seq, self.seq_wraps).max(full(self.ack_seq, self.ack_wraps));
+        let mut size = top.wrapping_sub(u64::from(self.start_seq));
+        // The SYN's octet, then the FIN's.
+        size = size.saturating_sub(1);
+        if self.fins > 0 {
+            size = size.saturating_sub(1);
+        }
+        size
+    }
+    /// `last_seq` moves forward to `seq`, counting a wrap past 2^32.
+    fn advance_last_seq(&mut self, seq: u32) {
+        self.seq_wraps += u64::from(seq < self.last_seq);
+        self.last_seq = seq;
     }
     fn set_state(&mut self, state: Endpoint) {
         self.prev_state = self.state;
@@ -84,6 +125,12 @@ impl ZeekEndpoint {
 pub struct ZeekSummary {
     pub conn_state: &'static str,
     pub history: String,
+    /// `orig_bytes` and `resp_bytes`: what each side sent, as Zeek counts it from the
+    /// sequence numbers (retransmissions once, bytes the capture missed included).
+    pub bytes: PerSide<u64>,
+    /// The time of the last packet before both sides had closed: Zeek's duration ends there,
+    /// so the ACK of the last FIN does not lengthen it.
+    pub last_ts_nanos: i64,
 }
 
 /// Replays `connection` through Zeek's endpoint machine.
@@ -93,11 +140,16 @@ pub fn zeek_summary(connection: &Connection) -> ZeekSummary {
     if connection.segments.first().is_some_and(|s| s.dir == Direction::ServerToClient) {
         history.push('^');
     }
+    let mut last_ts_nanos = connection.first_ts_nanos();
     for segment in &connection.segments {
+        if !(endpoints.client.did_close && endpoints.server.did_close) {
+            last_ts_nanos = segment.ts_nanos;
+        }
         process(connection, segment, &mut endpoints, &mut history);
     }
     let PerSide { client: orig, server: resp } = endpoints;
-    ZeekSummary { conn_state: conn_state(&orig, &resp, &history), history }
+    let bytes = PerSide::new(orig.zeek_size(&resp), resp.zeek_size(&orig));
+    ZeekSummary { conn_state: conn_state(&orig, &resp, &history), history, bytes, last_ts_nanos }
 }
 
 fn process(connection: &Connection, segment: &Segment, endpoints: &mut PerSide<ZeekEndpoint>, history: &mut String) {
@@ -118,6 +170,7 @@ fn process(connection: &Connection, segment: &Segment, endpoints: &mut PerSide<Z
             endpoint.start_seq = seq.wrapping_sub(1);
             endpoint.last_seq = seq;
         }
+        endpoint.ack_seq = endpoint.start_seq;
     }
     update_history(endpoint, is_orig, segment, history);
     let window = u32::from(segment.window_raw) << endpoint.window_shift;
@@ -129,17 +182,29 @@ fn process(connection: &Connection, segment: &Segment, endpoints: &mut PerSide<Z
             endpoint.window_shift = u32::from(shift.min(14));
         }
     }
+    if flags.fin() {
+        endpoint.fins += 1;
+    }
+    endpoint.did_close |= flags.fin() || flags.rst();
     if flags.ack() && peer.state == Endpoint::Inactive {
         peer.start_seq = segment.ack_raw.wrapping_sub(1);
         peer.last_seq = segment.ack_raw.wrapping_sub(1);
+        peer.ack_seq = segment.ack_raw.wrapping_sub(1);
+    } else if flags.ack() && !flags.rst() {
+        // Zeek trusts no ACK in a RST, and takes an ACK of 0 far ahead for a broken one.
+        let delta = seq_diff(segment.ack_raw, peer.ack_seq);
+        if delta > 0 && !(segment.ack_raw == 0 && delta > TOO_LARGE_SEQ_DELTA) {
+            peer.ack_wraps += u64::from(segment.ack_raw < peer.ack_seq);
+            peer.ack_seq = segment.ack_raw;
+        }
     }
     let delta_last = seq_diff(seq_one_past, endpoint.last_seq);
     if (flags.syn() || flags.rst()) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta_last) {
     } else if flags.fin() && endpoint.last_seq == endpoint.start_seq.wrapping_add(1) {
-        endpoint.last_seq = seq_one_past;
+        endpoint.advance_last_seq(seq_one_past);
     } else if endpoint.state == Endpoint::Reset {
     } else if delta_last > 0 {
-        endpoint.last_seq = seq_one_past;
+        endpoint.advance_last_seq(seq_one_past);
     } else if len > 0 {
         scaled_entry(&mut endpoint.retransmits, &mut endpoint.retransmit_threshold, is_orig, 'T', history);
     }

@@ -17,7 +17,7 @@ use tcpladder::render::export::{ladder_bytes, ExportFormat, LadderExport};
 use tcpladder::render::render_text_ladder;
 use tcpladder::session::export::write_packets;
 use tcpladder::session::{read_capture, ReadOutcome};
-use tcpladder::summary::{count_across_connections, secs, ConnRow, PacketRow};
+use tcpladder::summary::{secs, ConnRow, PacketRow};
 
 use super::Reading;
 
@@ -65,12 +65,6 @@ pub(super) fn exit_code(damaged: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-pub(super) fn conns(path: &Path, config: Reading, json: bool) -> anyhow::Result<ExitCode> {
-    let (engine, damaged) = load(path, config)?;
-    print_conns(&engine, json)?;
-    Ok(exit_code(damaged))
 }
 
 /// What `export` writes, and where.
@@ -216,55 +210,6 @@ pub(super) fn chart(
     };
     write_output(output, &bytes)?;
     Ok(exit_code(damaged))
-}
-
-pub(super) fn print_conns(engine: &Engine, json: bool) -> anyhow::Result<()> {
-    let end = engine.capture_end_nanos();
-    let mut rows: Vec<ConnRow> =
-        engine.connections().iter().map(|c| ConnRow::new(c, engine.conversation(c.id), end)).collect();
-    count_across_connections(&mut rows);
-    tcpladder::summary::attach_links(&mut rows, engine);
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    if json {
-        serde_json::to_writer_pretty(&mut out, &rows).context("writing JSON")?;
-        writeln!(out)?;
-    } else {
-        writeln!(
-            out,
-            "{:>5}  {:<28} {:<28} {:>7} {:>10} {:>10} {:>10}  {:<12} {:<12} {:<6} {:<14} diagnoses",
-            "id",
-            "client",
-            "server",
-            "packets",
-            "bytes c→s",
-            "bytes s→c",
-            "duration",
-            "client",
-            "server",
-            "state",
-            "history"
-        )?;
-        for row in &rows {
-            writeln!(
-                out,
-                "{:>5}  {:<28} {:<28} {:>7} {:>10} {:>10} {:>9.3}s  {:<12} {:<12} {:<6} {:<14} {}",
-                row.id,
-                row.client,
-                row.server,
-                row.packets,
-                row.bytes_c2s,
-                row.bytes_s2c,
-                row.duration,
-                row.client_state.name(),
-                row.server_state.name(),
-                row.conn_state,
-                row.history,
-                row.codes()
-            )?;
-        }
-    }
-    out.flush()?;
-    Ok(())
 }
 
 pub(super) fn packets(

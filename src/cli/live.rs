@@ -7,13 +7,14 @@ use anyhow::{bail, Context as _};
 use tcpladder::capture::live::LiveOptions;
 use tcpladder::capture::source::LiveCapture;
 use tcpladder::capture::worker::{spawn_capture, LiveEvent};
-use tcpladder::engine::{Engine, DEFAULT_LIVE_MEMORY_LIMIT_MB};
+use tcpladder::engine::{Engine, EngineConfig, DEFAULT_LIVE_MEMORY_LIMIT_MB};
 use tcpladder::ladder::Numbering;
 use tcpladder::lessons;
 use tcpladder::render::render_text_ladder;
 use tcpladder::summary::secs;
 
-use super::files::{load, print_conns, print_memory};
+use super::conns::{print_conns, ConnsFormat};
+use super::files::{load, print_memory};
 use super::Reading;
 
 /// Captures until `count` packets or `duration` seconds, whichever comes first.
@@ -28,7 +29,7 @@ pub(super) fn capture(
         bail!("say when to stop: --duration SECS or --count N");
     }
     let mut live = LiveCapture::open(options)?;
-    let mut engine_config = config.engine;
+    let mut engine_config = EngineConfig { decode_on_thread: false, ..config.engine };
     engine_config.memory_limit_bytes.get_or_insert(DEFAULT_LIVE_MEMORY_LIMIT_MB << 20);
     let mut engine = Engine::new(live.link(), engine_config);
     let filter = options.filter.as_deref().map_or(String::new(), |f| format!(" with filter `{f}`"));
@@ -64,7 +65,7 @@ pub(super) fn capture(
     if config.print_stats {
         print_memory(&engine, started.elapsed());
     }
-    print_conns(&engine, json)?;
+    print_conns(&engine, if json { ConnsFormat::Json } else { ConnsFormat::Table })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -99,7 +100,8 @@ pub(super) fn lesson(name: Option<&str>, config: Reading) -> anyhow::Result<Exit
         }
         _ => bail!("the capture did not start"),
     };
-    let mut engine = Engine::new(link, config.engine);
+    // The lesson's ladder is drawn as it plays: its conversations are asked for while reading.
+    let mut engine = Engine::new(link, EngineConfig { decode_on_thread: false, ..config.engine });
     let mut ingest = |event| match event {
         LiveEvent::Batch { batch, .. } => {
             engine.ingest_all(batch.iter());

@@ -2,6 +2,7 @@
 //! `requests`, `sockets`.
 //! Prints what the engine found.
 
+mod conns;
 mod files;
 mod install_files;
 mod live;
@@ -21,7 +22,7 @@ use tcpladder::engine::{EngineConfig, DEFAULT_LIVE_MEMORY_LIMIT_MB};
 use tcpladder::ladder::Numbering;
 use tcpladder::render::export::ExportFormat;
 
-use files::{chart, conns, export, ladder, packets, ExportRequest};
+use files::{chart, export, ladder, packets, ExportRequest};
 use live::{capture, lesson};
 
 #[derive(Debug, Parser)]
@@ -86,9 +87,15 @@ pub enum Command {
     /// One row per connection: endpoints, counts, final states, conn_state, history, diagnoses.
     Conns {
         file: PathBuf,
-        /// Print a JSON array instead of a table.
+        /// Print a JSON array instead of a table (the same as --format json).
         #[arg(long)]
         json: bool,
+        /// table, json, jsonl (one object per line), or zeek (Zeek's conn.log)
+        #[arg(long, value_enum)]
+        format: Option<conns::ConnsFormat>,
+        /// With --format zeek: write DIR/conn.log and DIR/tcpladder.log instead of conn.log to standard output
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
     },
     /// One line per TCP segment, like tcpdump, followed by both sides' states.
     Packets {
@@ -277,6 +284,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             memory_limit_bytes: cli.memory_limit.map(|mb| mb.saturating_mul(1 << 20)),
             decode_applications: !cli.no_decode,
             keep_all_messages: false,
+            // The command line asks for conversations only once a file is read.
+            decode_on_thread: true,
         },
         print_stats: cli.stats,
     };
@@ -298,7 +307,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             window(tcpladder::ui::Start::Live { options, memory_limit_mb: limit_mb })
         }
-        Command::Conns { file, json } => conns(&file, config, json),
+        Command::Conns { file, json, format, output } => {
+            let format = match (format, json) {
+                (Some(format), false) => format,
+                (None, json) => {
+                    if json {
+                        conns::ConnsFormat::Json
+                    } else {
+                        conns::ConnsFormat::Table
+                    }
+                }
+                (Some(_), true) => anyhow::bail!("give --json or --format, not both"),
+            };
+            conns::conns(&file, config, format, output.as_deref())
+        }
         Command::Lesson { name } => lesson(name.as_deref(), config),
         Command::Export { file, conn, format, scale, output, expand, absolute } => {
             let Some(format) = format.or_else(|| output.as_deref().and_then(ExportFormat::from_path)) else {

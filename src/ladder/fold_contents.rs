@@ -4,14 +4,13 @@
 use crate::protocols::{Message, MessageKind};
 use crate::tcp::{Direction, Segment};
 
-use super::layout::FoldedRun;
-
 /// Messages named in one fold; beyond, they are counted.
 const NAMED: usize = 2;
 
-/// The messages carried by the segments of `run`, in words, or `None` when it carries none known.
-pub fn fold_contents(segments: &[Segment], run: &FoldedRun, messages: &[Message]) -> Option<String> {
-    let folded = segments.get(run.first..=run.last)?;
+/// The messages carried by `segments[first..=last]` (a fold), in words, or `None` when they carry
+/// none known.
+pub fn fold_contents(segments: &[Segment], (first, last): (usize, usize), messages: &[Message]) -> Option<String> {
+    let folded = segments.get(first..=last)?;
     let (first, last) = (folded.first()?.frame, folded.last()?.frame);
     let carries = |message: &Message| {
         let direction = Direction::sent_by(message.side);
@@ -67,11 +66,9 @@ mod tests {
         let mut second = Message::starting(Side::Server, Protocol::Unknown, MessageKind::Turn, (frame(8), 0));
         second.last_frame = frame(12);
         second.bytes = 500;
-        let run = FoldedRun { first: 5, last: 10, bytes_c2s: 0, bytes_s2c: 600 };
-        let said = fold_contents(&connection.segments, &run, &[response.clone(), second]);
+        let said = fold_contents(&connection.segments, (5, 10), &[response.clone(), second]);
         assert_eq!(said.as_deref(), Some("the rest of HTTP/1.1 200 OK · 500 bytes; the server's 500 bytes"));
         // A run before any message holds none.
-        let before = FoldedRun { first: 0, last: 2, bytes_c2s: 0, bytes_s2c: 0 };
-        assert_eq!(fold_contents(&connection.segments, &before, &[response]), None);
+        assert_eq!(fold_contents(&connection.segments, (0, 2), &[response]), None);
     }
 }

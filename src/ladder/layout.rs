@@ -228,8 +228,10 @@ impl LadderLayout {
             .rows
             .iter()
             .filter_map(|row| match row.kind {
-                RowKind::Folded(run) => super::fold_contents::fold_contents(&connection.segments, &run, messages)
-                    .map(|note| (run.first, note)),
+                RowKind::Folded(run) => {
+                    super::fold_contents::fold_contents(&connection.segments, (run.first, run.last), messages)
+                        .map(|note| (run.first, note))
+                }
                 _ => None,
             })
             .collect();

@@ -14,6 +14,7 @@ pub mod http1;
 mod http1_head;
 pub mod http2;
 mod message;
+pub mod pipeline;
 pub mod redis;
 pub mod table;
 pub mod tls;

@@ -1,5 +1,7 @@
 //! Rows for the command line: one per connection, one per segment, as text or JSON.
 
+pub mod zeek_log;
+
 use serde::Serialize;
 
 use std::collections::HashMap;

@@ -1,0 +1,197 @@
+//! The conversations of a file decoded on a thread of their own while the reader tracks TCP.
+//! Each segment with its payload is handed over in batches (one allocation reused, so handing
+//! over costs a copy of the payload and no more); the thread owns the conversations until the
+//! capture ends, then gives them back. On a capture where every packet starts a message (HTTP
+//! keep-alive, 10,000 exchanges) the decoding is as long as the rest of the read: done beside it,
+//! the read takes barely longer than one without decoding.
+
+use std::ops::Range;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use crate::wire::{PerSide, Side, TcpFlags};
+
+use super::table::ConversationTable;
+use super::{Conversation, SegmentBytes};
+
+/// Segments handed over at once.
+const BATCH_SEGMENTS: usize = 2_048;
+/// Payload bytes handed over at once, at most (a batch is sent when either bound is reached).
+const BATCH_BYTES: usize = 256 << 10;
+/// Batches in all, reused in turn: the reader waits for one when the decoder holds the others,
+/// so memory stays bounded by these few whatever the capture, and no fresh page is touched
+/// after the first few batches.
+const BATCHES: usize = 3;
+
+/// What a conversation starts from: the ISNs seen before its first payload, and the server's port.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    pub isns: PerSide<Option<u32>>,
+    pub server_port: u16,
+}
+
+#[derive(Debug, Clone)]
+struct Job {
+    id: u32,
+    start: Start,
+    sender: Side,
+    frame: u32,
+    ts_nanos: i64,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    payload_len: u32,
+    payload: Range<usize>,
+}
+
+#[derive(Debug, Default)]
+struct Batch {
+    jobs: Vec<Job>,
+    bytes: Vec<u8>,
+}
+
+/// The decoding thread, and the batch being filled for it.
+#[derive(Debug)]
+pub struct DecodeThread {
+    /// A bit per connection id: its conversation has begun (a payload was seen).
+    begun: Vec<u64>,
+    batch: Batch,
+    /// Batches made so far, at most [`BATCHES`].
+    made: usize,
+    to_decoder: Option<SyncSender<Batch>>,
+    /// Emptied batches coming back, so their room is reused (in a mutex only so that an engine
+    /// can be shared between threads; the reader alone takes from it).
+    spare: Mutex<Receiver<Batch>>,
+    decoder: Option<JoinHandle<ConversationTable>>,
+}
+
+impl DecodeThread {
+    /// Starts the thread; conversations it makes keep every message when `keep_all`.
+    pub fn spawn(keep_all: bool) -> std::io::Result<Self> {
+        let (to_decoder, batches) = sync_channel::<Batch>(BATCHES);
+        let (give_back, spare) = sync_channel::<Batch>(BATCHES);
+        let decoder = std::thread::Builder::new().name("tcpladder-decode".into()).spawn(move || {
+            let mut table = ConversationTable::default();
+            for mut batch in batches {
+                decode(&mut table, &batch, keep_all);
+                batch.jobs.clear();
+                batch.bytes.clear();
+                // The reader may have stopped taking them back (it is finishing): dropped then.
+                let _ = give_back.try_send(batch);
+            }
+            table
+        })?;
+        Ok(Self {
+            begun: Vec::new(),
+            batch: Batch::default(),
+            made: 1,
+            to_decoder: Some(to_decoder),
+            spare: Mutex::new(spare),
+            decoder: Some(decoder),
+        })
+    }
+
+    /// True when connection `id` has a conversation: one begun already, or begun now by a
+    /// segment `with_payload` (a SYN flood costs none).
+    pub fn begins(&mut self, id: u32, with_payload: bool) -> bool {
+        let (word, bit) = ((id / 64) as usize, 1u64 << (id % 64));
+        if self.begun.len() <= word {
+            if !with_payload {
+                return false;
+            }
+            self.begun.resize(word + 1, 0);
+        }
+        let Some(slot) = self.begun.get_mut(word) else { return false };
+        if *slot & bit == 0 && with_payload {
+            *slot |= bit;
+        }
+        *slot & bit != 0
+    }
+
+    /// Hands over one segment of connection `id`.
+    pub fn push(&mut self, id: u32, start: Start, segment: &SegmentBytes<'_>) {
+        let at = self.batch.bytes.len();
+        self.batch.bytes.extend_from_slice(segment.payload);
+        self.batch.jobs.push(Job {
+            id,
+            start,
+            sender: segment.sender,
+            frame: segment.frame,
+            ts_nanos: segment.ts_nanos,
+            seq: segment.seq,
+            ack: segment.ack,
+            flags: segment.flags,
+            payload_len: segment.payload_len,
+            payload: at..self.batch.bytes.len(),
+        });
+        if self.batch.jobs.len() >= BATCH_SEGMENTS || self.batch.bytes.len() >= BATCH_BYTES {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        let spare = self.spare.get_mut().ok().and_then(|spare| {
+            if self.made < BATCHES {
+                spare.try_recv().ok()
+            } else {
+                // Every batch is out: wait for the decoder to give one back.
+                spare.recv().ok()
+            }
+        });
+        let fresh = spare.unwrap_or_else(|| {
+            self.made += 1;
+            Batch { jobs: Vec::with_capacity(BATCH_SEGMENTS), bytes: Vec::with_capacity(BATCH_BYTES + (64 << 10)) }
+        });
+        let full = std::mem::replace(&mut self.batch, fresh);
+        if let Some(to_decoder) = &self.to_decoder {
+            // A decoder gone (it cannot panic on bytes, but if it did) leaves its conversations
+            // unread: the capture's TCP is read all the same.
+            if to_decoder.send(full).is_err() {
+                self.to_decoder = None;
+            }
+        }
+    }
+
+    /// The capture ended: the last batch is decoded and the conversations come back.
+    pub fn finish(mut self) -> ConversationTable {
+        self.send();
+        self.to_decoder = None;
+        self.decoder.take().and_then(|decoder| decoder.join().ok()).unwrap_or_default()
+    }
+}
+
+fn decode(table: &mut ConversationTable, batch: &Batch, keep_all: bool) {
+    for job in &batch.jobs {
+        let make = || {
+            let mut conversation = if keep_all { Conversation::default() } else { Conversation::summarising() };
+            conversation.starting_from(job.start.isns);
+            conversation.serving_port(job.start.server_port);
+            conversation
+        };
+        if let Some(conversation) = table.get_or_insert_with(job.id, make) {
+            conversation.on_segment(&SegmentBytes {
+                sender: job.sender,
+                frame: job.frame,
+                ts_nanos: job.ts_nanos,
+                seq: job.seq,
+                ack: job.ack,
+                flags: job.flags,
+                payload_len: job.payload_len,
+                payload: batch.bytes.get(job.payload.clone()).unwrap_or_default(),
+            });
+        }
+    }
+}
+
+/// The decoding thread of an engine, if it has one. A copy of an engine has none: engines are
+/// copied only by the window (copy-on-write, to change the TIME_WAIT length), whose engines decode
+/// in place.
+#[derive(Debug, Default)]
+pub struct Decoding(pub Option<DecodeThread>);
+
+impl Clone for Decoding {
+    fn clone(&self) -> Self {
+        Self(None)
+    }
+}
