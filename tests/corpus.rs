@@ -275,27 +275,8 @@ fn compare_zeek(corpus: &Path, tally: &mut Tally) {
             let Ok(text) = fs::read_to_string(corpus.join(&log)) else {
                 continue;
             };
-            let mut fields: Vec<&str> = Vec::new();
-            for line in text.lines() {
-                if let Some(rest) = line.strip_prefix("#fields\t") {
-                    fields = rest.split('\t').collect();
-                    continue;
-                }
-                if line.starts_with('#') || fields.is_empty() {
-                    continue;
-                }
-                let cells: Vec<&str> = line.split('\t').collect();
-                let get = |name: &str| fields.iter().position(|f| *f == name).and_then(|i| cells.get(i)).copied();
-                if get("proto") != Some("tcp") {
-                    continue;
-                }
-                let (Some(oh), Some(op), Some(rh), Some(rp)) =
-                    (get("id.orig_h"), get("id.orig_p"), get("id.resp_h"), get("id.resp_p"))
-                else {
-                    continue;
-                };
-                let orig = format!("{}:{op}", bracket(oh));
-                let resp = format!("{}:{rp}", bracket(rh));
+            for (orig, resp, get) in zeek_tcp_rows(&text) {
+                let get = |name: &str| get.get(name).copied();
                 let matching: Vec<_> = connections
                     .iter()
                     .filter(|(c, _)| {
@@ -330,6 +311,34 @@ fn compare_zeek(corpus: &Path, tally: &mut Tally) {
             }
         }
     }
+}
+
+/// The TCP rows of a Zeek log: each row's originator and responder (`ip:port`, IPv6 in brackets)
+/// and its cells by the log's `#fields` names.
+fn zeek_tcp_rows(text: &str) -> Vec<(String, String, HashMap<&str, &str>)> {
+    let mut fields: Vec<&str> = Vec::new();
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("#fields\t") {
+            fields = rest.split('\t').collect();
+            continue;
+        }
+        if line.starts_with('#') || fields.is_empty() {
+            continue;
+        }
+        let cells: HashMap<&str, &str> = fields.iter().copied().zip(line.split('\t')).collect();
+        if cells.get("proto") != Some(&"tcp") {
+            continue;
+        }
+        let (Some(oh), Some(op), Some(rh), Some(rp)) =
+            (cells.get("id.orig_h"), cells.get("id.orig_p"), cells.get("id.resp_h"), cells.get("id.resp_p"))
+        else {
+            continue;
+        };
+        let (orig, resp) = (format!("{}:{op}", bracket(oh)), format!("{}:{rp}", bracket(rh)));
+        rows.push((orig, resp, cells));
+    }
+    rows
 }
 
 fn bracket(host: &str) -> String {

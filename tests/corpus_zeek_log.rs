@@ -8,7 +8,7 @@ use std::fs;
 
 use tcpladder::summary::zeek_log::{conn_line, CONN_FIELDS};
 
-use super::{bracket, corpus_dir, load, zeek_baselines};
+use super::{corpus_dir, load, zeek_baselines, zeek_tcp_rows};
 
 /// The fields compared; the others are ids (`uid`), unset in both (`local_*`, `tunnel_parents`),
 /// or compared by the conn_state/history test already.
@@ -40,25 +40,8 @@ fn conn_log_rows_agree_with_zeeks_baselines() {
         let Some(engine) = load(&corpus.join(&trace)) else { continue };
         for log in logs {
             let Ok(text) = fs::read_to_string(corpus.join(&log)) else { continue };
-            let mut fields: Vec<&str> = Vec::new();
-            for line in text.lines() {
-                if let Some(rest) = line.strip_prefix("#fields\t") {
-                    fields = rest.split('\t').collect();
-                }
-                if line.starts_with('#') || fields.is_empty() {
-                    continue;
-                }
-                let cells: Vec<&str> = line.split('\t').collect();
-                let theirs = |name: &str| fields.iter().position(|f| *f == name).and_then(|i| cells.get(i)).copied();
-                if theirs("proto") != Some("tcp") {
-                    continue;
-                }
-                let (Some(oh), Some(op), Some(rh), Some(rp)) =
-                    (theirs("id.orig_h"), theirs("id.orig_p"), theirs("id.resp_h"), theirs("id.resp_p"))
-                else {
-                    continue;
-                };
-                let (orig, resp) = (format!("{}:{op}", bracket(oh)), format!("{}:{rp}", bracket(rh)));
+            for (orig, resp, cells) in zeek_tcp_rows(&text) {
+                let theirs = |name: &str| cells.get(name).copied();
                 let matching: Vec<_> = engine
                     .connections()
                     .iter()
