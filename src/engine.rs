@@ -10,7 +10,7 @@ use crate::protocols::{Conversation, SegmentBytes};
 use crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS;
 use crate::tcp::quality::CaptureQuality;
 use crate::tcp::{Connection, Tracker};
-use crate::wire::{LinkType, PerSide};
+use crate::wire::{LinkType, PerSide, SharedBlock};
 
 /// Settings of the analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +138,12 @@ impl Engine {
 
     /// Feeds the next frame, of link type `link` (pcapng interfaces may differ from the first).
     pub fn ingest_link(&mut self, link: LinkType, ts_nanos: i64, frame: &[u8]) {
+        self.ingest_in_block(link, ts_nanos, frame, None);
+    }
+
+    /// Feeds the next frame, which lies in `block` as the file was read: a conversation decoded
+    /// on its own thread then holds the block instead of a copy of the payload.
+    pub fn ingest_in_block(&mut self, link: LinkType, ts_nanos: i64, frame: &[u8], block: Option<&SharedBlock>) {
         self.stats.packets += 1;
         let frame_number = u32::try_from(self.stats.packets).unwrap_or(u32::MAX);
         self.stats.first_ts_nanos.get_or_insert(ts_nanos);
@@ -155,7 +161,7 @@ impl Engine {
                     self.quality.observe_segment(frame_number, &packet, receiver_mss, last_ip_id);
                 }
                 if self.decode_applications {
-                    self.converse(id, frame_number, ts_nanos, &packet);
+                    self.converse(id, frame_number, ts_nanos, &packet, block);
                 }
             }
             Ok(Decoded::NotTcp) => self.stats.other_packets += 1,
@@ -168,7 +174,14 @@ impl Engine {
 
     /// Feeds a segment of connection `id` to its conversation. A conversation begins with the
     /// first payload (a SYN flood costs none), its streams counted from the ISNs already seen.
-    fn converse(&mut self, id: u32, frame: u32, ts_nanos: i64, packet: &crate::wire::TcpPacket<'_>) {
+    fn converse(
+        &mut self,
+        id: u32,
+        frame: u32,
+        ts_nanos: i64,
+        packet: &crate::wire::TcpPacket<'_>,
+        block: Option<&SharedBlock>,
+    ) {
         let Some(connection) = self.tracker.connection(id) else { return };
         let begun = match &mut self.decoding.0 {
             Some(thread) => thread.begins(id, packet.payload_len > 0),
@@ -190,7 +203,7 @@ impl Engine {
         let isns = PerSide::from_fn(|side| connection.sides[side].isn);
         let server_port = connection.server.port();
         if let Some(thread) = &mut self.decoding.0 {
-            thread.push(id, Start { isns, server_port }, &segment);
+            thread.push(id, Start { isns, server_port }, &segment, block);
             return;
         }
         let keep_all = self.keep_all_messages;

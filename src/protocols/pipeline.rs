@@ -1,7 +1,7 @@
 //! The conversations of a file decoded on a thread of their own while the reader tracks TCP.
-//! Each segment with its payload is handed over in batches (one allocation reused, so handing
-//! over costs a copy of the payload and no more); the thread owns the conversations until the
-//! capture ends, then gives them back. On a capture where every packet starts a message (HTTP
+//! Each segment is handed over in batches; its payload stays where the reader read it (the batch
+//! holds the read block, so handing over copies nothing but a payload read out of place); the
+//! thread owns the conversations until the capture ends, then gives them back. On a capture where every packet starts a message (HTTP
 //! keep-alive, 10,000 exchanges) the decoding is as long as the rest of the read: done beside it,
 //! the read takes barely longer than one without decoding.
 
@@ -10,14 +10,15 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
-use crate::wire::{PerSide, Side, TcpFlags};
+use crate::wire::{PerSide, SharedBlock, Side, TcpFlags};
 
 use super::table::ConversationTable;
 use super::{Conversation, SegmentBytes};
 
 /// Segments handed over at once.
 const BATCH_SEGMENTS: usize = 2_048;
-/// Payload bytes handed over at once, at most (a batch is sent when either bound is reached).
+/// Payload bytes copied into a batch, at most (a batch is sent when either bound is reached, or
+/// when the payloads move on to another read block).
 const BATCH_BYTES: usize = 256 << 10;
 /// Batches in all, reused in turn: the reader waits for one when the decoder holds the others,
 /// so memory stays bounded by these few whatever the capture, and no fresh page is touched
@@ -42,12 +43,17 @@ struct Job {
     ack: u32,
     flags: TcpFlags,
     payload_len: u32,
+    /// Where the payload is: in the batch's read block, or copied into its bytes.
+    in_block: bool,
     payload: Range<usize>,
 }
 
 #[derive(Debug, Default)]
 struct Batch {
     jobs: Vec<Job>,
+    /// The read block the payloads lie in (one per batch).
+    block: Option<SharedBlock>,
+    /// Payloads read out of place (across two reads, or from a source without blocks).
     bytes: Vec<u8>,
 }
 
@@ -76,6 +82,7 @@ impl DecodeThread {
             for mut batch in batches {
                 decode(&mut table, &batch, keep_all);
                 batch.jobs.clear();
+                batch.block = None;
                 batch.bytes.clear();
                 // The reader may have stopped taking them back (it is finishing): dropped then.
                 let _ = give_back.try_send(batch);
@@ -109,10 +116,24 @@ impl DecodeThread {
         *slot & bit != 0
     }
 
-    /// Hands over one segment of connection `id`.
-    pub fn push(&mut self, id: u32, start: Start, segment: &SegmentBytes<'_>) {
-        let at = self.batch.bytes.len();
-        self.batch.bytes.extend_from_slice(segment.payload);
+    /// Hands over one segment of connection `id`; its payload is not copied when it lies in
+    /// `block`, the read block it was read into.
+    pub fn push(&mut self, id: u32, start: Start, segment: &SegmentBytes<'_>, block: Option<&SharedBlock>) {
+        let in_block = block.filter(|_| !segment.payload.is_empty()).and_then(|block| {
+            let range = range_within(block, segment.payload)?;
+            if !self.batch.block.as_ref().is_some_and(|held| SharedBlock::ptr_eq(held, block)) {
+                if self.batch.block.is_some() {
+                    self.send();
+                }
+                self.batch.block = Some(block.clone());
+            }
+            Some(range)
+        });
+        let payload = in_block.clone().unwrap_or_else(|| {
+            let at = self.batch.bytes.len();
+            self.batch.bytes.extend_from_slice(segment.payload);
+            at..self.batch.bytes.len()
+        });
         self.batch.jobs.push(Job {
             id,
             start,
@@ -123,7 +144,8 @@ impl DecodeThread {
             ack: segment.ack,
             flags: segment.flags,
             payload_len: segment.payload_len,
-            payload: at..self.batch.bytes.len(),
+            in_block: in_block.is_some(),
+            payload,
         });
         if self.batch.jobs.len() >= BATCH_SEGMENTS || self.batch.bytes.len() >= BATCH_BYTES {
             self.send();
@@ -141,7 +163,8 @@ impl DecodeThread {
         });
         let fresh = spare.unwrap_or_else(|| {
             self.made += 1;
-            Batch { jobs: Vec::with_capacity(BATCH_SEGMENTS), bytes: Vec::with_capacity(BATCH_BYTES + (64 << 10)) }
+            // Copied payloads are rare (a record across two reads): their room grows when needed.
+            Batch { jobs: Vec::with_capacity(BATCH_SEGMENTS), block: None, bytes: Vec::new() }
         });
         let full = std::mem::replace(&mut self.batch, fresh);
         if let Some(to_decoder) = &self.to_decoder {
@@ -178,10 +201,19 @@ fn decode(table: &mut ConversationTable, batch: &Batch, keep_all: bool) {
                 ack: job.ack,
                 flags: job.flags,
                 payload_len: job.payload_len,
-                payload: batch.bytes.get(job.payload.clone()).unwrap_or_default(),
+                payload: if job.in_block { batch.block.as_deref() } else { Some(&batch.bytes) }
+                    .and_then(|bytes| bytes.get(job.payload.clone()))
+                    .unwrap_or_default(),
             });
         }
     }
+}
+
+/// Where `part` lies in `block`, if it is a part of it (compared by address: no bytes are read).
+fn range_within(block: &[u8], part: &[u8]) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(block.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= block.len()).then_some(start..end)
 }
 
 /// The decoding thread of an engine, if it has one. A copy of an engine has none: engines are

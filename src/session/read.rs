@@ -39,7 +39,7 @@ pub fn read_capture(
         match file.next_packet() {
             Ok(Some(packet)) => {
                 let engine = engine.get_or_insert_with(|| Engine::new(packet.link, config));
-                engine.ingest_link(packet.link, packet.ts_nanos, packet.data);
+                engine.ingest_in_block(packet.link, packet.ts_nanos, packet.data, packet.block);
             }
             Ok(None) => break,
             Err(found) => {

@@ -12,3 +12,7 @@ pub use flags::TcpFlags;
 pub use link::LinkType;
 pub use packet::TcpPacket;
 pub use side::{PerSide, Side};
+
+/// A block of a capture as it was read, shared by whoever still needs packets in it (the reader
+/// writes to a block again only once no one else holds it).
+pub type SharedBlock = std::sync::Arc<Vec<u8>>;

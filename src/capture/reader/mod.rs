@@ -3,11 +3,14 @@
 //! offset, and pcapng interfaces may mix link types (libpcap refuses those files). Live capture
 //! still goes through libpcap. pcapng's blocks are read in [`pcapng`].
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 
-use crate::wire::LinkType;
+use crate::wire::{LinkType, SharedBlock};
 
+mod blocks;
 mod pcapng;
+
+use blocks::BlockReader;
 
 use super::format::{
     i64_at, u16_at, u32_at, units_to_nanos, PcapRecord, PCAPNG_BYTE_ORDER, PCAPNG_ENHANCED_PACKET,
@@ -62,6 +65,9 @@ pub struct Packet<'a> {
     pub original_len: u32,
     /// Where the packet's record or block starts in the file.
     pub offset: u64,
+    /// The read block `data` lies in, when it was read in place: holding it keeps the bytes
+    /// without copying them.
+    pub block: Option<&'a SharedBlock>,
 }
 
 /// The container format.
@@ -88,7 +94,7 @@ enum Format {
 
 /// Reads packets one at a time from a pcap or pcapng stream.
 pub struct CaptureReader<R: Read> {
-    input: BufReader<R>,
+    input: BlockReader<R>,
     format: Format,
     offset: u64,
     packets: u64,
@@ -105,7 +111,7 @@ impl<R: Read> CaptureReader<R> {
     /// Reads the file header; fails when `input` is not a capture.
     pub fn new(input: R) -> Result<Self, ReadError> {
         let mut reader = Self {
-            input: BufReader::with_capacity(1 << 20, input),
+            input: BlockReader::new(input),
             format: Format::PcapNg { big_endian: false, interfaces: Vec::new() },
             offset: 0,
             packets: 0,
@@ -235,13 +241,13 @@ impl<R: Read> CaptureReader<R> {
     ) -> Result<Option<Packet<'_>>, ReadError> {
         let start = self.offset;
         let header_len = PCAP_RECORD_HEADER_LEN + extra;
-        // Fast path: the whole record is in the read buffer, so the packet is handed out in place.
-        let whole = self.input.fill_buf().ok().and_then(|buffered| {
+        // Fast path: the whole record is in the read buffer (gathered there when it straddles
+        // two reads), so the packet is handed out in place.
+        let total = self.input.fill_at_least(header_len).ok().and_then(|buffered| {
             let captured = u32_at(buffered, 8, big_endian);
-            let total = header_len + captured as usize;
-            (buffered.len() >= header_len && captured <= MAX_PACKET_LEN && buffered.len() >= total).then_some(total)
+            (buffered.len() >= header_len && captured <= MAX_PACKET_LEN).then_some(header_len + captured as usize)
         });
-        if let Some(total) = whole {
+        if let Some(total) = total.filter(|&total| self.input.fill_at_least(total).is_ok_and(|b| b.len() >= total)) {
             let buffered = self.input.buffer();
             let record = PcapRecord::parse(buffered, big_endian, nanos);
             let (ts_nanos, original_len) = (record.ts_nanos, record.original_len);
@@ -249,7 +255,8 @@ impl<R: Read> CaptureReader<R> {
             self.offset += total as u64;
             self.packets += 1;
             let data = buffered.get(header_len..total).unwrap_or_default();
-            return Ok(Some(Packet { ts_nanos, link, data, original_len, offset: start }));
+            let block = Some(self.input.block());
+            return Ok(Some(Packet { ts_nanos, link, data, original_len, offset: start, block }));
         }
         let mut header = [0u8; 24];
         let header = header.get_mut(..PCAP_RECORD_HEADER_LEN + extra).unwrap_or_default();
@@ -279,7 +286,7 @@ impl<R: Read> CaptureReader<R> {
             other => other,
         })?;
         self.packets = packet;
-        Ok(Some(Packet { ts_nanos, link, data: &self.buffer, original_len, offset: start }))
+        Ok(Some(Packet { ts_nanos, link, data: &self.buffer, original_len, offset: start, block: None }))
     }
 }
 

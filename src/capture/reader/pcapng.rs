@@ -36,17 +36,20 @@ impl<R: Read> CaptureReader<R> {
             let start = self.offset;
             // Fast path: a whole packet block in the read buffer is read in place.
             let big_endian = self.big_endian();
-            let whole = self.input.fill_buf().ok().and_then(|buffered| {
+            let head = self.input.fill_at_least(8).ok().and_then(|buffered| {
                 let kind = u32_at(buffered, 0, big_endian);
                 let length = u32_at(buffered, 4, big_endian);
-                let whole = buffered.len() >= 8
+                let packet = buffered.len() >= 8
                     && matches!(kind, PCAPNG_OBSOLETE_PACKET | PCAPNG_SIMPLE_PACKET | PCAPNG_ENHANCED_PACKET)
                     && length >= 12
                     && length.is_multiple_of(4)
-                    && length <= MAX_PACKET_LEN + 64
-                    && buffered.len() >= length as usize
-                    && u32_at(buffered, length as usize - 4, big_endian) == length;
-                whole.then_some((kind, length))
+                    && length <= MAX_PACKET_LEN + 64;
+                packet.then_some((kind, length))
+            });
+            let whole = head.filter(|&(_, length)| {
+                self.input.fill_at_least(length as usize).is_ok_and(|buffered| {
+                    buffered.len() >= length as usize && u32_at(buffered, length as usize - 4, big_endian) == length
+                })
             });
             if let (Some((kind, length)), Format::PcapNg { interfaces, .. }) = (whole, &self.format) {
                 let body = self.input.buffer().get(8..length as usize - 4).unwrap_or_default();
@@ -58,7 +61,8 @@ impl<R: Read> CaptureReader<R> {
                 self.packets += 1;
                 let data = body.get(parsed.data).unwrap_or_default();
                 let (ts_nanos, link, original_len) = (parsed.ts_nanos, parsed.link, parsed.original_len);
-                return Ok(Some(Packet { ts_nanos, link, data, original_len, offset: start }));
+                let block = Some(self.input.block());
+                return Ok(Some(Packet { ts_nanos, link, data, original_len, offset: start, block }));
             }
             let mut head = [0u8; 8];
             match self.fill(&mut head)? {
@@ -186,6 +190,7 @@ impl<R: Read> CaptureReader<R> {
             data,
             original_len: parsed.original_len,
             offset: start,
+            block: None,
         })
     }
 }
