@@ -26,6 +26,7 @@ mod sockets;
 mod synth;
 mod tcpdump_flags;
 mod ui;
+mod ui_kernel_check;
 mod ui_lessons;
 mod ui_machine;
 mod ui_several;

@@ -108,6 +108,15 @@ impl TcpLadderApp {
                     );
                 }
             }
+            // The kernel's view again where the details are read, with the likely reason
+            // when it disagrees with the wire (the line above the ladder is easily missed).
+            if self.live.running() {
+                if let Some(row) = document.row() {
+                    ui.separator();
+                    ui.heading("The kernel");
+                    kernel_line_ui(ui, &self.machine, row.id);
+                }
+            }
             ui.separator();
             ui.horizontal(|ui| {
                 ui.heading("Findings");
