@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use serde::Serializer as _;
 use tcpladder::engine::Engine;
 use tcpladder::summary::zeek_log::{self, CONN_FIELDS, TCPLADDER_FIELDS};
-use tcpladder::summary::{count_across_connections, ConnRow};
+use tcpladder::summary::{rows_of, ConnRow};
 
 use super::files::{exit_code, load};
 use super::Reading;
@@ -45,37 +46,29 @@ pub(super) fn conns(
     Ok(exit_code(damaged))
 }
 
-/// The rows of every connection, with the findings that need the whole capture.
-fn rows(engine: &Engine) -> Vec<ConnRow> {
-    let end = engine.capture_end_nanos();
-    let mut rows: Vec<ConnRow> =
-        engine.connections().iter().map(|c| ConnRow::new(c, engine.conversation(c.id), end)).collect();
-    count_across_connections(&mut rows);
-    tcpladder::summary::attach_links(&mut rows, engine);
-    rows
-}
-
 pub(super) fn print_conns(engine: &Engine, format: ConnsFormat) -> anyhow::Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
     match format {
         ConnsFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &rows(engine)).context("writing JSON")?;
+            // Written as the rows are made, never all held: the same bytes as one pretty array.
+            let mut json = serde_json::Serializer::pretty(&mut out);
+            json.collect_seq(rows_of(engine)).context("writing JSON")?;
             writeln!(out)?;
         }
         ConnsFormat::Jsonl => {
-            for row in rows(engine) {
+            for row in rows_of(engine) {
                 serde_json::to_writer(&mut out, &row).context("writing JSON")?;
                 writeln!(out)?;
             }
         }
         ConnsFormat::Zeek => write_conn_log(engine, &mut out)?,
-        ConnsFormat::Table => print_table(&rows(engine), &mut out)?,
+        ConnsFormat::Table => print_table(rows_of(engine), &mut out)?,
     }
     out.flush()?;
     Ok(())
 }
 
-fn print_table(rows: &[ConnRow], out: &mut impl Write) -> anyhow::Result<()> {
+fn print_table(rows: impl Iterator<Item = ConnRow>, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "{:>5}  {:<28} {:<28} {:>7} {:>10} {:>10} {:>10}  {:<12} {:<12} {:<6} {:<14} diagnoses",
@@ -141,7 +134,7 @@ fn write_zeek_logs(engine: &Engine, dir: &Path) -> anyhow::Result<()> {
     let (open, close) = open_close(engine);
     let mut ours = create("tcpladder.log")?;
     ours.write_all(zeek_log::header("tcpladder", &TCPLADDER_FIELDS, &open).as_bytes())?;
-    for (connection, row) in engine.connections().iter().zip(rows(engine)) {
+    for (connection, row) in engine.connections().iter().zip(rows_of(engine)) {
         ours.write_all(zeek_log::tcpladder_line(connection, &row).as_bytes())?;
     }
     ours.write_all(zeek_log::footer(&close).as_bytes())?;

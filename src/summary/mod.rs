@@ -1,6 +1,9 @@
 //! Rows for the command line: one per connection, one per segment, as text or JSON.
 
+mod rows;
 pub mod zeek_log;
+
+pub use rows::{rows_of, RowsOf};
 
 use serde::Serialize;
 
@@ -145,13 +148,18 @@ pub fn count_across_connections(rows: &mut [ConnRow]) {
         }
     }
     for row in rows.iter_mut() {
-        let Some(&count) = waiting.get(&row.server).filter(|&&count| count > 1) else { continue };
-        for finding in row.diagnoses.iter_mut().filter(|d| d.code == Code::AcceptBacklog) {
-            finding.text.push_str(&format!(
-                " The accept queue of {} held {count} such connections in this capture.",
-                row.server
-            ));
-        }
+        note_accept_queue(row, &waiting);
+    }
+}
+
+/// Says in `row`'s accept-queue finding how many connections its listener's queue held, when
+/// more than one (`waiting`: such connections by server address).
+pub(crate) fn note_accept_queue(row: &mut ConnRow, waiting: &HashMap<String, usize>) {
+    let Some(&count) = waiting.get(&row.server).filter(|&&count| count > 1) else { return };
+    for finding in row.diagnoses.iter_mut().filter(|d| d.code == Code::AcceptBacklog) {
+        finding
+            .text
+            .push_str(&format!(" The accept queue of {} held {count} such connections in this capture.", row.server));
     }
 }
 

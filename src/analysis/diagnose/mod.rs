@@ -51,6 +51,14 @@ pub fn diagnose_with(
     findings
 }
 
+/// True when the server's application never accepted `connection` (the `accept_backlog`
+/// finding), found alone: counting such connections per listener needs no other finding.
+pub fn waits_in_accept_queue(connection: &Connection) -> bool {
+    let mut findings = Vec::new();
+    unaccepted::unaccepted(&Context::new(connection), &mut findings);
+    !findings.is_empty()
+}
+
 /// What the first segment says about the connection: the capture began mid-stream, or the
 /// connection reuses an earlier one's 4-tuple.
 fn how_it_began(context: &Context<'_>, findings: &mut Vec<Diagnosis>) {

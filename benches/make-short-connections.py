@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Writes a pcap of many short TCP connections, for measuring memory per connection:
+
+    python3 benches/make-short-connections.py OUT.pcap [CONNECTIONS] [--syn-only]
+
+Each connection comes from its own (address, port) to 10.0.0.1:80 and is a handshake then, for
+three in four, an RST from the client, and for the rest a full close (FIN, FIN, ACK): 4.5 packets
+each on average. With --syn-only every connection is a lone SYN (a SYN flood). Ethernet, no payload,
+1 µs apart.
+"""
+import struct
+import sys
+
+
+def checksum(data):
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    return ~(total + (total >> 16)) & 0xFFFF
+
+
+def frame(src, dst, sport, dport, seq, ack, flags):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0x4000, 64, 6, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return b"\x00\x00\x00\x00\x00\x02" + b"\x00\x00\x00\x00\x00\x01" + b"\x08\x00" + ip + tcp
+
+
+def main():
+    out, count = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 1_000_000
+    syn_only = "--syn-only" in sys.argv
+    server = bytes([10, 0, 0, 1])
+    SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
+    ts = 1_700_000_000 * 1_000_000
+    with open(out, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for n in range(count):
+            client = bytes([11, (n >> 16) & 0xFF, (n >> 8) & 0xFF, n & 0xFF])
+            port = 1024 + n % 60000
+            c, s = 1000, 5000
+            packets = [(client, server, port, 80, c, 0, SYN)]
+            if not syn_only:
+                packets += [(server, client, 80, port, s, c + 1, SYN | ACK),
+                            (client, server, port, 80, c + 1, s + 1, ACK)]
+                if n % 4:
+                    packets.append((client, server, port, 80, c + 1, s + 1, RST | ACK))
+                else:
+                    packets += [(client, server, port, 80, c + 1, s + 1, FIN | ACK),
+                                (server, client, 80, port, s + 1, c + 2, FIN | ACK),
+                                (client, server, port, 80, c + 2, s + 2, ACK)]
+            for p in packets:
+                data = frame(*p)
+                ts += 1
+                f.write(struct.pack("<IIII", ts // 1_000_000, ts % 1_000_000, len(data), len(data)) + data)
+
+
+main()
