@@ -48,6 +48,11 @@ pub const DEFAULT_LIVE_MEMORY_LIMIT_MB: u64 = 1024;
 
 /// How often, in packets, the memory held is measured against the limit.
 const MEMORY_CHECK_EVERY: u64 = 8_192;
+/// More than any one packet adds to what the limit counts (a new connection's record, its index
+/// slots, its first segment and options, and its conversation's slot): far below the limit,
+/// the next check can wait until this many bytes per packet could have reached it, so counting
+/// (which visits every connection) costs little on a file of a million connections.
+const MAX_BYTES_PER_PACKET: u64 = 4_096;
 /// Eviction frees down to this share of the limit, so it does not run on every check.
 const EVICT_TO_PERCENT: u64 = 75;
 
@@ -87,6 +92,8 @@ pub struct Engine {
     extra_bytes_per_connection: u64,
     /// [`Self::memory_bytes`] at the last check against the limit.
     held_bytes: u64,
+    /// The packet count at which memory is next counted against the limit.
+    next_memory_check: u64,
     decode_applications: bool,
     keep_all_messages: bool,
     /// The conversation inside each connection held, by connection id.
@@ -113,12 +120,13 @@ impl Engine {
             keep_all_messages: config.keep_all_messages,
             conversations: ConversationTable::default(),
             decoding: Decoding(
-                (config.decode_applications && config.decode_on_thread && config.memory_limit_bytes.is_none())
+                (config.decode_applications && config.decode_on_thread)
                     .then(|| DecodeThread::spawn(config.keep_all_messages).ok())
                     .flatten(),
             ),
             extra_bytes_per_connection: 0,
             held_bytes: 0,
+            next_memory_check: MEMORY_CHECK_EVERY,
             quality: CaptureQuality::default(),
             evicted: Vec::new(),
         }
@@ -167,7 +175,7 @@ impl Engine {
             Ok(Decoded::NotTcp) => self.stats.other_packets += 1,
             Err(reason) => *self.stats.skipped.entry(reason).or_default() += 1,
         }
-        if self.memory_limit_bytes.is_some() && self.stats.packets.is_multiple_of(MEMORY_CHECK_EVERY) {
+        if self.memory_limit_bytes.is_some() && self.stats.packets >= self.next_memory_check {
             self.enforce_memory_limit();
         }
     }
@@ -297,6 +305,8 @@ impl Engine {
     fn enforce_memory_limit(&mut self) {
         let Some(limit) = self.memory_limit_bytes else { return };
         self.held_bytes = self.memory_bytes();
+        let room = limit.saturating_sub(self.held_bytes);
+        self.next_memory_check = self.stats.packets + (room / MAX_BYTES_PER_PACKET).max(MEMORY_CHECK_EVERY);
         if self.held_bytes <= limit {
             return;
         }
@@ -316,6 +326,9 @@ impl Engine {
             .count();
         let evicted = self.tracker.evict_oldest(keep);
         self.conversations.forget_before(self.tracker.first_id());
+        if let Some(thread) = &mut self.decoding.0 {
+            thread.forget_before(self.tracker.first_id());
+        }
         self.held_bytes = self.memory_bytes();
         self.stats.evicted_connections += evicted.len() as u64;
         self.stats.evicted_segments += evicted.iter().map(|c| c.segments.len() as u64).sum::<u64>();

@@ -99,3 +99,28 @@ fn the_two_zeek_logs_join_by_uid() {
     assert!(!refused.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file past the memory limit is read to its end: the oldest connections are dropped from the
+/// list, and the command says how many and how to raise the limit; the rows it lists are the
+/// newest, as the unbounded read has them.
+#[test]
+fn a_file_past_the_memory_limit_is_read_whole_and_says_what_it_left_out() {
+    let flood = crate::util::temp_file("limit-flood.pcap", &[]);
+    crate::synth::syn_flood(20_000, &mut crate::synth::pcap_sink(&flood));
+    let path = flood.to_str().unwrap_or_default();
+    let unbounded: Vec<Value> = serde_json::from_str(&stdout(&["conns", "--json", path])).expect("JSON");
+    let output = tcpladder(&["conns", "--json", "--memory-limit", "4", path]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let said = String::from_utf8_lossy(&output.stderr);
+    let bounded: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    let left_out = unbounded.len() - bounded.len();
+    assert!(left_out > 0 && !bounded.is_empty(), "{} of {} listed", bounded.len(), unbounded.len());
+    assert!(
+        said.contains("the memory limit (4 MB) was reached")
+            && said.contains(&format!("the {left_out} oldest connections ("))
+            && said.contains("--memory-limit MB"),
+        "{said}"
+    );
+    assert_eq!(bounded[..], unbounded[left_out..], "the newest connections, as the unbounded read lists them");
+    let _ = std::fs::remove_file(flood);
+}

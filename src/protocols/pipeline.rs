@@ -55,6 +55,9 @@ struct Batch {
     block: Option<SharedBlock>,
     /// Payloads read out of place (across two reads, or from a source without blocks).
     bytes: Vec<u8>,
+    /// Connections before this id were dropped to bound memory: their conversations go too,
+    /// before this batch is decoded.
+    forget_before: Option<u32>,
 }
 
 /// The decoding thread, and the batch being filled for it.
@@ -80,6 +83,9 @@ impl DecodeThread {
         let decoder = std::thread::Builder::new().name("tcpladder-decode".into()).spawn(move || {
             let mut table = ConversationTable::default();
             for mut batch in batches {
+                if let Some(first_id) = batch.forget_before.take() {
+                    table.forget_before(first_id);
+                }
                 decode(&mut table, &batch, keep_all);
                 batch.jobs.clear();
                 batch.block = None;
@@ -152,6 +158,12 @@ impl DecodeThread {
         }
     }
 
+    /// Connections before `first_id` were dropped to bound memory: the decoder drops their
+    /// conversations with the next batch.
+    pub fn forget_before(&mut self, first_id: u32) {
+        self.batch.forget_before = Some(first_id);
+    }
+
     fn send(&mut self) {
         let spare = self.spare.get_mut().ok().and_then(|spare| {
             if self.made < BATCHES {
@@ -164,7 +176,7 @@ impl DecodeThread {
         let fresh = spare.unwrap_or_else(|| {
             self.made += 1;
             // Copied payloads are rare (a record across two reads): their room grows when needed.
-            Batch { jobs: Vec::with_capacity(BATCH_SEGMENTS), block: None, bytes: Vec::new() }
+            Batch { jobs: Vec::with_capacity(BATCH_SEGMENTS), block: None, bytes: Vec::new(), forget_before: None }
         });
         let full = std::mem::replace(&mut self.batch, fresh);
         if let Some(to_decoder) = &self.to_decoder {
