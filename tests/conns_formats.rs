@@ -116,7 +116,7 @@ fn a_file_past_the_memory_limit_is_read_whole_and_says_what_it_left_out() {
     let left_out = unbounded.len() - bounded.len();
     assert!(left_out > 0 && !bounded.is_empty(), "{} of {} listed", bounded.len(), unbounded.len());
     assert!(
-        said.contains("the memory limit (4 MB) was reached")
+        said.contains("The memory limit (4 MB) was reached")
             && said.contains(&format!("the {left_out} oldest connections ("))
             && said.contains("--memory-limit MB"),
         "{said}"

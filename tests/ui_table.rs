@@ -130,3 +130,34 @@ fn a_column_is_resized_by_dragging_its_heading_edge_and_the_widths_reset_from_th
     harness.run_steps(3);
     assert_eq!(harness.state().table.widths.get("client state"), None, "the columns menu resets the widths");
 }
+
+/// A file past the window's memory limit loads to its end; the window says how many of the oldest
+/// connections it counts but does not list, and the table holds exactly the connections kept.
+#[test]
+fn a_file_past_the_memory_limit_loads_whole_and_the_window_says_what_it_left_out() {
+    let flood = crate::util::temp_file("window-limit-flood.pcap", &[]);
+    crate::synth::syn_flood(20_000, &mut crate::synth::pcap_sink(&flood));
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 720.0])
+        .build_eframe(move |cc| TcpLadderApp::new(&cc.egui_ctx, None, None));
+    harness.run_steps(2);
+    harness.state_mut().set_memory_limit(4 << 20);
+    let ctx = harness.ctx.clone();
+    harness.state_mut().open(&ctx, &flood);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while harness.state().is_loading() {
+        assert!(std::time::Instant::now() < deadline, "loading did not finish");
+        harness.step();
+    }
+    harness.run_steps(3);
+    let (kept, evicted, first_id) = harness.state().with_document(|d| {
+        let d = d.expect("a document");
+        let ids: Vec<u32> = d.rows.iter().map(|r| r.id).collect();
+        let kept: Vec<u32> = d.engine.connections().iter().map(|c| c.id).collect();
+        assert_eq!(ids, kept, "the table lists exactly the connections kept");
+        (kept.len(), d.engine.stats().evicted_connections, d.engine.first_connection_id())
+    });
+    assert!(kept > 0 && evicted > 0 && u64::from(first_id) == evicted, "{kept} kept, {evicted} dropped");
+    harness.get_by_label_contains(&format!("The memory limit (4 MB) was reached: the {evicted} oldest connections ("));
+    let _ = std::fs::remove_file(flood);
+}

@@ -25,19 +25,11 @@ use super::Reading;
 pub(super) fn load(path: &Path, mut reading: Reading) -> anyhow::Result<(Engine, bool)> {
     let started = std::time::Instant::now();
     // A file, however large or hostile, never takes more than a share of the machine.
-    let limit = *reading.engine.memory_limit_bytes.get_or_insert_with(default_memory_limit);
+    let limit = *reading.engine.memory_limit_bytes.get_or_insert_with(tcpladder::session::read::default_memory_limit);
     let ReadOutcome { engine, damage, .. } =
         read_capture(path, reading.engine, 1 << 20, |_, _| ControlFlow::Continue(()))?;
-    let stats = engine.stats();
-    if stats.evicted_connections > 0 {
-        eprintln!(
-            "tcpladder: the memory limit ({} MB) was reached: the {} oldest connections ({} segments) are counted \
-             in the totals but not listed, and connections still open then are listed from where they went on \
-             (mid-stream); --memory-limit MB raises the limit",
-            limit >> 20,
-            stats.evicted_connections,
-            stats.evicted_segments
-        );
+    if let Some(note) = tcpladder::session::read::limit_reached_note(limit, engine.stats()) {
+        eprintln!("tcpladder: {note}; --memory-limit MB raises the limit");
     }
     if reading.print_stats {
         print_memory(&engine, started.elapsed());
@@ -54,15 +46,6 @@ pub(super) fn load(path: &Path, mut reading: Reading) -> anyhow::Result<(Engine,
         eprintln!("tcpladder: note: {count} packets not decoded: {}", reason.name());
     }
     Ok((engine, damaged))
-}
-
-/// Half of this machine's memory (`MemTotal`), or 4 GiB where that cannot be read.
-fn default_memory_limit() -> u64 {
-    let total_kb = std::fs::read_to_string("/proc/meminfo").ok().and_then(|info| {
-        let line = info.lines().find(|line| line.starts_with("MemTotal:"))?;
-        line.split_whitespace().nth(1)?.parse::<u64>().ok()
-    });
-    total_kb.map_or(4 << 30, |kb| kb.saturating_mul(1024) / 2)
 }
 
 pub(super) fn print_memory(engine: &Engine, elapsed: std::time::Duration) {

@@ -112,7 +112,8 @@ pub fn spawn_load(path: &Path, config: EngineConfig, notify: impl Fn() + Send + 
 }
 
 fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<LoadEvent>, notify: &dyn Fn()) {
-    let mut sent_rows = 0usize;
+    // Rows go out by connection id: the oldest connections may be dropped to bound memory.
+    let mut next_row_id = 0u32;
     let mut last_sent = Instant::now();
     let result = read_capture(path, config, PACKETS_PER_CHECK, |progress, engine| {
         if cancel.load(Ordering::Relaxed) {
@@ -123,10 +124,11 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
             let end = engine.capture_end_nanos();
             let new_rows = engine
                 .connections()
-                .range(sent_rows.min(engine.connections().len())..)
+                .iter()
+                .skip_while(|c| c.id < next_row_id)
                 .map(|c| ConnRow::new(c, engine.conversation(c.id), end))
                 .collect::<Vec<_>>();
-            sent_rows += new_rows.len();
+            next_row_id = new_rows.last().map_or(next_row_id, |row| row.id + 1);
             // A closed channel means the UI went away; the read then stops at the next check.
             if sender.send(LoadEvent::Progress { progress: *progress, new_rows }).is_err() {
                 return ControlFlow::Break(());

@@ -21,6 +21,30 @@ pub struct ReadOutcome {
     pub cancelled: bool,
 }
 
+/// The memory limit of a file read with none given: half of this machine's memory (`MemTotal`),
+/// or 4 GiB where that cannot be read. A file, however large or hostile, never takes more.
+pub fn default_memory_limit() -> u64 {
+    let total_kb = std::fs::read_to_string("/proc/meminfo").ok().and_then(|info| {
+        let line = info.lines().find(|line| line.starts_with("MemTotal:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok()
+    });
+    total_kb.map_or(4 << 30, |kb| kb.saturating_mul(1024) / 2)
+}
+
+/// What a read past its memory limit left out, in words (`None` when nothing was): the command
+/// line and the window say the same.
+pub fn limit_reached_note(limit_bytes: u64, stats: &crate::engine::Stats) -> Option<String> {
+    (stats.evicted_connections > 0).then(|| {
+        format!(
+            "The memory limit ({} MB) was reached: the {} oldest connections ({} segments) are counted in the \
+             totals but not listed, and connections still open then are listed from where they went on (mid-stream)",
+            limit_bytes >> 20,
+            stats.evicted_connections,
+            stats.evicted_segments
+        )
+    })
+}
+
 /// Reads `path`, calling `on_progress` every `progress_every` packets; it may stop the read.
 /// Damage stops the read and is reported in the outcome with everything before it kept.
 pub fn read_capture(

@@ -22,7 +22,7 @@ use super::conn_table::TableState;
 use super::conversation_pane::ConversationState;
 use super::details::Field;
 use super::frame_log::FrameLog;
-use super::ladder_view::{LadderViewState, TimeMode};
+use super::ladder_view::{select_segment, LadderViewState, TimeMode};
 use super::lesson_panel::{segment_before, LessonRequest, LessonRun};
 use super::live_panel::{LiveAction, LivePanel};
 use super::machine_view::MachineViewState;
@@ -127,7 +127,12 @@ impl TcpLadderApp {
             second_capture: None,
             vantage_load: None,
             // Files keep every message of the conversation: the ladder labels each one.
-            config: EngineConfig { keep_all_messages: true, ..EngineConfig::default() },
+            // and a file never takes more than a share of the machine.
+            config: EngineConfig {
+                keep_all_messages: true,
+                memory_limit_bytes: Some(crate::session::read::default_memory_limit()),
+                ..EngineConfig::default()
+            },
             live: LivePanel::default(),
             lesson: None,
             lesson_open: false,
@@ -160,6 +165,11 @@ impl TcpLadderApp {
     }
 
     /// Starts loading `path` in the background; the current document stays until it finishes.
+    /// The most a file read from now on may hold (default: half of the machine's memory).
+    pub fn set_memory_limit(&mut self, bytes: u64) {
+        self.config.memory_limit_bytes = Some(bytes);
+    }
+
     pub fn open(&mut self, ctx: &egui::Context, path: &Path) {
         if let Some(loading) = self.loading.take() {
             loading.handle.cancel();
@@ -249,6 +259,10 @@ impl TcpLadderApp {
                 }
                 if let Some(damage) = &loaded.damage {
                     self.error = Some(format!("{damage}. Everything before it is shown."));
+                }
+                let limit = self.config.memory_limit_bytes.unwrap_or(0);
+                if let Some(note) = crate::session::read::limit_reached_note(limit, loaded.engine.stats()) {
+                    self.notice = Some(format!("{note}."));
                 }
                 self.document = Some(Document::new(*loaded));
                 self.loading = None;
@@ -400,19 +414,6 @@ pub fn install_fonts(ctx: &egui::Context) {
         family.insert(1.min(family.len()), "Hack".to_owned());
     }
     ctx.set_fonts(fonts);
-}
-
-/// Selects a segment, expanding the fold that hides it and scrolling it into view.
-pub(super) fn select_segment(document: &mut Document, view: &mut LadderViewState, index: usize) {
-    document.selected_segment = Some(index);
-    if let Some(layout) = document.layout() {
-        if let Some(row) = layout.row_of_segment(index).and_then(|r| layout.rows.get(r)) {
-            if let crate::ladder::RowKind::Folded(run) = row.kind {
-                document.expanded.insert(run.first);
-            }
-        }
-    }
-    view.scroll_to_segment = Some(index);
 }
 
 impl eframe::App for TcpLadderApp {

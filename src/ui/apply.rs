@@ -2,7 +2,8 @@
 //! once per frame, after the panels were drawn.
 
 use super::action::{Action, SeveralKind};
-use super::app::{select_segment, TcpLadderApp};
+use super::app::TcpLadderApp;
+use super::ladder_view::select_segment;
 use crate::session::several::{Choice, Several};
 
 impl TcpLadderApp {

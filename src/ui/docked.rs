@@ -3,7 +3,8 @@
 
 use egui::Ui;
 
-use super::app::{select_segment, TcpLadderApp};
+use super::app::TcpLadderApp;
+use super::ladder_view::select_segment;
 use super::lesson_panel::LessonRequest;
 
 /// The most of the left column's height the docked panels take; the table keeps the rest.

@@ -262,3 +262,16 @@ fn segment_tooltip(connection: &Connection, segment: &Segment) -> String {
     }
     lines.join("\n")
 }
+
+/// Selects a segment, expanding the fold that hides it and scrolling it into view.
+pub(super) fn select_segment(document: &mut Document, view: &mut LadderViewState, index: usize) {
+    document.selected_segment = Some(index);
+    if let Some(layout) = document.layout() {
+        if let Some(row) = layout.row_of_segment(index).and_then(|r| layout.rows.get(r)) {
+            if let crate::ladder::RowKind::Folded(run) = row.kind {
+                document.expanded.insert(run.first);
+            }
+        }
+    }
+    view.scroll_to_segment = Some(index);
+}

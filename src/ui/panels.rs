@@ -6,12 +6,13 @@ use egui::{RichText, Ui};
 use crate::summary::ConnRow;
 
 use super::action::Action;
-use super::app::{select_segment, TcpLadderApp};
+use super::app::TcpLadderApp;
 use super::charts::charts_ui;
 use super::conn_table::{filters_ui, state_counts_ui, table_ui};
 use super::conversation_pane::conversation_ui;
 use super::details::{diagnoses_ui, segment_details_ui};
 use super::ladder_view::ladder_ui;
+use super::ladder_view::select_segment;
 use super::machine_view::{kernel_line_ui, machine_ui};
 use super::requests_panel::requests_ui;
 use super::several_view::several_ui;
