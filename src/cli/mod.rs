@@ -39,8 +39,8 @@ pub struct Cli {
     /// Print read time and memory held per segment and per connection on stderr.
     #[arg(long, global = true)]
     pub stats: bool,
-    /// Drop the oldest connections above this many MB held (default: none for files, 1024 for
-    /// `capture`).
+    /// Drop the oldest connections above this many MB held (default: half of the machine's
+    /// memory for files, in the command line and the window; 1024 for `capture` and `watch`).
     #[arg(long, global = true, value_name = "MB")]
     pub memory_limit: Option<u64>,
     /// Read TCP only: skip the conversation inside each connection (HTTP messages and turns).
@@ -290,11 +290,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         print_stats: cli.stats,
     };
     let Some(command) = cli.command else {
-        return open(cli.file);
+        return open(cli.file, cli.memory_limit);
     };
     match command {
         Command::Open { file, other_end: Some(other) } => window(tcpladder::ui::Start::BothEnds { a: file, b: other }),
-        Command::Open { file, other_end: None } => open(Some(file)),
+        Command::Open { file, other_end: None } => open(Some(file), cli.memory_limit),
         Command::Watch { live, source } => {
             let limit_mb = cli.memory_limit.unwrap_or(DEFAULT_LIVE_MEMORY_LIMIT_MB);
             let mut options = live.options();
@@ -357,7 +357,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Without a subcommand: the window, on FILE or on the bundled sample.
-fn open(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn open(file: Option<PathBuf>, memory_limit_mb: Option<u64>) -> anyhow::Result<ExitCode> {
     // A file that cannot be read is said on stderr and in the window, which opens all the same:
     // started from a desktop launcher, stderr is seen by no one. Without a display the file's
     // error is the one that matters.
@@ -367,7 +367,7 @@ fn open(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     if let Some(err) = &unreadable {
         eprintln!("tcpladder: {err:#}");
     }
-    match (window(tcpladder::ui::Start::File(file)), unreadable) {
+    match (window(tcpladder::ui::Start::File { file, memory_limit_mb }), unreadable) {
         // Said already, once.
         (_, Some(_)) => Ok(ExitCode::FAILURE),
         (result, None) => result,

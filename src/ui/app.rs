@@ -112,6 +112,16 @@ pub struct TcpLadderApp {
 impl TcpLadderApp {
     /// A new app that opens `file`, or the bundled sample when there is none.
     pub fn new(ctx: &egui::Context, storage: Option<&dyn eframe::Storage>, file: Option<PathBuf>) -> Self {
+        Self::with_memory_limit(ctx, storage, file, None)
+    }
+
+    /// [`Self::new`], reading files under `memory_limit_bytes` instead of the default share.
+    pub fn with_memory_limit(
+        ctx: &egui::Context,
+        storage: Option<&dyn eframe::Storage>,
+        file: Option<PathBuf>,
+        memory_limit_bytes: Option<u64>,
+    ) -> Self {
         let settings: Settings = storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
         let mut app = Self {
             settings,
@@ -150,6 +160,9 @@ impl TcpLadderApp {
             window_title: String::new(),
         };
         app.apply_settings(ctx);
+        if let Some(limit) = memory_limit_bytes {
+            app.set_memory_limit(limit);
+        }
         match file.or_else(crate::samples::bundled_sample) {
             Some(path) => app.open(ctx, &path),
             None => app.error = Some("The bundled sample capture is missing; open a capture with File › Open.".into()),
@@ -164,12 +177,12 @@ impl TcpLadderApp {
         self.view.time_mode = self.settings.time_mode;
     }
 
-    /// Starts loading `path` in the background; the current document stays until it finishes.
     /// The most a file read from now on may hold (default: half of the machine's memory).
     pub fn set_memory_limit(&mut self, bytes: u64) {
         self.config.memory_limit_bytes = Some(bytes);
     }
 
+    /// Starts loading `path` in the background; the current document stays until it finishes.
     pub fn open(&mut self, ctx: &egui::Context, path: &Path) {
         if let Some(loading) = self.loading.take() {
             loading.handle.cancel();

@@ -35,8 +35,8 @@ pub use app::TcpLadderApp;
 
 /// What the window shows first.
 pub enum Start {
-    /// This capture, or the bundled sample.
-    File(Option<PathBuf>),
+    /// This capture, or the bundled sample; files are read under this limit (MB) when given.
+    File { file: Option<PathBuf>, memory_limit_mb: Option<u64> },
     /// A live capture, started at once.
     Live { options: LiveOptions, memory_limit_mb: u64 },
     /// Two captures of the same traffic, one from each end.
@@ -67,7 +67,12 @@ pub fn run(start: Start) -> eframe::Result {
         options,
         Box::new(move |cc| {
             let app = match start {
-                Start::File(file) => TcpLadderApp::new(&cc.egui_ctx, cc.storage, file),
+                Start::File { file, memory_limit_mb } => TcpLadderApp::with_memory_limit(
+                    &cc.egui_ctx,
+                    cc.storage,
+                    file,
+                    memory_limit_mb.map(|mb| mb.saturating_mul(1 << 20)),
+                ),
                 Start::BothEnds { a, b } => {
                     let mut app = TcpLadderApp::new(&cc.egui_ctx, cc.storage, Some(a));
                     app.second_capture = Some(b);
