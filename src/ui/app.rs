@@ -27,6 +27,7 @@ use super::lesson_panel::{segment_before, LessonRequest, LessonRun};
 use super::live_panel::{LiveAction, LivePanel};
 use super::machine_view::MachineViewState;
 use super::requests_panel::RequestsState;
+use super::theme::install_fonts;
 
 /// What survives a restart (eframe persistence); a field missing from an older save takes its
 /// default.
@@ -417,16 +418,6 @@ impl TcpLadderApp {
             [] => {}
         }
     }
-}
-
-/// egui's fonts, with Hack behind Ubuntu-Light for proportional text: labels use arrows (→ ←)
-/// and triangles (▲ ▼) that only Hack has, and must not depend on the system's fonts.
-pub fn install_fonts(ctx: &egui::Context) {
-    let mut fonts = egui::FontDefinitions::default();
-    if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
-        family.insert(1.min(family.len()), "Hack".to_owned());
-    }
-    ctx.set_fonts(fonts);
 }
 
 impl eframe::App for TcpLadderApp {

@@ -35,3 +35,13 @@ pub fn warning_colour(dark: bool) -> Color32 {
 pub fn state_line(state: TcpState) -> Color32 {
     color32(palette::state_line(state))
 }
+
+/// egui's fonts, with Hack behind Ubuntu-Light for proportional text: labels use arrows (→ ←)
+/// and triangles (▲ ▼) that only Hack has, and must not depend on the system's fonts.
+pub fn install_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
+        family.insert(1.min(family.len()), "Hack".to_owned());
+    }
+    ctx.set_fonts(fonts);
+}
