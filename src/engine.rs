@@ -71,6 +71,9 @@ pub struct Stats {
     /// Connections, and their segments, dropped to stay under the memory limit.
     pub evicted_connections: u64,
     pub evicted_segments: u64,
+    /// The dropped connections' sockets by the state each was in when dropped (both sides),
+    /// so the census still counts them.
+    pub evicted_states: BTreeMap<crate::tcp::TcpState, u64>,
 }
 
 impl Stats {
@@ -332,6 +335,12 @@ impl Engine {
         self.held_bytes = self.memory_bytes();
         self.stats.evicted_connections += evicted.len() as u64;
         self.stats.evicted_segments += evicted.iter().map(|c| c.segments.len() as u64).sum::<u64>();
+        let now = self.stats.last_ts_nanos.unwrap_or(0);
+        for connection in &evicted {
+            for state in connection.reported_states_at(now).iter().map(|(_, state)| *state) {
+                *self.stats.evicted_states.entry(state).or_default() += 1;
+            }
+        }
         // What the caller did not take since the last eviction is freed now.
         self.evicted = evicted;
     }

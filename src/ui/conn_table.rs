@@ -194,11 +194,19 @@ fn chips(ui: &Ui, row: &ConnRow) -> egui::text::LayoutJob {
 
 /// `ESTABLISHED 12  CLOSE_WAIT 40  TIME_WAIT 300`: final states of every side, like
 /// `netstat -n | awk '/^tcp/ {++S[$NF]} END {for(a in S) print a, S[a]}'`. Clicking one filters.
-pub fn state_counts_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState) {
+/// The census of the rows' sockets by final state; `dropped` are the sockets of connections no
+/// longer listed (dropped to bound memory), by the state they had then, counted beside.
+pub fn state_counts_ui(
+    ui: &mut Ui,
+    rows: &[ConnRow],
+    dropped: &std::collections::BTreeMap<TcpState, u64>,
+    table: &mut TableState,
+) {
     let counts = match &table.state_counts {
         Some((version, counts)) if *version == table.rows_version => counts.clone(),
         _ => {
-            let mut counts = std::collections::BTreeMap::new();
+            let mut counts: std::collections::BTreeMap<TcpState, usize> =
+                dropped.keys().map(|&state| (state, 0)).collect();
             for row in rows {
                 for state in [row.client_state, row.server_state] {
                     *counts.entry(state).or_insert(0usize) += 1;
@@ -214,6 +222,8 @@ pub fn state_counts_ui(ui: &mut Ui, rows: &[ConnRow], table: &mut TableState) {
         ui.label(RichText::new("sockets by final state:").weak());
         for (state, count) in counts {
             let selected = table.state == Some(state);
+            let not_listed = dropped.get(&state).copied().unwrap_or(0);
+            let count = if not_listed > 0 { format!("{count} + {not_listed} not listed") } else { count.to_string() };
             let text = RichText::new(format!("{state} {count}"))
                 .background_color(theme::state_fill(state, dark))
                 .color(theme::pill_text(dark));

@@ -65,7 +65,8 @@ impl TcpLadderApp {
             ui.label(RichText::new("Nothing to list: the file could not be read (the message above says why).").weak());
             return;
         }
-        state_counts_ui(ui, rows, &mut self.table);
+        let dropped = self.document.as_ref().map(|d| d.engine.stats().evicted_states.clone()).unwrap_or_default();
+        state_counts_ui(ui, rows, &dropped, &mut self.table);
         filters_ui(ui, &mut self.table);
         let selected = self.document.as_ref().and_then(|d| d.selected_conn);
         if let Some(id) = table_ui(ui, rows, &mut self.table, selected) {
