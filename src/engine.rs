@@ -48,11 +48,12 @@ pub const DEFAULT_LIVE_MEMORY_LIMIT_MB: u64 = 1024;
 
 /// How often, in packets, the memory held is measured against the limit.
 const MEMORY_CHECK_EVERY: u64 = 8_192;
-/// More than any one packet adds to what the limit counts (a new connection's record, its index
-/// slots, its first segment and options, and its conversation's slot): far below the limit,
-/// the next check can wait until this many bytes per packet could have reached it, so counting
-/// (which visits every connection) costs little on a file of a million connections.
-const MAX_BYTES_PER_PACKET: u64 = 4_096;
+/// What a packet can add to what the limit counts beside its own bytes (a new connection's
+/// record, its index slots, its segment record and options, its conversation's slot). Far below
+/// the limit, memory is counted again (which visits every connection) only once the packets
+/// since the last count, their bytes and this much each, could have filled the room left: on a
+/// file of a million connections the count then runs a few times instead of hundreds.
+const PACKET_OVERHEAD_BYTES: u64 = 1_024;
 /// Eviction frees down to this share of the limit, so it does not run on every check.
 const EVICT_TO_PERCENT: u64 = 75;
 
@@ -95,8 +96,11 @@ pub struct Engine {
     extra_bytes_per_connection: u64,
     /// [`Self::memory_bytes`] at the last check against the limit.
     held_bytes: u64,
-    /// The packet count at which memory is next counted against the limit.
-    next_memory_check: u64,
+    /// Since memory was last counted against the limit: packets, and the most they can have added.
+    packets_since_check: u64,
+    bytes_since_check: u64,
+    /// The room under the limit at the last count.
+    room_at_check: u64,
     decode_applications: bool,
     keep_all_messages: bool,
     /// The conversation inside each connection held, by connection id.
@@ -129,7 +133,9 @@ impl Engine {
             ),
             extra_bytes_per_connection: 0,
             held_bytes: 0,
-            next_memory_check: MEMORY_CHECK_EVERY,
+            packets_since_check: 0,
+            bytes_since_check: 0,
+            room_at_check: 0,
             quality: CaptureQuality::default(),
             evicted: Vec::new(),
         }
@@ -178,8 +184,12 @@ impl Engine {
             Ok(Decoded::NotTcp) => self.stats.other_packets += 1,
             Err(reason) => *self.stats.skipped.entry(reason).or_default() += 1,
         }
-        if self.memory_limit_bytes.is_some() && self.stats.packets >= self.next_memory_check {
-            self.enforce_memory_limit();
+        if self.memory_limit_bytes.is_some() {
+            self.packets_since_check += 1;
+            self.bytes_since_check += frame.len() as u64 + PACKET_OVERHEAD_BYTES;
+            if self.packets_since_check >= MEMORY_CHECK_EVERY && self.bytes_since_check >= self.room_at_check {
+                self.enforce_memory_limit();
+            }
         }
     }
 
@@ -308,8 +318,8 @@ impl Engine {
     fn enforce_memory_limit(&mut self) {
         let Some(limit) = self.memory_limit_bytes else { return };
         self.held_bytes = self.memory_bytes();
-        let room = limit.saturating_sub(self.held_bytes);
-        self.next_memory_check = self.stats.packets + (room / MAX_BYTES_PER_PACKET).max(MEMORY_CHECK_EVERY);
+        (self.packets_since_check, self.bytes_since_check) = (0, 0);
+        self.room_at_check = limit.saturating_sub(self.held_bytes);
         if self.held_bytes <= limit {
             return;
         }
@@ -333,6 +343,7 @@ impl Engine {
             thread.forget_before(self.tracker.first_id());
         }
         self.held_bytes = self.memory_bytes();
+        self.room_at_check = limit.saturating_sub(self.held_bytes);
         self.stats.evicted_connections += evicted.len() as u64;
         self.stats.evicted_segments += evicted.iter().map(|c| c.segments.len() as u64).sum::<u64>();
         let now = self.stats.last_ts_nanos.unwrap_or(0);
