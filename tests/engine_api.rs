@@ -251,3 +251,31 @@ fn conversations_decoded_on_their_own_thread_are_the_ones_decoded_in_place() {
     }
     assert!(compared > 300, "only {compared} messages compared");
 }
+
+#[test]
+fn rows_made_one_at_a_time_are_the_rows_made_all_at_once() {
+    let (mut compared, mut counted, mut linked) = (0, 0, 0);
+    let samples = std::fs::read_dir(sample("")).into_iter().flatten().flatten().map(|entry| entry.path());
+    for path in samples.filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng")) {
+        let Ok(outcome) = read_capture(&path, EngineConfig::default(), 1 << 20, |_, _| ControlFlow::Continue(()))
+        else {
+            continue;
+        };
+        let engine = &outcome.engine;
+        let end = engine.capture_end_nanos();
+        let mut all: Vec<tcpladder::summary::ConnRow> = engine
+            .connections()
+            .iter()
+            .map(|c| tcpladder::summary::ConnRow::new(c, engine.conversation(c.id), end))
+            .collect();
+        tcpladder::summary::count_across_connections(&mut all);
+        tcpladder::summary::attach_links(&mut all, engine);
+        let one_at_a_time: Vec<_> = tcpladder::summary::rows_of(engine).collect();
+        let json = |rows: &[tcpladder::summary::ConnRow]| serde_json::to_value(rows).expect("rows serialise");
+        assert_eq!(json(&one_at_a_time), json(&all), "{}", path.display());
+        compared += all.len();
+        counted += all.iter().filter(|r| r.diagnoses.iter().any(|d| d.text.contains("such connections"))).count();
+        linked += all.iter().filter(|r| !r.links.is_empty()).count();
+    }
+    assert!(compared > 60 && counted > 0 && linked > 0, "{compared} rows, {counted} counted, {linked} linked");
+}

@@ -1,7 +1,7 @@
 //! The rows of a read capture one at a time, each with the findings that need the whole capture
 //! (an accept queue's count, the links between connections), without holding every row: what
-//! `conns` writes as it goes. On 1,000,000 connections the rows held at once were a third of the
-//! peak memory.
+//! `conns` writes as it goes. On 1,000,000 short connections the rows held at once were half of
+//! the peak memory (2.27 GB, now 1.11 GB).
 
 use std::collections::{BTreeMap, HashMap};
 
