@@ -122,5 +122,12 @@ fn a_file_past_the_memory_limit_is_read_whole_and_says_what_it_left_out() {
         "{said}"
     );
     assert_eq!(bounded[..], unbounded[left_out..], "the newest connections, as the unbounded read lists them");
+    // Asking for a dropped connection says why it is not there, and the remedy.
+    let output = tcpladder(&["ladder", "--conn", "0", "--memory-limit", "4", path]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && said.contains("connection 0 was dropped to stay under the memory limit"),
+        "{said}"
+    );
     let _ = std::fs::remove_file(flood);
 }

@@ -169,7 +169,18 @@ pub(super) fn find_connection<'a>(
     id: u32,
 ) -> anyhow::Result<&'a tcpladder::tcp::Connection> {
     engine.connection(id).with_context(|| {
-        format!("{}: no connection {id} (the capture has {})", path.display(), engine.connections().len())
+        let first = engine.first_connection_id();
+        let held = engine.connections().len();
+        if id < first {
+            format!(
+                "{}: connection {id} was dropped to stay under the memory limit (connections {first} to {} are \
+                 held); --memory-limit MB raises the limit",
+                path.display(),
+                u64::from(first) + held as u64 - 1
+            )
+        } else {
+            format!("{}: no connection {id} (the capture has {})", path.display(), u64::from(first) + held as u64)
+        }
     })
 }
 
