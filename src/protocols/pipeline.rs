@@ -53,7 +53,7 @@ struct Batch {
     jobs: Vec<Job>,
     /// The read block the payloads lie in (one per batch).
     block: Option<SharedBlock>,
-    /// Payloads read out of place (across two reads, or from a source without blocks).
+    /// Payloads read out of place (by the reader's slow path, or from a source without blocks).
     bytes: Vec<u8>,
     /// Connections before this id were dropped to bound memory: their conversations go too,
     /// before this batch is decoded.
@@ -175,7 +175,7 @@ impl DecodeThread {
         });
         let fresh = spare.unwrap_or_else(|| {
             self.made += 1;
-            // Copied payloads are rare (a record across two reads): their room grows when needed.
+            // Copied payloads are rare (the reader's slow path): their room grows when needed.
             Batch { jobs: Vec::with_capacity(BATCH_SEGMENTS), block: None, bytes: Vec::new(), forget_before: None }
         });
         let full = std::mem::replace(&mut self.batch, fresh);
