@@ -18,6 +18,7 @@ pub mod lesson_panel;
 pub mod live_panel;
 pub mod machine_view;
 mod menus;
+mod open_files;
 mod panels;
 pub mod predict_panel;
 mod prose;
