@@ -35,16 +35,7 @@ fn ip(args: &[&str]) {
 }
 
 fn permitted() -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .is_ok_and(|status| status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")));
-    let tools = ["ip", "tcpdump", "python3"].iter().all(|tool| {
-        Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
-    });
-    if !root || !tools {
-        assert!(std::env::var_os("TCPLADDER_REQUIRE_LIVE").is_none(), "needs root, ip, tcpdump and python3");
-        eprintln!("needs root, ip, tcpdump and python3: skipped");
-    }
-    root && tools
+    crate::util::root_with_tools(&["ip", "tcpdump", "python3"])
 }
 
 /// Rewrites a pcap (µs, little-endian, as tcpdump writes) with every timestamp moved by `shift`.

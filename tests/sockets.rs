@@ -27,15 +27,7 @@ impl Drop for Fixture {
 
 impl Fixture {
     fn start() -> Option<Self> {
-        let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-            status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
-        });
-        let tools = ["ip", "ss", "python3"].iter().all(|tool| {
-            Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
-        });
-        if !root || !tools {
-            assert!(std::env::var_os("TCPLADDER_REQUIRE_LIVE").is_none(), "needs root, ip, ss and python3");
-            eprintln!("needs root, ip, ss and python3: skipped");
+        if !crate::util::root_with_tools(&["ip", "ss", "python3"]) {
             return None;
         }
         static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);

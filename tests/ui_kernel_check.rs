@@ -32,14 +32,7 @@ fn run(program: &str, args: &[&str]) {
 /// Makes a namespace with loopback up and the server's FINs to `port`'s clients dropped on input,
 /// and moves this thread (and every thread it starts from now on) into it.
 fn enter_namespace_dropping_fins(port: u16) -> Option<Namespace> {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .is_ok_and(|status| status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")));
-    let tools = ["ip", "nft"].iter().all(|tool| {
-        Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
-    });
-    if !root || !tools || !crate::live::permitted() {
-        assert!(std::env::var_os("TCPLADDER_REQUIRE_LIVE").is_none(), "needs root, ip, nft and live capture");
-        eprintln!("needs root, ip, nft and live capture: skipped");
+    if !crate::util::root_with_tools(&["ip", "nft"]) || !crate::live::permitted() {
         return None;
     }
     let namespace = Namespace(format!("tlkernel{}", std::process::id()));

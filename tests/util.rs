@@ -51,3 +51,22 @@ pub fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&path, bytes).unwrap_or_else(|err| panic!("writing {}: {err}", path.display()));
     path
 }
+
+/// True when running as root with every one of `tools` on the PATH. Otherwise it says what is
+/// missing, and the test skips, or fails when TCPLADDER_REQUIRE_LIVE asks for it (as in CI).
+pub fn root_with_tools(tools: &[&str]) -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|status| status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")));
+    let found = tools.iter().all(|tool| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !root || !found {
+        let needs = format!("needs root and {}", tools.join(", "));
+        assert!(std::env::var_os("TCPLADDER_REQUIRE_LIVE").is_none(), "{needs}");
+        eprintln!("{needs}: skipped");
+    }
+    root && found
+}
