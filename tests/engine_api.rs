@@ -268,8 +268,18 @@ fn rows_made_one_at_a_time_are_the_rows_made_all_at_once() {
             .iter()
             .map(|c| tcpladder::summary::ConnRow::new(c, engine.conversation(c.id), end))
             .collect();
-        tcpladder::summary::count_across_connections(&mut all);
-        tcpladder::summary::attach_links(&mut all, engine);
+        // The accept queue's count, from the finished rows' own findings.
+        let mut waiting = std::collections::HashMap::new();
+        for row in all.iter().filter(|r| r.diagnoses.iter().any(|d| d.code.name() == "accept_backlog")) {
+            *waiting.entry(row.server.clone()).or_default() += 1;
+        }
+        for row in &mut all {
+            tcpladder::summary::note_accept_queue(row, &waiting);
+        }
+        let mut links = tcpladder::analysis::chains::links_of(engine);
+        for row in &mut all {
+            row.links = links.remove(&row.id).unwrap_or_default();
+        }
         let one_at_a_time: Vec<_> = tcpladder::summary::rows_of(engine).collect();
         let json = |rows: &[tcpladder::summary::ConnRow]| serde_json::to_value(rows).expect("rows serialise");
         assert_eq!(json(&one_at_a_time), json(&all), "{}", path.display());

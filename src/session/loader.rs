@@ -15,7 +15,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::error::{CaptureError, DamagedCapture};
 use crate::ladder::{LadderLayout, LayoutOptions};
 use crate::session::read_capture;
-use crate::summary::{count_across_connections, ConnRow};
+use crate::summary::{rows_of, ConnRow};
 use crate::tcp::Connection;
 
 /// How often, at most, progress is sent.
@@ -122,10 +122,10 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
         if last_sent.elapsed() >= PROGRESS_INTERVAL {
             last_sent = Instant::now();
             let end = engine.capture_end_nanos();
-            let new_rows = engine
-                .connections()
-                .iter()
-                .skip_while(|c| c.id < next_row_id)
+            let held = engine.connections();
+            let unsent = next_row_id.saturating_sub(engine.first_connection_id()) as usize;
+            let new_rows = held
+                .range(unsent.min(held.len())..)
                 .map(|c| ConnRow::new(c, engine.conversation(c.id), end))
                 .collect::<Vec<_>>();
             next_row_id = new_rows.last().map_or(next_row_id, |row| row.id + 1);
@@ -139,15 +139,7 @@ fn load(path: &Path, config: EngineConfig, cancel: &AtomicBool, sender: &Sender<
     });
     let event = match result {
         Ok(outcome) => {
-            let end = outcome.engine.capture_end_nanos();
-            let mut rows: Vec<ConnRow> = outcome
-                .engine
-                .connections()
-                .iter()
-                .map(|c| ConnRow::new(c, outcome.engine.conversation(c.id), end))
-                .collect();
-            count_across_connections(&mut rows);
-            crate::summary::attach_links(&mut rows, &outcome.engine);
+            let rows: Vec<ConnRow> = rows_of(&outcome.engine).collect();
             let first = outcome.engine.connections().front().zip(rows.first()).map(|(connection, row)| {
                 let (noted, notes) = arrow_notes(&outcome.engine, connection, Some(row));
                 let mut layout = LadderLayout::new(connection, &BTreeSet::new(), &noted, &LayoutOptions::default());

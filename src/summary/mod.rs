@@ -137,24 +137,10 @@ impl ConnRow {
     }
 }
 
-/// Findings that are about a listener, not one connection: each unaccepted connection's finding
-/// also says how many of the capture's connections to that server waited the same way, the
-/// accept queue's depth as the wire shows it.
-pub fn count_across_connections(rows: &mut [ConnRow]) {
-    let mut waiting: HashMap<String, usize> = HashMap::new();
-    for row in rows.iter() {
-        if row.diagnoses.iter().any(|d| d.code == Code::AcceptBacklog) {
-            *waiting.entry(row.server.clone()).or_default() += 1;
-        }
-    }
-    for row in rows.iter_mut() {
-        note_accept_queue(row, &waiting);
-    }
-}
-
-/// Says in `row`'s accept-queue finding how many connections its listener's queue held, when
-/// more than one (`waiting`: such connections by server address).
-pub(crate) fn note_accept_queue(row: &mut ConnRow, waiting: &HashMap<String, usize>) {
+/// Findings that are about a listener, not one connection: says in `row`'s accept-queue finding
+/// how many of the capture's connections to that server waited the same way (the accept queue's
+/// depth as the wire shows it), when more than one (`waiting`: such connections by server address).
+pub fn note_accept_queue(row: &mut ConnRow, waiting: &HashMap<String, usize>) {
     let Some(&count) = waiting.get(&row.server).filter(|&&count| count > 1) else { return };
     for finding in row.diagnoses.iter_mut().filter(|d| d.code == Code::AcceptBacklog) {
         finding
@@ -246,14 +232,6 @@ pub fn endpoints(connection: &Connection, segment: &Segment) -> (std::net::Socke
     match segment.dir {
         Direction::ClientToServer => (connection.client, connection.server),
         Direction::ServerToClient => (connection.server, connection.client),
-    }
-}
-
-/// Gives each row the connections a proxy chained to it ([`crate::analysis::chains`]).
-pub fn attach_links(rows: &mut [ConnRow], engine: &crate::Engine) {
-    let mut links = crate::analysis::chains::links_of(engine);
-    for row in rows {
-        row.links = links.remove(&row.id).unwrap_or_default();
     }
 }
 

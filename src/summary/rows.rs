@@ -11,8 +11,8 @@ use crate::analysis::diagnose::waits_in_accept_queue;
 use crate::engine::Engine;
 use crate::tcp::Connection;
 
-/// The rows of an engine's connections, in id order: the same rows as computing them all and then
-/// [`super::count_across_connections`] and [`super::attach_links`].
+/// The rows of an engine's connections, in id order, with the accept queue's count
+/// ([`super::note_accept_queue`]) and the links between connections ([`links_of`]).
 pub struct RowsOf<'a> {
     engine: &'a Engine,
     connections: std::collections::vec_deque::Iter<'a, Connection>,
