@@ -63,9 +63,10 @@ pub fn join(table: Table, owners: &processes::Owners) -> Snapshot {
 }
 
 /// By state (in RFC order), then local address, then peer: the order every view prints (the
-/// inode after them makes the order total, so the quicker unstable sort gives one order).
+/// inode after them makes the order total). The sort is the stable one, which merges runs
+/// already in order: the kernel's table comes as sorted runs (see `sock_diag`).
 pub fn sort(sockets: &mut [Socket]) {
-    sockets.sort_unstable_by_key(|s| (s.state, address_key(s.local), address_key(s.peer), s.inode));
+    sockets.sort_by_key(|s| (s.state, address_key(s.local), address_key(s.peer), s.inode));
 }
 
 /// An address as a number that orders as `SocketAddr` does (IPv4 before IPv6, then the address,

@@ -23,12 +23,16 @@ const RECEIVE_BUFFER: usize = 64 * 1024;
 /// Batches received but not yet parsed, per family: the kernel's dump runs ahead of the parsing
 /// by at most this many.
 const BATCHES_AHEAD: usize = 8;
+/// Sockets sorted at once while the kernel fills the next batches: the table comes back as runs
+/// in order, which the final sort merges (7 ms of sorting on 50,000 sockets became 1–2 ms after
+/// the dump's end).
+const SORTED_RUN: usize = 8_192;
 /// Where `idiag_expires` lies in a response (after the netlink header, the family, state, timer
 /// and retransmit bytes, and the 48-byte socket id): the crate drops it for TIME_WAIT sockets.
 const EXPIRES_OFFSET: usize = 16 + 4 + 48;
 
-/// Every TCP socket, IPv4 then IPv6. The kernel fills a dump's batches while the last ones are
-/// parsed (a thread per family receives them): on 50,000 sockets the kernel's filling is most of
+/// Every TCP socket, IPv4 then IPv6, in sorted runs (see [`SORTED_RUN`]). The kernel fills a
+/// dump's batches while the last ones are parsed (a thread per family receives them): on 50,000 sockets the kernel's filling is most of
 /// the time and the parsing the rest, and the two overlap (67-120 ms became 47-70 ms).
 pub fn sockets() -> Result<Vec<Socket>, HostError> {
     let mut out = Vec::new();
@@ -42,6 +46,7 @@ pub fn sockets() -> Result<Vec<Socket>, HostError> {
                 (parsed, give_back, receiver)
             })
             .collect();
+        let mut sorted_up_to = 0;
         for (parsed, give_back, receiver) in receiving {
             let mut done = false;
             for batch in parsed {
@@ -50,6 +55,10 @@ pub fn sockets() -> Result<Vec<Socket>, HostError> {
                 }
                 // Dropped when the receiver has finished.
                 let _ = give_back.try_send(batch);
+                if out.len() - sorted_up_to >= SORTED_RUN || done {
+                    super::sort(out.get_mut(sorted_up_to..).unwrap_or_default());
+                    sorted_up_to = out.len();
+                }
             }
             receiver.join().map_err(|_| HostError::Malformed("the socket table's reader stopped".into()))??;
             if !done {
