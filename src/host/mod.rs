@@ -6,6 +6,7 @@
 pub mod census;
 pub mod counters;
 mod error;
+pub mod order;
 pub mod proc_net;
 pub mod processes;
 pub mod row;
@@ -19,6 +20,7 @@ use std::path::Path;
 pub use census::{by_local_port, by_process, listeners, states, ByProcess, Listener};
 pub use counters::ListenCounters;
 pub use error::HostError;
+pub use order::sort;
 pub use processes::{owners, Owners, Process};
 pub use row::{parse_state, rows, SocketFilter, SocketRow};
 pub use snapshot::{Snapshot, Source, Table};
@@ -59,22 +61,6 @@ pub fn join(table: Table, owners: &processes::Owners) -> Snapshot {
         counters,
         source,
         hidden_processes: owners.hidden,
-    }
-}
-
-/// By state (in RFC order), then local address, then peer: the order every view prints (the
-/// inode after them makes the order total). The sort is the stable one, which merges runs
-/// already in order: the kernel's table comes as sorted runs (see `sock_diag`).
-pub fn sort(sockets: &mut [Socket]) {
-    sockets.sort_by_key(|s| (s.state, address_key(s.local), address_key(s.peer), s.inode));
-}
-
-/// An address as a number that orders as `SocketAddr` does (IPv4 before IPv6, then the address,
-/// then the port), cheaper to compare.
-fn address_key(address: std::net::SocketAddr) -> (bool, u128, u16) {
-    match address {
-        std::net::SocketAddr::V4(v4) => (false, u128::from(u32::from(*v4.ip())), v4.port()),
-        std::net::SocketAddr::V6(v6) => (true, u128::from(*v6.ip()), v6.port()),
     }
 }
 

@@ -56,7 +56,7 @@ pub fn sockets() -> Result<Vec<Socket>, HostError> {
                 // Dropped when the receiver has finished.
                 let _ = give_back.try_send(batch);
                 if out.len() - sorted_up_to >= SORTED_RUN || done {
-                    super::sort(out.get_mut(sorted_up_to..).unwrap_or_default());
+                    super::order::sort(out.get_mut(sorted_up_to..).unwrap_or_default());
                     sorted_up_to = out.len();
                 }
             }
