@@ -7,7 +7,7 @@ count=${1:-50000}
 binary=${2:-${CARGO_TARGET_DIR:-target}/release/tcpladder}
 ns=tlbench$$
 ip netns add "$ns"
-trap 'exec 3>&-; wait || true; ip netns del "$ns"' EXIT
+trap 'exec 3>&-; pid=${holder_PID:-}; [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait || true; ip netns del "$ns"' EXIT
 ip -n "$ns" link set lo up
 coproc holder { ip netns exec "$ns" python3 "$(dirname "$0")/many-sockets.py" "$count"; }
 exec 3>&"${holder[1]}"
