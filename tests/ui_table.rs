@@ -163,6 +163,9 @@ fn a_file_past_the_memory_limit_loads_whole_and_the_window_says_what_it_left_out
     let dropped: u64 =
         harness.state().with_document(|d| d.map_or(0, |d| d.engine.stats().evicted_states.values().sum()));
     assert_eq!(dropped, 2 * evicted, "both sockets of each dropped connection");
-    assert!(harness.query_all_by_label_contains(" not listed").next().is_some(), "the census leaves them out");
+    assert!(
+        harness.query_all_by_label_contains(" not listed").next().is_some(),
+        "the census counts them beside the listed ones"
+    );
     let _ = std::fs::remove_file(flood);
 }

@@ -2,10 +2,10 @@
 //! to `socket:[INODE]`. Also what each such process may open (`RLIMIT_NOFILE`) and has open.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::ErrorKind;
 use std::path::Path;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 /// A process that holds sockets.
@@ -26,36 +26,13 @@ pub struct Process {
 /// The processes holding sockets, and what could not be looked at.
 #[derive(Debug, Clone, Default)]
 pub struct Owners {
-    /// Socket inode → the pid holding it (the first found, when a fork shares it).
-    pub by_inode: HashMap<u64, u32, InodeHash>,
+    /// Socket inode → the pid holding it (the first found, when a fork shares it). Fx, as the
+    /// flow index hashes: inodes are the kernel's counter, not keys anyone picks, and looking up
+    /// 50,000 sockets' owners with SipHash took a third of a refresh's time after the dump.
+    pub by_inode: FxHashMap<u64, u32>,
     pub processes: HashMap<u32, Process>,
     /// Processes whose descriptors could not be read (another user's, without privilege).
     pub hidden: u32,
-}
-
-/// Hashing for inode numbers: they are the kernel's own counter, neither chosen by anyone nor
-/// clustered in their low bits, so a multiply spreads them. Looking up 50,000 sockets' owners
-/// with the default (SipHash, made for keys an attacker picks) took a third of a refresh's
-/// time after the kernel's dump.
-pub type InodeHash = BuildHasherDefault<InodeHasher>;
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct InodeHasher(u64);
-
-impl Hasher for InodeHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.write_u64(u64::from(*byte) ^ self.0.rotate_left(8));
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
 }
 
 /// Reads every process under `proc_root` (`/proc`).
@@ -102,7 +79,7 @@ fn open_dir(path: &Path) -> std::io::Result<FdDir> {
 /// the count and whether any is a socket. Links are read relative to the open directory into a
 /// stack buffer: no path resolved from `/`, no allocation per descriptor.
 #[cfg(target_os = "linux")]
-fn read_fds(fds: &FdDir, pid: u32, by_inode: &mut HashMap<u64, u32, InodeHash>) -> (u32, bool) {
+fn read_fds(fds: &FdDir, pid: u32, by_inode: &mut FxHashMap<u64, u32>) -> (u32, bool) {
     let Ok(entries) = rustix::fs::Dir::read_from(fds) else { return (0, false) };
     let (mut open_fds, mut holds_a_socket) = (0, false);
     let mut link = [0u8; 64];
@@ -122,7 +99,7 @@ fn read_fds(fds: &FdDir, pid: u32, by_inode: &mut HashMap<u64, u32, InodeHash>) 
 }
 
 #[cfg(not(target_os = "linux"))]
-fn read_fds(fds: &FdDir, pid: u32, by_inode: &mut HashMap<u64, u32, InodeHash>) -> (u32, bool) {
+fn read_fds(fds: &FdDir, pid: u32, by_inode: &mut FxHashMap<u64, u32>) -> (u32, bool) {
     let (mut open_fds, mut holds_a_socket) = (0, false);
     for fd in std::fs::read_dir(fds).into_iter().flatten().flatten() {
         open_fds += 1;

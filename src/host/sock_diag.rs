@@ -32,8 +32,9 @@ const SORTED_RUN: usize = 8_192;
 const EXPIRES_OFFSET: usize = 16 + 4 + 48;
 
 /// Every TCP socket, IPv4 then IPv6, in sorted runs (see [`SORTED_RUN`]). The kernel fills a
-/// dump's batches while the last ones are parsed (a thread per family receives them): on 50,000 sockets the kernel's filling is most of
-/// the time and the parsing the rest, and the two overlap (67-120 ms became 47-70 ms).
+/// dump's batches while the last ones are parsed (a thread per family receives them): on 50,000
+/// sockets the kernel's filling is most of the time and the parsing the rest, and the two
+/// overlap (67-120 ms became 47-70 ms).
 pub fn sockets() -> Result<Vec<Socket>, HostError> {
     let mut out = Vec::new();
     std::thread::scope(|scope| {

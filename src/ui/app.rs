@@ -137,8 +137,8 @@ impl TcpLadderApp {
             first_run_hint: file.is_none(),
             second_capture: None,
             vantage_load: None,
-            // Files keep every message of the conversation: the ladder labels each one.
-            // and a file never takes more than a share of the machine.
+            // Files keep every message of the conversation (the ladder labels each one), and a
+            // file never takes more than a share of the machine.
             config: EngineConfig {
                 keep_all_messages: true,
                 memory_limit_bytes: Some(crate::session::read::default_memory_limit()),

@@ -11,8 +11,7 @@ use super::charts::charts_ui;
 use super::conn_table::{filters_ui, state_counts_ui, table_ui};
 use super::conversation_pane::conversation_ui;
 use super::details::{diagnoses_ui, segment_details_ui};
-use super::ladder_view::ladder_ui;
-use super::ladder_view::select_segment;
+use super::ladder_view::{ladder_ui, select_segment};
 use super::machine_view::{kernel_line_ui, machine_ui};
 use super::requests_panel::requests_ui;
 use super::several_view::several_ui;
@@ -65,8 +64,9 @@ impl TcpLadderApp {
             ui.label(RichText::new("Nothing to list: the file could not be read (the message above says why).").weak());
             return;
         }
-        let dropped = self.document.as_ref().map(|d| d.engine.stats().evicted_states.clone()).unwrap_or_default();
-        state_counts_ui(ui, rows, &dropped, &mut self.table);
+        let nothing_dropped = std::collections::BTreeMap::new();
+        let dropped = self.document.as_ref().map_or(&nothing_dropped, |d| &d.engine.stats().evicted_states);
+        state_counts_ui(ui, rows, dropped, &mut self.table);
         filters_ui(ui, &mut self.table);
         let selected = self.document.as_ref().and_then(|d| d.selected_conn);
         if let Some(id) = table_ui(ui, rows, &mut self.table, selected) {
