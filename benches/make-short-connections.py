@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes a pcap of many short TCP connections, for measuring memory per connection:
 
-    python3 benches/make-short-connections.py OUT.pcap [CONNECTIONS] [--syn-only]
+    python3 benches/make-short-connections.py OUT.pcap [CONNECTIONS] [--syn-only] [--gap-us N]
 
 Each connection comes from its own (address, port) to 10.0.0.1:80 and is a handshake then, for
 three in four, an RST from the client, and for the rest a full close (FIN, FIN, ACK): 4.5 packets
 each on average. With --syn-only every connection is a lone SYN (a SYN flood). Ethernet, no payload,
-1 µs apart.
+packets 1 µs apart; with --gap-us N each connection begins N µs after the one before (a server
+taking 1,000,000 / N connections a second), so a capture spans minutes as real ones do.
 """
 import struct
 import sys
@@ -28,6 +29,7 @@ def frame(src, dst, sport, dport, seq, ack, flags):
 def main():
     out, count = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 1_000_000
     syn_only = "--syn-only" in sys.argv
+    gap = int(sys.argv[sys.argv.index("--gap-us") + 1]) if "--gap-us" in sys.argv else 0
     server = bytes([10, 0, 0, 1])
     SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
     ts = 1_700_000_000 * 1_000_000
@@ -47,6 +49,7 @@ def main():
                     packets += [(client, server, port, 80, c + 1, s + 1, FIN | ACK),
                                 (server, client, 80, port, s + 1, c + 2, FIN | ACK),
                                 (client, server, port, 80, c + 2, s + 2, ACK)]
+            ts += gap
             for p in packets:
                 data = frame(*p)
                 ts += 1

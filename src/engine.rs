@@ -29,6 +29,9 @@ pub struct EngineConfig {
     /// ([`crate::protocols::pipeline`]); they can be asked for once the capture is finished.
     /// Taken only without a memory limit (the limit weighs conversations as it reads).
     pub decode_on_thread: bool,
+    /// The reader takes ended connections out as it goes ([`Engine::retire_ended`]), so their
+    /// conversations are decoded beside the tracking, not on a thread of their own.
+    pub retire_ended: bool,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +42,7 @@ impl Default for EngineConfig {
             decode_applications: true,
             keep_all_messages: false,
             decode_on_thread: false,
+            retire_ended: false,
         }
     }
 }
@@ -56,6 +60,13 @@ const MEMORY_CHECK_EVERY: u64 = 8_192;
 const PACKET_OVERHEAD_BYTES: u64 = 1_024;
 /// Eviction frees down to this share of the limit, so it does not run on every check.
 const EVICT_TO_PERCENT: u64 = 75;
+
+/// A connection taken out of the engine once it ended, with its conversation.
+#[derive(Debug, Clone)]
+pub struct Retired {
+    pub connection: Connection,
+    pub conversation: Option<Box<Conversation>>,
+}
 
 /// Counts of what the engine has seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,6 +86,8 @@ pub struct Stats {
     /// The dropped connections' sockets by the state each was in when dropped (both sides),
     /// so the census still counts them.
     pub evicted_states: BTreeMap<crate::tcp::TcpState, u64>,
+    /// Connections taken out once they ended ([`EngineConfig::retire_ended`]).
+    pub retired_connections: u64,
 }
 
 impl Stats {
@@ -118,16 +131,20 @@ pub struct Engine {
 impl Engine {
     /// An engine for frames of link type `link`.
     pub fn new(link: LinkType, config: EngineConfig) -> Self {
+        let mut tracker = Tracker::new(config.time_wait_nanos);
+        if config.retire_ended {
+            tracker.queue_ended();
+        }
         Self {
             link,
-            tracker: Tracker::new(config.time_wait_nanos),
+            tracker,
             stats: Stats::default(),
             memory_limit_bytes: config.memory_limit_bytes,
             decode_applications: config.decode_applications,
             keep_all_messages: config.keep_all_messages,
             conversations: ConversationTable::default(),
             decoding: Decoding(
-                (config.decode_applications && config.decode_on_thread)
+                (config.decode_applications && config.decode_on_thread && !config.retire_ended)
                     .then(|| DecodeThread::spawn(config.keep_all_messages).ok())
                     .flatten(),
             ),
@@ -239,6 +256,25 @@ impl Engine {
         }
     }
 
+    /// Takes out, whole, the connections that ended 2×MSL before the latest packet and that
+    /// `may_retire` lets go (with [`EngineConfig::retire_ended`]; none without). A reader that has written their rows needs no more of them; their 4-tuples
+    /// begin new connections, as they would anyway once the kernel forgot them.
+    pub fn retire_ended(&mut self, may_retire: impl Fn(&Connection) -> bool) -> Vec<Retired> {
+        let connections = self.tracker.retire_ended(may_retire);
+        self.stats.retired_connections += connections.len() as u64;
+        let retired = connections
+            .into_iter()
+            .map(|connection| Retired { conversation: self.conversations.take(connection.id), connection })
+            .collect();
+        self.conversations.forget_before(self.tracker.oldest_held_id());
+        retired
+    }
+
+    /// Every connection before this id was retired or evicted.
+    pub fn oldest_held_id(&self) -> u32 {
+        self.tracker.oldest_held_id()
+    }
+
     /// Called when the capture has ended: what waits behind a gap in a byte stream is read, and
     /// the vectors give back their spare capacity (up to half of what a long connection's
     /// segment list holds).
@@ -249,6 +285,7 @@ impl Engine {
         for conversation in self.conversations.iter_mut() {
             conversation.finish();
         }
+        self.tracker.compact();
         self.tracker.shrink_to_fit();
     }
 

@@ -21,6 +21,7 @@ mod loss;
 mod merge;
 mod piped;
 mod requests;
+mod retire;
 mod samples;
 mod sockets;
 mod synth;

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::exchanges::request_pairs;
@@ -68,39 +69,119 @@ struct Sent<'a> {
     forwarded_for: Option<IpAddr>,
 }
 
+/// The servers each host is a client of and a server on, two at most each: enough to tell
+/// whether a connection could be one end of a chain. Kept as connections begin, it answers for a
+/// connection taken out before the capture ends as it would at the end.
+#[derive(Debug, Clone, Default)]
+pub struct ServerSets {
+    from: FxHashMap<IpAddr, Servers>,
+    on: FxHashMap<IpAddr, Servers>,
+}
+
+/// The first two servers a host connected to (or served), and how many connections noted there
+/// are still held.
+#[derive(Debug, Clone, Default)]
+struct Servers {
+    first: Vec<std::net::SocketAddr>,
+    held: u32,
+}
+
+impl ServerSets {
+    pub fn of<'a>(connections: impl IntoIterator<Item = &'a Connection>) -> Self {
+        let mut sets = Self::default();
+        connections.into_iter().for_each(|c| sets.note(c));
+        sets
+    }
+
+    pub fn note(&mut self, connection: &Connection) {
+        for (map, host) in [(&mut self.from, connection.client.ip()), (&mut self.on, connection.server.ip())] {
+            let servers = map.entry(host).or_default();
+            servers.held += 1;
+            if !servers.first.contains(&connection.server) && servers.first.len() < 2 {
+                servers.first.push(connection.server);
+            }
+        }
+    }
+
+    /// `connection` was taken out. A host that is only a client (or only a server) of the
+    /// connections still held is forgotten: a chain needs a host that is both, and one that ended
+    /// 2×MSL ago cannot overlap a request still to come. Without this, a capture of a million
+    /// clients would keep a million hosts.
+    pub fn forget(&mut self, connection: &Connection) {
+        let (client, server) = (connection.client.ip(), connection.server.ip());
+        if release(&mut self.from, client) && !self.on.contains_key(&client) {
+            self.from.remove(&client);
+        }
+        if release(&mut self.on, server) && !self.from.contains_key(&server) {
+            self.on.remove(&server);
+        }
+    }
+
+    /// A client's connection to a proxy that connects onward, or a proxy's onward connection.
+    pub fn could_chain(&self, connection: &Connection) -> bool {
+        self.could_chain_between(connection.client, connection.server)
+    }
+
+    fn could_chain_between(&self, client: std::net::SocketAddr, server: std::net::SocketAddr) -> bool {
+        let another = |map: &FxHashMap<IpAddr, Servers>, host: IpAddr, not: std::net::SocketAddr| {
+            map.get(&host).is_some_and(|servers| servers.first.iter().any(|s| *s != not))
+        };
+        another(&self.from, server.ip(), server) || another(&self.on, client.ip(), server)
+    }
+}
+
+/// What chaining reads of a connection beside its conversation: kept for one taken out of the
+/// engine before the capture ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainEnd {
+    pub id: u32,
+    pub client: std::net::SocketAddr,
+    pub server: std::net::SocketAddr,
+    pub last_ts_nanos: i64,
+}
+
+impl From<&Connection> for ChainEnd {
+    fn from(connection: &Connection) -> Self {
+        Self {
+            id: connection.id,
+            client: connection.client,
+            server: connection.server,
+            last_ts_nanos: connection.last_ts_nanos(),
+        }
+    }
+}
+
+/// One connection fewer held at `host`; true when none is left.
+fn release(map: &mut FxHashMap<IpAddr, Servers>, host: IpAddr) -> bool {
+    map.get_mut(&host).is_some_and(|servers| {
+        servers.held = servers.held.saturating_sub(1);
+        servers.held == 0
+    })
+}
+
 /// The links of every connection that has any, by connection id.
 pub fn find_links<'a>(
     connections: impl IntoIterator<Item = &'a Connection>,
     conversation: impl Fn(u32) -> Option<&'a Conversation>,
 ) -> BTreeMap<u32, Vec<Link>> {
     let connections: Vec<&Connection> = connections.into_iter().collect();
+    let servers = ServerSets::of(connections.iter().copied());
+    let ends = connections.iter().filter_map(|c| Some((ChainEnd::from(*c), conversation(c.id)?))).collect();
+    find_links_among(ends, &servers)
+}
+
+/// [`find_links`] among connections in id order, some perhaps no longer held (`ends`, each with
+/// its conversation), with the servers known from every connection of the capture.
+pub fn find_links_among(ends: Vec<(ChainEnd, &Conversation)>, servers: &ServerSets) -> BTreeMap<u32, Vec<Link>> {
     // A chain needs a connection whose client is on the host another connection's server is on,
     // to a different server. Most captures (one server port on loopback, a client's many
     // connections to one server) have none: then no request is read, and finding none costs a
     // pass over the connections. Two distinct servers per host are enough to know "another".
-    let mut servers_from: HashMap<IpAddr, Vec<std::net::SocketAddr>> = HashMap::new();
-    let mut servers_on: HashMap<IpAddr, Vec<std::net::SocketAddr>> = HashMap::new();
-    for connection in &connections {
-        for (map, host) in [(&mut servers_from, connection.client.ip()), (&mut servers_on, connection.server.ip())] {
-            let servers = map.entry(host).or_default();
-            if !servers.contains(&connection.server) && servers.len() < 2 {
-                servers.push(connection.server);
-            }
-        }
-    }
-    let another = |map: &HashMap<IpAddr, Vec<std::net::SocketAddr>>, host: IpAddr, not: std::net::SocketAddr| {
-        map.get(&host).is_some_and(|servers| servers.iter().any(|s| *s != not))
-    };
     let mut requests: Vec<Sent<'_>> = Vec::new();
-    for connection in &connections {
-        // A client's connection to a proxy that connects onward, or a proxy's onward connection.
-        let downstream = another(&servers_from, connection.server.ip(), connection.server);
-        let upstream = another(&servers_on, connection.client.ip(), connection.server);
-        if !(downstream || upstream) {
-            continue;
+    for (end, conversation) in ends {
+        if servers.could_chain_between(end.client, end.server) {
+            requests.extend(sent_requests(&end, conversation));
         }
-        let Some(conversation) = conversation(connection.id) else { continue };
-        requests.extend(sent_requests(connection, conversation));
     }
     // Requests sent from each host, in time order: the candidates for a proxy's onward request.
     let mut from_host: HashMap<IpAddr, Vec<usize>> = HashMap::new();
@@ -167,8 +248,13 @@ fn add(links: &mut BTreeMap<u32, Vec<Link>>, of: u32, link: Link) {
 
 /// The requests of one connection with the time until which each was awaited: its answer's
 /// first byte, or the connection's end.
-fn sent_requests<'a>(connection: &Connection, conversation: &'a Conversation) -> Vec<Sent<'a>> {
-    let end = connection.last_ts_nanos();
+/// True when `conversation` holds a request chaining could pair with another connection's.
+pub fn has_requests(conversation: &Conversation) -> bool {
+    !request_pairs(conversation.messages()).is_empty()
+}
+
+fn sent_requests<'a>(connection: &ChainEnd, conversation: &'a Conversation) -> Vec<Sent<'a>> {
+    let end = connection.last_ts_nanos;
     request_pairs(conversation.messages())
         .into_iter()
         .map(|(request, response)| {

@@ -2,6 +2,7 @@
 //! `conn.log` with tcpladder's own columns in a second log keyed by `uid`.
 
 use std::io::{BufWriter, Write};
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -9,10 +10,11 @@ use anyhow::Context as _;
 
 use serde::Serializer as _;
 use tcpladder::engine::Engine;
-use tcpladder::summary::zeek_log::{self, CONN_FIELDS, TCPLADDER_FIELDS};
+use tcpladder::summary::zeek_log::{self, CONN_FIELDS};
 use tcpladder::summary::{rows_of, ConnRow};
 
-use super::files::{exit_code, load};
+use super::conns_sink::RowSink;
+use super::files::{exit_code, load_with};
 use super::Reading;
 
 /// How `conns` writes its rows.
@@ -31,17 +33,42 @@ pub(crate) enum ConnsFormat {
 
 pub(super) fn conns(
     path: &Path,
-    config: Reading,
+    mut config: Reading,
     format: ConnsFormat,
     output: Option<&Path>,
+    hold_all: bool,
 ) -> anyhow::Result<ExitCode> {
     if output.is_some() && format != ConnsFormat::Zeek {
         anyhow::bail!("conns writes a directory (-o) only with --format zeek; the other formats go to standard output");
     }
-    let (engine, damaged) = load(path, config)?;
-    match (format, output) {
-        (ConnsFormat::Zeek, Some(dir)) => write_zeek_logs(&engine, dir)?,
-        _ => print_conns(&engine, format)?,
+    config.engine.retire_ended = !hold_all;
+    let outputs: Vec<Box<dyn Write>> = match (format, output) {
+        (ConnsFormat::Zeek, Some(dir)) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let create = |name: &str| -> anyhow::Result<Box<dyn Write>> {
+                let path = dir.join(name);
+                let file = std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+                Ok(Box::new(BufWriter::new(file)))
+            };
+            vec![create("conn.log")?, create("tcpladder.log")?]
+        }
+        _ => vec![Box::new(BufWriter::new(std::io::stdout()))],
+    };
+    let mut sink = RowSink::new(format, outputs, !hold_all);
+    let mut failed = None;
+    let (engine, damaged) = load_with(path, config, |engine| match sink.take_retired(engine) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(error) => {
+            failed = Some(error);
+            ControlFlow::Break(())
+        }
+    })?;
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    sink.finish(&engine)?;
+    if let (ConnsFormat::Zeek, Some(dir)) = (format, output) {
+        eprintln!("tcpladder: wrote {} and {}", dir.join("conn.log").display(), dir.join("tcpladder.log").display());
     }
     Ok(exit_code(damaged))
 }
@@ -69,9 +96,16 @@ pub(super) fn print_conns(engine: &Engine, format: ConnsFormat) -> anyhow::Resul
 }
 
 fn print_table(rows: impl Iterator<Item = ConnRow>, out: &mut impl Write) -> anyhow::Result<()> {
-    writeln!(
-        out,
-        "{:>5}  {:<28} {:<28} {:>7} {:>10} {:>10} {:>10}  {:<12} {:<12} {:<6} {:<14} diagnoses",
+    out.write_all(table_header().as_bytes())?;
+    for row in rows {
+        out.write_all(table_line(&row).as_bytes())?;
+    }
+    Ok(())
+}
+
+pub(super) fn table_header() -> String {
+    format!(
+        "{:>5}  {:<28} {:<28} {:>7} {:>10} {:>10} {:>10}  {:<12} {:<12} {:<6} {:<14} diagnoses\n",
         "id",
         "client",
         "server",
@@ -83,26 +117,25 @@ fn print_table(rows: impl Iterator<Item = ConnRow>, out: &mut impl Write) -> any
         "server",
         "state",
         "history"
-    )?;
-    for row in rows {
-        writeln!(
-            out,
-            "{:>5}  {:<28} {:<28} {:>7} {:>10} {:>10} {:>9.3}s  {:<12} {:<12} {:<6} {:<14} {}",
-            row.id,
-            row.client,
-            row.server,
-            row.packets,
-            row.bytes_c2s,
-            row.bytes_s2c,
-            row.duration,
-            row.client_state.name(),
-            row.server_state.name(),
-            row.conn_state,
-            row.history,
-            row.codes()
-        )?;
-    }
-    Ok(())
+    )
+}
+
+pub(super) fn table_line(row: &ConnRow) -> String {
+    format!(
+        "{:>5}  {:<28} {:<28} {:>7} {:>10} {:>10} {:>9.3}s  {:<12} {:<12} {:<6} {:<14} {}\n",
+        row.id,
+        row.client,
+        row.server,
+        row.packets,
+        row.bytes_c2s,
+        row.bytes_s2c,
+        row.duration,
+        row.client_state.name(),
+        row.server_state.name(),
+        row.conn_state,
+        row.history,
+        row.codes()
+    )
 }
 
 /// The capture's first and last packet times as Zeek writes `#open` and `#close` when it reads a
@@ -119,26 +152,5 @@ fn write_conn_log(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
         out.write_all(zeek_log::conn_line(connection, engine.conversation(connection.id)).as_bytes())?;
     }
     out.write_all(zeek_log::footer(&close).as_bytes())?;
-    Ok(())
-}
-
-fn write_zeek_logs(engine: &Engine, dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let create = |name: &str| {
-        let path = dir.join(name);
-        std::fs::File::create(&path).map(BufWriter::new).with_context(|| format!("writing {}", path.display()))
-    };
-    let mut conn_log = create("conn.log")?;
-    write_conn_log(engine, &mut conn_log)?;
-    conn_log.flush()?;
-    let (open, close) = open_close(engine);
-    let mut ours = create("tcpladder.log")?;
-    ours.write_all(zeek_log::header("tcpladder", &TCPLADDER_FIELDS, &open).as_bytes())?;
-    for (connection, row) in engine.connections().iter().zip(rows_of(engine)) {
-        ours.write_all(zeek_log::tcpladder_line(connection, &row).as_bytes())?;
-    }
-    ours.write_all(zeek_log::footer(&close).as_bytes())?;
-    ours.flush()?;
-    eprintln!("tcpladder: wrote {} and {}", dir.join("conn.log").display(), dir.join("tcpladder.log").display());
     Ok(())
 }

@@ -22,12 +22,21 @@ use tcpladder::summary::{secs, ConnRow, PacketRow};
 use super::Reading;
 
 /// Reads the whole file, warning on stderr about damage; fails on files that are not captures.
-pub(super) fn load(path: &Path, mut reading: Reading) -> anyhow::Result<(Engine, bool)> {
+pub(super) fn load(path: &Path, reading: Reading) -> anyhow::Result<(Engine, bool)> {
+    load_with(path, reading, |_| ControlFlow::Continue(()))
+}
+
+/// [`load`], handing the engine to `on_progress` every 4,096 packets (it may stop the read).
+pub(super) fn load_with(
+    path: &Path,
+    mut reading: Reading,
+    mut on_progress: impl FnMut(&mut Engine) -> ControlFlow<()>,
+) -> anyhow::Result<(Engine, bool)> {
     let started = std::time::Instant::now();
     // A file, however large or hostile, never takes more than a share of the machine.
     let limit = *reading.engine.memory_limit_bytes.get_or_insert_with(tcpladder::session::read::default_memory_limit);
     let ReadOutcome { engine, damage, .. } =
-        read_capture(path, reading.engine, 1 << 20, |_, _| ControlFlow::Continue(()))?;
+        read_capture(path, reading.engine, 1 << 12, |_, engine| on_progress(engine))?;
     if let Some(note) = tcpladder::session::read::limit_reached_note(limit, engine.stats()) {
         eprintln!("tcpladder: {note}; --memory-limit MB raises the limit");
     }
@@ -62,6 +71,14 @@ pub(super) fn print_memory(engine: &Engine, elapsed: std::time::Duration) {
         connection_bytes as f64 / connections.len().max(1) as f64,
         std::mem::size_of::<tcpladder::tcp::Connection>(),
     );
+    let retired = engine.stats().retired_connections;
+    if retired > 0 {
+        eprintln!(
+            "tcpladder: rows written as their connections ended: {retired} (let go 2×MSL after their end; the \
+             counts above are of the {} held to the end)",
+            connections.len()
+        );
+    }
 }
 
 pub(super) fn exit_code(damaged: bool) -> ExitCode {

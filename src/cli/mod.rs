@@ -3,6 +3,7 @@
 //! Prints what the engine found.
 
 mod conns;
+mod conns_sink;
 mod files;
 mod install_files;
 mod live;
@@ -96,6 +97,10 @@ pub enum Command {
         /// With --format zeek: write DIR/conn.log and DIR/tcpladder.log instead of conn.log to standard output
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
+        /// Hold every connection whole until the capture is read, instead of writing each row
+        /// once its connection ended 2×MSL before (the same rows; more memory)
+        #[arg(long)]
+        hold_all: bool,
     },
     /// One line per TCP segment, like tcpdump, followed by both sides' states.
     Packets {
@@ -286,6 +291,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             keep_all_messages: false,
             // The command line asks for conversations only once a file is read.
             decode_on_thread: true,
+            retire_ended: false,
         },
         print_stats: cli.stats,
     };
@@ -307,7 +313,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             window(tcpladder::ui::Start::Live { options, memory_limit_mb: limit_mb })
         }
-        Command::Conns { file, json, format, output } => {
+        Command::Conns { file, json, format, output, hold_all } => {
             let format = match (format, json) {
                 (Some(format), false) => format,
                 (None, json) => {
@@ -319,7 +325,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 (Some(_), true) => anyhow::bail!("give --json or --format, not both"),
             };
-            conns::conns(&file, config, format, output.as_deref())
+            conns::conns(&file, config, format, output.as_deref(), hold_all)
         }
         Command::Lesson { name } => lesson(name.as_deref(), config),
         Command::Export { file, conn, format, scale, output, expand, absolute } => {

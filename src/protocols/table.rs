@@ -31,6 +31,12 @@ impl ConversationTable {
         self.slots.get(index)?.as_deref()
     }
 
+    /// Takes connection `id`'s conversation out (its connection was retired).
+    pub fn take(&mut self, id: u32) -> Option<Box<Conversation>> {
+        let index = usize::try_from(id.checked_sub(self.first_id)?).ok()?;
+        self.slots.get_mut(index)?.take()
+    }
+
     /// Forgets the conversations of connections before `first_id` (evicted).
     pub fn forget_before(&mut self, first_id: u32) {
         while self.first_id < first_id && self.slots.pop_front().is_some() {

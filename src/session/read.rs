@@ -51,7 +51,7 @@ pub fn read_capture(
     path: &Path,
     config: EngineConfig,
     progress_every: u64,
-    mut on_progress: impl FnMut(&Progress, &Engine) -> ControlFlow<()>,
+    mut on_progress: impl FnMut(&Progress, &mut Engine) -> ControlFlow<()>,
 ) -> Result<ReadOutcome, CaptureError> {
     let mut file = CaptureFile::open(path)?;
     let format = file.format();
@@ -73,7 +73,7 @@ pub fn read_capture(
         }
         let progress = file.progress();
         if progress.packets.is_multiple_of(every) {
-            if let Some(engine) = &engine {
+            if let Some(engine) = &mut engine {
                 if on_progress(&progress, engine).is_break() {
                     cancelled = true;
                     break;
@@ -91,7 +91,7 @@ pub fn read_capture(
         let mut progress = file.progress();
         progress.bytes_read = progress.bytes_total;
         // The final call reports completion; stopping now changes nothing.
-        let _ = on_progress(&progress, &engine);
+        let _ = on_progress(&progress, &mut engine);
     }
     Ok(ReadOutcome { engine, format, damage, cancelled })
 }

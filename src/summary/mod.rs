@@ -1,9 +1,10 @@
 //! Rows for the command line: one per connection, one per segment, as text or JSON.
 
+pub mod retire;
 mod rows;
 pub mod zeek_log;
 
-pub use rows::{rows_of, RowsOf};
+pub use rows::{rows_after_retiring, rows_of, RowsOf};
 
 use serde::Serialize;
 

@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{note_accept_queue, ConnRow};
-use crate::analysis::chains::{links_of, Link};
+use crate::analysis::chains::{find_links_among, links_of, ChainEnd, Link, ServerSets};
 use crate::analysis::diagnose::waits_in_accept_queue;
 use crate::engine::Engine;
+use crate::protocols::Conversation;
 use crate::tcp::Connection;
 
 /// The rows of an engine's connections, in id order, with the accept queue's count
@@ -22,11 +23,37 @@ pub struct RowsOf<'a> {
 }
 
 pub fn rows_of(engine: &Engine) -> RowsOf<'_> {
+    rows_with_links(engine, links_of(engine))
+}
+
+/// The rows of the connections an engine still holds after others were retired
+/// ([`super::retire::Retirer`]): links are found with the servers of every connection, among
+/// those held and the retired `ends` that could be part of a chain (in id order).
+pub fn rows_after_retiring<'a>(
+    engine: &'a Engine,
+    servers: &ServerSets,
+    ends: &[(ChainEnd, Box<Conversation>)],
+) -> RowsOf<'a> {
+    let held = engine.connections().iter().filter_map(|c| Some((ChainEnd::from(c), engine.conversation(c.id)?)));
+    let retired = ends.iter().map(|(end, conversation)| (*end, &**conversation));
+    let mut all: Vec<(ChainEnd, &Conversation)> = held.chain(retired).collect();
+    all.sort_by_key(|(end, _)| end.id);
+    rows_with_links(engine, find_links_among(all, servers))
+}
+
+fn rows_with_links(engine: &Engine, links: BTreeMap<u32, Vec<Link>>) -> RowsOf<'_> {
     let mut waiting: HashMap<String, usize> = HashMap::new();
     for connection in engine.connections().iter().filter(|c| waits_in_accept_queue(c)) {
         *waiting.entry(connection.server.to_string()).or_default() += 1;
     }
-    RowsOf { engine, connections: engine.connections().iter(), waiting, links: links_of(engine) }
+    RowsOf { engine, connections: engine.connections().iter(), waiting, links }
+}
+
+impl RowsOf<'_> {
+    /// The links found for a connection no longer held (its row was made when it was retired).
+    pub fn take_links(&mut self, id: u32) -> Vec<Link> {
+        self.links.remove(&id).unwrap_or_default()
+    }
 }
 
 impl Iterator for RowsOf<'_> {

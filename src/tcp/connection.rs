@@ -316,6 +316,36 @@ impl Connection {
         self.reset || (done(client) && done(server))
     }
 
+    /// Moves this connection out, leaving in its place a record of its id and endpoints without
+    /// segments ([`Self::is_retired`]) until its holder closes the gap.
+    pub(crate) fn take_retired(&mut self) -> Connection {
+        let stub = Connection {
+            id: self.id,
+            client: self.client,
+            server: self.server,
+            mid_stream: self.mid_stream,
+            reused_ports: self.reused_ports,
+            sides: PerSide::default(),
+            segments: Vec::new(),
+            option_bytes: Vec::new(),
+            machine: StateMachine::new(self.machine.time_wait_nanos()),
+            flows: Default::default(),
+            dup_ack_numbers: Vec::new(),
+            handshake_rtt_nanos: None,
+            syn_ts_nanos: None,
+            synack_seen: false,
+            reset: false,
+            established: false,
+        };
+        std::mem::replace(self, stub)
+    }
+
+    /// True for the record a retired connection leaves behind: every tracked connection has the
+    /// segment that began it.
+    pub fn is_retired(&self) -> bool {
+        self.segments.is_empty()
+    }
+
     /// True once the connection was established and then ended: only then does a SYN with the
     /// same ISN start a new one (before, it is a retransmission, e.g. Windows retrying after RST).
     pub fn ended_after_established(&self) -> bool {

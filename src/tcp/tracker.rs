@@ -7,41 +7,72 @@ use crate::wire::TcpPacket;
 use super::connection::Connection;
 use super::flow_index::{FlowIndex, FlowKey};
 
-/// Where connection `id` is held, when the first held has id `first_id`.
-fn index_of(first_id: u32, id: u32) -> Option<usize> {
-    id.checked_sub(first_id).map(|offset| offset as usize)
+/// Where connection `id` is held among `connections` (in id order, the first with id
+/// `first_id`): at `id - first_id` while none between was retired, else found by binary search.
+fn position_in(connections: &VecDeque<Connection>, first_id: u32, id: u32) -> Option<usize> {
+    let guess = id.checked_sub(first_id)? as usize;
+    if connections.get(guess).is_some_and(|c| c.id == id) {
+        return Some(guess);
+    }
+    connections.binary_search_by_key(&id, |c| c.id).ok()
 }
 
-/// The 4-tuple of connection `id` among `connections`, whose first has id `first_id`.
+/// The 4-tuple of connection `id` among `connections`, whose first has id `first_id`; none for a
+/// retired one (its flow left the index with it).
 fn key_in(connections: &VecDeque<Connection>, first_id: u32, id: u32) -> Option<FlowKey> {
-    connections.get(index_of(first_id, id)?).map(|c| FlowKey::new(c.client, c.server))
+    let connection = connections.get(position_in(connections, first_id, id)?)?;
+    (!connection.is_retired()).then(|| FlowKey::new(connection.client, connection.server))
 }
 
 /// All connections of a capture, in order of their first packet. The oldest may have been evicted
-/// to bound memory: ids stay stable, and `first_id` is the id of the oldest one still held.
+/// to bound memory, and ended ones retired (taken out whole, [`Self::retire_ended`]): ids stay
+/// stable, and `first_id` is the id of the oldest one still held.
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
+    /// In id order. A retired connection leaves a record without segments in its place until
+    /// enough have gone to close the gaps ([`Self::compact`]).
     connections: VecDeque<Connection>,
     first_id: u32,
+    next_id: u32,
     /// The newest connection of each 4-tuple.
     by_flow: FlowIndex,
     time_wait_nanos: i64,
+    /// The latest capture time seen.
+    now_nanos: i64,
+    /// Retired records still in `connections`.
+    retired_in_place: usize,
+    /// With [`Self::queue_ended`]: the connections that ended, and when, in that order.
+    ended: Option<VecDeque<(u32, i64)>>,
 }
 
 impl Tracker {
     /// A tracker whose connections hold TIME_WAIT for `time_wait_nanos` (2×MSL).
     pub fn new(time_wait_nanos: i64) -> Self {
-        Self { connections: VecDeque::new(), first_id: 0, by_flow: FlowIndex::default(), time_wait_nanos }
+        Self { time_wait_nanos, ..Self::default() }
+    }
+
+    /// True when connection `id` ended at least 2×MSL before the latest capture time: the kernel
+    /// has forgotten it (TIME_WAIT is over), so a packet on its 4-tuple begins a connection of
+    /// its own, as one would after the connection was retired.
+    fn forgotten(&self, id: u32) -> bool {
+        self.connection(id).is_some_and(|c| self.ended_long_ago(c))
+    }
+
+    fn ended_long_ago(&self, connection: &Connection) -> bool {
+        connection.is_finished() && self.now_nanos - connection.last_ts_nanos() >= self.time_wait_nanos
     }
 
     /// Adds one segment, creating a connection when it starts one. Returns the connection's id.
     pub fn ingest(&mut self, frame: u32, ts_nanos: i64, packet: &TcpPacket<'_>) -> u32 {
+        self.now_nanos = self.now_nanos.max(ts_nanos);
         let key = FlowKey::new(packet.src, packet.dst);
-        let existing = self.by_flow.get(&key, |id| key_in(&self.connections, self.first_id, id));
+        let existing =
+            self.by_flow.get(&key, |id| key_in(&self.connections, self.first_id, id)).filter(|&id| !self.forgotten(id));
         let id = match existing {
             Some(id) if !self.starts_new_connection(id, packet) => id,
             _ => {
-                let id = self.first_id.saturating_add(u32::try_from(self.connections.len()).unwrap_or(u32::MAX));
+                let id = self.next_id;
+                self.next_id = self.next_id.saturating_add(1);
                 let mut connection = Connection::new(id, packet, self.time_wait_nanos);
                 connection.reused_ports = existing.is_some();
                 self.connections.push_back(connection);
@@ -50,19 +81,86 @@ impl Tracker {
                 id
             }
         };
+        let queue = self.ended.is_some();
         if let Some(connection) = self.get_mut(id) {
+            let was_finished = queue && connection.is_finished();
             connection.push(frame, ts_nanos, packet);
+            if queue && !was_finished && connection.is_finished() {
+                self.ended.get_or_insert_with(VecDeque::new).push_back((id, ts_nanos));
+            }
         }
         id
     }
 
     fn index(&self, id: u32) -> Option<usize> {
-        index_of(self.first_id, id)
+        position_in(&self.connections, self.first_id, id)
     }
 
     fn get_mut(&mut self, id: u32) -> Option<&mut Connection> {
         let index = self.index(id)?;
         self.connections.get_mut(index)
+    }
+
+    /// Keeps, from now on, the connections that end in the order they end, for
+    /// [`Self::retire_ended`].
+    pub fn queue_ended(&mut self) {
+        self.ended.get_or_insert_with(VecDeque::new);
+    }
+
+    /// Takes out, whole, the connections that ended 2×MSL before the latest packet and that
+    /// `may_retire` lets go (one it refuses stays to the end): a caller that has summarised them
+    /// needs no more of them, and their 4-tuples begin new connections.
+    pub fn retire_ended(&mut self, may_retire: impl Fn(&Connection) -> bool) -> Vec<Connection> {
+        let Some(ended) = &mut self.ended else { return Vec::new() };
+        let mut retired = Vec::new();
+        while let Some(&(id, ended_at)) = ended.front() {
+            if self.now_nanos - ended_at < self.time_wait_nanos {
+                break;
+            }
+            ended.pop_front();
+            let Some(index) = position_in(&self.connections, self.first_id, id) else { continue };
+            let Some(connection) = self.connections.get_mut(index).filter(|c| !c.is_retired()) else { continue };
+            let last = connection.last_ts_nanos();
+            if self.now_nanos - last < self.time_wait_nanos {
+                // Packets came after the end (a retransmitted FIN, a late ACK): wait from the last.
+                ended.push_back((id, last));
+                continue;
+            }
+            if !may_retire(connection) {
+                continue;
+            }
+            let connection = connection.take_retired();
+            self.by_flow.remove(&FlowKey::new(connection.client, connection.server), connection.id);
+            self.retired_in_place += 1;
+            retired.push(connection);
+        }
+        // Connections mostly end in the order they began: the records at the front go at once,
+        // the gaps elsewhere once they are a quarter of what is held.
+        while self.connections.front().is_some_and(Connection::is_retired) {
+            self.connections.pop_front();
+            self.retired_in_place -= 1;
+        }
+        self.first_id = self.connections.front().map_or(self.next_id, |c| c.id);
+        if self.retired_in_place * 4 > self.connections.len() {
+            self.compact();
+        }
+        retired
+    }
+
+    /// Closes the gaps retired connections left.
+    pub fn compact(&mut self) {
+        if self.retired_in_place == 0 {
+            return;
+        }
+        self.connections.retain(|c| !c.is_retired());
+        self.retired_in_place = 0;
+        self.first_id = self.connections.front().map_or(self.next_id, |c| c.id);
+    }
+
+    /// The oldest connection id not yet evicted or retired: every row before it is known.
+    pub fn oldest_held_id(&self) -> u32 {
+        // Retired records never stay at the front ([`Self::retire_ended`]).
+        self.connections.front().map_or(self.next_id, |c| c.id)
     }
 
     /// Removes the oldest connections until at most `keep` are held and returns them. Ids of the
@@ -72,11 +170,14 @@ impl Tracker {
         if count == 0 {
             return Vec::new();
         }
-        let evicted: Vec<Connection> = self.connections.drain(..count).collect();
+        let mut evicted: Vec<Connection> = self.connections.drain(..count).collect();
+        let was_retired = evicted.iter().filter(|c| c.is_retired()).count();
+        evicted.retain(|c| !c.is_retired());
+        self.retired_in_place -= was_retired;
         for connection in &evicted {
             self.by_flow.remove(&FlowKey::new(connection.client, connection.server), connection.id);
         }
-        self.first_id = self.first_id.saturating_add(u32::try_from(count).unwrap_or(u32::MAX));
+        self.first_id = self.connections.front().map_or(self.next_id, |c| c.id);
         evicted
     }
 
@@ -122,13 +223,13 @@ impl Tracker {
 
     /// One connection by id.
     pub fn connection(&self, id: u32) -> Option<&Connection> {
-        self.connections.get(self.index(id)?)
+        self.connections.get(self.index(id)?).filter(|c| !c.is_retired())
     }
 
     /// One connection by id, to update what the engine tracks beside the tracker.
     pub fn connection_mut(&mut self, id: u32) -> Option<&mut Connection> {
         let index = self.index(id)?;
-        self.connections.get_mut(index)
+        self.connections.get_mut(index).filter(|c| !c.is_retired())
     }
 
     /// Consumes the tracker, returning its connections.

@@ -1,0 +1,210 @@
+//! Where `conns` writes its rows while the capture is still being read: each connection's row
+//! as soon as the connection has ended and been retired from the engine, so a capture of
+//! millions of short connections never holds them all. JSON Lines go out in the order the
+//! connections ended; the other formats in id order, each row waiting only for the rows of
+//! connections begun before it and still open.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Context as _;
+
+use tcpladder::engine::Engine;
+use tcpladder::engine::Retired;
+use tcpladder::summary::retire::{RetiredConnection, Retirer};
+use tcpladder::summary::zeek_log::{self, CONN_FIELDS, TCPLADDER_FIELDS};
+use tcpladder::summary::{ConnRow, RowsOf};
+
+use super::conns::{table_header, table_line, ConnsFormat};
+
+/// A row made and not yet written.
+enum Pending {
+    /// Rendered: one text per output.
+    Texts(Vec<String>),
+    /// A JSON row whose links to a proxy's other connections are found at the end.
+    AwaitingLinks(Box<ConnRow>),
+}
+
+/// The rows of one `conns` run, and the outputs they go to.
+pub(super) struct RowSink {
+    format: ConnsFormat,
+    /// One output, or with `--format zeek -o DIR` two: `conn.log` and `tcpladder.log`.
+    outputs: Vec<Box<dyn Write>>,
+    /// Rows waiting for an earlier connection's, or for their links, by id.
+    pending: BTreeMap<u32, Pending>,
+    headers_written: bool,
+    rows_written: u64,
+    /// `None` when every connection is held to the end (`--hold-all`).
+    retirer: Option<Retirer>,
+}
+
+impl RowSink {
+    pub(super) fn new(format: ConnsFormat, outputs: Vec<Box<dyn Write>>, retire: bool) -> Self {
+        let retirer = retire.then(Retirer::default);
+        Self { format, outputs, pending: BTreeMap::new(), headers_written: false, rows_written: 0, retirer }
+    }
+
+    /// Retires the connections whose rows are final and writes every row now known in order.
+    pub(super) fn take_retired(&mut self, engine: &mut Engine) -> anyhow::Result<()> {
+        let Some(retirer) = &mut self.retirer else { return Ok(()) };
+        let retired = retirer.retire(engine);
+        if retired.is_empty() {
+            return Ok(());
+        }
+        self.write_headers(engine)?;
+        let capture_end = engine.capture_end_nanos();
+        let json = matches!(self.format, ConnsFormat::Json | ConnsFormat::Jsonl);
+        for RetiredConnection { retired: Retired { connection, conversation }, awaits_links } in retired {
+            // Nothing later changes a retired connection's row but its links: it is final at any
+            // capture end.
+            let row = ConnRow::new(&connection, conversation.as_deref(), capture_end);
+            let pending = if awaits_links && json {
+                Pending::AwaitingLinks(Box::new(row))
+            } else {
+                Pending::Texts(self.render(&connection, conversation.as_deref(), &row)?)
+            };
+            if let (true, Some(conversation), Some(retirer)) = (awaits_links, conversation, &mut self.retirer) {
+                retirer.keep_for_links(&connection, conversation);
+            }
+            match pending {
+                Pending::Texts(texts) if self.format == ConnsFormat::Jsonl => self.write(&texts)?,
+                pending => {
+                    self.pending.insert(connection.id, pending);
+                }
+            }
+        }
+        self.write_ready_before(engine.oldest_held_id())
+    }
+
+    /// Writes the rows of the connections held at the end among those still waiting, in id
+    /// order, and the formats' closing lines.
+    pub(super) fn finish(mut self, engine: &Engine) -> anyhow::Result<()> {
+        self.write_headers(engine)?;
+        let mut retirer = self.retirer.take();
+        let mut rows = match &mut retirer {
+            Some(retirer) => retirer.rows(engine),
+            None => tcpladder::summary::rows_of(engine),
+        };
+        // JSON Lines write the rows that awaited their links first, then those held.
+        if self.format == ConnsFormat::Jsonl {
+            self.write_pending_before(None, &mut rows)?;
+        }
+        while let Some(row) = rows.next() {
+            self.write_pending_before(Some(row.id), &mut rows)?;
+            let Some(connection) = engine.connection(row.id) else { continue };
+            let texts = self.render(connection, engine.conversation(row.id), &row)?;
+            self.write(&texts)?;
+        }
+        self.write_pending_before(None, &mut rows)?;
+        let close = zeek_log::log_time(engine.capture_end_nanos());
+        match self.format {
+            ConnsFormat::Json if self.rows_written == 0 => self.write_all(0, "[]\n")?,
+            ConnsFormat::Json => self.write_all(0, "\n]\n")?,
+            ConnsFormat::Zeek => {
+                for index in 0..self.outputs.len() {
+                    self.write_all(index, &zeek_log::footer(&close))?;
+                }
+            }
+            ConnsFormat::Table | ConnsFormat::Jsonl => {}
+        }
+        for output in &mut self.outputs {
+            output.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The table's header and Zeek's header lines, once, when the capture's first packet time is
+    /// known.
+    fn write_headers(&mut self, engine: &Engine) -> anyhow::Result<()> {
+        if std::mem::replace(&mut self.headers_written, true) {
+            return Ok(());
+        }
+        let open = zeek_log::log_time(engine.capture_span().0);
+        match self.format {
+            ConnsFormat::Table => self.write_all(0, &table_header()),
+            ConnsFormat::Zeek => {
+                self.write_all(0, &zeek_log::header("conn", &CONN_FIELDS, &open))?;
+                if self.outputs.len() > 1 {
+                    self.write_all(1, &zeek_log::header("tcpladder", &TCPLADDER_FIELDS, &open))?;
+                }
+                Ok(())
+            }
+            ConnsFormat::Json | ConnsFormat::Jsonl => Ok(()),
+        }
+    }
+
+    fn render(
+        &self,
+        connection: &tcpladder::tcp::Connection,
+        conversation: Option<&tcpladder::protocols::Conversation>,
+        row: &ConnRow,
+    ) -> anyhow::Result<Vec<String>> {
+        Ok(match self.format {
+            ConnsFormat::Table | ConnsFormat::Jsonl | ConnsFormat::Json => self.render_row(row)?,
+            ConnsFormat::Zeek => {
+                let mut texts = vec![zeek_log::conn_line(connection, conversation)];
+                if self.outputs.len() > 1 {
+                    texts.push(zeek_log::tcpladder_line(connection, row));
+                }
+                texts
+            }
+        })
+    }
+
+    /// While reading: writes the rendered rows of connections before `id`, up to the first
+    /// that awaits its links.
+    fn write_ready_before(&mut self, id: u32) -> anyhow::Result<()> {
+        while let Some(entry) = self.pending.first_entry().filter(|entry| *entry.key() < id) {
+            let Pending::Texts(_) = entry.get() else { break };
+            if let Pending::Texts(texts) = entry.remove() {
+                self.write(&texts)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Once read: writes the waiting rows of connections before `id` (all of them for `None`),
+    /// with their links found among all connections.
+    fn write_pending_before(&mut self, id: Option<u32>, rows: &mut RowsOf<'_>) -> anyhow::Result<()> {
+        while let Some(entry) = self.pending.first_entry().filter(|entry| id.is_none_or(|id| *entry.key() < id)) {
+            let texts = match entry.remove() {
+                Pending::Texts(texts) => texts,
+                Pending::AwaitingLinks(mut row) => {
+                    row.links = rows.take_links(row.id);
+                    self.render_row(&row)?
+                }
+            };
+            self.write(&texts)?;
+        }
+        Ok(())
+    }
+
+    /// A row in the formats that need nothing but the row.
+    fn render_row(&self, row: &ConnRow) -> anyhow::Result<Vec<String>> {
+        Ok(vec![match self.format {
+            ConnsFormat::Jsonl => serde_json::to_string(row).context("writing JSON")? + "\n",
+            // One element of a pretty array, as serde_json indents it inside `[` and `]`.
+            ConnsFormat::Json => {
+                let object = serde_json::to_string_pretty(row).context("writing JSON")?;
+                object.lines().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
+            }
+            ConnsFormat::Table | ConnsFormat::Zeek => table_line(row),
+        }])
+    }
+
+    fn write(&mut self, texts: &[String]) -> anyhow::Result<()> {
+        if self.format == ConnsFormat::Json {
+            self.write_all(0, if self.rows_written == 0 { "[\n" } else { ",\n" })?;
+        }
+        for (index, text) in texts.iter().enumerate() {
+            self.write_all(index, text)?;
+        }
+        self.rows_written += 1;
+        Ok(())
+    }
+
+    fn write_all(&mut self, index: usize, text: &str) -> anyhow::Result<()> {
+        let Some(output) = self.outputs.get_mut(index) else { return Ok(()) };
+        output.write_all(text.as_bytes()).context("writing the rows")
+    }
+}
