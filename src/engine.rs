@@ -29,8 +29,8 @@ pub struct EngineConfig {
     /// ([`crate::protocols::pipeline`]); they can be asked for once the capture is finished.
     /// Taken only without a memory limit (the limit weighs conversations as it reads).
     pub decode_on_thread: bool,
-    /// The reader takes ended connections out as it goes ([`Engine::retire_ended`]), so their
-    /// conversations are decoded beside the tracking, not on a thread of their own.
+    /// The reader takes ended connections out as it goes ([`Engine::retire_ended`]), each with
+    /// its finished conversation.
     pub retire_ended: bool,
 }
 
@@ -144,7 +144,7 @@ impl Engine {
             keep_all_messages: config.keep_all_messages,
             conversations: ConversationTable::default(),
             decoding: Decoding(
-                (config.decode_applications && config.decode_on_thread && !config.retire_ended)
+                (config.decode_applications && config.decode_on_thread)
                     .then(|| DecodeThread::spawn(config.keep_all_messages).ok())
                     .flatten(),
             ),
@@ -262,11 +262,33 @@ impl Engine {
     pub fn retire_ended(&mut self, may_retire: impl Fn(&Connection) -> bool) -> Vec<Retired> {
         let connections = self.tracker.retire_ended(may_retire);
         self.stats.retired_connections += connections.len() as u64;
+        let oldest_held = self.tracker.oldest_held_id();
+        if let Some(thread) = &mut self.decoding.0 {
+            // Only the conversations begun are asked for: the reader waits for the decoder then.
+            let begun: Vec<u32> = connections.iter().map(|c| c.id).filter(|&id| thread.begins(id, false)).collect();
+            let mut taken = if begun.is_empty() { Vec::new() } else { thread.take(begun) }.into_iter().peekable();
+            thread.forget_before(oldest_held);
+            return connections
+                .into_iter()
+                .map(|connection| {
+                    let conversation = taken.next_if(|(id, _)| *id == connection.id).and_then(|(_, c)| c);
+                    Retired { connection, conversation }
+                })
+                .collect();
+        }
         let retired = connections
             .into_iter()
-            .map(|connection| Retired { conversation: self.conversations.take(connection.id), connection })
+            .map(|connection| {
+                let mut conversation = self.conversations.take(connection.id);
+                // No segment comes after its end: what waits behind a gap is read now, as
+                // [`Self::finish`] does for the others.
+                if let Some(conversation) = &mut conversation {
+                    conversation.finish();
+                }
+                Retired { conversation, connection }
+            })
             .collect();
-        self.conversations.forget_before(self.tracker.oldest_held_id());
+        self.conversations.forget_before(oldest_held);
         retired
     }
 

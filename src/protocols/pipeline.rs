@@ -58,7 +58,13 @@ struct Batch {
     /// Connections before this id were dropped to bound memory: their conversations go too,
     /// before this batch is decoded.
     forget_before: Option<u32>,
+    /// Connections retired by the reader: once this batch is decoded, their conversations are
+    /// finished and handed back.
+    take: Vec<u32>,
 }
+
+/// Conversations handed back to the reader, by connection id.
+pub type Taken = Vec<(u32, Option<Box<Conversation>>)>;
 
 /// The decoding thread, and the batch being filled for it.
 #[derive(Debug)]
@@ -73,6 +79,7 @@ pub struct DecodeThread {
     /// can be shared between threads; the reader alone takes from it).
     spare: Mutex<Receiver<Batch>>,
     decoder: Option<JoinHandle<ConversationTable>>,
+    taken: Mutex<Receiver<Taken>>,
 }
 
 impl DecodeThread {
@@ -80,6 +87,7 @@ impl DecodeThread {
     pub fn spawn(keep_all: bool) -> std::io::Result<Self> {
         let (to_decoder, batches) = sync_channel::<Batch>(BATCHES);
         let (give_back, spare) = sync_channel::<Batch>(BATCHES);
+        let (hand_back, taken) = sync_channel::<Taken>(1);
         let decoder = std::thread::Builder::new().name("tcpladder-decode".into()).spawn(move || {
             let mut table = ConversationTable::default();
             for mut batch in batches {
@@ -87,6 +95,16 @@ impl DecodeThread {
                     table.forget_before(first_id);
                 }
                 decode(&mut table, &batch, keep_all);
+                if !batch.take.is_empty() {
+                    let taken = batch.take.drain(..).map(|id| (id, table.take(id))).map(|(id, mut conversation)| {
+                        if let Some(conversation) = &mut conversation {
+                            conversation.finish();
+                        }
+                        (id, conversation)
+                    });
+                    // The reader waits for them; if it is gone, nobody wants them.
+                    let _ = hand_back.send(taken.collect());
+                }
                 batch.jobs.clear();
                 batch.block = None;
                 batch.bytes.clear();
@@ -102,6 +120,7 @@ impl DecodeThread {
             to_decoder: Some(to_decoder),
             spare: Mutex::new(spare),
             decoder: Some(decoder),
+            taken: Mutex::new(taken),
         })
     }
 
@@ -164,6 +183,17 @@ impl DecodeThread {
         self.batch.forget_before = Some(first_id);
     }
 
+    /// The finished conversations of connections `ids` (retired by the reader), once everything
+    /// handed over so far is decoded: the reader waits for them.
+    pub fn take(&mut self, ids: Vec<u32>) -> Taken {
+        self.batch.take = ids;
+        self.send();
+        if self.to_decoder.is_none() {
+            return Vec::new();
+        }
+        self.taken.get_mut().ok().and_then(|taken| taken.recv().ok()).unwrap_or_default()
+    }
+
     fn send(&mut self) {
         let spare = self.spare.get_mut().ok().and_then(|spare| {
             if self.made < BATCHES {
@@ -176,7 +206,13 @@ impl DecodeThread {
         let fresh = spare.unwrap_or_else(|| {
             self.made += 1;
             // Copied payloads are rare (the reader's slow path): their room grows when needed.
-            Batch { jobs: Vec::with_capacity(BATCH_SEGMENTS), block: None, bytes: Vec::new(), forget_before: None }
+            Batch {
+                jobs: Vec::with_capacity(BATCH_SEGMENTS),
+                block: None,
+                bytes: Vec::new(),
+                forget_before: None,
+                take: Vec::new(),
+            }
         });
         let full = std::mem::replace(&mut self.batch, fresh);
         if let Some(to_decoder) = &self.to_decoder {

@@ -311,4 +311,53 @@ mod tests {
         let ids = feed(&mut tracker, &[(true, S, 7, 0), (false, R | A, 0, 8), (true, S, 7, 0)]);
         assert_eq!(ids, [0, 0, 0], "the same SYN again after a refusal is a retry of the same connect()");
     }
+
+    /// A refused connect() then, 61 s later, another from the same port.
+    fn refused_then_again_after(ms: i64) -> [(bool, u16, u32, u32, u32, i64); 3] {
+        [(true, S, 7, 0, 0, 0), (false, R | A, 0, 8, 0, 1), (true, S, 5_000, 0, 0, ms)]
+    }
+
+    #[test]
+    fn a_connection_over_for_2msl_is_forgotten_and_its_tuple_begins_afresh() {
+        let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
+        assert_eq!(test_support::feed(&mut tracker, &refused_then_again_after(30_000)), [0, 0, 1]);
+        assert!(tracker.connection(1).is_some_and(|c| c.reused_ports), "30 s later: the same tuple again");
+        let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
+        assert_eq!(test_support::feed(&mut tracker, &refused_then_again_after(61_000)), [0, 0, 1]);
+        assert!(tracker.connection(1).is_some_and(|c| !c.reused_ports), "61 s later the kernel forgot the first");
+    }
+
+    #[test]
+    fn ended_connections_are_retired_2msl_after_their_end_and_ids_go_on() {
+        let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
+        tracker.queue_ended();
+        test_support::feed(&mut tracker, &refused_then_again_after(30_000));
+        assert!(tracker.retire_ended(|_| true).is_empty(), "30 s after its end the first stays");
+        // A SYN of another flow at 61 s moves the clock on.
+        let late = TcpPacket {
+            src: std::net::SocketAddr::from(([127, 0, 0, 1], 50_000)),
+            dst: std::net::SocketAddr::from(([127, 0, 0, 1], 80)),
+            seq: 1,
+            ack: 0,
+            flags: TcpFlags(S),
+            window: 1,
+            payload_len: 0,
+            options: &[],
+            payload: &[],
+            ip_id: None,
+        };
+        assert_eq!(tracker.ingest(4, 61_000_000_000, &late), 2);
+        assert!(tracker.retire_ended(|_| false).is_empty(), "refused: it stays to the end");
+        let mut tracker = Tracker::new(crate::tcp::machine::DEFAULT_TIME_WAIT_NANOS);
+        tracker.queue_ended();
+        test_support::feed(&mut tracker, &refused_then_again_after(30_000));
+        tracker.ingest(4, 61_000_000_000, &late);
+        let retired = tracker.retire_ended(|_| true);
+        assert_eq!(retired.iter().map(|c| c.id).collect::<Vec<_>>(), [0]);
+        assert_eq!(retired.first().map(|c| c.segments.len()), Some(2), "taken out whole");
+        assert!(tracker.connection(0).is_none());
+        assert_eq!(tracker.oldest_held_id(), 1);
+        assert_eq!(tracker.connection(2).map(|c| c.id), Some(2), "the others are found by id");
+        assert_eq!(test_support::feed(&mut tracker, &[(true, S, 9_999, 0, 0, 62_000)]), [3], "ids go on");
+    }
 }
