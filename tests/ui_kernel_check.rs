@@ -120,5 +120,7 @@ fn a_segment_dropped_after_the_capture_point_shows_as_a_disagreement_with_its_li
     assert_eq!(shown.len(), 2, "{shown:?} among {around:?}");
     assert!(shown.iter().all(|text| text.contains("a segment dropped after the capture point")), "{shown:?}");
     assert!(harness.query_all_by_label_contains("1 disagree (1 ever)").next().is_some(), "not counted");
+    // The kernel's state beside the inferred pill at the end of the client's lifeline.
+    assert!(harness.query_by_label("kernel: ESTABLISHED").is_some(), "no kernel pill on the ladder");
     drop(client);
 }

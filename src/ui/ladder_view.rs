@@ -192,7 +192,18 @@ pub fn ladder_ui(ui: &mut Ui, document: &mut Document, view: &mut LadderViewStat
                 rect.top() + layout.height() * zoom + 12.0,
             );
             let colour = if *differs { theme::warning_colour(dark) } else { ui.visuals().weak_text_color() };
-            painter.text(at, Align2::CENTER_CENTER, format!("kernel: {state}"), FontId::proportional(11.0), colour);
+            let text = format!("kernel: {state}");
+            let drawn = painter.text(at, Align2::CENTER_CENTER, &text, FontId::proportional(11.0), colour);
+            // Painted text is invisible to screen readers (and to the UI tests): the pill is a
+            // label to them too, and says on hover what it is.
+            let hint = if *differs {
+                "The kernel's state of this socket now, which disagrees with the state the wire shows (Details says why)"
+            } else {
+                "The kernel's state of this socket now, as the socket table shows it: it agrees with the wire"
+            };
+            ui.interact(drawn, ui.scope_id().with(("kernel pill", side == Side::Client)), egui::Sense::hover())
+                .on_hover_text(hint)
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &text));
         }
         if let Some(row) = scroll_to.and_then(|r| layout.rows.get(r)) {
             ui.scroll_to_rect(paint.row_rect(row), Some(Align::Center));
