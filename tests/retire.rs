@@ -89,6 +89,13 @@ fn rows_written_as_connections_end_are_the_rows_of_holding_all() {
         let (retiring, _) = stdout(&["conns", file, "--format", format]);
         let (holding, _) = stdout(&["conns", file, "--format", format, "--hold-all"]);
         assert!(retiring == holding, "--format {format} differs from --hold-all");
+        // The rows behind the long connection, moved to disk a few at a time, come back in order.
+        let spilled =
+            crate::util::tcpladder_with_env(&["conns", file, "--format", format], &[("TCPLADDER_SPILL_BYTES", "2000")]);
+        assert!(spilled.status.success());
+        let note = String::from_utf8_lossy(&spilled.stderr);
+        assert!(note.contains("rows waited in temporary files"), "nothing was spilled: {note}");
+        assert!(String::from_utf8_lossy(&spilled.stdout) == holding, "--format {format} spilled differs");
     }
     // JSON Lines go out as connections end: the same lines, in another order.
     let sorted = |text: String| {

@@ -11,6 +11,15 @@ pub fn tcpladder(args: &[&str]) -> Output {
         .unwrap_or_else(|err| panic!("running tcpladder: {err}"))
 }
 
+/// The built `tcpladder` binary with these environment variables.
+pub fn tcpladder_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tcpladder"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|err| panic!("running tcpladder: {err}"))
+}
+
 /// A file in `sample-captures/`.
 pub fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-captures").join(name)

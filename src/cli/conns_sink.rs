@@ -16,6 +16,13 @@ use tcpladder::summary::zeek_log::{self, CONN_FIELDS, TCPLADDER_FIELDS};
 use tcpladder::summary::{ConnRow, RowsOf};
 
 use super::conns::{table_header, table_line, ConnsFormat};
+use super::spill::Spilled;
+
+/// Rendered rows held in memory, at most, while they wait for an earlier connection's
+/// (`TCPLADDER_SPILL_BYTES` sets another bound, for the tests).
+fn spill_bytes() -> usize {
+    std::env::var("TCPLADDER_SPILL_BYTES").ok().and_then(|b| b.parse().ok()).unwrap_or(16 << 20)
+}
 
 /// A row made and not yet written.
 enum Pending {
@@ -32,6 +39,11 @@ pub(super) struct RowSink {
     outputs: Vec<Box<dyn Write>>,
     /// Rows waiting for an earlier connection's, or for their links, by id.
     pending: BTreeMap<u32, Pending>,
+    /// Bytes of the rendered rows in `pending`; past `spill_at` they go to `spilled`.
+    pending_bytes: usize,
+    spill_at: usize,
+    spilled_rows: u64,
+    spilled: Spilled,
     headers_written: bool,
     rows_written: u64,
     /// `None` when every connection is held to the end (`--hold-all`).
@@ -41,7 +53,18 @@ pub(super) struct RowSink {
 impl RowSink {
     pub(super) fn new(format: ConnsFormat, outputs: Vec<Box<dyn Write>>, retire: bool) -> Self {
         let retirer = retire.then(Retirer::default);
-        Self { format, outputs, pending: BTreeMap::new(), headers_written: false, rows_written: 0, retirer }
+        Self {
+            format,
+            outputs,
+            pending: BTreeMap::new(),
+            pending_bytes: 0,
+            spill_at: spill_bytes(),
+            spilled_rows: 0,
+            spilled: Spilled::default(),
+            headers_written: false,
+            rows_written: 0,
+            retirer,
+        }
     }
 
     /// Retires the connections whose rows are final and writes every row now known in order.
@@ -69,11 +92,66 @@ impl RowSink {
             match pending {
                 Pending::Texts(texts) if self.format == ConnsFormat::Jsonl => self.write(&texts)?,
                 pending => {
+                    if let Pending::Texts(texts) = &pending {
+                        self.pending_bytes += texts.iter().map(String::len).sum::<usize>();
+                    }
                     self.pending.insert(connection.id, pending);
                 }
             }
         }
-        self.write_ready_before(engine.oldest_held_id())
+        while let Some(texts) = self.next_waiting(Some(engine.oldest_held_id()), None)? {
+            self.write(&texts)?;
+        }
+        if self.pending_bytes > self.spill_at {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Moves the rendered rows waiting in memory to a sorted run on disk.
+    fn spill(&mut self) -> anyhow::Result<()> {
+        let (texts, others): (BTreeMap<u32, Pending>, BTreeMap<u32, Pending>) =
+            std::mem::take(&mut self.pending).into_iter().partition(|(_, p)| matches!(p, Pending::Texts(_)));
+        self.pending = others;
+        self.pending_bytes = 0;
+        self.spilled_rows += texts.len() as u64;
+        self.spilled.spill(texts.into_iter().filter_map(|(id, pending)| match pending {
+            Pending::Texts(texts) => Some((id, texts)),
+            Pending::AwaitingLinks(_) => None,
+        }))
+    }
+
+    /// The next waiting row before `before` (any for `None`), from memory or the runs on disk.
+    /// While reading (`rows` is `None`) a row that awaits its links stops the rows after it;
+    /// once read, its links come from `rows`.
+    fn next_waiting(
+        &mut self,
+        before: Option<u32>,
+        rows: Option<&mut RowsOf<'_>>,
+    ) -> anyhow::Result<Option<Vec<String>>> {
+        let in_memory = self.pending.first_key_value().map(|(id, _)| *id);
+        let on_disk = self.spilled.first_id();
+        let Some(next) = in_memory.into_iter().chain(on_disk).min() else { return Ok(None) };
+        if before.is_some_and(|before| next >= before) {
+            return Ok(None);
+        }
+        if on_disk == Some(next) {
+            return Ok(self.spilled.pop()?.map(|(_, texts)| texts));
+        }
+        let Some(entry) = self.pending.first_entry() else { return Ok(None) };
+        match (entry.get(), rows) {
+            (Pending::AwaitingLinks(_), None) => Ok(None),
+            (Pending::Texts(_), _) => {
+                let Pending::Texts(texts) = entry.remove() else { return Ok(None) };
+                self.pending_bytes -= texts.iter().map(String::len).sum::<usize>();
+                Ok(Some(texts))
+            }
+            (Pending::AwaitingLinks(_), Some(rows)) => {
+                let Pending::AwaitingLinks(mut row) = entry.remove() else { return Ok(None) };
+                row.links = rows.take_links(row.id);
+                self.render_row(&row).map(Some)
+            }
+        }
     }
 
     /// Writes the rows of the connections held at the end among those still waiting, in id
@@ -109,6 +187,12 @@ impl RowSink {
         }
         for output in &mut self.outputs {
             output.flush()?;
+        }
+        if self.spilled_rows > 0 {
+            eprintln!(
+                "tcpladder: note: {} rows waited in temporary files for an earlier connection still open",
+                self.spilled_rows
+            );
         }
         Ok(())
     }
@@ -151,29 +235,10 @@ impl RowSink {
         })
     }
 
-    /// While reading: writes the rendered rows of connections before `id`, up to the first
-    /// that awaits its links.
-    fn write_ready_before(&mut self, id: u32) -> anyhow::Result<()> {
-        while let Some(entry) = self.pending.first_entry().filter(|entry| *entry.key() < id) {
-            let Pending::Texts(_) = entry.get() else { break };
-            if let Pending::Texts(texts) = entry.remove() {
-                self.write(&texts)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Once read: writes the waiting rows of connections before `id` (all of them for `None`),
     /// with their links found among all connections.
     fn write_pending_before(&mut self, id: Option<u32>, rows: &mut RowsOf<'_>) -> anyhow::Result<()> {
-        while let Some(entry) = self.pending.first_entry().filter(|entry| id.is_none_or(|id| *entry.key() < id)) {
-            let texts = match entry.remove() {
-                Pending::Texts(texts) => texts,
-                Pending::AwaitingLinks(mut row) => {
-                    row.links = rows.take_links(row.id);
-                    self.render_row(&row)?
-                }
-            };
+        while let Some(texts) = self.next_waiting(id, Some(rows))? {
             self.write(&texts)?;
         }
         Ok(())

@@ -10,6 +10,7 @@ mod live;
 mod merge;
 mod requests;
 mod sockets;
+mod spill;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

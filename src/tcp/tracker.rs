@@ -8,11 +8,17 @@ use super::connection::Connection;
 use super::flow_index::{FlowIndex, FlowKey};
 
 /// Where connection `id` is held among `connections` (in id order, the first with id
-/// `first_id`): at `id - first_id` while none between was retired, else found by binary search.
+/// `first_id`): counted from the front while none before it was retired, from the back while
+/// none after it was (most packets are of recent connections), else found by binary search.
 fn position_in(connections: &VecDeque<Connection>, first_id: u32, id: u32) -> Option<usize> {
-    let guess = id.checked_sub(first_id)? as usize;
-    if connections.get(guess).is_some_and(|c| c.id == id) {
-        return Some(guess);
+    let from_front = id.checked_sub(first_id)? as usize;
+    if connections.get(from_front).is_some_and(|c| c.id == id) {
+        return Some(from_front);
+    }
+    let back = connections.back()?.id;
+    let from_back = (connections.len() - 1).checked_sub(back.checked_sub(id)? as usize);
+    if let Some(at) = from_back.filter(|&at| connections.get(at).is_some_and(|c| c.id == id)) {
+        return Some(at);
     }
     connections.binary_search_by_key(&id, |c| c.id).ok()
 }
