@@ -116,3 +116,59 @@ fn rows_written_as_connections_end_are_the_rows_of_holding_all() {
     assert!(logs("retiring", false) == logs("holding", true), "the Zeek logs differ");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The library's way, with the conversations decoded beside the tracking (no decode thread):
+/// the rows of retired connections and of those held to the end are the rows of a read that
+/// retires none.
+#[test]
+fn the_retirer_gives_the_rows_of_a_read_that_holds_all() {
+    use std::ops::ControlFlow;
+    use tcpladder::session::read_capture;
+    use tcpladder::summary::retire::Retirer;
+    use tcpladder::EngineConfig;
+
+    let dir = std::env::temp_dir().join(format!("tcpladder-retirer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let capture = dir.join("samples.pcap");
+    samples_one_after_another(&capture);
+    let row_json = |row: &tcpladder::summary::ConnRow| serde_json::to_value(row).unwrap();
+    let held = read_capture(&capture, EngineConfig::default(), 1 << 20, |_, _| ControlFlow::Continue(())).unwrap();
+    let expected: Vec<serde_json::Value> = tcpladder::summary::rows_of(&held.engine).map(|r| row_json(&r)).collect();
+
+    let mut retirer = Retirer::default();
+    let mut rows = Vec::new();
+    let mut waiting = Vec::new();
+    let config = EngineConfig { retire_ended: true, ..EngineConfig::default() };
+    let read = read_capture(&capture, config, 512, |_, engine| {
+        let end = engine.capture_end_nanos();
+        for gone in retirer.retire(engine) {
+            let row =
+                tcpladder::summary::ConnRow::new(&gone.retired.connection, gone.retired.conversation.as_deref(), end);
+            if gone.awaits_links {
+                if let Some(conversation) = gone.retired.conversation {
+                    retirer.keep_for_links(&gone.retired.connection, conversation);
+                }
+                waiting.push(row);
+            } else {
+                rows.push(row);
+            }
+        }
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert!(rows.len() + waiting.len() >= 40, "only {} retired", rows.len() + waiting.len());
+    assert!(!waiting.is_empty(), "no retired connection awaited its links");
+    let mut at_end = retirer.rows(&read.engine);
+    for row in &mut waiting {
+        row.links = at_end.take_links(row.id);
+    }
+    rows.extend(at_end);
+    rows.extend(waiting);
+    rows.sort_by_key(|row| row.id);
+    let got: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
+    assert_eq!(got.len(), expected.len());
+    for (got, expected) in got.iter().zip(&expected) {
+        assert_eq!(got, expected);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

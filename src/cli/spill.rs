@@ -39,7 +39,8 @@ impl Spilled {
                 file.write_all(text.as_bytes())?;
             }
         }
-        let mut file = file.into_inner().map_err(std::io::IntoInnerError::into_error).context("writing waiting rows")?;
+        let mut file =
+            file.into_inner().map_err(std::io::IntoInnerError::into_error).context("writing waiting rows")?;
         file.rewind()?;
         let mut reader = BufReader::new(file);
         let head = read_row(&mut reader)?;
