@@ -26,8 +26,9 @@ pub struct EngineConfig {
     /// (enough for the diagnoses).
     pub keep_all_messages: bool,
     /// Decode the conversations on a thread of their own, beside the reading
-    /// ([`crate::protocols::pipeline`]); they can be asked for once the capture is finished.
-    /// Taken only without a memory limit (the limit weighs conversations as it reads).
+    /// ([`crate::protocols::pipeline`]); they can be asked for once the capture is finished, or
+    /// one by one as their connections are retired. The memory limit counts them as the thread
+    /// last counted them (every 64 batches of segments, and after dropping some).
     pub decode_on_thread: bool,
     /// The reader takes ended connections out as it goes ([`Engine::retire_ended`]), each with
     /// its finished conversation.
@@ -330,7 +331,9 @@ impl Engine {
     /// that finds them by 4-tuple.
     pub fn memory_bytes(&self) -> u64 {
         let connections: u64 = self.tracker.connections().iter().map(|c| self.bytes_of(c)).sum();
-        connections + self.tracker.index_bytes() as u64
+        // Conversations decoded on their own thread, as it last counted them.
+        let decoding = self.decoding.0.as_ref().map_or(0, DecodeThread::held_bytes);
+        connections + self.tracker.index_bytes() as u64 + decoding
     }
 
     /// What one connection counts against the limit: its record, its heap, and what the viewer

@@ -244,7 +244,8 @@ impl RowSink {
         Ok(())
     }
 
-    /// A row in the formats that need nothing but the row.
+    /// A row in the formats that need nothing but the row (a Zeek row needs its connection,
+    /// [`Self::render`], and never waits for links: Zeek's logs have none).
     fn render_row(&self, row: &ConnRow) -> anyhow::Result<Vec<String>> {
         Ok(vec![match self.format {
             ConnsFormat::Jsonl => serde_json::to_string(row).context("writing JSON")? + "\n",

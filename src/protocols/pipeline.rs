@@ -6,8 +6,9 @@
 //! the read takes barely longer than one without decoding.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::wire::{PerSide, SharedBlock, Side, TcpFlags};
@@ -24,6 +25,9 @@ const BATCH_BYTES: usize = 256 << 10;
 /// so memory stays bounded by these few whatever the capture, and no fresh page is touched
 /// after the first few batches.
 const BATCHES: usize = 3;
+/// Every this many batches, and after dropping conversations, the decoder counts what its
+/// conversations hold (it visits every one), for the memory limit.
+const COUNT_EVERY_BATCHES: u32 = 64;
 
 /// What a conversation starts from: the ISNs seen before its first payload, and the server's port.
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +84,8 @@ pub struct DecodeThread {
     spare: Mutex<Receiver<Batch>>,
     decoder: Option<JoinHandle<ConversationTable>>,
     taken: Mutex<Receiver<Taken>>,
+    /// What the decoder's conversations held when it last counted them.
+    held: Arc<AtomicU64>,
 }
 
 impl DecodeThread {
@@ -88,13 +94,19 @@ impl DecodeThread {
         let (to_decoder, batches) = sync_channel::<Batch>(BATCHES);
         let (give_back, spare) = sync_channel::<Batch>(BATCHES);
         let (hand_back, taken) = sync_channel::<Taken>(1);
+        let held = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&held);
         let decoder = std::thread::Builder::new().name("tcpladder-decode".into()).spawn(move || {
             let mut table = ConversationTable::default();
+            let mut since_count = 0u32;
             for mut batch in batches {
-                if let Some(first_id) = batch.forget_before.take() {
-                    table.forget_before(first_id);
-                }
+                let forgot = batch.forget_before.take().inspect(|&first_id| table.forget_before(first_id)).is_some();
                 decode(&mut table, &batch, keep_all);
+                since_count += 1;
+                if forgot || since_count >= COUNT_EVERY_BATCHES {
+                    since_count = 0;
+                    counted.store(table.bytes() as u64, Ordering::Relaxed);
+                }
                 if !batch.take.is_empty() {
                     let taken = batch.take.drain(..).map(|id| (id, table.take(id))).map(|(id, mut conversation)| {
                         if let Some(conversation) = &mut conversation {
@@ -121,6 +133,7 @@ impl DecodeThread {
             spare: Mutex::new(spare),
             decoder: Some(decoder),
             taken: Mutex::new(taken),
+            held,
         })
     }
 
@@ -181,6 +194,12 @@ impl DecodeThread {
     /// conversations with the next batch.
     pub fn forget_before(&mut self, first_id: u32) {
         self.batch.forget_before = Some(first_id);
+    }
+
+    /// Bytes the decoder's conversations held when it last counted them (every
+    /// [`COUNT_EVERY_BATCHES`] batches, and after dropping some).
+    pub fn held_bytes(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// The finished conversations of connections `ids` (retired by the reader), once everything
@@ -273,5 +292,41 @@ pub struct Decoding(pub Option<DecodeThread>);
 impl Clone for Decoding {
     fn clone(&self) -> Self {
         Self(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoder_counts_what_it_holds_and_hands_a_retired_conversation_back() {
+        let mut thread = DecodeThread::spawn(false).expect("a thread");
+        let request = b"GET /slow HTTP/1.1\r\nHost: api.local\r\n\r\n";
+        let start = Start { isns: PerSide::new(Some(100), Some(500)), server_port: 80 };
+        assert!(thread.begins(7, true));
+        thread.push(
+            7,
+            start,
+            &SegmentBytes {
+                sender: Side::Client,
+                frame: 4,
+                ts_nanos: 1,
+                seq: 101,
+                ack: 501,
+                flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
+                payload_len: request.len() as u32,
+                payload: request,
+            },
+            None,
+        );
+        assert_eq!(thread.held_bytes(), 0, "nothing counted before the first batch");
+        // Dropping conversations (none here) makes the decoder count what it holds.
+        thread.forget_before(0);
+        let taken = thread.take(vec![7]);
+        assert!(thread.held_bytes() > std::mem::size_of::<Conversation>() as u64, "{}", thread.held_bytes());
+        let [(7, Some(conversation))] = taken.as_slice() else { panic!("{taken:?}") };
+        assert_eq!(conversation.messages().len(), 1, "the request");
+        assert!(thread.finish().get(7).is_none(), "taken, so not given back again");
     }
 }

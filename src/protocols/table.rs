@@ -45,6 +45,12 @@ impl ConversationTable {
         self.first_id = self.first_id.max(first_id);
     }
 
+    /// Bytes the conversations hold, their slots included (it visits every one).
+    pub fn bytes(&self) -> usize {
+        self.slots.len() * Self::SLOT_BYTES
+            + self.slots.iter().flatten().map(|c| std::mem::size_of::<Conversation>() + c.heap_bytes()).sum::<usize>()
+    }
+
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Conversation> {
         self.slots.iter_mut().filter_map(|slot| slot.as_deref_mut())
     }
