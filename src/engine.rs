@@ -258,8 +258,9 @@ impl Engine {
     }
 
     /// Takes out, whole, the connections that ended 2×MSL before the latest packet and that
-    /// `may_retire` lets go (with [`EngineConfig::retire_ended`]; none without). A reader that has written their rows needs no more of them; their 4-tuples
-    /// begin new connections, as they would anyway once the kernel forgot them.
+    /// `may_retire` lets go (with [`EngineConfig::retire_ended`]; none without). A reader that has
+    /// written their rows needs no more of them; their 4-tuples begin new connections, as they
+    /// would anyway once the kernel forgot them.
     pub fn retire_ended(&mut self, may_retire: impl Fn(&Connection) -> bool) -> Vec<Retired> {
         let connections = self.tracker.retire_ended(may_retire);
         self.stats.retired_connections += connections.len() as u64;
