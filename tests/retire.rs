@@ -145,7 +145,7 @@ fn the_retirer_gives_the_rows_of_a_read_that_holds_all() {
             let row =
                 tcpladder::summary::ConnRow::new(&gone.retired.connection, gone.retired.conversation.as_deref(), end);
             if gone.awaits_links {
-                if let Some(conversation) = gone.retired.conversation {
+                if let Some(conversation) = &gone.retired.conversation {
                     retirer.keep_for_links(&gone.retired.connection, conversation);
                 }
                 waiting.push(row);

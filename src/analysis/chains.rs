@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use smol_str::SmolStr;
 
 use super::exchanges::request_pairs;
 use crate::protocols::{Conversation, MessageKind};
@@ -57,16 +58,24 @@ pub struct Link {
 }
 
 /// A request as chaining reads it: when it was sent, until when its answer was awaited, and
-/// what it asked.
-struct Sent<'a> {
+/// what it asked. Owned, so a connection's requests outlive it when it is retired.
+#[derive(Debug, Clone)]
+pub struct ChainRequest {
     conn: u32,
     host: IpAddr,
     server: std::net::SocketAddr,
     sent: i64,
     awaited_until: i64,
-    head: Option<(&'a str, &'a str)>,
+    head: Option<(SmolStr, SmolStr)>,
     /// The client a proxy said it forwarded for.
     forwarded_for: Option<IpAddr>,
+}
+
+impl ChainRequest {
+    /// The connection that sent it.
+    pub fn conn(&self) -> u32 {
+        self.conn
+    }
 }
 
 /// The servers each host is a client of and a server on, two at most each: enough to tell
@@ -166,23 +175,30 @@ pub fn find_links<'a>(
 ) -> BTreeMap<u32, Vec<Link>> {
     let connections: Vec<&Connection> = connections.into_iter().collect();
     let servers = ServerSets::of(connections.iter().copied());
-    let ends = connections.iter().filter_map(|c| Some((ChainEnd::from(*c), conversation(c.id)?))).collect();
-    find_links_among(ends, &servers)
+    find_links_among(&requests_of(connections, conversation, &servers))
 }
 
-/// [`find_links`] among connections in id order, some perhaps no longer held (`ends`, each with
-/// its conversation), with the servers known from every connection of the capture.
-pub fn find_links_among(ends: Vec<(ChainEnd, &Conversation)>, servers: &ServerSets) -> BTreeMap<u32, Vec<Link>> {
-    // A chain needs a connection whose client is on the host another connection's server is on,
-    // to a different server. Most captures (one server port on loopback, a client's many
-    // connections to one server) have none: then no request is read, and finding none costs a
-    // pass over the connections. Two distinct servers per host are enough to know "another".
-    let mut requests: Vec<Sent<'_>> = Vec::new();
-    for (end, conversation) in ends {
-        if servers.could_chain_between(end.client, end.server) {
-            requests.extend(sent_requests(&end, conversation));
+/// The requests of `connections` that could be one end of a chain, in their order: a chain
+/// needs a connection whose client is on the host another connection's server is on, to a
+/// different server. Most captures (one server port on loopback, a client's many connections to
+/// one server) have none: then no request is read, and finding none costs a pass over the
+/// connections. Two distinct servers per host are enough to know "another".
+pub fn requests_of<'a>(
+    connections: impl IntoIterator<Item = &'a Connection>,
+    conversation: impl Fn(u32) -> Option<&'a Conversation>,
+    servers: &ServerSets,
+) -> Vec<ChainRequest> {
+    let mut requests = Vec::new();
+    for connection in connections.into_iter().filter(|c| servers.could_chain(c)) {
+        if let Some(conversation) = conversation(connection.id) {
+            requests.extend(chain_requests(&ChainEnd::from(connection), conversation));
         }
     }
+    requests
+}
+
+/// The links among `requests` (in the order of their connections' ids), by connection id.
+pub fn find_links_among(requests: &[ChainRequest]) -> BTreeMap<u32, Vec<Link>> {
     // Requests sent from each host, in time order: the candidates for a proxy's onward request.
     let mut from_host: HashMap<IpAddr, Vec<usize>> = HashMap::new();
     for (index, request) in requests.iter().enumerate() {
@@ -193,7 +209,7 @@ pub fn find_links_among(ends: Vec<(ChainEnd, &Conversation)>, servers: &ServerSe
     }
     let mut claimed = vec![false; requests.len()];
     let mut links: BTreeMap<u32, Vec<Link>> = BTreeMap::new();
-    for downstream in &requests {
+    for downstream in requests {
         let Some(candidates) = from_host.get(&downstream.server.ip()) else { continue };
         let start = candidates.partition_point(|&i| requests.get(i).is_some_and(|r| r.sent < downstream.sent));
         let in_flight = candidates
@@ -207,10 +223,13 @@ pub fn find_links_among(ends: Vec<(ChainEnd, &Conversation)>, servers: &ServerSe
                 && !claimed.get(*i).copied().unwrap_or(true)
         };
         let candidates: Vec<usize> = in_flight.filter(onward).collect();
-        let same = candidates
-            .iter()
-            .copied()
-            .find(|&i| requests.get(i).and_then(|r| r.head).zip(downstream.head).is_some_and(|(up, down)| up == down));
+        let same = candidates.iter().copied().find(|&i| {
+            requests
+                .get(i)
+                .and_then(|r| r.head.as_ref())
+                .zip(downstream.head.as_ref())
+                .is_some_and(|(up, down)| up == down)
+        });
         // A proxy that rewrites the path still names the client it forwards for.
         let named = candidates
             .iter()
@@ -246,26 +265,29 @@ fn add(links: &mut BTreeMap<u32, Vec<Link>>, of: u32, link: Link) {
     }
 }
 
-/// The requests of one connection with the time until which each was awaited: its answer's
-/// first byte, or the connection's end.
 /// True when `conversation` holds a request chaining could pair with another connection's.
 pub fn has_requests(conversation: &Conversation) -> bool {
     !request_pairs(conversation.messages()).is_empty()
 }
 
-fn sent_requests<'a>(connection: &ChainEnd, conversation: &'a Conversation) -> Vec<Sent<'a>> {
+/// The requests of one connection with the time until which each was awaited: its answer's
+/// first byte, or the connection's end.
+pub fn chain_requests(connection: &ChainEnd, conversation: &Conversation) -> Vec<ChainRequest> {
     let end = connection.last_ts_nanos;
     request_pairs(conversation.messages())
         .into_iter()
         .map(|(request, response)| {
             let (head, forwarded_for) = match &request.kind {
-                MessageKind::Request(head) => {
-                    (Some((&*head.method, &*head.target)), head.forwarded_for.as_deref().and_then(|f| f.parse().ok()))
+                MessageKind::Request(head) => (
+                    Some((SmolStr::new(&*head.method), SmolStr::new(&*head.target))),
+                    head.forwarded_for.as_deref().and_then(|f| f.parse().ok()),
+                ),
+                MessageKind::Command(command) => {
+                    (Some((SmolStr::new(&command.0), SmolStr::new(command.1.as_deref().unwrap_or("")))), None)
                 }
-                MessageKind::Command(command) => (Some((command.0.as_str(), command.1.as_deref().unwrap_or(""))), None),
                 _ => (None, None),
             };
-            Sent {
+            ChainRequest {
                 conn: connection.id,
                 host: connection.client.ip(),
                 server: connection.server,

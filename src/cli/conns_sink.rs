@@ -9,6 +9,7 @@ use std::io::Write;
 
 use anyhow::Context as _;
 
+use tcpladder::analysis::chains::Link;
 use tcpladder::engine::Engine;
 use tcpladder::engine::Retired;
 use tcpladder::summary::retire::{RetiredConnection, Retirer};
@@ -16,7 +17,7 @@ use tcpladder::summary::zeek_log::{self, CONN_FIELDS, TCPLADDER_FIELDS};
 use tcpladder::summary::{ConnRow, RowsOf};
 
 use super::conns::{table_header, table_line, ConnsFormat};
-use super::spill::Spilled;
+use super::spill::{Spilled, Waiting};
 
 /// Rendered rows held in memory, at most, while they wait for an earlier connection's
 /// (`TCPLADDER_SPILL_BYTES` sets another bound, for the tests).
@@ -24,21 +25,14 @@ fn spill_bytes() -> usize {
     std::env::var("TCPLADDER_SPILL_BYTES").ok().and_then(|b| b.parse().ok()).unwrap_or(16 << 20)
 }
 
-/// A row made and not yet written.
-enum Pending {
-    /// Rendered: one text per output.
-    Texts(Vec<String>),
-    /// A JSON row whose links to a proxy's other connections are found at the end.
-    AwaitingLinks(Box<ConnRow>),
-}
-
 /// The rows of one `conns` run, and the outputs they go to.
 pub(super) struct RowSink {
     format: ConnsFormat,
     /// One output, or with `--format zeek -o DIR` two: `conn.log` and `tcpladder.log`.
     outputs: Vec<Box<dyn Write>>,
-    /// Rows waiting for an earlier connection's, or for their links, by id.
-    pending: BTreeMap<u32, Pending>,
+    /// Rows waiting for an earlier connection's, or for their links (a JSON row of a possible
+    /// end of a proxy's chain, rendered with none), by id.
+    pending: BTreeMap<u32, Waiting>,
     /// Bytes of the rendered rows in `pending`; past `spill_at` they go to `spilled`.
     pending_bytes: usize,
     spill_at: usize,
@@ -81,44 +75,30 @@ impl RowSink {
             // Nothing later changes a retired connection's row but its links: it is final at any
             // capture end.
             let row = ConnRow::new(&connection, conversation.as_deref(), capture_end);
-            let pending = if awaits_links && json {
-                Pending::AwaitingLinks(Box::new(row))
-            } else {
-                Pending::Texts(self.render(&connection, conversation.as_deref(), &row)?)
+            let waiting = Waiting {
+                texts: self.render(&connection, conversation.as_deref(), &row)?,
+                awaits_links: awaits_links && json,
             };
-            if let (true, Some(conversation), Some(retirer)) = (awaits_links, conversation, &mut self.retirer) {
+            if let (true, Some(conversation), Some(retirer)) = (waiting.awaits_links, &conversation, &mut self.retirer)
+            {
                 retirer.keep_for_links(&connection, conversation);
             }
-            match pending {
-                Pending::Texts(texts) if self.format == ConnsFormat::Jsonl => self.write(&texts)?,
-                pending => {
-                    if let Pending::Texts(texts) = &pending {
-                        self.pending_bytes += texts.iter().map(String::len).sum::<usize>();
-                    }
-                    self.pending.insert(connection.id, pending);
-                }
+            if self.format == ConnsFormat::Jsonl && !waiting.awaits_links {
+                self.write(&waiting.texts)?;
+            } else {
+                self.pending_bytes += waiting.texts.iter().map(String::len).sum::<usize>();
+                self.pending.insert(connection.id, waiting);
             }
         }
         while let Some(texts) = self.next_waiting(Some(engine.oldest_held_id()), None)? {
             self.write(&texts)?;
         }
         if self.pending_bytes > self.spill_at {
-            self.spill()?;
+            self.spilled_rows += self.pending.len() as u64;
+            self.pending_bytes = 0;
+            self.spilled.spill(std::mem::take(&mut self.pending).into_iter())?;
         }
         Ok(())
-    }
-
-    /// Moves the rendered rows waiting in memory to a sorted run on disk.
-    fn spill(&mut self) -> anyhow::Result<()> {
-        let (texts, others): (BTreeMap<u32, Pending>, BTreeMap<u32, Pending>) =
-            std::mem::take(&mut self.pending).into_iter().partition(|(_, p)| matches!(p, Pending::Texts(_)));
-        self.pending = others;
-        self.pending_bytes = 0;
-        self.spilled_rows += texts.len() as u64;
-        self.spilled.spill(texts.into_iter().filter_map(|(id, pending)| match pending {
-            Pending::Texts(texts) => Some((id, texts)),
-            Pending::AwaitingLinks(_) => None,
-        }))
     }
 
     /// The next waiting row before `before` (any for `None`), from memory or the runs on disk.
@@ -129,29 +109,45 @@ impl RowSink {
         before: Option<u32>,
         rows: Option<&mut RowsOf<'_>>,
     ) -> anyhow::Result<Option<Vec<String>>> {
-        let in_memory = self.pending.first_key_value().map(|(id, _)| *id);
-        let on_disk = self.spilled.first_id();
-        let Some(next) = in_memory.into_iter().chain(on_disk).min() else { return Ok(None) };
-        if before.is_some_and(|before| next >= before) {
+        let in_memory = self.pending.first_key_value().map(|(id, waiting)| (*id, waiting.awaits_links));
+        let on_disk = self.spilled.first();
+        let Some((next, awaits_links)) = in_memory.into_iter().chain(on_disk).min() else { return Ok(None) };
+        if before.is_some_and(|before| next >= before) || (awaits_links && rows.is_none()) {
             return Ok(None);
         }
-        if on_disk == Some(next) {
-            return Ok(self.spilled.pop()?.map(|(_, texts)| texts));
+        let waiting = if on_disk.is_some_and(|(id, _)| id == next) {
+            self.spilled.pop()?.map(|(_, waiting)| waiting)
+        } else {
+            let waiting = self.pending.remove(&next);
+            self.pending_bytes -= waiting.iter().flat_map(|w| &w.texts).map(String::len).sum::<usize>();
+            waiting
+        };
+        let Some(Waiting { mut texts, awaits_links }) = waiting else { return Ok(None) };
+        if let (true, Some(rows), Some(text)) = (awaits_links, rows, texts.first_mut()) {
+            *text = self.with_links(std::mem::take(text), &rows.take_links(next))?;
         }
-        let Some(entry) = self.pending.first_entry() else { return Ok(None) };
-        match (entry.get(), rows) {
-            (Pending::AwaitingLinks(_), None) => Ok(None),
-            (Pending::Texts(_), _) => {
-                let Pending::Texts(texts) = entry.remove() else { return Ok(None) };
-                self.pending_bytes -= texts.iter().map(String::len).sum::<usize>();
-                Ok(Some(texts))
-            }
-            (Pending::AwaitingLinks(_), Some(rows)) => {
-                let Pending::AwaitingLinks(mut row) = entry.remove() else { return Ok(None) };
-                row.links = rows.take_links(row.id);
-                self.render_row(&row).map(Some)
-            }
+        Ok(Some(texts))
+    }
+
+    /// A JSON row rendered without links (its last field), with `links` in their place.
+    fn with_links(&self, text: String, links: &[Link]) -> anyhow::Result<String> {
+        if links.is_empty() {
+            return Ok(text);
         }
+        let (empty, rendered, end) = match self.format {
+            ConnsFormat::Jsonl => ("\"links\":[]}\n", serde_json::to_string(links)?, "}\n"),
+            // Inside an object inside the array: the links' own lines two levels in.
+            ConnsFormat::Json => {
+                let pretty = serde_json::to_string_pretty(links)?;
+                ("\"links\": []\n  }", pretty.lines().collect::<Vec<_>>().join("\n    "), "\n  }")
+            }
+            ConnsFormat::Table | ConnsFormat::Zeek => return Ok(text),
+        };
+        let Some(before) = text.strip_suffix(empty) else {
+            anyhow::bail!("a row waiting for its links does not end with them: {text}");
+        };
+        let name = if self.format == ConnsFormat::Jsonl { "\"links\":" } else { "\"links\": " };
+        Ok(format!("{before}{name}{rendered}{end}"))
     }
 
     /// Writes the rows of the connections held at the end among those still waiting, in id

@@ -10,8 +10,15 @@ use std::io::{BufReader, BufWriter, Read, Seek, Write};
 
 use anyhow::Context as _;
 
-/// One row: its id and a text per output.
-pub(super) type Texts = (u32, Vec<String>);
+/// A rendered row waiting: a text per output, and whether its links are still to be filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Waiting {
+    pub(super) texts: Vec<String>,
+    pub(super) awaits_links: bool,
+}
+
+/// One row and its connection's id.
+pub(super) type Texts = (u32, Waiting);
 
 /// The sorted runs written so far.
 #[derive(Default)]
@@ -31,9 +38,9 @@ impl Spilled {
     /// Writes `rows` (in id order) to a new run.
     pub(super) fn spill(&mut self, rows: impl Iterator<Item = Texts>) -> anyhow::Result<()> {
         let mut file = BufWriter::new(tempfile::tempfile().context("making a temporary file for waiting rows")?);
-        for (id, texts) in rows {
+        for (id, Waiting { texts, awaits_links }) in rows {
             file.write_all(&id.to_le_bytes())?;
-            file.write_all(&[u8::try_from(texts.len()).unwrap_or(u8::MAX)])?;
+            file.write_all(&[u8::from(awaits_links), u8::try_from(texts.len()).unwrap_or(u8::MAX)])?;
             for text in texts.iter().take(usize::from(u8::MAX)) {
                 file.write_all(&u32::try_from(text.len()).unwrap_or(u32::MAX).to_le_bytes())?;
                 file.write_all(text.as_bytes())?;
@@ -51,9 +58,11 @@ impl Spilled {
         Ok(())
     }
 
-    /// The smallest id waiting in the runs.
-    pub(super) fn first_id(&self) -> Option<u32> {
-        self.heads.peek().map(|Reverse((id, _))| *id)
+    /// The smallest id waiting in the runs, and whether its row awaits its links.
+    pub(super) fn first(&self) -> Option<(u32, bool)> {
+        let Reverse((id, index)) = self.heads.peek()?;
+        let awaits = self.runs.get(*index).and_then(|run| run.head.as_ref()).is_some_and(|(_, w)| w.awaits_links);
+        Some((*id, awaits))
     }
 
     /// Takes the row with the smallest id.
@@ -75,17 +84,18 @@ fn read_row(reader: &mut impl Read) -> anyhow::Result<Option<Texts>> {
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e).context("reading waiting rows back"),
     }
-    let mut count = [0u8; 1];
-    reader.read_exact(&mut count)?;
-    let mut texts = Vec::with_capacity(usize::from(count[0]));
-    for _ in 0..count[0] {
+    let mut flags_and_count = [0u8; 2];
+    reader.read_exact(&mut flags_and_count)?;
+    let [awaits, count] = flags_and_count;
+    let mut texts = Vec::with_capacity(usize::from(count));
+    for _ in 0..count {
         let mut len = [0u8; 4];
         reader.read_exact(&mut len)?;
         let mut bytes = vec![0u8; u32::from_le_bytes(len) as usize];
         reader.read_exact(&mut bytes)?;
         texts.push(String::from_utf8(bytes).context("reading waiting rows back")?);
     }
-    Ok(Some((u32::from_le_bytes(id), texts)))
+    Ok(Some((u32::from_le_bytes(id), Waiting { texts, awaits_links: awaits != 0 })))
 }
 
 #[cfg(test)]
@@ -95,15 +105,16 @@ mod tests {
     #[test]
     fn runs_come_back_merged_in_id_order() {
         let mut spilled = Spilled::default();
-        let row = |id: u32| (id, vec![format!("row {id}"), String::new()]);
+        let row = |id: u32| (id, Waiting { texts: vec![format!("row {id}"), String::new()], awaits_links: id == 4 });
         spilled.spill([1, 4, 9].into_iter().map(row)).unwrap();
         spilled.spill([2, 3, 10].into_iter().map(row)).unwrap();
         let mut ids = Vec::new();
-        while let Some((id, texts)) = spilled.pop().unwrap() {
-            assert_eq!(texts, row(id).1);
+        while let Some((id, waiting)) = spilled.pop().unwrap() {
+            assert_eq!(waiting, row(id).1);
             ids.push(id);
+            assert_eq!(spilled.first().is_some_and(|(_, awaits)| awaits), id == 3, "after {id}");
         }
         assert_eq!(ids, [1, 2, 3, 4, 9, 10]);
-        assert_eq!(spilled.first_id(), None);
+        assert_eq!(spilled.first(), None);
     }
 }

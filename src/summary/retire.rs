@@ -3,7 +3,7 @@
 //! row nothing later in the capture can change, but for the links to other connections of a
 //! proxy's chain, which are found at the end among all of them.
 
-use crate::analysis::chains::{has_requests, ChainEnd, ServerSets};
+use crate::analysis::chains::{chain_requests, has_requests, ChainEnd, ChainRequest, ServerSets};
 use crate::analysis::diagnose::waits_in_accept_queue;
 use crate::engine::{Engine, Retired};
 use crate::protocols::Conversation;
@@ -19,8 +19,8 @@ pub struct Retirer {
     /// found at the end as if none had gone.
     servers: ServerSets,
     noted_up_to: u32,
-    /// Retired connections that could be one end of a proxy's chain, with their conversations.
-    chain_ends: Vec<(ChainEnd, Box<Conversation>)>,
+    /// The requests of retired connections that could be one end of a proxy's chain.
+    chain_requests: Vec<ChainRequest>,
 }
 
 /// A retired connection; `awaits_links` when it could be one end of a chain, so its links are
@@ -53,16 +53,16 @@ impl Retirer {
         out
     }
 
-    /// Keeps what finding the links of a retired connection that awaits them needs.
-    pub fn keep_for_links(&mut self, connection: &Connection, conversation: Box<Conversation>) {
-        self.chain_ends.push((ChainEnd::from(connection), conversation));
+    /// Keeps what finding the links of a retired connection that awaits them needs: its requests.
+    pub fn keep_for_links(&mut self, connection: &Connection, conversation: &Conversation) {
+        self.chain_requests.extend(chain_requests(&ChainEnd::from(connection), conversation));
     }
 
     /// The rows of the connections held at the end; their [`RowsOf::take_links`] gives the links
     /// of the retired ones that await them.
     pub fn rows<'a>(&mut self, engine: &'a Engine) -> RowsOf<'a> {
         self.note_new(engine);
-        rows_after_retiring(engine, &self.servers, &self.chain_ends)
+        rows_after_retiring(engine, &self.servers, &self.chain_requests)
     }
 
     /// Notes the servers of the connections begun since the last call, in id order.

@@ -6,10 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{note_accept_queue, ConnRow};
-use crate::analysis::chains::{find_links_among, links_of, ChainEnd, Link, ServerSets};
+use crate::analysis::chains::{find_links_among, links_of, requests_of, ChainRequest, Link, ServerSets};
 use crate::analysis::diagnose::waits_in_accept_queue;
 use crate::engine::Engine;
-use crate::protocols::Conversation;
 use crate::tcp::Connection;
 
 /// The rows of an engine's connections, in id order, with the accept queue's count
@@ -28,17 +27,13 @@ pub fn rows_of(engine: &Engine) -> RowsOf<'_> {
 
 /// The rows of the connections an engine still holds after others were retired
 /// ([`super::retire::Retirer`]): links are found with the servers of every connection, among
-/// those held and the retired `ends` that could be part of a chain (in id order).
-pub fn rows_after_retiring<'a>(
-    engine: &'a Engine,
-    servers: &ServerSets,
-    ends: &[(ChainEnd, Box<Conversation>)],
-) -> RowsOf<'a> {
-    let held = engine.connections().iter().filter_map(|c| Some((ChainEnd::from(c), engine.conversation(c.id)?)));
-    let retired = ends.iter().map(|(end, conversation)| (*end, &**conversation));
-    let mut all: Vec<(ChainEnd, &Conversation)> = held.chain(retired).collect();
-    all.sort_by_key(|(end, _)| end.id);
-    rows_with_links(engine, find_links_among(all, servers))
+/// the requests of those held and of the `retired` that could be part of a chain.
+pub fn rows_after_retiring<'a>(engine: &'a Engine, servers: &ServerSets, retired: &[ChainRequest]) -> RowsOf<'a> {
+    let mut requests = requests_of(engine.connections(), |id| engine.conversation(id), servers);
+    requests.extend_from_slice(retired);
+    // In the order of their connections, each connection's in its own order.
+    requests.sort_by_key(ChainRequest::conn);
+    rows_with_links(engine, find_links_among(&requests))
 }
 
 fn rows_with_links(engine: &Engine, links: BTreeMap<u32, Vec<Link>>) -> RowsOf<'_> {
